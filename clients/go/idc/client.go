@@ -1,0 +1,196 @@
+package idc
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+
+	idcv1 "github.com/idcrpc/idc/clients/go/gen/idc/v1"
+)
+
+// DefaultTimeout is the per-call deadline a [Client] applies when the
+// caller's context has no earlier deadline and [WithTimeout] is not used.
+const DefaultTimeout = 30 * time.Second
+
+// Client calls the idc.v1 services over one gRPC connection. It is safe for
+// concurrent use by multiple goroutines. Create it with [Dial] and release
+// it with [Client.Close].
+type Client struct {
+	conn    *grpc.ClientConn
+	macd    idcv1.IndicatorServiceClient
+	graph   idcv1.IndicatorGraphServiceClient
+	timeout time.Duration
+}
+
+// Option configures a [Client] in [Dial].
+type Option func(*config)
+
+type config struct {
+	creds       credentials.TransportCredentials
+	timeout     time.Duration
+	dialOptions []grpc.DialOption
+}
+
+// WithTransportCredentials makes the client use creds, for example TLS
+// credentials from google.golang.org/grpc/credentials, instead of an
+// insecure (plaintext) connection.
+func WithTransportCredentials(creds credentials.TransportCredentials) Option {
+	return func(c *config) { c.creds = creds }
+}
+
+// WithInsecure makes the client use a plaintext connection without
+// transport security. This is the default.
+func WithInsecure() Option {
+	return func(c *config) { c.creds = insecure.NewCredentials() }
+}
+
+// WithTimeout sets the default per-call deadline, used when the caller's
+// context has no earlier deadline. A zero or negative d turns the default
+// deadline off, so only the caller's context limits a call.
+func WithTimeout(d time.Duration) Option {
+	return func(c *config) { c.timeout = d }
+}
+
+// WithDialOptions appends gRPC dial options, for example interceptors or a
+// custom dialer, to those [Dial] passes to [grpc.NewClient]. They are
+// applied after the transport credentials, so they can override them.
+func WithDialOptions(opts ...grpc.DialOption) Option {
+	return func(c *config) { c.dialOptions = append(c.dialOptions, opts...) }
+}
+
+// Dial creates a client for the server at target, for example
+// "localhost:50051" or "dns:///idc.example.com:443". It uses
+// [grpc.NewClient], so it does not wait for the connection: the first call
+// connects, and connection errors surface from calls.
+func Dial(target string, opts ...Option) (*Client, error) {
+	cfg := config{creds: insecure.NewCredentials(), timeout: DefaultTimeout}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	dialOpts := append([]grpc.DialOption{grpc.WithTransportCredentials(cfg.creds)}, cfg.dialOptions...)
+	conn, err := grpc.NewClient(target, dialOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("dial %q: %w", target, err)
+	}
+	return &Client{
+		conn:    conn,
+		macd:    idcv1.NewIndicatorServiceClient(conn),
+		graph:   idcv1.NewIndicatorGraphServiceClient(conn),
+		timeout: cfg.timeout,
+	}, nil
+}
+
+// Close closes the connection. Calls in flight fail with CANCELED.
+func (c *Client) Close() error {
+	return c.conn.Close()
+}
+
+// Conn returns the underlying connection, for calling other services on the
+// same server, such as the article's legacy idc.Indicator service.
+func (c *Client) Conn() *grpc.ClientConn {
+	return c.conn
+}
+
+// callContext returns ctx limited by the client's default timeout. The
+// earlier of the two deadlines wins.
+func (c *Client) callContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if c.timeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, c.timeout)
+}
+
+// GetMACD calls IndicatorService.GetMACD. A nil req is the same as an empty
+// request: the server's default symbol, its whole history, periods 12/26/9.
+// Use [MACDQuery] to build a request and [MACDRows] to read the response.
+//
+// Errors keep their gRPC status: INVALID_ARGUMENT for a malformed date, end
+// before start, or a period out of range (see [FieldViolations]), and
+// NOT_FOUND for an unknown symbol or a window without bars.
+func (c *Client) GetMACD(ctx context.Context, req *idcv1.GetMACDRequest, opts ...grpc.CallOption) (*idcv1.GetMACDResponse, error) {
+	if req == nil {
+		req = &idcv1.GetMACDRequest{}
+	}
+	ctx, cancel := c.callContext(ctx)
+	defer cancel()
+	resp, err := c.macd.GetMACD(ctx, req, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("get macd: %w", err)
+	}
+	return resp, nil
+}
+
+// Image is a chart received from IndicatorGraphService.GetMACDGraph whose
+// size and SHA-256 digest matched the metadata sent before it.
+type Image struct {
+	// MediaType is the IANA media type, e.g. "image/png".
+	MediaType string
+	// Width is the image width in pixels, as announced by the server.
+	Width int
+	// Height is the image height in pixels, as announced by the server.
+	Height int
+	// Data holds the image bytes. It is nil when the image was written to
+	// an io.Writer by [Client.WriteMACDGraph].
+	Data []byte
+	// SHA256 is the verified 32-byte SHA-256 digest of the image.
+	SHA256 []byte
+	// Size is the image length in bytes.
+	Size int64
+}
+
+// maxPrealloc caps how much memory GetMACDGraph reserves up front from the
+// size the server announces; larger images still arrive, by growing.
+const maxPrealloc = 16 << 20
+
+// GetMACDGraph calls IndicatorGraphService.GetMACDGraph and reassembles the
+// streamed chart in memory. A nil req is the same as an empty request.
+//
+// The stream must start with the metadata and then carry the chunks. An
+// error matching [ErrProtocol] reports a stream that breaks this order (no
+// metadata, chunks before it, metadata twice); an error matching
+// [ErrIntegrity] reports bytes that do not add up to the announced size or
+// do not hash to the announced SHA-256. Server errors keep their gRPC
+// status as in [Client.GetMACD], plus INVALID_ARGUMENT for an image size out
+// of range.
+func (c *Client) GetMACDGraph(ctx context.Context, req *idcv1.GetMACDGraphRequest, opts ...grpc.CallOption) (*Image, error) {
+	var buf bytes.Buffer
+	img, err := c.receiveGraph(ctx, req, &buf, opts)
+	if err != nil {
+		return nil, err
+	}
+	img.Data = buf.Bytes()
+	return img, nil
+}
+
+// WriteMACDGraph is like [Client.GetMACDGraph] but writes the chunks to w as
+// they arrive instead of keeping the image in memory; the returned Image
+// has nil Data. Since the digest can only be checked at the end, w may have
+// received some or all bytes of an image that is then rejected: on error,
+// discard what was written (for example, write to a temporary file and
+// rename it only on success).
+func (c *Client) WriteMACDGraph(ctx context.Context, req *idcv1.GetMACDGraphRequest, w io.Writer, opts ...grpc.CallOption) (*Image, error) {
+	return c.receiveGraph(ctx, req, w, opts)
+}
+
+func (c *Client) receiveGraph(ctx context.Context, req *idcv1.GetMACDGraphRequest, w io.Writer, opts []grpc.CallOption) (*Image, error) {
+	if req == nil {
+		req = &idcv1.GetMACDGraphRequest{}
+	}
+	ctx, cancel := c.callContext(ctx)
+	defer cancel() // also ends the stream early when reassembly fails
+	stream, err := c.graph.GetMACDGraph(ctx, req, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("get macd graph: %w", err)
+	}
+	img, err := receiveImage(stream, w)
+	if err != nil {
+		return nil, fmt.Errorf("get macd graph: %w", err)
+	}
+	return img, nil
+}

@@ -1,0 +1,460 @@
+"""Unit tests of IdcClient against in-process fake servicers on a free local port."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent import futures
+from pathlib import Path
+
+import grpc
+import pandas as pd
+import pytest
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from idc.v1 import (
+    bars_pb2,
+    indicator_graph_service_pb2,
+    indicator_graph_service_pb2_grpc,
+    indicator_service_pb2,
+    indicator_service_pb2_grpc,
+)
+from idc_client import IdcClient, Image, IntegrityError, field_violations
+from idc_client.cli import main
+
+GraphResponse = indicator_graph_service_pb2.GetMACDGraphResponse
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 600  # 153,608 bytes: three 64 KiB chunks
+
+
+def metadata_message(data: bytes, *, size: int | None = None, sha256: bytes | None = None) -> GraphResponse:
+    """The first message of a stream that sends ``data``, optionally lying about it."""
+    return GraphResponse(
+        metadata=indicator_graph_service_pb2.ImageMetadata(
+            media_type="image/png",
+            size_bytes=len(data) if size is None else size,
+            sha256=hashlib.sha256(data).digest() if sha256 is None else sha256,
+            width_px=800,
+            height_px=600,
+        )
+    )
+
+
+def chunk_messages(data: bytes, size: int = 64 * 1024) -> list[GraphResponse]:
+    """``data`` as chunk messages of at most ``size`` bytes."""
+    return [GraphResponse(chunk=data[i : i + size]) for i in range(0, len(data), size)]
+
+
+def bad_request_status(field: str, description: str) -> grpc.Status:
+    """An INVALID_ARGUMENT status with a BadRequest detail naming ``field``, as the idc server sends."""
+    detail = any_pb2.Any()
+    detail.Pack(
+        error_details_pb2.BadRequest(
+            field_violations=[error_details_pb2.BadRequest.FieldViolation(field=field, description=description)]
+        )
+    )
+    return rpc_status.to_status(
+        status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=f"{field}: {description}", details=[detail])
+    )
+
+
+class FakeIndicatorService(indicator_service_pb2_grpc.IndicatorServiceServicer):
+    """Records each request and answers with ``response``, or aborts with ``status``."""
+
+    def __init__(self) -> None:
+        self.requests: list[indicator_service_pb2.GetMACDRequest] = []
+        self.deadlines: list[float | None] = []
+        self.response = indicator_service_pb2.GetMACDResponse()
+        self.status: grpc.Status | None = None
+
+    def GetMACD(
+        self, request: indicator_service_pb2.GetMACDRequest, context: grpc.ServicerContext
+    ) -> indicator_service_pb2.GetMACDResponse:
+        self.requests.append(request)
+        self.deadlines.append(context.time_remaining())
+        if self.status is not None:
+            context.abort_with_status(self.status)
+        return self.response
+
+
+class FakeGraphService(indicator_graph_service_pb2_grpc.IndicatorGraphServiceServicer):
+    """Records each request and streams ``responses``, then aborts with ``status`` if set."""
+
+    def __init__(self) -> None:
+        self.requests: list[indicator_graph_service_pb2.GetMACDGraphRequest] = []
+        self.responses: list[GraphResponse] = []
+        self.status: grpc.Status | None = None
+
+    def GetMACDGraph(
+        self, request: indicator_graph_service_pb2.GetMACDGraphRequest, context: grpc.ServicerContext
+    ) -> Iterator[GraphResponse]:
+        self.requests.append(request)
+        yield from self.responses
+        if self.status is not None:
+            context.abort_with_status(self.status)
+
+
+class FakeServer:
+    """Both fake servicers, served on 127.0.0.1 at a port the OS picked."""
+
+    def __init__(self) -> None:
+        self.indicators = FakeIndicatorService()
+        self.graphs = FakeGraphService()
+        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+        indicator_service_pb2_grpc.add_IndicatorServiceServicer_to_server(self.indicators, self.server)
+        indicator_graph_service_pb2_grpc.add_IndicatorGraphServiceServicer_to_server(self.graphs, self.server)
+        port = self.server.add_insecure_port("127.0.0.1:0")
+        assert port != 0, "could not bind a local port"
+        self.target = f"127.0.0.1:{port}"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeServer]:
+    server = FakeServer()
+    server.server.start()
+    yield server
+    server.server.stop(None).wait()
+
+
+@pytest.fixture
+def client(fake: FakeServer) -> Iterator[IdcClient]:
+    with IdcClient(fake.target, timeout=10.0) as client:
+        yield client
+
+
+# -- GetMACD ---------------------------------------------------------------
+
+
+def test_macd_without_symbol_leaves_the_source_oneof_unset(fake: FakeServer, client: IdcClient) -> None:
+    client.macd()
+
+    request = fake.indicators.requests[0]
+    assert request.WhichOneof("source") is None
+    assert request.start_date == ""
+    assert request.end_date == ""
+    assert (request.parameters.fast_period, request.parameters.slow_period) == (0, 0)
+    assert request.parameters.signal_period == 0
+
+
+def test_macd_sends_symbol_dates_and_periods(fake: FakeServer, client: IdcClient) -> None:
+    client.macd("spy", "2023-01-01", datetime.date(2023, 12, 31), fast=5, slow=35, signal=5)
+
+    request = fake.indicators.requests[0]
+    assert request.WhichOneof("source") == "symbol"
+    assert request.symbol == "spy"
+    assert (request.start_date, request.end_date) == ("2023-01-01", "2023-12-31")
+    assert request.parameters == bars_pb2.MACDParameters(fast_period=5, slow_period=35, signal_period=5)
+
+
+def test_macd_sends_an_empty_symbol_when_given_one(fake: FakeServer, client: IdcClient) -> None:
+    client.macd("")
+
+    assert fake.indicators.requests[0].WhichOneof("source") == "symbol"
+
+
+def test_macd_sends_the_date_of_a_datetime(fake: FakeServer, client: IdcClient) -> None:
+    client.macd(start=datetime.datetime(2023, 1, 3, 15, 30))
+
+    assert fake.indicators.requests[0].start_date == "2023-01-03"
+
+
+def test_every_call_has_the_client_deadline(fake: FakeServer) -> None:
+    with IdcClient(fake.target, timeout=7.0) as client:
+        client.macd()
+        client.macd(timeout=3.0)
+
+    # The wire encoding of a deadline may round it up by a few milliseconds.
+    first, second = fake.indicators.deadlines
+    assert first is not None
+    assert 3.5 < first < 7.5
+    assert second is not None
+    assert 0 < second < 3.5
+
+
+def test_macd_returns_the_response_as_a_frame(fake: FakeServer, client: IdcClient) -> None:
+    fake.indicators.response = indicator_service_pb2.GetMACDResponse(
+        symbol="SPY",
+        parameters=bars_pb2.MACDParameters(fast_period=12, slow_period=26, signal_period=9),
+        bars=bars_pb2.Bars(dates=[19720], open=[476.49], high=[477.03], low=[473.3], close=[475.31], volume=[1e8]),
+        macd=[7.49],
+        signal=[7.52],
+        histogram=[-0.03],
+    )
+
+    frame = client.macd("SPY")
+    raw = client.macd_response("SPY")
+
+    assert list(pd.DatetimeIndex(frame.index).strftime("%Y-%m-%d")) == ["2023-12-29"]
+    assert frame.attrs == {"symbol": "SPY", "parameters": {"fast": 12, "slow": 26, "signal": 9}}
+    assert raw == fake.indicators.response
+
+
+def test_server_errors_propagate_as_rpc_errors_with_their_code(fake: FakeServer, client: IdcClient) -> None:
+    fake.indicators.status = rpc_status.to_status(
+        status_pb2.Status(code=code_pb2.NOT_FOUND, message='unknown symbol "NOPE"')
+    )
+
+    with pytest.raises(grpc.RpcError) as caught:
+        client.macd("NOPE")
+
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+    assert caught.value.details() == 'unknown symbol "NOPE"'
+    assert field_violations(caught.value) == []
+
+
+def test_field_violations_unpacks_the_bad_request_detail(fake: FakeServer, client: IdcClient) -> None:
+    fake.indicators.status = bad_request_status("parameters.fast_period", "must be less than slow_period")
+
+    with pytest.raises(grpc.RpcError) as caught:
+        client.macd(fast=26, slow=12)
+
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert field_violations(caught.value) == [("parameters.fast_period", "must be less than slow_period")]
+
+
+def test_field_violations_of_a_failed_stream(fake: FakeServer, client: IdcClient) -> None:
+    fake.graphs.status = bad_request_status("width_px", "must be between 200 and 4000 pixels, got 50")
+
+    with pytest.raises(grpc.RpcError) as caught:
+        client.graph(width=50)
+
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert field_violations(caught.value) == [("width_px", "must be between 200 and 4000 pixels, got 50")]
+
+
+def test_field_violations_of_a_plain_rpc_error_is_empty() -> None:
+    assert field_violations(grpc.RpcError()) == []
+
+
+def test_closed_client_refuses_calls(fake: FakeServer) -> None:
+    client = IdcClient(fake.target)
+    client.close()
+
+    with pytest.raises(ValueError, match="closed channel"):
+        client.macd()
+
+
+def test_timeout_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="timeout"):
+        IdcClient("127.0.0.1:1", timeout=0)
+
+
+# -- GetMACDGraph ------------------------------------------------------------
+
+
+def test_graph_reassembles_a_chunked_image(fake: FakeServer, client: IdcClient) -> None:
+    fake.graphs.responses = [metadata_message(PNG), *chunk_messages(PNG)]
+
+    image = client.graph("SPY", "2023-01-01", "2023-12-31", width=800, height=600)
+
+    assert len(fake.graphs.responses) == 4
+    assert image == Image(
+        data=PNG, media_type="image/png", width_px=800, height_px=600, sha256=hashlib.sha256(PNG).digest()
+    )
+    assert image.size_bytes == len(PNG)
+    assert image.sha256_hex == hashlib.sha256(PNG).hexdigest()
+
+
+def test_graph_sends_the_selection_and_size(fake: FakeServer, client: IdcClient) -> None:
+    fake.graphs.responses = [metadata_message(PNG), *chunk_messages(PNG)]
+
+    client.graph("SPY", datetime.date(2023, 1, 1), "2023-12-31", fast=8, width=800, height=600)
+
+    request = fake.graphs.requests[0]
+    assert request.symbol == "SPY"
+    assert (request.start_date, request.end_date) == ("2023-01-01", "2023-12-31")
+    assert request.parameters.fast_period == 8
+    assert (request.width_px, request.height_px) == (800, 600)
+
+
+def test_graph_without_symbol_leaves_the_source_oneof_unset(fake: FakeServer, client: IdcClient) -> None:
+    fake.graphs.responses = [metadata_message(PNG), *chunk_messages(PNG)]
+
+    client.graph()
+
+    assert fake.graphs.requests[0].WhichOneof("source") is None
+
+
+def test_graph_of_an_empty_image_is_valid(fake: FakeServer, client: IdcClient) -> None:
+    fake.graphs.responses = [metadata_message(b"")]
+
+    assert client.graph().data == b""
+
+
+def test_graph_with_a_wrong_sha256_raises_integrity_error(fake: FakeServer, client: IdcClient) -> None:
+    fake.graphs.responses = [
+        metadata_message(PNG, sha256=hashlib.sha256(b"other").digest()),
+        *chunk_messages(PNG),
+    ]
+
+    with pytest.raises(IntegrityError, match="SHA-256"):
+        client.graph()
+
+
+def test_graph_with_a_missing_sha256_raises_integrity_error(fake: FakeServer, client: IdcClient) -> None:
+    fake.graphs.responses = [metadata_message(PNG, sha256=b""), *chunk_messages(PNG)]
+
+    with pytest.raises(IntegrityError, match="SHA-256"):
+        client.graph()
+
+
+def test_graph_with_fewer_bytes_than_announced_raises_integrity_error(fake: FakeServer, client: IdcClient) -> None:
+    fake.graphs.responses = [metadata_message(PNG, size=len(PNG) + 1), *chunk_messages(PNG)]
+
+    with pytest.raises(IntegrityError, match=f"sent {len(PNG)} bytes.*announced {len(PNG) + 1}"):
+        client.graph()
+
+
+def test_graph_with_more_bytes_than_announced_raises_integrity_error(fake: FakeServer, client: IdcClient) -> None:
+    fake.graphs.responses = [metadata_message(PNG, size=100), *chunk_messages(PNG)]
+
+    with pytest.raises(IntegrityError, match="more than the announced 100 bytes"):
+        client.graph()
+
+
+def test_graph_with_a_chunk_before_metadata_raises_integrity_error(fake: FakeServer, client: IdcClient) -> None:
+    fake.graphs.responses = [*chunk_messages(PNG), metadata_message(PNG)]
+
+    with pytest.raises(IntegrityError, match="did not start with metadata"):
+        client.graph()
+
+
+def test_graph_with_repeated_metadata_raises_integrity_error(fake: FakeServer, client: IdcClient) -> None:
+    fake.graphs.responses = [metadata_message(PNG), metadata_message(PNG), *chunk_messages(PNG)]
+
+    with pytest.raises(IntegrityError, match="repeated"):
+        client.graph()
+
+
+def test_graph_of_an_empty_stream_raises_integrity_error(fake: FakeServer, client: IdcClient) -> None:
+    fake.graphs.responses = []
+
+    with pytest.raises(IntegrityError, match="without metadata"):
+        client.graph()
+
+
+def test_client_still_works_after_an_integrity_error(fake: FakeServer, client: IdcClient) -> None:
+    fake.graphs.responses = []
+    with pytest.raises(IntegrityError):
+        client.graph()
+
+    fake.graphs.responses = [metadata_message(PNG), *chunk_messages(PNG)]
+    assert client.graph().data == PNG
+
+
+def test_image_save_writes_the_bytes(tmp_path: Path) -> None:
+    image = Image(data=PNG, media_type="image/png", width_px=1, height_px=1, sha256=hashlib.sha256(PNG).digest())
+
+    path = image.save(tmp_path / "macd.png")
+
+    assert path == tmp_path / "macd.png"
+    assert path.read_bytes() == PNG
+
+
+def test_image_repr_leaves_out_the_bytes() -> None:
+    image = Image(data=PNG, media_type="image/png", width_px=1, height_px=1, sha256=hashlib.sha256(PNG).digest())
+
+    assert repr(image) == "Image(media_type='image/png', width_px=1, height_px=1)"
+
+
+# -- idc-client command ------------------------------------------------------
+
+
+def spy_response() -> indicator_service_pb2.GetMACDResponse:
+    """A one-bar SPY response for 2023-12-29."""
+    return indicator_service_pb2.GetMACDResponse(
+        symbol="SPY",
+        parameters=bars_pb2.MACDParameters(fast_period=12, slow_period=26, signal_period=9),
+        bars=bars_pb2.Bars(dates=[19720], open=[476.49], high=[477.03], low=[473.3], close=[475.31], volume=[1e8]),
+        macd=[7.49],
+        signal=[7.52],
+        histogram=[-0.03],
+    )
+
+
+def test_cli_macd_prints_a_table(fake: FakeServer, capsys: pytest.CaptureFixture[str]) -> None:
+    fake.indicators.response = spy_response()
+
+    status = main(["macd", "--target", fake.target, "--symbol", "SPY", "--start", "2023-12-29", "--fast", "12"])
+
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "SPY MACD(12,26,9), 1 bars" in out
+    assert "2023-12-29" in out
+    assert "histogram" in out
+    request = fake.indicators.requests[0]
+    assert (request.symbol, request.start_date, request.parameters.fast_period) == ("SPY", "2023-12-29", 12)
+
+
+def test_cli_macd_csv_prints_csv(fake: FakeServer, capsys: pytest.CaptureFixture[str]) -> None:
+    fake.indicators.response = spy_response()
+
+    status = main(["macd", "--target", fake.target, "--csv"])
+
+    lines = capsys.readouterr().out.splitlines()
+    assert status == 0
+    assert lines[0] == "date,open,high,low,close,volume,macd,signal,histogram"
+    assert lines[1].startswith("2023-12-29,476.49,")
+
+
+def test_cli_graph_writes_the_file_and_prints_size_and_sha256(
+    fake: FakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.graphs.responses = [metadata_message(PNG), *chunk_messages(PNG)]
+    output = tmp_path / "chart.png"
+
+    status = main(["graph", "--target", fake.target, "--width", "800", "--height", "600", "-o", str(output)])
+
+    out = capsys.readouterr().out
+    assert status == 0
+    assert output.read_bytes() == PNG
+    assert f"{len(PNG)} bytes" in out
+    assert hashlib.sha256(PNG).hexdigest() in out
+    assert (fake.graphs.requests[0].width_px, fake.graphs.requests[0].height_px) == (800, 600)
+
+
+def test_cli_prints_rpc_errors_with_field_violations_and_exits_1(
+    fake: FakeServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.indicators.status = bad_request_status("start_date", 'must be a date as YYYY-MM-DD, got "2023-13-01"')
+
+    status = main(["macd", "--target", fake.target, "--start", "2023-13-01"])
+
+    captured = capsys.readouterr()
+    assert status == 1
+    assert captured.out == ""
+    assert captured.err.startswith("error: INVALID_ARGUMENT: start_date: ")
+    assert '  start_date: must be a date as YYYY-MM-DD, got "2023-13-01"' in captured.err
+
+
+def test_cli_prints_integrity_errors_and_exits_1(
+    fake: FakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.graphs.responses = []
+
+    status = main(["graph", "--target", fake.target, "-o", str(tmp_path / "macd.png")])
+
+    assert status == 1
+    assert "error: GetMACDGraph stream ended without metadata" in capsys.readouterr().err
+    assert not (tmp_path / "macd.png").exists()
+
+
+def test_cli_requires_a_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main([])
+
+    assert caught.value.code == 2
+    assert "usage: idc-client" in capsys.readouterr().err
+
+
+def test_python_m_idc_client_runs_the_cli() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "idc_client", "macd", "--help"], capture_output=True, text=True, check=False
+    )
+
+    assert result.returncode == 0
+    assert "--symbol" in result.stdout

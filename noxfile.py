@@ -1,0 +1,167 @@
+"""Tasks for the idc monorepo. `nox -l` lists them; `nox` runs the whole gate.
+
+Every tool is installed by the session that needs it, at the versions pinned
+in constraints.txt (Python) and tools/go/go.mod (Go code generators).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+CONSTRAINTS = ("-c", str(ROOT / "constraints.txt"))
+# The interpreter running nox: uv would otherwise try to download a Python.
+PYTHON = sys.executable
+GENERATED = ("clients/python/src/idc", "clients/go/gen")
+GO_MODULES = ("clients/go", "clients/go/examples/consumer")
+PYTHON_SOURCES = (
+    "python-server/src",
+    "python-server/tests",
+    "clients/python/src/idc_client",
+    "clients/python/tests",
+    "clients/article/tests",
+    "tools",
+    "noxfile.py",
+)
+ARTICLE_PROTOS = "clients/article/protos"
+
+nox.options.default_venv_backend = "uv"
+nox.options.sessions = ["lint", "check_generated", "breaking", "tests", "contract"]
+nox.options.error_on_missing_interpreters = True
+
+
+def install_project(session: nox.Session, *extra: str) -> None:
+    """Install the client and server packages (not editable) plus ``extra``."""
+    session.install(*CONSTRAINTS, "./clients/python", "./python-server", *extra)
+
+
+def install_codegen(session: nox.Session) -> None:
+    """Install buf, the Python generators and the pinned Go plugins into the venv."""
+    session.install(*CONSTRAINTS, "buf-bin", "grpcio-tools", "mypy-protobuf")
+    assert session.bin is not None
+    with session.chdir("tools/go"):
+        session.run("go", "install", "tool", env={"GOBIN": session.bin}, external=True)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """buf lint and format, ruff, mypy on hand-written Python, gofmt and go vet."""
+    install_project(session, "buf-bin", "ruff", "mypy", "types-protobuf", "grpc-stubs", "pandas-stubs", "pytest")
+    session.run("buf", "lint")
+    session.run("buf", "format", "--diff", "--exit-code")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy", *PYTHON_SOURCES)
+    for module in GO_MODULES:
+        with session.chdir(module):
+            unformatted = session.run("gofmt", "-l", ".", external=True, silent=True)
+            if unformatted and str(unformatted).strip():
+                session.error(f"gofmt would change these files in {module}:\n{unformatted}")
+            session.run("go", "vet", "./...", external=True)
+
+
+@nox.session(python=PYTHON)
+def generate(session: nox.Session) -> None:
+    """Regenerate all Python and Go code from proto/ with buf (offline, pinned plugins)."""
+    install_codegen(session)
+    for folder in GENERATED:
+        shutil.rmtree(ROOT / folder, ignore_errors=True)
+    session.run("buf", "generate")
+
+
+@nox.session(python=PYTHON)
+def check_generated(session: nox.Session) -> None:
+    """Fail when `buf generate` would change the committed generated code."""
+    generate(session)
+    changed = session.run("git", "status", "--porcelain", "--", *GENERATED, external=True, silent=True)
+    if changed and str(changed).strip():
+        session.error(f"generated code is stale; run `nox -s generate` and commit:\n{changed}")
+
+
+@nox.session(python=PYTHON)
+def breaking(session: nox.Session) -> None:
+    """buf breaking: idc.v1 against main (FILE rules), the article's contract against its baseline."""
+    session.install(*CONSTRAINTS, "buf-bin", "protobuf")
+    against_main = session.run(
+        "git", "rev-parse", "--verify", "--quiet", "main:proto", external=True, silent=True, success_codes=[0, 1]
+    )
+    if against_main and str(against_main).strip():
+        session.run("buf", "breaking", "--against", ".git#branch=main,subdir=.")
+    else:
+        session.log("main has no proto/ yet; nothing to compare idc.v1 against")
+    session.run("python", "tools/check_article_contract.py", ARTICLE_PROTOS)
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Unit tests: the server (core and API over a real local server), the Python client, the Go client."""
+    install_project(session, "pytest", "hypothesis", "pillow", "ta-lib")
+    session.run("pytest", "python-server/tests", "clients/python/tests", *session.posargs)
+    with session.chdir("clients/go"):
+        session.run("go", "test", "./...", external=True)
+
+
+@nox.session(python=PYTHON)
+def contract(session: nox.Session) -> None:
+    """Cross-language contract tests against the real server: Go, Python, and the article's clients."""
+    install_project(session, "pytest", "pillow", "grpcio-tools")
+    with running_server(session) as target:
+        env = {"IDC_ADDR": target, "IDC_TARGET": target}
+        with session.chdir("clients/go"):
+            session.run("go", "test", "-count=1", "-run", "Contract", "-v", "./...", external=True, env=env)
+        with session.chdir("clients/go/examples/consumer"):
+            session.run("go", "run", ".", external=True, env=env)
+        session.run("pytest", "clients/python/tests/test_contract.py", env=env)
+    # The article's programs hard-code localhost:50051, so this test starts
+    # `idc-server` with no arguments itself.
+    session.run("pytest", "clients/article/tests")
+
+
+@nox.session(python=PYTHON, default=False)
+def serve(session: nox.Session) -> None:
+    """Run idc-server on its bundled real data (pass flags after --, e.g. -- --port 50052)."""
+    install_project(session)
+    session.run("idc-server", *session.posargs)
+
+
+def free_port() -> int:
+    """A TCP port that was free a moment ago."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def running_server(session: nox.Session, timeout: float = 60.0) -> Iterator[str]:
+    """Start idc-server from the session's venv on a free port; yield its address."""
+    assert session.bin is not None
+    port = free_port()
+    process = subprocess.Popen(
+        [os.path.join(session.bin, "idc-server"), "--host", "127.0.0.1", "--port", str(port)],
+    )
+    target = f"127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                session.error(f"idc-server exited with {process.returncode} before serving")
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() > deadline:
+                session.error(f"idc-server did not listen on {target} within {timeout}s")
+            time.sleep(0.1)
+        yield target
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

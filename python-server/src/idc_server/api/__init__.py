@@ -1,0 +1,1 @@
+"""The thin gRPC layer: validate, call the core, convert the result."""

@@ -1,0 +1,60 @@
+"""Servicers for the article's frozen ``idc`` package, over the same core.
+
+The article's clients send only a date window; they get the server's default
+symbol and MACD(12, 26, 9), and the chart arrives as plain PNG chunks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import grpc
+import pandas as pd
+
+from idc import indicator_graph_pb2, indicator_graph_pb2_grpc, indicator_pb2, indicator_pb2_grpc
+from idc_server.api.convert import chunked, window_query
+from idc_server.api.errors import domain_errors
+from idc_server.core.analytics import Analytics
+
+
+class Indicator(indicator_pb2_grpc.IndicatorServicer):
+    """idc.Indicator: one MACDData row per bar."""
+
+    def __init__(self, analytics: Analytics) -> None:
+        self._analytics = analytics
+
+    def GetMACD(self, request: indicator_pb2.MACDRequest, context: grpc.ServicerContext) -> indicator_pb2.MACDReply:
+        with domain_errors(context):
+            query = window_query("", request.start_date, request.end_date)
+            frame = self._analytics.macd(None, query.start, query.end).frame
+        dates = pd.DatetimeIndex(frame.index).strftime("%Y-%m-%d")
+        columns = zip(
+            dates,
+            *(frame[name].to_numpy().tolist() for name in ("open", "close", "high", "low", "macd")),
+            strict=True,
+        )
+        return indicator_pb2.MACDReply(
+            macd=[
+                indicator_pb2.MACDData(date=day, open=open_, close=close, high=high, low=low, macd=macd)
+                for day, open_, close, high, low, macd in columns
+            ]
+        )
+
+
+class IndicatorGraph(indicator_graph_pb2_grpc.IndicatorGraphServicer):
+    """idc.IndicatorGraph: the v1 chart as plain PNG chunks, no metadata."""
+
+    def __init__(self, analytics: Analytics, chunk_size: int) -> None:
+        self._analytics = analytics
+        self._chunk_size = chunk_size
+
+    def GetMACDGraph(
+        self, request: indicator_graph_pb2.MACDGraphRequest, context: grpc.ServicerContext
+    ) -> Iterator[indicator_graph_pb2.MACDGraphReply]:
+        with domain_errors(context):
+            query = window_query("", request.start_date, request.end_date)
+            image = self._analytics.macd_chart(None, query.start, query.end)
+        for chunk in chunked(image.data, self._chunk_size):
+            if not context.is_active():
+                return
+            yield indicator_graph_pb2.MACDGraphReply(macd_chunk=chunk)

@@ -1,0 +1,62 @@
+"""Maps domain errors to gRPC statuses, in one place.
+
+INVALID_ARGUMENT statuses carry a ``google.rpc.BadRequest`` detail whose
+field violations name the request field at fault.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import NoReturn
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from idc_server.core.errors import IdcError, InvalidArgumentError, NotFoundError
+
+log = logging.getLogger(__name__)
+
+_CODES: dict[type[IdcError], int] = {
+    InvalidArgumentError: code_pb2.INVALID_ARGUMENT,
+    NotFoundError: code_pb2.NOT_FOUND,
+}
+
+
+def to_status(error: IdcError, field_prefix: Callable[[str], str]) -> grpc.Status:
+    """The gRPC status for a domain error, with the field named in API terms."""
+    field = field_prefix(error.field) if error.field else ""
+    code = next(code for cls, code in _CODES.items() if isinstance(error, cls))
+    message = f"{field}: {error.description}" if field else error.description
+    details = []
+    if code == code_pb2.INVALID_ARGUMENT:
+        violation = error_details_pb2.BadRequest.FieldViolation(field=field, description=error.description)
+        detail = any_pb2.Any()
+        detail.Pack(error_details_pb2.BadRequest(field_violations=[violation]))
+        details.append(detail)
+    return rpc_status.to_status(status_pb2.Status(code=code, message=message, details=details))
+
+
+def same_name(field: str) -> str:
+    """Field names that are already the request's own."""
+    return field
+
+
+@contextmanager
+def domain_errors(context: grpc.ServicerContext, field_prefix: Callable[[str], str] = same_name) -> Iterator[None]:
+    """Abort the RPC with the mapped status if the body raises an IdcError."""
+    try:
+        yield
+    except IdcError as error:
+        status = to_status(error, field_prefix)
+        log.info("rejected request: %s %s", status.code.name, status.details)
+        abort(context, status)
+
+
+def abort(context: grpc.ServicerContext, status: grpc.Status) -> NoReturn:
+    """Abort with a rich status (never returns)."""
+    context.abort_with_status(status)
+    raise AssertionError("abort_with_status returned")  # pragma: no cover

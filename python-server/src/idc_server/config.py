@@ -1,0 +1,105 @@
+"""The server's single configuration object, filled from flags and IDC_* variables."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_PORT = 50051  # the article's port
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """Everything the server can be told. Every flag has an IDC_* variable."""
+
+    host: str = "[::]"
+    port: int = DEFAULT_PORT
+    data_dirs: tuple[Path, ...] = field(default_factory=tuple)
+    default_symbol: str = "SPY"
+    max_workers: int = 16
+    chunk_size: int = 64 * 1024
+    grace_seconds: float = 5.0
+    log_level: str = "INFO"
+
+    @property
+    def address(self) -> str:
+        """The host:port the server binds."""
+        return f"{self.host}:{self.port}"
+
+
+def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
+    defaults = ServerConfig()
+
+    def default(name: str, fallback: object) -> object:
+        return env.get(f"IDC_{name}", fallback)
+
+    parser = argparse.ArgumentParser(
+        prog="idc-server",
+        description=(
+            "Serve MACD indicators and charts over gRPC (idc.v1 and the article's idc package). "
+            "Every flag can also be set with the IDC_* environment variable named in its help."
+        ),
+    )
+    parser.add_argument(
+        "--host", default=default("HOST", defaults.host), help="interface to bind (IDC_HOST; default %(default)s)"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=default("PORT", defaults.port),
+        help="TCP port, 0 picks a free one (IDC_PORT; default %(default)s)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=default("DATA_DIR", None),
+        help=(
+            "folder of your own daily CSV files, one per symbol named SYMBOL.csv, served beside "
+            "the bundled SPY, AAPL and 000001.SH (IDC_DATA_DIR)"
+        ),
+    )
+    parser.add_argument(
+        "--default-symbol",
+        default=default("DEFAULT_SYMBOL", defaults.default_symbol),
+        help="symbol used when a request names none (IDC_DEFAULT_SYMBOL; default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-workers",
+        type=int,
+        default=default("MAX_WORKERS", defaults.max_workers),
+        help="threads serving RPCs (IDC_MAX_WORKERS; default %(default)s)",
+    )
+    parser.add_argument(
+        "--grace-seconds",
+        type=float,
+        default=default("GRACE_SECONDS", defaults.grace_seconds),
+        help="how long in-flight calls may finish on shutdown (IDC_GRACE_SECONDS; default %(default)s)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default=default("LOG_LEVEL", defaults.log_level),
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="logging level (IDC_LOG_LEVEL; default %(default)s)",
+    )
+    return parser
+
+
+def load_config(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> ServerConfig:
+    """Build the configuration from command-line flags over IDC_* environment variables."""
+    parser = _parser(os.environ if env is None else env)
+    args = parser.parse_args(argv)
+    data_dir = Path(args.data_dir) if args.data_dir else None
+    if data_dir is not None and not data_dir.is_dir():
+        parser.error(f"--data-dir {data_dir} is not a folder")
+    return ServerConfig(
+        host=args.host,
+        port=int(args.port),
+        data_dirs=(data_dir,) if data_dir else (),
+        default_symbol=args.default_symbol,
+        max_workers=int(args.max_workers),
+        grace_seconds=float(args.grace_seconds),
+        log_level=args.log_level,
+    )

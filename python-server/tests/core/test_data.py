@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from idc_server.core.data import (
+    BAR_COLUMNS,
+    BarStore,
+    bundled_data_dir,
+    parse_date,
+    read_bars_csv,
+    select_window,
+)
+from idc_server.core.errors import InvalidArgumentError, NotFoundError
+
+
+@pytest.fixture(scope="module")
+def store() -> BarStore:
+    return BarStore([bundled_data_dir()])
+
+
+@pytest.mark.parametrize(
+    ("symbol", "rows", "first", "last"),
+    [
+        ("SPY", 8347, "1993-01-29", "2026-03-27"),
+        ("000001.SH", 3993, "2010-01-04", "2026-06-16"),
+        ("AAPL", 3379, "2004-08-19", "2018-01-19"),
+    ],
+)
+def test_bundled_files_load_as_normalised_bars(store: BarStore, symbol: str, rows: int, first: str, last: str) -> None:
+    frame = store.bars(symbol)
+    assert list(frame.columns) == list(BAR_COLUMNS)
+    assert frame.index.name == "date"
+    assert len(frame) == rows
+    assert frame.index[0] == pd.Timestamp(first)
+    assert frame.index[-1] == pd.Timestamp(last)
+    assert all(dtype == "float64" for dtype in frame.dtypes)
+    assert frame.index.is_monotonic_increasing
+    assert frame.index.is_unique
+
+
+def test_spy_columns_are_mapped_by_name_not_position(store: BarStore) -> None:
+    # SPY.csv is ordered Date,Close,High,Low,Open,Volume.
+    row = store.bars("SPY").loc["2023-12-29"]
+    assert row["close"] == pytest.approx(462.58, abs=0.01)
+    assert row["volume"] == 122_283_100
+    assert row["low"] <= row["open"] <= row["high"]
+
+
+def test_reads_czsc_style_file_with_times_and_vol(tmp_path: Path) -> None:
+    path = tmp_path / "X.csv"
+    path.write_text(
+        "symbol,dt,open,close,high,low,vol\n"
+        "000001.SH,2006-11-06 15:00:00,1853.19,1886.31,1886.52,1846.01,49544517.0\n"
+        "000001.SH,2006-11-07 15:00:00,1889.53,1889.53,1897.41,1862.93,54849074.0\n"
+    )
+    frame = read_bars_csv(path)
+    assert list(frame.index) == [pd.Timestamp("2006-11-06"), pd.Timestamp("2006-11-07")]
+    assert frame.iloc[0].tolist() == [1853.19, 1886.52, 1846.01, 1886.31, 49544517.0]
+
+
+def test_rejects_file_without_a_close_column(tmp_path: Path) -> None:
+    path = tmp_path / "X.csv"
+    path.write_text("date,open,high,low,volume\n2020-01-02,1,2,0.5,10\n")
+    with pytest.raises(ValueError, match="close"):
+        read_bars_csv(path)
+
+
+def test_rejects_file_with_dates_out_of_order(tmp_path: Path) -> None:
+    path = tmp_path / "X.csv"
+    path.write_text("date,open,high,low,close,volume\n2020-01-03,1,2,0.5,1,10\n2020-01-02,1,2,0.5,1,10\n")
+    with pytest.raises(ValueError, match="increasing"):
+        read_bars_csv(path)
+
+
+def test_symbols_match_case_insensitively(store: BarStore) -> None:
+    assert store.canonical("spy") == "SPY"
+    assert store.canonical("000001.sh") == "000001.SH"
+    assert store.symbols() == ["000001.SH", "AAPL", "SPY"]
+
+
+@pytest.mark.parametrize("symbol", ["NOPE", "../../etc/passwd", "../data/SPY", "SPY.csv", ""])
+def test_unknown_or_path_like_symbols_are_not_found(store: BarStore, symbol: str) -> None:
+    with pytest.raises(NotFoundError) as caught:
+        store.bars(symbol)
+    assert caught.value.field == "symbol"
+
+
+def test_user_folder_adds_and_overrides_symbols(tmp_path: Path) -> None:
+    (tmp_path / "spy.csv").write_text("Date,Open,High,Low,Close,Volume\n2020-01-02,1,2,0.5,1.5,10\n")
+    (tmp_path / "MINE.csv").write_text("date,open,high,low,close,vol\n2020-01-02,1,2,0.5,1.5,10\n")
+    store = BarStore([bundled_data_dir(), tmp_path])
+    assert store.symbols() == ["000001.SH", "AAPL", "MINE", "spy"]
+    assert len(store.bars("SPY")) == 1
+
+
+def test_bars_are_read_once_and_cached(store: BarStore) -> None:
+    assert store.bars("AAPL") is store.bars("aapl")
+
+
+@pytest.mark.parametrize("text", ["2023-13-01", "2023-02-30", "2023-1-1", "20230101", "2023/01/01", "yesterday"])
+def test_parse_date_rejects_malformed_dates(text: str) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        parse_date("start_date", text)
+    assert caught.value.field == "start_date"
+    assert text in caught.value.description
+
+
+def test_parse_date_reads_iso_dates_and_empty_means_unbounded() -> None:
+    assert parse_date("end_date", "2024-02-29") == date(2024, 2, 29)
+    assert parse_date("end_date", "") is None
+
+
+def test_select_window_is_inclusive_on_both_ends(store: BarStore) -> None:
+    window = select_window(store.bars("SPY"), date(2023, 1, 3), date(2023, 12, 29))
+    assert len(window) == 250
+    assert window.index[0] == pd.Timestamp("2023-01-03")
+    assert window.index[-1] == pd.Timestamp("2023-12-29")
+
+
+def test_select_window_without_bounds_is_whole_history(store: BarStore) -> None:
+    assert len(select_window(store.bars("AAPL"), None, None)) == 3379
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [(date(2023, 1, 7), date(2023, 1, 8)), (date(2030, 1, 1), None), (None, date(1990, 1, 1))],
+)
+def test_select_window_with_no_bars_is_not_found(store: BarStore, start: date | None, end: date | None) -> None:
+    with pytest.raises(NotFoundError, match="no bars"):
+        select_window(store.bars("SPY"), start, end)
+
+
+def test_select_window_rejects_end_before_start(store: BarStore) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        select_window(store.bars("SPY"), date(2023, 2, 1), date(2023, 1, 1))
+    assert caught.value.field == "end_date"
