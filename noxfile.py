@@ -56,7 +56,11 @@ def install_codegen(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """buf lint and format, ruff, mypy on hand-written Python, gofmt and go vet."""
-    install_project(session, "buf-bin", "ruff", "mypy", "types-protobuf", "grpc-stubs", "pandas-stubs", "pytest")
+    install_project(
+        session,
+        *("buf-bin", "ruff", "mypy", "types-protobuf", "grpc-stubs", "pandas-stubs"),
+        *("nox", "pytest", "hypothesis", "pillow"),
+    )
     session.run("buf", "lint")
     session.run("buf", "format", "--diff", "--exit-code")
     session.run("ruff", "check", ".")
