@@ -12,7 +12,7 @@ import grpc
 import pandas as pd
 
 from idc import indicator_graph_pb2, indicator_graph_pb2_grpc, indicator_pb2, indicator_pb2_grpc
-from idc_server.api.convert import chunked, window_query
+from idc_server.api.convert import live_chunks, window_query
 from idc_server.api.errors import domain_errors
 from idc_server.core.analytics import Analytics
 
@@ -54,7 +54,5 @@ class IndicatorGraph(indicator_graph_pb2_grpc.IndicatorGraphServicer):
         with domain_errors(context):
             query = window_query("", request.start_date, request.end_date)
             image = self._analytics.macd_chart(None, query.start, query.end)
-        for chunk in chunked(image.data, self._chunk_size):
-            if not context.is_active():
-                return
+        for chunk in live_chunks(context, image.data, self._chunk_size):
             yield indicator_graph_pb2.MACDGraphReply(macd_chunk=chunk)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
+import grpc
 import numpy as np
 import pandas as pd
 
@@ -74,8 +75,14 @@ def fill_bars(message: bars_pb2.Bars, frame: pd.DataFrame) -> None:
     message.volume.extend(frame["volume"].to_numpy().tolist())
 
 
-def chunked(data: bytes, size: int) -> Iterator[bytes]:
-    """``data`` in consecutive slices of at most ``size`` bytes."""
+def live_chunks(context: grpc.ServicerContext, data: bytes, size: int) -> Iterator[bytes]:
+    """``data`` in consecutive slices of at most ``size`` bytes, while the call is live.
+
+    Stops as soon as the client cancels or the deadline passes, so a handler
+    never yields into a dead stream.
+    """
     view = memoryview(data)
     for offset in range(0, len(data), size):
+        if not context.is_active():
+            return
         yield bytes(view[offset : offset + size])

@@ -6,31 +6,21 @@ from collections.abc import Iterator
 
 import grpc
 
-from idc.v1 import (
-    indicator_graph_service_pb2 as graph_pb2,
-)
-from idc.v1 import (
-    indicator_graph_service_pb2_grpc as graph_grpc,
-)
-from idc.v1 import (
-    indicator_service_pb2 as indicator_pb2,
-)
-from idc.v1 import (
-    indicator_service_pb2_grpc as indicator_grpc,
-)
+from idc.v1 import indicator_graph_service_pb2 as graph_pb2
+from idc.v1 import indicator_graph_service_pb2_grpc as graph_grpc
+from idc.v1 import indicator_service_pb2 as indicator_pb2
+from idc.v1 import indicator_service_pb2_grpc as indicator_grpc
 from idc_server.api.convert import (
-    chunked,
     fill_bars,
     image_dimension,
+    live_chunks,
     macd_periods,
     periods_message,
     window_query,
 )
 from idc_server.api.errors import domain_errors
+from idc_server.core import charts
 from idc_server.core.analytics import Analytics
-
-DEFAULT_WIDTH_PX = 1200
-DEFAULT_HEIGHT_PX = 800
 
 
 def request_field(field: str) -> str:
@@ -72,8 +62,8 @@ class IndicatorGraphService(graph_grpc.IndicatorGraphServiceServicer):
         with domain_errors(context, request_field):
             query = window_query(request.symbol, request.start_date, request.end_date)
             periods = macd_periods(request.parameters)
-            width = image_dimension("width_px", request.width_px, DEFAULT_WIDTH_PX)
-            height = image_dimension("height_px", request.height_px, DEFAULT_HEIGHT_PX)
+            width = image_dimension("width_px", request.width_px, charts.WIDTH_PX)
+            height = image_dimension("height_px", request.height_px, charts.HEIGHT_PX)
             image = self._analytics.macd_chart(
                 query.symbol, query.start, query.end, periods, width_px=width, height_px=height
             )
@@ -86,7 +76,5 @@ class IndicatorGraphService(graph_grpc.IndicatorGraphServiceServicer):
                 height_px=image.height_px,
             )
         )
-        for chunk in chunked(image.data, self._chunk_size):
-            if not context.is_active():
-                return
+        for chunk in live_chunks(context, image.data, self._chunk_size):
             yield graph_pb2.GetMACDGraphResponse(chunk=chunk)

@@ -8,7 +8,7 @@ from datetime import date
 
 import pandas as pd
 
-from idc_server.core.charts import render_macd_chart
+from idc_server.core import charts
 from idc_server.core.data import BarStore, select_window
 from idc_server.core.indicators import DEFAULT_PERIODS, MACDPeriods, macd
 
@@ -73,13 +73,13 @@ class Analytics:
         end: date | None,
         periods: MACDPeriods = DEFAULT_PERIODS,
         *,
-        width_px: int = 1200,
-        height_px: int = 800,
+        width_px: int = charts.WIDTH_PX,
+        height_px: int = charts.HEIGHT_PX,
     ) -> Image:
         """A PNG chart of the window: price over MACD."""
         result = self.macd(symbol, start, end, periods)
         frame = result.frame
         first, last = frame.index[0].date(), frame.index[-1].date()
         title = f"{result.symbol}  {first} – {last}  MACD({periods.fast}, {periods.slow}, {periods.signal})"
-        png = render_macd_chart(frame, title=title, width_px=width_px, height_px=height_px)
+        png = charts.render_macd_chart(frame, title=title, width_px=width_px, height_px=height_px)
         return Image(png, "image/png", width_px, height_px)
