@@ -29,3 +29,14 @@ def test_missing_data_dir_is_rejected_at_start(tmp_path: Path, capsys: pytest.Ca
     with pytest.raises(SystemExit):
         load_config(["--data-dir", str(tmp_path / "absent")], env={})
     assert "is not a folder" in capsys.readouterr().err
+
+
+def test_limits_and_convention_have_flags_and_variables() -> None:
+    config = load_config(["--max-bars", "10"], env={"IDC_DEFAULT_CONVENTION": "tdx", "IDC_MAX_MESSAGE_BYTES": "1024"})
+    assert (config.max_bars, config.default_convention, config.max_message_bytes) == (10, "tdx", 1024)
+
+
+def test_environment_values_outside_the_choices_are_rejected(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        load_config([], env={"IDC_DEFAULT_CONVENTION": "excel"})
+    assert "'excel' is not one of" in capsys.readouterr().err

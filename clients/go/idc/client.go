@@ -23,7 +23,7 @@ const DefaultTimeout = 30 * time.Second
 // it with [Client.Close].
 type Client struct {
 	conn    *grpc.ClientConn
-	macd    idcv1.IndicatorServiceClient
+	ind     idcv1.IndicatorServiceClient
 	graph   idcv1.IndicatorGraphServiceClient
 	timeout time.Duration
 }
@@ -80,7 +80,7 @@ func Dial(target string, opts ...Option) (*Client, error) {
 	}
 	return &Client{
 		conn:    conn,
-		macd:    idcv1.NewIndicatorServiceClient(conn),
+		ind:     idcv1.NewIndicatorServiceClient(conn),
 		graph:   idcv1.NewIndicatorGraphServiceClient(conn),
 		timeout: cfg.timeout,
 	}, nil
@@ -107,21 +107,62 @@ func (c *Client) callContext(ctx context.Context) (context.Context, context.Canc
 }
 
 // GetMACD calls IndicatorService.GetMACD. A nil req is the same as an empty
-// request: the server's default symbol, its whole history, periods 12/26/9.
-// Use [MACDQuery] to build a request and [MACDRows] to read the response.
+// request: the server's default symbol, its whole history, periods 12/26/9
+// and the server's default convention. Use [MACDQuery] to build a request
+// and [MACDRows] to read the response, whose MACD columns start at
+// first_valid_index.
 //
 // Errors keep their gRPC status: INVALID_ARGUMENT for a malformed date, end
-// before start, or a period out of range (see [FieldViolations]), and
-// NOT_FOUND for an unknown symbol or a window without bars.
+// before start, a period out of range, an unknown convention or bad inline
+// bars (see [FieldViolations]), and NOT_FOUND for an unknown symbol or a
+// window without bars.
 func (c *Client) GetMACD(ctx context.Context, req *idcv1.GetMACDRequest, opts ...grpc.CallOption) (*idcv1.GetMACDResponse, error) {
 	if req == nil {
 		req = &idcv1.GetMACDRequest{}
 	}
 	ctx, cancel := c.callContext(ctx)
 	defer cancel()
-	resp, err := c.macd.GetMACD(ctx, req, opts...)
+	resp, err := c.ind.GetMACD(ctx, req, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("get macd: %w", err)
+	}
+	return resp, nil
+}
+
+// ComputeIndicators calls IndicatorService.ComputeIndicators, which computes
+// a list of indicators over one selection of bars. Use [IndicatorQuery] with
+// [SMA], [EMA], [MACD], [RSI], [Bollinger], [KDJ] and [Labeled] to build a
+// request, and [IndicatorFrame] to read the response. A nil req is the
+// same as an empty request, which the server rejects because it lists no
+// indicators.
+//
+// Errors keep their gRPC status: INVALID_ARGUMENT as for [Client.GetMACD],
+// plus an empty or too long indicator list, a spec with no indicator, a bad
+// or duplicate label, or a parameter out of range, with field paths such as
+// "indicators[2].rsi.period" (see [FieldViolations]); NOT_FOUND for an
+// unknown symbol or a window without bars.
+func (c *Client) ComputeIndicators(ctx context.Context, req *idcv1.ComputeIndicatorsRequest, opts ...grpc.CallOption) (*idcv1.ComputeIndicatorsResponse, error) {
+	if req == nil {
+		req = &idcv1.ComputeIndicatorsRequest{}
+	}
+	ctx, cancel := c.callContext(ctx)
+	defer cancel()
+	resp, err := c.ind.ComputeIndicators(ctx, req, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("compute indicators: %w", err)
+	}
+	return resp, nil
+}
+
+// ListSymbols calls IndicatorService.ListSymbols, which lists the symbols
+// the server can serve, sorted, with each one's first and last date
+// ("YYYY-MM-DD") and bar count, and names the default symbol.
+func (c *Client) ListSymbols(ctx context.Context, opts ...grpc.CallOption) (*idcv1.ListSymbolsResponse, error) {
+	ctx, cancel := c.callContext(ctx)
+	defer cancel()
+	resp, err := c.ind.ListSymbols(ctx, &idcv1.ListSymbolsRequest{}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("list symbols: %w", err)
 	}
 	return resp, nil
 }
@@ -157,7 +198,7 @@ const maxPrealloc = 16 << 20
 // [ErrIntegrity] reports bytes that do not add up to the announced size or
 // do not hash to the announced SHA-256. Server errors keep their gRPC
 // status as in [Client.GetMACD], plus INVALID_ARGUMENT for an image size out
-// of range.
+// of range. [MACDQuery.GraphRequest] builds a request.
 func (c *Client) GetMACDGraph(ctx context.Context, req *idcv1.GetMACDGraphRequest, opts ...grpc.CallOption) (*Image, error) {
 	var buf bytes.Buffer
 	img, err := c.receiveGraph(ctx, req, &buf, opts)

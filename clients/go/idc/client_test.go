@@ -15,19 +15,40 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
+	"google.golang.org/protobuf/proto"
 
 	idcv1 "github.com/idcrpc/idc/clients/go/gen/idc/v1"
 	"github.com/idcrpc/idc/clients/go/idc"
 )
 
-// fakeMACD is an IndicatorService whose behaviour each test sets.
+// fakeMACD is an IndicatorService whose behaviour each test sets. An RPC
+// without a handler is UNIMPLEMENTED.
 type fakeMACD struct {
 	idcv1.UnimplementedIndicatorServiceServer
-	handle func(context.Context, *idcv1.GetMACDRequest) (*idcv1.GetMACDResponse, error)
+	handle  func(context.Context, *idcv1.GetMACDRequest) (*idcv1.GetMACDResponse, error)
+	compute func(context.Context, *idcv1.ComputeIndicatorsRequest) (*idcv1.ComputeIndicatorsResponse, error)
+	list    func(context.Context, *idcv1.ListSymbolsRequest) (*idcv1.ListSymbolsResponse, error)
 }
 
 func (f *fakeMACD) GetMACD(ctx context.Context, req *idcv1.GetMACDRequest) (*idcv1.GetMACDResponse, error) {
+	if f.handle == nil {
+		return f.UnimplementedIndicatorServiceServer.GetMACD(ctx, req)
+	}
 	return f.handle(ctx, req)
+}
+
+func (f *fakeMACD) ComputeIndicators(ctx context.Context, req *idcv1.ComputeIndicatorsRequest) (*idcv1.ComputeIndicatorsResponse, error) {
+	if f.compute == nil {
+		return f.UnimplementedIndicatorServiceServer.ComputeIndicators(ctx, req)
+	}
+	return f.compute(ctx, req)
+}
+
+func (f *fakeMACD) ListSymbols(ctx context.Context, req *idcv1.ListSymbolsRequest) (*idcv1.ListSymbolsResponse, error) {
+	if f.list == nil {
+		return f.UnimplementedIndicatorServiceServer.ListSymbols(ctx, req)
+	}
+	return f.list(ctx, req)
 }
 
 // fakeGraph is an IndicatorGraphService that sends a fixed list of
@@ -282,6 +303,32 @@ func TestErrors(t *testing.T) {
 		}
 	})
 
+	t.Run("compute indicators keeps status and field violations", func(t *testing.T) {
+		c := newClient(t, &fakeMACD{compute: func(context.Context, *idcv1.ComputeIndicatorsRequest) (*idcv1.ComputeIndicatorsResponse, error) {
+			return nil, badRequest("indicators[0].sma.period", "must be 1-1000")
+		}}, nil)
+		_, err := c.ComputeIndicators(t.Context(), idc.IndicatorQuery{Indicators: []*idcv1.IndicatorSpec{idc.SMA(-1)}}.Request())
+		if !strings.HasPrefix(err.Error(), "compute indicators: ") {
+			t.Errorf("error %q lacks the prefix %q", err, "compute indicators: ")
+		}
+		if got := status.Code(err); got != codes.InvalidArgument {
+			t.Errorf("status.Code = %v, want InvalidArgument", got)
+		}
+		if fv := idc.FieldViolations(err); len(fv) != 1 || fv[0].GetField() != "indicators[0].sma.period" {
+			t.Errorf("FieldViolations = %v, want one for indicators[0].sma.period", fv)
+		}
+	})
+
+	t.Run("list symbols keeps the status", func(t *testing.T) {
+		c := newClient(t, &fakeMACD{list: func(context.Context, *idcv1.ListSymbolsRequest) (*idcv1.ListSymbolsResponse, error) {
+			return nil, status.Error(codes.Unavailable, "down")
+		}}, nil)
+		_, err := c.ListSymbols(t.Context())
+		if !strings.HasPrefix(err.Error(), "list symbols: ") || status.Code(err) != codes.Unavailable {
+			t.Errorf("err = %v, want an UNAVAILABLE error with the prefix %q", err, "list symbols: ")
+		}
+	})
+
 	t.Run("no field violations", func(t *testing.T) {
 		for _, err := range []error{nil, errors.New("plain"), status.Error(codes.NotFound, "nope"), idc.ErrIntegrity} {
 			if fv := idc.FieldViolations(err); fv != nil {
@@ -295,6 +342,58 @@ func TestErrors(t *testing.T) {
 		_, err := c.GetMACD(t.Context(), nil)
 		if got := status.Code(err); got != codes.Unimplemented {
 			t.Errorf("status.Code = %v, want Unimplemented", got)
+		}
+	})
+}
+
+func TestComputeIndicatorsAndListSymbols(t *testing.T) {
+	t.Run("compute indicators sends the request", func(t *testing.T) {
+		got := make(chan *idcv1.ComputeIndicatorsRequest, 1)
+		c := newClient(t, &fakeMACD{compute: func(_ context.Context, req *idcv1.ComputeIndicatorsRequest) (*idcv1.ComputeIndicatorsResponse, error) {
+			got <- req
+			return &idcv1.ComputeIndicatorsResponse{Symbol: "SPY", Dates: []int32{19720}, Series: []*idcv1.Series{{Name: "sma20", Values: []float64{1}}}}, nil
+		}}, nil)
+		q := idc.IndicatorQuery{Symbol: "SPY", Convention: idcv1.Convention_CONVENTION_TDX, Indicators: []*idcv1.IndicatorSpec{idc.Labeled("sma20", idc.SMA(20))}}
+		resp, err := c.ComputeIndicators(t.Context(), q.Request())
+		if err != nil {
+			t.Fatalf("ComputeIndicators: %v", err)
+		}
+		if !proto.Equal(<-got, q.Request()) {
+			t.Errorf("the server got another request than %v", q.Request())
+		}
+		if resp.GetSymbol() != "SPY" || len(resp.GetSeries()) != 1 {
+			t.Errorf("response = %v", resp)
+		}
+	})
+
+	t.Run("nil compute request is empty", func(t *testing.T) {
+		got := make(chan *idcv1.ComputeIndicatorsRequest, 1)
+		c := newClient(t, &fakeMACD{compute: func(_ context.Context, req *idcv1.ComputeIndicatorsRequest) (*idcv1.ComputeIndicatorsResponse, error) {
+			got <- req
+			return &idcv1.ComputeIndicatorsResponse{}, nil
+		}}, nil)
+		if _, err := c.ComputeIndicators(t.Context(), nil); err != nil {
+			t.Fatalf("ComputeIndicators: %v", err)
+		}
+		if req := <-got; !proto.Equal(req, &idcv1.ComputeIndicatorsRequest{}) {
+			t.Errorf("server got %v, want an empty request", req)
+		}
+	})
+
+	t.Run("list symbols", func(t *testing.T) {
+		want := &idcv1.ListSymbolsResponse{
+			Symbols:       []*idcv1.SymbolInfo{{Symbol: "SPY", FirstDate: "1993-01-29", LastDate: "2026-03-27", BarCount: 8347}},
+			DefaultSymbol: "SPY",
+		}
+		c := newClient(t, &fakeMACD{list: func(context.Context, *idcv1.ListSymbolsRequest) (*idcv1.ListSymbolsResponse, error) {
+			return want, nil
+		}}, nil)
+		got, err := c.ListSymbols(t.Context())
+		if err != nil {
+			t.Fatalf("ListSymbols: %v", err)
+		}
+		if !proto.Equal(got, want) {
+			t.Errorf("ListSymbols = %v, want %v", got, want)
 		}
 	})
 }
@@ -363,6 +462,38 @@ func TestDeadline(t *testing.T) {
 		_, err := c.GetMACD(t.Context(), nil)
 		if got := status.Code(err); got != codes.DeadlineExceeded {
 			t.Errorf("status.Code = %v (%v), want DeadlineExceeded", got, err)
+		}
+	})
+
+	t.Run("compute indicators and list symbols get the deadline", func(t *testing.T) {
+		got := make(chan time.Duration, 2)
+		report := func(ctx context.Context) {
+			if d, ok := ctx.Deadline(); ok {
+				got <- time.Until(d)
+			} else {
+				got <- -1
+			}
+		}
+		c := newClient(t, &fakeMACD{
+			compute: func(ctx context.Context, _ *idcv1.ComputeIndicatorsRequest) (*idcv1.ComputeIndicatorsResponse, error) {
+				report(ctx)
+				return &idcv1.ComputeIndicatorsResponse{}, nil
+			},
+			list: func(ctx context.Context, _ *idcv1.ListSymbolsRequest) (*idcv1.ListSymbolsResponse, error) {
+				report(ctx)
+				return &idcv1.ListSymbolsResponse{}, nil
+			},
+		}, nil, idc.WithTimeout(4*time.Second))
+		if _, err := c.ComputeIndicators(t.Context(), nil); err != nil {
+			t.Fatalf("ComputeIndicators: %v", err)
+		}
+		if _, err := c.ListSymbols(t.Context()); err != nil {
+			t.Fatalf("ListSymbols: %v", err)
+		}
+		for _, call := range []string{"ComputeIndicators", "ListSymbols"} {
+			if d := <-got; d < time.Second || d > 4*time.Second {
+				t.Errorf("%s: server saw %v left before the deadline, want 1s to 4s", call, d)
+			}
 		}
 	})
 

@@ -1,9 +1,11 @@
-// Package idc is a small Go client for the idc indicator service: MACD
-// values computed with pandas and MACD charts rendered with matplotlib,
-// served over gRPC by the idc.v1 API.
+// Package idc is a small Go client for the idc indicator service: technical
+// indicators (SMA, EMA, MACD, RSI, Bollinger Bands, KDJ) computed with
+// pandas and MACD charts rendered with matplotlib, served over gRPC by the
+// idc.v1 API, on the server's data or on bars the client sends.
 //
 // Dial a server, build a request with [MACDQuery], and turn the columnar
-// response into rows with [MACDRows]:
+// response into rows with [MACDRows]. Warm-up bars at the start of a series
+// have no MACD value: their rows have Valid false and NaN values.
 //
 //	c, err := idc.Dial("localhost:50051")
 //	if err != nil {
@@ -33,15 +35,47 @@
 //	}
 //	err = os.WriteFile("macd.png", img.Data, 0o644)
 //
+// [Client.ComputeIndicators] computes several indicators in one call and
+// [IndicatorFrame] turns its response into one column per output series,
+// NaN before each series' first value:
+//
+//	iq := idc.IndicatorQuery{
+//		Symbol:     "SPY",
+//		Start:      "2024-01-01",
+//		Convention: idcv1.Convention_CONVENTION_TALIB,
+//		Indicators: []*idcv1.IndicatorSpec{
+//			idc.Labeled("sma20", idc.SMA(20)),
+//			idc.RSI(14),          // series "rsi"
+//			idc.Bollinger(20, 2), // "boll.upper", "boll.middle", "boll.lower"
+//		},
+//	}
+//	ir, err := c.ComputeIndicators(ctx, iq.Request())
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	frame, err := idc.IndicatorFrame(ir)
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	for i, d := range frame.Dates {
+//		fmt.Println(d.Format(time.DateOnly), frame.Columns["sma20"][i], frame.Columns["rsi"][i])
+//	}
+//
+// To compute over your own data instead of the server's, set the Bars field
+// of either query to [BarsFromRows] of your [Bar] rows. [Client.ListSymbols]
+// lists the server's symbols with their date ranges.
+//
 // # Errors
 //
-// Every method wraps its error with context ("get macd: ...") using %w, so
+// Every method wraps its error with context ("get macd: ...", "compute
+// indicators: ...", "list symbols: ...") using %w, so
 // [google.golang.org/grpc/status.Code] and
 // [google.golang.org/grpc/status.FromError] still see the gRPC status. For
 // INVALID_ARGUMENT errors, [FieldViolations] tells which request field was
-// wrong, e.g. "start_date" or "parameters.fast_period". A chart stream that
-// breaks the protocol or fails its integrity check gives an error that
-// matches [ErrProtocol] or [ErrIntegrity] with [errors.Is].
+// wrong, e.g. "start_date", "inline_bars.close" or
+// "indicators[0].sma.period". A chart stream that breaks the protocol or
+// fails its integrity check gives an error that matches [ErrProtocol] or
+// [ErrIntegrity] with [errors.Is].
 //
 // # Deadlines
 //

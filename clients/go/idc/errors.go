@@ -36,8 +36,9 @@ func (e *clientError) GRPCStatus() *status.Status { return status.New(e.code, e.
 // FieldViolations returns the field violations of the google.rpc.BadRequest
 // details attached to err's gRPC status, or nil when there are none. The
 // server attaches them to INVALID_ARGUMENT errors; each names a request
-// field, such as "start_date", "width_px" or "parameters.fast_period", and
-// says what is wrong with it. err may be wrapped.
+// field, such as "start_date", "width_px", "parameters.fast_period",
+// "inline_bars.high" or "indicators[2].rsi.period", and says what is wrong
+// with it. err may be wrapped.
 func FieldViolations(err error) []*errdetails.BadRequest_FieldViolation {
 	st, ok := status.FromError(err)
 	if !ok || st == nil {

@@ -2,14 +2,19 @@ package idc
 
 import idcv1 "github.com/idcrpc/idc/clients/go/gen/idc/v1"
 
-// MACDQuery selects bars and MACD periods. Its zero value asks for the
-// server's defaults: the default symbol, its whole history, periods 12/26/9.
-// Turn it into a request with [MACDQuery.Request] or
-// [MACDQuery.GraphRequest].
+// MACDQuery selects bars, MACD periods and a convention. Its zero value asks
+// for the server's defaults: the default symbol, its whole history, periods
+// 12/26/9, and the default convention. Turn it into a request with
+// [MACDQuery.Request] or [MACDQuery.GraphRequest].
 type MACDQuery struct {
 	// Symbol names the series, e.g. "SPY", "AAPL" or "000001.SH";
-	// case-insensitive. Empty means the server's default symbol.
+	// case-insensitive. Empty means the server's default symbol. It is
+	// ignored when Bars is set.
 	Symbol string
+	// Bars, when not nil, are the client's own bars (see [BarsFromRows]),
+	// sent as inline_bars instead of Symbol. The MACD is computed over all
+	// of them and then cut to the window.
+	Bars *idcv1.Bars
 	// Start is the first calendar day, inclusive, as "YYYY-MM-DD". Empty
 	// means the first available bar.
 	Start string
@@ -22,6 +27,10 @@ type MACDQuery struct {
 	Slow int32
 	// Signal is the signal EMA period; 0 means 9.
 	Signal int32
+	// Convention selects TA-Lib's (CONVENTION_TALIB) or 通达信's
+	// (CONVENTION_TDX) formulas; CONVENTION_UNSPECIFIED, the zero value,
+	// means the server's default.
+	Convention idcv1.Convention
 }
 
 // Request returns the IndicatorService.GetMACD request for q.
@@ -30,8 +39,12 @@ func (q MACDQuery) Request() *idcv1.GetMACDRequest {
 		StartDate:  q.Start,
 		EndDate:    q.End,
 		Parameters: q.parameters(),
+		Convention: q.Convention,
 	}
-	if q.Symbol != "" {
+	switch {
+	case q.Bars != nil:
+		req.Source = &idcv1.GetMACDRequest_InlineBars{InlineBars: q.Bars}
+	case q.Symbol != "":
 		req.Source = &idcv1.GetMACDRequest_Symbol{Symbol: q.Symbol}
 	}
 	return req
@@ -47,8 +60,12 @@ func (q MACDQuery) GraphRequest(width, height int32) *idcv1.GetMACDGraphRequest 
 		Parameters: q.parameters(),
 		WidthPx:    width,
 		HeightPx:   height,
+		Convention: q.Convention,
 	}
-	if q.Symbol != "" {
+	switch {
+	case q.Bars != nil:
+		req.Source = &idcv1.GetMACDGraphRequest_InlineBars{InlineBars: q.Bars}
+	case q.Symbol != "":
 		req.Source = &idcv1.GetMACDGraphRequest_Symbol{Symbol: q.Symbol}
 	}
 	return req
@@ -60,4 +77,47 @@ func (q MACDQuery) parameters() *idcv1.MACDParameters {
 		return nil
 	}
 	return &idcv1.MACDParameters{FastPeriod: q.Fast, SlowPeriod: q.Slow, SignalPeriod: q.Signal}
+}
+
+// IndicatorQuery selects bars, a convention and the indicators to compute
+// over them. Turn it into a request with [IndicatorQuery.Request]; build
+// the indicators with [SMA], [EMA], [MACD], [RSI], [Bollinger], [KDJ] and
+// [Labeled].
+type IndicatorQuery struct {
+	// Symbol names the series; case-insensitive. Empty means the server's
+	// default symbol. It is ignored when Bars is set.
+	Symbol string
+	// Bars, when not nil, are the client's own bars (see [BarsFromRows]),
+	// sent as inline_bars instead of Symbol.
+	Bars *idcv1.Bars
+	// Start is the first calendar day, inclusive, as "YYYY-MM-DD". Empty
+	// means the first available bar.
+	Start string
+	// End is the last calendar day, inclusive, as "YYYY-MM-DD". Empty means
+	// the last available bar.
+	End string
+	// Convention applies to every indicator; the zero value means the
+	// server's default.
+	Convention idcv1.Convention
+	// Indicators lists the indicators to compute, 1 to 32 of them. Their
+	// labels must be unique.
+	Indicators []*idcv1.IndicatorSpec
+}
+
+// Request returns the IndicatorService.ComputeIndicators request for q. The
+// request shares q's Bars and Indicators rather than copying them.
+func (q IndicatorQuery) Request() *idcv1.ComputeIndicatorsRequest {
+	req := &idcv1.ComputeIndicatorsRequest{
+		StartDate:  q.Start,
+		EndDate:    q.End,
+		Convention: q.Convention,
+		Indicators: q.Indicators,
+	}
+	switch {
+	case q.Bars != nil:
+		req.Source = &idcv1.ComputeIndicatorsRequest_InlineBars{InlineBars: q.Bars}
+	case q.Symbol != "":
+		req.Source = &idcv1.ComputeIndicatorsRequest_Symbol{Symbol: q.Symbol}
+	}
+	return req
 }

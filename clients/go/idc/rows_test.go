@@ -1,6 +1,9 @@
 package idc_test
 
 import (
+	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -62,8 +65,8 @@ func TestMACDRows(t *testing.T) {
 			t.Fatalf("MACDRows: %v", err)
 		}
 		want := []idc.MACDRow{
-			{Date: time.Date(2023, 12, 28, 0, 0, 0, 0, time.UTC), Open: 1, High: 3, Low: 5, Close: 7, Volume: 9, MACD: 0.5, Signal: 0.25, Histogram: 0.25},
-			{Date: time.Date(2023, 12, 29, 0, 0, 0, 0, time.UTC), Open: 2, High: 4, Low: 6, Close: 8, Volume: 10, MACD: 0.75, Signal: 0.5, Histogram: 0.25},
+			{Date: time.Date(2023, 12, 28, 0, 0, 0, 0, time.UTC), Open: 1, High: 3, Low: 5, Close: 7, Volume: 9, Valid: true, MACD: 0.5, Signal: 0.25, Histogram: 0.25},
+			{Date: time.Date(2023, 12, 29, 0, 0, 0, 0, time.UTC), Open: 2, High: 4, Low: 6, Close: 8, Volume: 10, Valid: true, MACD: 0.75, Signal: 0.5, Histogram: 0.25},
 		}
 		if len(rows) != len(want) {
 			t.Fatalf("got %d rows, want %d", len(rows), len(want))
@@ -103,6 +106,8 @@ func TestMACDRows(t *testing.T) {
 		{"histogram", func(r *idcv1.GetMACDResponse) { r.Histogram = nil }},
 		{"open", func(r *idcv1.GetMACDResponse) { r.Bars.Dates = append(r.Bars.Dates, 19723) }}, // extra date
 		{"macd", func(r *idcv1.GetMACDResponse) { r.Bars = nil }},                               // columns but no bars
+		{"macd", func(r *idcv1.GetMACDResponse) { r.FirstValidIndex = 1 }},                      // columns not cut
+		{"signal", func(r *idcv1.GetMACDResponse) { r.FirstValidIndex = 1; r.Macd = r.Macd[1:] }},
 	}
 	for _, tc := range mismatches {
 		t.Run("mismatched "+tc.column, func(t *testing.T) {
@@ -119,6 +124,155 @@ func TestMACDRows(t *testing.T) {
 				t.Errorf("error %q does not name column %s", err, tc.column)
 			}
 		})
+	}
+}
+
+// warmUpResponse has four bars whose MACD columns start at bar 2.
+func warmUpResponse() *idcv1.GetMACDResponse {
+	return &idcv1.GetMACDResponse{
+		Bars: &idcv1.Bars{
+			Dates:  []int32{19717, 19718, 19719, 19720},
+			Open:   []float64{1, 2, 3, 4},
+			High:   []float64{2, 3, 4, 5},
+			Low:    []float64{0.5, 1.5, 2.5, 3.5},
+			Close:  []float64{1.5, 2.5, 3.5, 4.5},
+			Volume: []float64{10, 20, 30, 40},
+		},
+		Convention:      idcv1.Convention_CONVENTION_TALIB,
+		FirstValidIndex: 2,
+		Macd:            []float64{0.3, 0.4},
+		Signal:          []float64{0.1, 0.2},
+		Histogram:       []float64{0.2, 0.2},
+	}
+}
+
+func TestMACDRowsFirstValidIndex(t *testing.T) {
+	t.Run("warm-up rows are NaN and not valid", func(t *testing.T) {
+		rows, err := idc.MACDRows(warmUpResponse())
+		if err != nil {
+			t.Fatalf("MACDRows: %v", err)
+		}
+		if len(rows) != 4 {
+			t.Fatalf("got %d rows, want 4", len(rows))
+		}
+		for i, r := range rows[:2] {
+			if r.Valid || !math.IsNaN(r.MACD) || !math.IsNaN(r.Signal) || !math.IsNaN(r.Histogram) {
+				t.Errorf("warm-up row %d = %+v, want Valid false and NaN MACD, Signal, Histogram", i, r)
+			}
+			if r.Close != 1.5+float64(i) || r.Volume != 10*float64(i+1) {
+				t.Errorf("warm-up row %d lost its bar: %+v", i, r)
+			}
+		}
+		want := []struct{ macd, signal, hist float64 }{{0.3, 0.1, 0.2}, {0.4, 0.2, 0.2}}
+		for k, w := range want {
+			r := rows[2+k]
+			if !r.Valid || r.MACD != w.macd || r.Signal != w.signal || r.Histogram != w.hist {
+				t.Errorf("row %d = %+v, want valid with macd %v signal %v histogram %v", 2+k, r, w.macd, w.signal, w.hist)
+			}
+		}
+		if got := rows[3].Date.Format(time.DateOnly); got != "2023-12-29" {
+			t.Errorf("last date = %s, want 2023-12-29", got)
+		}
+	})
+
+	t.Run("all warm-up", func(t *testing.T) {
+		resp := warmUpResponse()
+		resp.FirstValidIndex = 4
+		resp.Macd, resp.Signal, resp.Histogram = nil, nil, nil
+		rows, err := idc.MACDRows(resp)
+		if err != nil {
+			t.Fatalf("MACDRows: %v", err)
+		}
+		if len(rows) != 4 || slices.ContainsFunc(rows, func(r idc.MACDRow) bool { return r.Valid || !math.IsNaN(r.MACD) }) {
+			t.Errorf("rows = %+v, want 4 warm-up rows", rows)
+		}
+	})
+
+	for _, fvi := range []int32{-1, 5, math.MaxInt32} {
+		t.Run(fmt.Sprintf("first_valid_index %d out of range", fvi), func(t *testing.T) {
+			resp := warmUpResponse()
+			resp.FirstValidIndex = fvi
+			rows, err := idc.MACDRows(resp)
+			if err == nil || rows != nil {
+				t.Fatalf("MACDRows = %d rows, %v; want an error", len(rows), err)
+			}
+			if !strings.Contains(err.Error(), "first_valid_index") {
+				t.Errorf("error %q does not name first_valid_index", err)
+			}
+		})
+	}
+
+	t.Run("columns one per date despite a first_valid_index", func(t *testing.T) {
+		resp := warmUpResponse()
+		resp.Macd = []float64{0, 0, 0.3, 0.4}
+		if _, err := idc.MACDRows(resp); err == nil || !strings.Contains(err.Error(), "column macd has 4 values") {
+			t.Errorf("err = %v, want one about column macd", err)
+		}
+	})
+}
+
+func TestEpochDay(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skipf("no time zone data: %v", err)
+	}
+	cases := []struct {
+		t    time.Time
+		want int32
+	}{
+		{time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), 0},
+		{time.Date(1969, 12, 31, 23, 59, 59, 0, time.UTC), -1},
+		{time.Date(2023, 12, 29, 0, 0, 0, 0, time.UTC), 19720},
+		{time.Date(2023, 12, 29, 23, 59, 59, 999999999, time.UTC), 19720},
+		{time.Date(2023, 12, 29, 9, 30, 0, 0, ny), 19720}, // 14:30 UTC
+		{time.Date(2023, 12, 29, 20, 0, 0, 0, ny), 19721}, // 01:00 UTC the next day
+		{time.Date(1900, 3, 1, 0, 0, 0, 0, time.UTC), -25508},
+	}
+	for _, tc := range cases {
+		if got := idc.EpochDay(tc.t); got != tc.want {
+			t.Errorf("EpochDay(%v) = %d, want %d", tc.t, got, tc.want)
+		}
+	}
+	for _, d := range []int32{-25508, -1, 0, 1, 19720, 19782, 2932896} {
+		if got := idc.EpochDay(idc.DateFromEpochDay(d)); got != d {
+			t.Errorf("EpochDay(DateFromEpochDay(%d)) = %d", d, got)
+		}
+	}
+}
+
+func TestBarsFromRows(t *testing.T) {
+	in := []idc.Bar{
+		{Date: date("2023-12-27"), Open: 1, High: 2, Low: 0.5, Close: 1.5, Volume: 100},
+		{Date: date("2023-12-28"), Open: 1.5, High: 2.5, Low: 1, Close: 2, Volume: 200},
+		{Date: date("2023-12-29").Add(15 * time.Hour), Open: 2, High: 3, Low: 1.5, Close: 2.5, Volume: 300},
+	}
+	b := idc.BarsFromRows(in)
+	if want := []int32{19718, 19719, 19720}; !slices.Equal(b.GetDates(), want) {
+		t.Errorf("dates = %v, want %v", b.GetDates(), want)
+	}
+
+	// Round trip: the bars as a GetMACD response give the rows back.
+	rows, err := idc.MACDRows(&idcv1.GetMACDResponse{Bars: b, FirstValidIndex: int32(len(in))})
+	if err != nil {
+		t.Fatalf("MACDRows: %v", err)
+	}
+	if len(rows) != len(in) {
+		t.Fatalf("got %d rows, want %d", len(rows), len(in))
+	}
+	for i, r := range rows {
+		w := in[i]
+		y, m, d := w.Date.Date()
+		if !r.Date.Equal(time.Date(y, m, d, 0, 0, 0, 0, time.UTC)) {
+			t.Errorf("row %d date = %v, want %v's calendar date", i, r.Date, w.Date)
+		}
+		if r.Open != w.Open || r.High != w.High || r.Low != w.Low || r.Close != w.Close || r.Volume != w.Volume {
+			t.Errorf("row %d = %+v, want the bar %+v", i, r, w)
+		}
+	}
+
+	empty := idc.BarsFromRows(nil)
+	if empty == nil || len(empty.GetDates()) != 0 || len(empty.GetClose()) != 0 {
+		t.Errorf("BarsFromRows(nil) = %v, want an empty Bars", empty)
 	}
 }
 
@@ -146,6 +300,23 @@ func TestMACDQuery(t *testing.T) {
 		if g.GetSymbol() != "SPY" || g.GetStartDate() != "2023-01-01" || g.GetEndDate() != "2023-12-31" ||
 			g.GetParameters().GetSlowPeriod() != 35 || g.GetWidthPx() != 1200 || g.GetHeightPx() != 800 {
 			t.Errorf("GraphRequest(1200, 800) = %v", g)
+		}
+	})
+
+	t.Run("convention and inline bars", func(t *testing.T) {
+		bars := idc.BarsFromRows([]idc.Bar{{Date: date("2023-12-29"), Open: 1, High: 1, Low: 1, Close: 1, Volume: 1}})
+		q := idc.MACDQuery{Symbol: "SPY", Bars: bars, Convention: idcv1.Convention_CONVENTION_TDX}
+		req := q.Request()
+		if req.GetInlineBars() != bars || req.GetSymbol() != "" || req.GetConvention() != idcv1.Convention_CONVENTION_TDX {
+			t.Errorf("Request() = %v, want the inline bars instead of the symbol, and TDX", req)
+		}
+		g := q.GraphRequest(0, 0)
+		if g.GetInlineBars() != bars || g.GetSymbol() != "" || g.GetConvention() != idcv1.Convention_CONVENTION_TDX {
+			t.Errorf("GraphRequest() = %v, want the inline bars instead of the symbol, and TDX", g)
+		}
+		q.Bars = nil
+		if req := q.Request(); req.GetSymbol() != "SPY" || req.GetInlineBars() != nil {
+			t.Errorf("Request() without bars = %v, want symbol SPY", req)
 		}
 	})
 

@@ -6,11 +6,12 @@ import datetime
 import hashlib
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent import futures
 from pathlib import Path
 
 import grpc
+import numpy as np
 import pandas as pd
 import pytest
 from google.protobuf import any_pb2
@@ -23,8 +24,9 @@ from idc.v1 import (
     indicator_graph_service_pb2_grpc,
     indicator_service_pb2,
     indicator_service_pb2_grpc,
+    indicators_pb2,
 )
-from idc_client import IdcClient, Image, IntegrityError, field_violations
+from idc_client import IdcClient, Image, IntegrityError, boll, field_violations, kdj, macd, rsi, sma
 from idc_client.cli import main
 
 GraphResponse = indicator_graph_service_pb2.GetMACDGraphResponse
@@ -63,12 +65,16 @@ def bad_request_status(field: str, description: str) -> grpc.Status:
 
 
 class FakeIndicatorService(indicator_service_pb2_grpc.IndicatorServiceServicer):
-    """Records each request and answers with ``response``, or aborts with ``status``."""
+    """Records each request and answers with the matching response, or aborts with ``status``."""
 
     def __init__(self) -> None:
         self.requests: list[indicator_service_pb2.GetMACDRequest] = []
+        self.indicator_requests: list[indicator_service_pb2.ComputeIndicatorsRequest] = []
+        self.symbol_requests: list[indicator_service_pb2.ListSymbolsRequest] = []
         self.deadlines: list[float | None] = []
         self.response = indicator_service_pb2.GetMACDResponse()
+        self.indicators_response = indicator_service_pb2.ComputeIndicatorsResponse()
+        self.symbols_response = indicator_service_pb2.ListSymbolsResponse()
         self.status: grpc.Status | None = None
 
     def GetMACD(
@@ -79,6 +85,24 @@ class FakeIndicatorService(indicator_service_pb2_grpc.IndicatorServiceServicer):
         if self.status is not None:
             context.abort_with_status(self.status)
         return self.response
+
+    def ComputeIndicators(
+        self, request: indicator_service_pb2.ComputeIndicatorsRequest, context: grpc.ServicerContext
+    ) -> indicator_service_pb2.ComputeIndicatorsResponse:
+        self.indicator_requests.append(request)
+        self.deadlines.append(context.time_remaining())
+        if self.status is not None:
+            context.abort_with_status(self.status)
+        return self.indicators_response
+
+    def ListSymbols(
+        self, request: indicator_service_pb2.ListSymbolsRequest, context: grpc.ServicerContext
+    ) -> indicator_service_pb2.ListSymbolsResponse:
+        self.symbol_requests.append(request)
+        self.deadlines.append(context.time_remaining())
+        if self.status is not None:
+            context.abort_with_status(self.status)
+        return self.symbols_response
 
 
 class FakeGraphService(indicator_graph_service_pb2_grpc.IndicatorGraphServiceServicer):
@@ -189,7 +213,11 @@ def test_macd_returns_the_response_as_a_frame(fake: FakeServer, client: IdcClien
     raw = client.macd_response("SPY")
 
     assert list(pd.DatetimeIndex(frame.index).strftime("%Y-%m-%d")) == ["2023-12-29"]
-    assert frame.attrs == {"symbol": "SPY", "parameters": {"fast": 12, "slow": 26, "signal": 9}}
+    assert frame.attrs == {
+        "symbol": "SPY",
+        "parameters": {"fast": 12, "slow": 26, "signal": 9},
+        "convention": "unspecified",
+    }
     assert raw == fake.indicators.response
 
 
@@ -241,6 +269,297 @@ def test_closed_client_refuses_calls(fake: FakeServer) -> None:
 def test_timeout_must_be_positive() -> None:
     with pytest.raises(ValueError, match="timeout"):
         IdcClient("127.0.0.1:1", timeout=0)
+
+
+# -- conventions and inline bars ------------------------------------------------
+
+
+def bars_input() -> pd.DataFrame:
+    """Two daily bars, 2023-12-28 and 2023-12-29, as a caller would pass them."""
+    return pd.DataFrame(
+        {
+            "open": [476.88, 476.49],
+            "high": [477.55, 477.03],
+            "low": [476.26, 473.3],
+            "close": [476.69, 475.31],
+            "volume": [77158100.0, 122234100.0],
+        },
+        index=pd.DatetimeIndex(["2023-12-28", "2023-12-29"], name="date"),
+    )
+
+
+EXPECTED_BARS = bars_pb2.Bars(
+    dates=[19719, 19720],
+    open=[476.88, 476.49],
+    high=[477.55, 477.03],
+    low=[476.26, 473.3],
+    close=[476.69, 475.31],
+    volume=[77158100.0, 122234100.0],
+)
+
+
+@pytest.mark.parametrize(
+    ("convention", "expected"),
+    [
+        (None, indicators_pb2.CONVENTION_UNSPECIFIED),
+        ("talib", indicators_pb2.CONVENTION_TALIB),
+        ("TDX", indicators_pb2.CONVENTION_TDX),
+    ],
+)
+def test_every_call_sends_the_convention(
+    fake: FakeServer, client: IdcClient, convention: str | None, expected: int
+) -> None:
+    fake.graphs.responses = [metadata_message(b"")]
+
+    client.macd("SPY", convention=convention)
+    client.macd_response("SPY", convention=convention)
+    client.indicators([sma()], "SPY", convention=convention)
+    client.indicators_response([sma()], "SPY", convention=convention)
+    client.graph("SPY", convention=convention)
+
+    assert [request.convention for request in fake.indicators.requests] == [expected, expected]
+    assert [request.convention for request in fake.indicators.indicator_requests] == [expected, expected]
+    assert fake.graphs.requests[0].convention == expected
+
+
+CALLS: dict[str, Callable[..., object]] = {
+    "macd": lambda client, **kwargs: client.macd(**kwargs),
+    "macd_response": lambda client, **kwargs: client.macd_response(**kwargs),
+    "graph": lambda client, **kwargs: client.graph(**kwargs),
+    "indicators": lambda client, **kwargs: client.indicators([sma()], **kwargs),
+    "indicators_response": lambda client, **kwargs: client.indicators_response([sma()], **kwargs),
+}
+
+
+def no_requests(fake: FakeServer) -> bool:
+    """Whether the fake server has received no request at all."""
+    return not (fake.indicators.requests or fake.indicators.indicator_requests or fake.graphs.requests)
+
+
+@pytest.mark.parametrize("name", CALLS)
+@pytest.mark.parametrize("convention", ["", "ta-lib", "tongdaxin", "unspecified"])
+def test_an_unknown_convention_raises_value_error_before_any_call(
+    fake: FakeServer, client: IdcClient, name: str, convention: str
+) -> None:
+    with pytest.raises(ValueError, match="unknown convention"):
+        CALLS[name](client, symbol="SPY", convention=convention)
+
+    assert no_requests(fake)
+
+
+@pytest.mark.parametrize("name", CALLS)
+def test_symbol_and_bars_together_raise_value_error_before_any_call(
+    fake: FakeServer, client: IdcClient, name: str
+) -> None:
+    with pytest.raises(ValueError, match="either symbol or bars, not both"):
+        CALLS[name](client, symbol="SPY", bars=bars_input())
+    with pytest.raises(ValueError, match="either symbol or bars, not both"):
+        CALLS[name](client, symbol="", bars=EXPECTED_BARS)
+
+    assert no_requests(fake)
+
+
+@pytest.mark.parametrize("name", CALLS)
+def test_bars_of_another_type_raise_type_error_before_any_call(fake: FakeServer, client: IdcClient, name: str) -> None:
+    with pytest.raises(TypeError, match=r"bars must be a pandas\.DataFrame or an idc\.v1\.Bars message"):
+        CALLS[name](client, bars=[[19720, 1.0, 1.0, 1.0, 1.0, 1.0]])
+
+    assert no_requests(fake)
+
+
+@pytest.mark.parametrize("name", CALLS)
+def test_a_frame_without_dates_raises_value_error_before_any_call(
+    fake: FakeServer, client: IdcClient, name: str
+) -> None:
+    with pytest.raises(ValueError, match="indexed by dates"):
+        CALLS[name](client, bars=bars_input().reset_index(drop=True))
+
+    assert no_requests(fake)
+
+
+def test_every_call_sends_inline_bars_from_a_frame(fake: FakeServer, client: IdcClient) -> None:
+    fake.graphs.responses = [metadata_message(b"")]
+
+    for call in CALLS.values():
+        call(client, bars=bars_input(), start="2023-12-29")
+
+    requests: list[
+        indicator_service_pb2.GetMACDRequest
+        | indicator_service_pb2.ComputeIndicatorsRequest
+        | indicator_graph_service_pb2.GetMACDGraphRequest
+    ] = [*fake.indicators.requests, *fake.indicators.indicator_requests, *fake.graphs.requests]
+    assert len(requests) == 5
+    for request in requests:
+        assert request.WhichOneof("source") == "inline_bars"
+        assert request.inline_bars == EXPECTED_BARS
+        assert request.start_date == "2023-12-29"
+
+
+def test_macd_sends_a_bars_message_as_given(fake: FakeServer, client: IdcClient) -> None:
+    client.macd(bars=EXPECTED_BARS)
+
+    request = fake.indicators.requests[0]
+    assert request.WhichOneof("source") == "inline_bars"
+    assert request.inline_bars == EXPECTED_BARS
+
+
+def test_an_empty_bars_message_still_selects_inline_bars(fake: FakeServer, client: IdcClient) -> None:
+    client.macd(bars=bars_pb2.Bars())
+    client.indicators([sma()], bars=bars_input().iloc[:0])
+
+    # The server, not the client, rejects zero bars (INVALID_ARGUMENT "inline_bars.dates").
+    assert fake.indicators.requests[0].WhichOneof("source") == "inline_bars"
+    assert fake.indicators.indicator_requests[0].WhichOneof("source") == "inline_bars"
+
+
+def test_macd_pads_warm_up_bars_with_nan(fake: FakeServer, client: IdcClient) -> None:
+    fake.indicators.response = indicator_service_pb2.GetMACDResponse(
+        symbol="",
+        convention=indicators_pb2.CONVENTION_TALIB,
+        bars=EXPECTED_BARS,
+        macd=[7.49],
+        signal=[7.52],
+        histogram=[-0.03],
+        first_valid_index=1,
+    )
+
+    frame = client.macd(bars=bars_input(), convention="talib")
+
+    assert frame["macd"].isna().tolist() == [True, False]
+    assert frame.loc["2023-12-29", "macd"] == 7.49
+    assert frame.attrs["symbol"] == ""
+    assert frame.attrs["convention"] == "talib"
+
+
+def test_macd_refuses_a_response_with_inconsistent_lengths(fake: FakeServer, client: IdcClient) -> None:
+    fake.indicators.response = indicator_service_pb2.GetMACDResponse(
+        bars=EXPECTED_BARS, macd=[1.0, 2.0], signal=[1.0, 2.0], histogram=[1.0, 2.0], first_valid_index=1
+    )
+
+    with pytest.raises(ValueError, match="need 1 values"):
+        client.macd()
+
+
+# -- ComputeIndicators -----------------------------------------------------------
+
+
+def two_series_response() -> indicator_service_pb2.ComputeIndicatorsResponse:
+    """Dates 2023-12-28 and 2023-12-29 with an sma20 series and an rsi series that starts a bar later."""
+    return indicator_service_pb2.ComputeIndicatorsResponse(
+        symbol="SPY",
+        convention=indicators_pb2.CONVENTION_TDX,
+        dates=[19719, 19720],
+        series=[
+            indicators_pb2.Series(name="sma20", first_valid_index=0, values=[470.1, 471.2]),
+            indicators_pb2.Series(name="rsi", first_valid_index=1, values=[61.5]),
+        ],
+    )
+
+
+def test_indicators_sends_the_specs_selection_and_convention(fake: FakeServer, client: IdcClient) -> None:
+    specs = [sma(20, label="sma20"), macd(5, 35, 5), boll(k=2.5, std_dev="sample"), kdj(seed="first_rsv")]
+
+    client.indicators(specs, "spy", "2023-01-01", datetime.date(2023, 12, 31), convention="tdx")
+
+    request = fake.indicators.indicator_requests[0]
+    assert request.WhichOneof("source") == "symbol"
+    assert request.symbol == "spy"
+    assert (request.start_date, request.end_date) == ("2023-01-01", "2023-12-31")
+    assert request.convention == indicators_pb2.CONVENTION_TDX
+    assert list(request.indicators) == specs
+
+
+def test_indicators_without_symbol_leaves_the_source_oneof_unset(fake: FakeServer, client: IdcClient) -> None:
+    client.indicators(spec for spec in [rsi()])
+
+    request = fake.indicators.indicator_requests[0]
+    assert request.WhichOneof("source") is None
+    assert (request.start_date, request.end_date, request.convention) == ("", "", 0)
+    assert [spec.WhichOneof("parameters") for spec in request.indicators] == ["rsi"]
+
+
+def test_indicators_sends_an_empty_list_for_the_server_to_refuse(fake: FakeServer, client: IdcClient) -> None:
+    client.indicators([], "SPY")
+
+    assert list(fake.indicators.indicator_requests[0].indicators) == []
+
+
+def test_indicators_returns_the_response_as_a_padded_frame(fake: FakeServer, client: IdcClient) -> None:
+    fake.indicators.indicators_response = two_series_response()
+
+    frame = client.indicators([sma(20, label="sma20"), rsi()], "SPY")
+    raw = client.indicators_response([sma(20, label="sma20"), rsi()], "SPY")
+
+    assert raw == two_series_response()
+    assert list(frame.columns) == ["sma20", "rsi"]
+    assert list(frame.index) == [pd.Timestamp("2023-12-28"), pd.Timestamp("2023-12-29")]
+    assert frame.index.name == "date"
+    assert all(dtype == np.float64 for dtype in frame.dtypes)
+    assert list(frame["sma20"]) == [470.1, 471.2]
+    assert np.isnan(frame["rsi"].iloc[0])
+    assert frame["rsi"].iloc[1] == 61.5
+    assert frame.attrs == {"symbol": "SPY", "convention": "tdx"}
+
+
+def test_indicators_has_the_client_deadline(fake: FakeServer) -> None:
+    with IdcClient(fake.target, timeout=7.0) as client:
+        client.indicators([sma()])
+        client.indicators([sma()], timeout=3.0)
+
+    first, second = fake.indicators.deadlines
+    assert first is not None
+    assert 3.5 < first < 7.5
+    assert second is not None
+    assert 0 < second < 3.5
+
+
+def test_indicators_errors_carry_the_field_of_the_spec(fake: FakeServer, client: IdcClient) -> None:
+    fake.indicators.status = bad_request_status("indicators[0].sma.period", "must be between 1 and 1000, got -1")
+
+    with pytest.raises(grpc.RpcError) as caught:
+        client.indicators([sma(-1)], "SPY")
+
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert field_violations(caught.value) == [("indicators[0].sma.period", "must be between 1 and 1000, got -1")]
+
+
+# -- ListSymbols -----------------------------------------------------------------
+
+
+def symbols_response() -> indicator_service_pb2.ListSymbolsResponse:
+    """Two symbols, SPY the default."""
+    return indicator_service_pb2.ListSymbolsResponse(
+        symbols=[
+            indicator_service_pb2.SymbolInfo(
+                symbol="000001.SH", first_date="2010-01-04", last_date="2026-06-16", bar_count=3993
+            ),
+            indicator_service_pb2.SymbolInfo(
+                symbol="SPY", first_date="1993-01-29", last_date="2026-03-27", bar_count=8347
+            ),
+        ],
+        default_symbol="SPY",
+    )
+
+
+def test_symbols_returns_a_frame_indexed_by_symbol(fake: FakeServer, client: IdcClient) -> None:
+    fake.indicators.symbols_response = symbols_response()
+
+    frame = client.symbols()
+
+    assert fake.indicators.symbol_requests == [indicator_service_pb2.ListSymbolsRequest()]
+    assert list(frame.index) == ["000001.SH", "SPY"]
+    assert frame.loc["SPY", "first_date"] == pd.Timestamp("1993-01-29")
+    assert frame.loc["000001.SH", "bar_count"] == 3993
+    assert frame.attrs == {"default_symbol": "SPY"}
+    assert client.symbols_response() == symbols_response()
+
+
+def test_symbols_has_the_call_deadline(fake: FakeServer, client: IdcClient) -> None:
+    client.symbols(timeout=2.0)
+
+    (deadline,) = fake.indicators.deadlines
+    assert deadline is not None
+    assert 0 < deadline < 2.5
 
 
 # -- GetMACDGraph ------------------------------------------------------------
@@ -373,6 +692,7 @@ def spy_response() -> indicator_service_pb2.GetMACDResponse:
         macd=[7.49],
         signal=[7.52],
         histogram=[-0.03],
+        convention=indicators_pb2.CONVENTION_TALIB,
     )
 
 
@@ -383,7 +703,7 @@ def test_cli_macd_prints_a_table(fake: FakeServer, capsys: pytest.CaptureFixture
 
     out = capsys.readouterr().out
     assert status == 0
-    assert "SPY MACD(12,26,9), 1 bars" in out
+    assert "SPY MACD(12,26,9) talib, 1 bars" in out
     assert "2023-12-29" in out
     assert "histogram" in out
     request = fake.indicators.requests[0]
@@ -458,3 +778,171 @@ def test_python_m_idc_client_runs_the_cli() -> None:
 
     assert result.returncode == 0
     assert "--symbol" in result.stdout
+
+
+def test_cli_macd_and_graph_send_the_convention(fake: FakeServer, tmp_path: Path) -> None:
+    fake.indicators.response = spy_response()
+    fake.graphs.responses = [metadata_message(PNG), *chunk_messages(PNG)]
+
+    assert main(["macd", "--target", fake.target, "--convention", "tdx"]) == 0
+    assert main(["graph", "--target", fake.target, "--convention", "TALIB", "-o", str(tmp_path / "m.png")]) == 0
+
+    assert fake.indicators.requests[0].convention == indicators_pb2.CONVENTION_TDX
+    assert fake.graphs.requests[0].convention == indicators_pb2.CONVENTION_TALIB
+
+
+def test_cli_refuses_an_unknown_convention(fake: FakeServer, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["macd", "--target", fake.target, "--convention", "ta-lib"])
+
+    assert caught.value.code == 2
+    assert "--convention" in capsys.readouterr().err
+    assert fake.indicators.requests == []
+
+
+def test_cli_indicators_builds_labelled_specs(fake: FakeServer, capsys: pytest.CaptureFixture[str]) -> None:
+    fake.indicators.indicators_response = two_series_response()
+
+    status = main(
+        [
+            "indicators",
+            "--target",
+            fake.target,
+            "--symbol",
+            "SPY",
+            "--start",
+            "2024-01-01",
+            "--sma",
+            "20",
+            "--sma",
+            "5",
+            "--ema",
+            "12",
+            "--rsi",
+            "14",
+            "--boll",
+            "20",
+            "--kdj",
+            "9",
+            "--macd",
+            "--macd",
+            "5,35,5",
+            "--convention",
+            "tdx",
+        ]
+    )
+
+    out = capsys.readouterr().out
+    assert status == 0
+    request = fake.indicators.indicator_requests[0]
+    assert (request.symbol, request.start_date, request.convention) == ("SPY", "2024-01-01", 2)
+    assert list(request.indicators) == [
+        sma(20, label="sma20"),
+        sma(5, label="sma5"),
+        indicators_pb2.IndicatorSpec(label="ema12", ema=indicators_pb2.EMAParameters(period=12)),
+        macd(label="macd"),
+        macd(5, 35, 5, label="macd_5_35_5"),
+        rsi(14, label="rsi14"),
+        boll(20, label="boll20"),
+        kdj(9, label="kdj9"),
+    ]
+    assert out.splitlines()[0] == "SPY tdx, 2 bars"
+    assert "sma20" in out
+    assert "61.5" in out
+    assert "NaN" in out
+
+
+def test_cli_indicators_csv_and_period_zero(fake: FakeServer, capsys: pytest.CaptureFixture[str]) -> None:
+    fake.indicators.indicators_response = two_series_response()
+
+    status = main(["indicators", "--target", fake.target, "--rsi", "0", "--csv"])
+
+    lines = capsys.readouterr().out.splitlines()
+    assert status == 0
+    assert list(fake.indicators.indicator_requests[0].indicators) == [rsi(label="rsi")]
+    assert lines[0] == "date,sma20,rsi"
+    assert lines[1] == "2023-12-28,470.1,"
+    assert lines[2] == "2023-12-29,471.2,61.5"
+
+
+def test_cli_indicators_needs_an_indicator(fake: FakeServer, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["indicators", "--target", fake.target, "--symbol", "SPY"])
+
+    assert caught.value.code == 2
+    assert "at least one of --sma" in capsys.readouterr().err
+    assert fake.indicators.indicator_requests == []
+
+
+@pytest.mark.parametrize("value", ["5,35", "a,b,c", "1,2,3,4"])
+def test_cli_indicators_refuses_bad_macd_periods(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["indicators", "--macd", value])
+
+    assert caught.value.code == 2
+    assert "FAST,SLOW,SIGNAL" in capsys.readouterr().err
+
+
+def test_cli_sends_a_bars_csv_as_inline_bars(
+    fake: FakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bars.csv"
+    bars_input().to_csv(path)
+    fake.indicators.response = spy_response()
+    fake.indicators.response.symbol = ""
+    fake.indicators.indicators_response = two_series_response()
+
+    assert main(["macd", "--target", fake.target, "--bars", str(path)]) == 0
+    assert main(["indicators", "--target", fake.target, "--bars", str(path), "--sma", "2"]) == 0
+
+    assert "(inline bars) MACD(12,26,9) talib, 1 bars" in capsys.readouterr().out
+    requests: list[indicator_service_pb2.GetMACDRequest | indicator_service_pb2.ComputeIndicatorsRequest] = [
+        fake.indicators.requests[0],
+        fake.indicators.indicator_requests[0],
+    ]
+    for request in requests:
+        assert request.WhichOneof("source") == "inline_bars"
+        assert request.inline_bars == EXPECTED_BARS
+
+
+def test_cli_refuses_symbol_with_bars(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["macd", "--symbol", "SPY", "--bars", str(tmp_path / "bars.csv")])
+
+    assert caught.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_cli_reports_an_unreadable_bars_file(
+    fake: FakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(["macd", "--target", fake.target, "--bars", str(tmp_path / "missing.csv")])
+
+    assert status == 1
+    assert capsys.readouterr().err.startswith("error: ")
+    assert fake.indicators.requests == []
+
+
+def test_cli_symbols_prints_a_table(fake: FakeServer, capsys: pytest.CaptureFixture[str]) -> None:
+    fake.indicators.symbols_response = symbols_response()
+
+    status = main(["symbols", "--target", fake.target])
+
+    lines = capsys.readouterr().out.splitlines()
+    assert status == 0
+    assert lines[0] == "2 symbols, default SPY"
+    assert "bar_count" in lines[1]
+    assert lines[-1].split() == ["SPY", "1993-01-29", "2026-03-27", "8347"]
+
+
+def test_cli_symbols_csv(fake: FakeServer, capsys: pytest.CaptureFixture[str]) -> None:
+    fake.indicators.symbols_response = symbols_response()
+
+    status = main(["symbols", "--target", fake.target, "--csv"])
+
+    assert status == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "symbol,first_date,last_date,bar_count",
+        "000001.SH,2010-01-04,2026-06-16,3993",
+        "SPY,1993-01-29,2026-03-27,8347",
+    ]

@@ -6,7 +6,10 @@ of a running server, e.g.::
     idc-server --port 50051 &
     IDC_TARGET=localhost:50051 python -m pytest clients/python/tests/test_contract.py
 
-The expected values come from the server's bundled data (SPY and 000001.SH).
+The expected values come from the server's bundled data (SPY, AAPL and
+000001.SH), served with the default options (default symbol SPY, default
+convention TA-Lib). Where TA-Lib (``talib``) is installed, TA-Lib-convention
+values are also checked against it.
 """
 
 from __future__ import annotations
@@ -21,10 +24,19 @@ from typing import Any
 
 import grpc
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pytest
 
-from idc_client import IdcClient, field_violations, macd_rows
+from idc.v1 import (
+    bars_pb2,
+    indicator_graph_service_pb2,
+    indicator_graph_service_pb2_grpc,
+    indicator_service_pb2,
+    indicator_service_pb2_grpc,
+    indicators_pb2,
+)
+from idc_client import IdcClient, boll, ema, field_violations, kdj, macd, macd_rows, rsi, sma
 from idc_client.cli import main
 
 TARGET = os.environ.get("IDC_TARGET", "")
@@ -137,6 +149,437 @@ def test_graph_of_an_empty_request_uses_the_default_size(client: IdcClient) -> N
     assert (image.width_px, image.height_px) == (1200, 800)
 
 
+# -- ListSymbols -------------------------------------------------------------------
+
+
+def test_symbols_lists_the_bundled_data(client: IdcClient) -> None:
+    frame = client.symbols()
+
+    assert list(frame.index) == ["000001.SH", "AAPL", "SPY"]
+    assert frame.index.name == "symbol"
+    assert frame["bar_count"].to_dict() == {"000001.SH": 3993, "AAPL": 3379, "SPY": 8347}
+    assert frame.loc["SPY", "first_date"] == pd.Timestamp("1993-01-29")
+    assert frame.loc["SPY", "last_date"] == pd.Timestamp("2026-03-27")
+    assert pd.api.types.is_datetime64_dtype(frame["first_date"])
+    assert pd.api.types.is_datetime64_dtype(frame["last_date"])
+    assert frame.attrs["default_symbol"] == "SPY"
+
+
+def test_symbols_agree_with_the_bars_served(client: IdcClient) -> None:
+    symbols = client.symbols()
+
+    for symbol in symbols.index:
+        frame = client.macd(symbol)
+        assert len(frame) == symbols.loc[symbol, "bar_count"]
+        assert frame.index[0] == symbols.loc[symbol, "first_date"]
+        assert frame.index[-1] == symbols.loc[symbol, "last_date"]
+
+
+# -- conventions and first_valid_index --------------------------------------------
+
+MACD_COLUMNS = ["macd", "signal", "histogram"]
+
+
+def test_talib_macd_has_33_warm_up_bars_over_the_whole_history(client: IdcClient) -> None:
+    response = client.macd_response("SPY", convention="talib")
+    frame = client.macd("SPY", convention="talib")
+
+    assert response.first_valid_index == 33
+    assert response.convention == indicators_pb2.CONVENTION_TALIB
+    assert len(response.macd) == len(response.bars.dates) - 33
+    assert len(frame) == 8347
+    assert frame.attrs["convention"] == "talib"
+    assert frame[MACD_COLUMNS].iloc[:33].isna().all().all()
+    assert frame[MACD_COLUMNS].iloc[33:].notna().all().all()
+    assert not frame[["open", "high", "low", "close", "volume"]].isna().any().any()
+    rows = macd_rows(response)
+    assert np.isnan(rows[32].macd)
+    assert not np.isnan(rows[33].macd)
+
+
+def test_tdx_macd_has_a_value_on_every_bar(client: IdcClient) -> None:
+    response = client.macd_response("SPY", convention="TDX")
+    frame = client.macd("SPY", convention="tdx")
+
+    assert response.first_valid_index == 0
+    assert response.convention == indicators_pb2.CONVENTION_TDX
+    assert len(frame) == 8347
+    assert frame.attrs["convention"] == "tdx"
+    assert not frame.isna().any().any()
+
+
+def test_the_default_convention_is_talib(client: IdcClient) -> None:
+    default = client.macd_response("SPY")
+
+    assert default.convention == indicators_pb2.CONVENTION_TALIB
+    assert default == client.macd_response("SPY", convention="talib")
+
+
+@pytest.mark.parametrize(("start_row", "first_valid_index"), [(0, 33), (10, 23), (32, 1), (33, 0), (40, 0)])
+def test_a_window_cut_from_the_warm_up_keeps_the_whole_series_values(
+    client: IdcClient, start_row: int, first_valid_index: int
+) -> None:
+    whole = client.macd("SPY", convention="talib")
+    start = whole.index[start_row].date()
+    end = whole.index[60].date()
+
+    response = client.macd_response("SPY", start, end, convention="talib")
+    window = client.macd("SPY", start, end, convention="talib")
+
+    assert response.first_valid_index == first_valid_index
+    pd.testing.assert_frame_equal(window, whole.iloc[start_row:61], check_exact=False, atol=1e-12, rtol=0)
+
+
+def test_shanghai_composite_tdx_macd_on_2026_06_16(client: IdcClient) -> None:
+    frame = client.macd("000001.SH", "2026-06-16", "2026-06-16", convention="tdx")
+
+    assert list(frame.index) == [pd.Timestamp("2026-06-16")]
+    row = frame.iloc[0]
+    assert row["macd"] == pytest.approx(-16.2015269606, abs=1e-6)
+    assert row["signal"] == pytest.approx(-17.7731961644, abs=1e-6)
+    assert row["histogram"] == pytest.approx(3.1433384075, abs=1e-6)
+    assert row["histogram"] == pytest.approx(2 * (row["macd"] - row["signal"]), abs=1e-9)
+
+
+def test_spy_talib_macd_on_2023_12_29(client: IdcClient) -> None:
+    row = client.macd("SPY", "2023-12-29", "2023-12-29", convention="talib").iloc[0]
+
+    assert row["macd"] == pytest.approx(7.4880921771, abs=1e-6)
+    assert row["signal"] == pytest.approx(7.5222453641, abs=1e-6)
+    assert row["histogram"] == pytest.approx(row["macd"] - row["signal"], abs=1e-6)
+
+
+def test_tdx_histogram_is_twice_macd_minus_signal_on_every_bar(client: IdcClient) -> None:
+    frame = client.macd("SPY", convention="tdx")
+
+    np.testing.assert_allclose(frame["histogram"], 2 * (frame["macd"] - frame["signal"]), rtol=0, atol=1e-9)
+
+
+def test_talib_histogram_is_macd_minus_signal_on_every_bar(client: IdcClient) -> None:
+    frame = client.macd("SPY", convention="talib").iloc[33:]
+
+    np.testing.assert_allclose(frame["histogram"], frame["macd"] - frame["signal"], rtol=0, atol=1e-9)
+
+
+def test_conventions_differ(client: IdcClient) -> None:
+    talib = client.macd("SPY", "2023-12-29", "2023-12-29", convention="talib").iloc[0]
+    tdx = client.macd("SPY", "2023-12-29", "2023-12-29", convention="tdx").iloc[0]
+
+    assert tdx["close"] == talib["close"]
+    assert tdx["histogram"] != pytest.approx(talib["histogram"], abs=1e-6)
+
+
+def test_graph_accepts_a_convention(client: IdcClient) -> None:
+    image = client.graph("000001.SH", "2026-01-01", width=400, height=300, convention="tdx")
+
+    assert image.media_type == "image/png"
+    assert (image.width_px, image.height_px) == (400, 300)
+
+
+# -- ComputeIndicators -------------------------------------------------------------
+
+ALL_SPECS = [sma(20, label="sma20"), ema(), macd(), rsi(), boll(), kdj()]
+ALL_COLUMNS = [
+    "sma20",
+    "ema",
+    "macd.macd",
+    "macd.signal",
+    "macd.histogram",
+    "rsi",
+    "boll.upper",
+    "boll.middle",
+    "boll.lower",
+    "kdj.k",
+    "kdj.d",
+    "kdj.j",
+]
+
+
+@pytest.mark.parametrize("convention", ["talib", "tdx"])
+def test_indicators_of_spy_2023(client: IdcClient, convention: str) -> None:
+    frame = client.indicators(ALL_SPECS, "SPY", "2023-01-01", "2023-12-31", convention=convention)
+    bars = client.macd("SPY", "2023-01-01", "2023-12-31", convention=convention)
+    closes = client.macd("SPY", end="2023-12-29")["close"]
+
+    assert list(frame.columns) == ALL_COLUMNS
+    assert all(dtype == np.float64 for dtype in frame.dtypes)
+    assert frame.index.equals(bars.index)
+    assert frame.index.name == "date"
+    assert frame.attrs == {"symbol": "SPY", "convention": convention}
+    assert not frame.isna().any().any()
+    assert frame.loc["2023-12-29", "sma20"] == pytest.approx(closes.iloc[-20:].mean(), abs=1e-9)
+    for column in MACD_COLUMNS:
+        np.testing.assert_allclose(frame[f"macd.{column}"], bars[column], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(frame["boll.middle"], frame["sma20"], rtol=0, atol=1e-9)
+    assert (frame["boll.upper"] >= frame["boll.middle"]).all()
+    assert (frame["boll.lower"] <= frame["boll.middle"]).all()
+    for column in ["rsi", "kdj.k", "kdj.d"]:
+        assert frame[column].between(0, 100).all(), column
+    np.testing.assert_allclose(frame["kdj.j"], 3 * frame["kdj.k"] - 2 * frame["kdj.d"], rtol=0, atol=1e-9)
+
+
+WARM_UP_SPECS = [
+    sma(20, label="sma20"),
+    sma(5, label="sma5"),
+    ema(),
+    ema(12, label="ema12"),
+    macd(),
+    rsi(),
+    boll(),
+    kdj(),
+]
+
+
+@pytest.mark.parametrize(
+    ("convention", "warm_up"),
+    [
+        # indicators.proto, Convention.CONVENTION_TALIB: 33 for MACD(12, 26, 9), 14 for RSI(14),
+        # 19 for Bollinger(20), period - 1 for SMA and EMA, period - 1 for KDJ.
+        (
+            "talib",
+            {"sma20": 19, "sma5": 4, "ema": 19, "ema12": 11, "macd": 33, "rsi": 14, "boll": 19, "kdj": 8},
+        ),
+        # CONVENTION_TDX: values from bar 0, bar 1 for RSI. SMA and Bollinger are left to
+        # test_tdx_values_start_from_bar_0_as_the_proto_documents.
+        ("tdx", {"ema": 0, "ema12": 0, "macd": 0, "rsi": 1, "kdj": 0}),
+    ],
+)
+def test_indicator_warm_ups_follow_the_convention(client: IdcClient, convention: str, warm_up: dict[str, int]) -> None:
+    specs = [spec for spec in WARM_UP_SPECS if (spec.label or spec.WhichOneof("parameters")) in warm_up]
+    response = client.indicators_response(specs, "SPY", convention=convention)
+    frame = client.indicators(specs, "SPY", convention=convention)
+
+    assert len(response.dates) == 8347
+    assert len(response.series) == sum(3 if label in ("macd", "boll", "kdj") else 1 for label in warm_up)
+    for series in response.series:
+        expected = warm_up[series.name.split(".")[0]]
+        assert series.first_valid_index == expected, series.name
+        assert len(series.values) == 8347 - expected, series.name
+        assert frame[series.name].iloc[:expected].isna().all(), series.name
+        assert frame[series.name].iloc[expected:].notna().all(), series.name
+
+
+def test_tdx_warm_up_is_as_the_proto_documents(client: IdcClient) -> None:
+    # indicators.proto, Convention.CONVENTION_TDX: EMA, MACD and KDJ from bar 0, RSI from bar 1,
+    # SMA and Bollinger (moving windows under both conventions) from bar period - 1.
+    specs = [sma(20, label="sma20"), boll(), ema(12), macd(), rsi(6), kdj()]
+    response = client.indicators_response(specs, "SPY", convention="tdx")
+
+    assert {series.name: series.first_valid_index for series in response.series} == {
+        "sma20": 19,
+        "boll.upper": 19,
+        "boll.middle": 19,
+        "boll.lower": 19,
+        "ema": 0,
+        "macd.macd": 0,
+        "macd.signal": 0,
+        "macd.histogram": 0,
+        "rsi": 1,
+        "kdj.k": 0,
+        "kdj.d": 0,
+        "kdj.j": 0,
+    }
+
+
+def test_indicator_labels_name_the_series(client: IdcClient) -> None:
+    specs = [sma(5, label="sma5"), sma(20, label="sma20"), boll(20, label="bb"), kdj(label="k9"), macd(label="m")]
+    frame = client.indicators(specs, "spy", "2023-12-01", "2023-12-29")
+
+    assert list(frame.columns) == [
+        "sma5",
+        "sma20",
+        "bb.upper",
+        "bb.middle",
+        "bb.lower",
+        "k9.k",
+        "k9.d",
+        "k9.j",
+        "m.macd",
+        "m.signal",
+        "m.histogram",
+    ]
+    assert frame.attrs["symbol"] == "SPY"
+    np.testing.assert_allclose(frame["bb.middle"], frame["sma20"], rtol=0, atol=1e-9)
+
+
+def test_boll_std_dev_and_width_change_the_bands(client: IdcClient) -> None:
+    specs = [
+        boll(label="population", std_dev="population"),
+        boll(label="sample", std_dev="sample"),
+        boll(label="wide", k=3.0, std_dev="population"),
+    ]
+    frame = client.indicators(specs, "SPY", "2023-12-01", "2023-12-29", convention="talib")
+    closes = client.macd("SPY", end="2023-12-29")["close"].iloc[-20:]
+
+    last = frame.loc["2023-12-29"]
+    assert last["population.upper"] - last["population.middle"] == pytest.approx(2 * closes.std(ddof=0), abs=1e-9)
+    assert last["sample.upper"] - last["sample.middle"] == pytest.approx(2 * closes.std(ddof=1), abs=1e-9)
+    assert last["wide.upper"] - last["wide.middle"] == pytest.approx(3 * closes.std(ddof=0), abs=1e-9)
+
+
+def test_talib_convention_matches_talib_over_spy_s_whole_history(client: IdcClient) -> None:
+    talib = pytest.importorskip("talib")
+    close: npt.NDArray[np.float64] = client.macd("SPY", convention="talib")["close"].to_numpy()
+    frame = client.indicators(ALL_SPECS, "SPY", convention="talib")
+
+    upper, middle, lower = talib.BBANDS(close, timeperiod=20, nbdevup=2.0, nbdevdn=2.0, matype=0)
+    macd_line, signal, histogram = talib.MACD(close, fastperiod=12, slowperiod=26, signalperiod=9)
+    expected = {
+        "sma20": talib.SMA(close, timeperiod=20),
+        "ema": talib.EMA(close, timeperiod=20),
+        "rsi": talib.RSI(close, timeperiod=14),
+        "boll.upper": upper,
+        "boll.middle": middle,
+        "boll.lower": lower,
+        "macd.macd": macd_line,
+        "macd.signal": signal,
+        "macd.histogram": histogram,
+    }
+    for name, values in expected.items():
+        np.testing.assert_allclose(frame[name].to_numpy(), values, rtol=0, atol=1e-9, err_msg=name)
+
+
+def test_talib_macd_matches_talib_over_spy_s_whole_history(client: IdcClient) -> None:
+    talib = pytest.importorskip("talib")
+    frame = client.macd("SPY", convention="talib")
+
+    macd_line, signal, histogram = talib.MACD(frame["close"].to_numpy(), fastperiod=12, slowperiod=26, signalperiod=9)
+
+    np.testing.assert_allclose(frame["macd"].to_numpy(), macd_line, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(frame["signal"].to_numpy(), signal, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(frame["histogram"].to_numpy(), histogram, rtol=0, atol=1e-9)
+
+
+# -- inline bars ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("convention", ["talib", "tdx"])
+def test_inline_bars_give_the_same_macd_as_the_symbol(client: IdcClient, convention: str) -> None:
+    served = client.macd("SPY", convention=convention)
+
+    inline = client.macd(bars=served, convention=convention)
+    response = client.macd_response(bars=served, convention=convention)
+
+    assert inline.attrs["symbol"] == ""
+    assert inline.attrs["convention"] == convention
+    assert inline.index.equals(served.index)
+    assert response.first_valid_index == (33 if convention == "talib" else 0)
+    np.testing.assert_array_equal(inline[["open", "high", "low", "close", "volume"]], served.iloc[:, :5])
+    for column in MACD_COLUMNS:
+        np.testing.assert_allclose(inline[column], served[column], rtol=0, atol=1e-9, err_msg=column)
+
+
+def test_inline_bars_are_cut_to_the_window_after_computing(client: IdcClient) -> None:
+    served = client.macd("SPY", "2023-01-01", "2023-12-31")
+
+    inline = client.macd(None, "2023-01-01", "2023-12-31", bars=client.macd("SPY"))
+
+    assert inline.index.equals(served.index)
+    np.testing.assert_allclose(inline[MACD_COLUMNS], served[MACD_COLUMNS], rtol=0, atol=1e-9)
+
+
+def test_indicators_on_inline_bars(client: IdcClient) -> None:
+    served = client.macd("SPY")
+
+    inline = client.indicators(ALL_SPECS, None, "2023-01-01", "2023-12-31", bars=served)
+    by_symbol = client.indicators(ALL_SPECS, "SPY", "2023-01-01", "2023-12-31")
+
+    assert inline.attrs == {"symbol": "", "convention": "talib"}
+    assert inline.index.equals(by_symbol.index)
+    np.testing.assert_allclose(inline, by_symbol, rtol=0, atol=1e-9)
+
+
+def test_inline_bars_may_be_a_bars_message(client: IdcClient) -> None:
+    response = client.macd_response("000001.SH", convention="tdx")
+
+    again = client.macd_response(bars=response.bars, convention="tdx")
+
+    assert again.bars == response.bars
+    np.testing.assert_allclose(again.macd, response.macd, rtol=0, atol=1e-9)
+
+
+def test_graph_of_inline_bars(client: IdcClient) -> None:
+    image = client.graph(bars=client.macd("AAPL", end="2010-12-31"), width=400, height=300, convention="tdx")
+
+    assert image.media_type == "image/png"
+    assert (image.width_px, image.height_px) == (400, 300)
+
+
+# -- bad requests ----------------------------------------------------------------------
+
+
+def ten_bars() -> pd.DataFrame:
+    """Ten valid daily bars, 2024-01-01..2024-01-10, closing at 100..109."""
+    close = np.arange(100.0, 110.0)
+    return pd.DataFrame(
+        {"open": close - 0.5, "high": close + 1.0, "low": close - 1.0, "close": close, "volume": np.full(10, 1e6)},
+        index=pd.date_range("2024-01-01", periods=10, freq="D", name="date"),
+    )
+
+
+def ten_bars_with(row: int, column: str, value: float) -> pd.DataFrame:
+    """``ten_bars`` with one value replaced."""
+    frame = ten_bars()
+    frame.loc[frame.index[row], column] = value
+    return frame
+
+
+def unordered_bars() -> pd.DataFrame:
+    """``ten_bars`` with its 4th and 5th dates swapped."""
+    frame = ten_bars()
+    dates = list(frame.index)
+    dates[3], dates[4] = dates[4], dates[3]
+    return frame.set_axis(pd.DatetimeIndex(dates, name="date"))
+
+
+def short_volume_bars() -> bars_pb2.Bars:
+    """A ``Bars`` message whose volume column is one bar short."""
+    bars = bars_pb2.Bars(
+        dates=range(19723, 19733), open=[100.0] * 10, high=[101.0] * 10, low=[99.0] * 10, close=[100.5] * 10
+    )
+    bars.volume.extend([1e6] * 9)
+    return bars
+
+
+def twenty_bars() -> pd.DataFrame:
+    """Twenty valid daily bars: fewer than the 26 of MACD's default slow period."""
+    close = 100.0 + np.sin(np.arange(20.0))
+    return pd.DataFrame(
+        {"open": close, "high": close + 1.0, "low": close - 1.0, "close": close, "volume": np.full(20, 1e6)},
+        index=pd.date_range("2024-01-01", periods=20, freq="D", name="date"),
+    )
+
+
+def raw_macd(request: indicator_service_pb2.GetMACDRequest) -> indicator_service_pb2.GetMACDResponse:
+    """Call GetMACD with a hand-built request, through the generated stub."""
+    with grpc.insecure_channel(TARGET) as channel:
+        response: indicator_service_pb2.GetMACDResponse = indicator_service_pb2_grpc.IndicatorServiceStub(
+            channel
+        ).GetMACD(request, timeout=60.0)
+        return response
+
+
+def raw_indicators(
+    request: indicator_service_pb2.ComputeIndicatorsRequest,
+) -> indicator_service_pb2.ComputeIndicatorsResponse:
+    """Call ComputeIndicators with a hand-built request, through the generated stub."""
+    with grpc.insecure_channel(TARGET) as channel:
+        response: indicator_service_pb2.ComputeIndicatorsResponse = indicator_service_pb2_grpc.IndicatorServiceStub(
+            channel
+        ).ComputeIndicators(request, timeout=60.0)
+        return response
+
+
+def raw_graph(request: indicator_graph_service_pb2.GetMACDGraphRequest) -> int:
+    """Call GetMACDGraph with a hand-built request and return the number of messages streamed."""
+    with grpc.insecure_channel(TARGET) as channel:
+        stub = indicator_graph_service_pb2_grpc.IndicatorGraphServiceStub(channel)
+        return len(list(stub.GetMACDGraph(request, timeout=60.0)))
+
+
+UNKNOWN_CONVENTION: Any = 7  # Not a Convention member: only a raw request can carry it.
+UNKNOWN_STD_DEV: Any = 9
+
 ERRORS: list[tuple[str, Callable[[IdcClient], Any], grpc.StatusCode, str | None]] = [
     (
         "malformed start",
@@ -166,6 +609,191 @@ ERRORS: list[tuple[str, Callable[[IdcClient], Any], grpc.StatusCode, str | None]
     ),
     ("graph too narrow", lambda c: c.graph("SPY", width=50), grpc.StatusCode.INVALID_ARGUMENT, "width_px"),
     ("graph unknown symbol", lambda c: c.graph("NOPE"), grpc.StatusCode.NOT_FOUND, None),
+    # Inline bars.
+    (
+        "NaN close",
+        lambda c: c.macd(bars=ten_bars_with(3, "close", float("nan"))),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "inline_bars.close",
+    ),
+    (
+        "NaN close for indicators",
+        lambda c: c.indicators([sma(2)], bars=ten_bars_with(3, "close", float("nan"))),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "inline_bars.close",
+    ),
+    (
+        "NaN close for graph",
+        lambda c: c.graph(bars=ten_bars_with(3, "close", float("nan"))),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "inline_bars.close",
+    ),
+    (
+        "infinite volume",
+        lambda c: c.indicators([sma(2)], bars=ten_bars_with(0, "volume", float("inf"))),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "inline_bars.volume",
+    ),
+    (
+        "dates not increasing",
+        lambda c: c.indicators([sma(2)], bars=unordered_bars()),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "inline_bars.dates",
+    ),
+    (
+        "repeated date",
+        lambda c: c.macd(bars=ten_bars().set_axis(pd.DatetimeIndex(["2024-01-01"] * 10))),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "inline_bars.dates",
+    ),
+    (
+        "high below low",
+        lambda c: c.indicators([sma(2)], bars=ten_bars_with(2, "high", 98.0)),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "inline_bars.high",
+    ),
+    (
+        "short volume column",
+        lambda c: c.indicators([sma(2)], bars=short_volume_bars()),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "inline_bars.volume",
+    ),
+    (
+        "short volume column for macd",
+        lambda c: c.macd(bars=short_volume_bars()),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "inline_bars.volume",
+    ),
+    (
+        "macd on 20 inline bars",
+        lambda c: c.macd(bars=twenty_bars()),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "parameters.slow_period",
+    ),
+    (
+        "graph of 20 inline bars",
+        lambda c: c.graph(bars=twenty_bars()),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "parameters.slow_period",
+    ),
+    (
+        "macd spec on 20 inline bars",
+        lambda c: c.indicators([macd()], bars=twenty_bars()),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "indicators[0].macd.slow_period",
+    ),
+    (
+        "rsi period not below the number of inline bars",
+        lambda c: c.indicators([sma(2), rsi(10)], bars=ten_bars()),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "indicators[1].rsi.period",
+    ),
+    # ComputeIndicators specs.
+    ("no indicators", lambda c: c.indicators([], "SPY"), grpc.StatusCode.INVALID_ARGUMENT, "indicators"),
+    (
+        "empty spec",
+        lambda c: c.indicators([indicators_pb2.IndicatorSpec()], "SPY"),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "indicators[0]",
+    ),
+    (
+        "negative sma period",
+        lambda c: c.indicators([sma(-1)], "SPY"),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "indicators[0].sma.period",
+    ),
+    (
+        "macd fast not below slow",
+        lambda c: c.indicators([macd(26, 12)], "SPY"),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "indicators[0].macd.fast_period",
+    ),
+    (
+        "negative boll k",
+        lambda c: c.indicators([boll(k=-1.0)], "SPY"),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "indicators[0].boll.k",
+    ),
+    (
+        "sma longer than the inline bars",
+        lambda c: c.indicators([sma(50)], bars=ten_bars()),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "indicators[0].sma.period",
+    ),
+    (
+        "unknown convention",
+        lambda c: raw_indicators(
+            indicator_service_pb2.ComputeIndicatorsRequest(
+                symbol="SPY", convention=UNKNOWN_CONVENTION, indicators=[sma()]
+            )
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "convention",
+    ),
+    (
+        "unknown convention for macd",
+        lambda c: raw_macd(indicator_service_pb2.GetMACDRequest(symbol="SPY", convention=UNKNOWN_CONVENTION)),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "convention",
+    ),
+    (
+        "unknown convention for graph",
+        lambda c: raw_graph(
+            indicator_graph_service_pb2.GetMACDGraphRequest(symbol="SPY", convention=UNKNOWN_CONVENTION)
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "convention",
+    ),
+    (
+        "unknown boll std_dev",
+        lambda c: c.indicators(
+            [
+                indicators_pb2.IndicatorSpec(
+                    boll=indicators_pb2.BollingerParameters(std_dev=UNKNOWN_STD_DEV),
+                )
+            ],
+            "SPY",
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "indicators[0].boll.std_dev",
+    ),
+    (
+        "duplicate labels",
+        lambda c: c.indicators([sma(5, label="ma"), ema(5, label="ma")], "SPY"),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "indicators[1].label",
+    ),
+    (
+        "duplicate default labels",
+        lambda c: c.indicators([rsi(6), rsi(12)], "SPY"),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "indicators[1].label",
+    ),
+    (
+        "bad label",
+        lambda c: c.indicators([sma(label="Bad-Label")], "SPY"),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "indicators[0].label",
+    ),
+    ("indicators of unknown symbol", lambda c: c.indicators([sma()], "NOPE"), grpc.StatusCode.NOT_FOUND, None),
+    (
+        "indicators of a weekend window",
+        lambda c: c.indicators([sma()], "SPY", "2023-01-07", "2023-01-08"),
+        grpc.StatusCode.NOT_FOUND,
+        None,
+    ),
+    (
+        "indicators with a malformed date",
+        lambda c: c.indicators([sma()], "SPY", "2023-02-30"),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "start_date",
+    ),
+    (
+        "inline bars outside the window",
+        lambda c: c.indicators([sma(2)], None, "2030-01-01", bars=ten_bars()),
+        grpc.StatusCode.NOT_FOUND,
+        None,
+    ),
 ]
 
 
@@ -188,8 +816,21 @@ def test_client_still_works_after_errors(client: IdcClient) -> None:
             call(client)
 
     frame = client.macd("SPY", "2023-12-29", "2023-12-29")
+    table = client.indicators([sma(20, label="sma20")], "SPY", "2023-12-29", "2023-12-29", convention="tdx")
 
     assert frame.iloc[0]["macd"] == pytest.approx(7.4880921771, abs=1e-6)
+    assert list(table.index) == [pd.Timestamp("2023-12-29")]
+    assert table.attrs == {"symbol": "SPY", "convention": "tdx"}
+
+
+def test_empty_inline_bars_are_invalid(client: IdcClient) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        client.indicators([sma()], bars=bars_pb2.Bars())
+
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    fields = [name for name, _ in field_violations(caught.value)]
+    assert len(fields) == 1
+    assert fields[0].startswith("inline_bars.")
 
 
 def test_cli_macd_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
@@ -220,3 +861,27 @@ def test_cli_reports_errors_on_stderr_and_exits_1(capsys: pytest.CaptureFixture[
     assert status == 1
     assert err.startswith("error: INVALID_ARGUMENT: ")
     assert "  start_date: " in err
+
+
+def test_cli_indicators_prints_the_columns(client: IdcClient, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["indicators", "--target", TARGET, "--symbol", "SPY", "--start", "2023-12-01", "--end", "2023-12-29"]
+
+    status = main([*argv, "--sma", "20", "--rsi", "14", "--macd", "--convention", "tdx", "--csv"])
+
+    assert status == 0
+    printed = pd.read_csv(io.StringIO(capsys.readouterr().out), index_col="date", parse_dates=["date"])
+    expected = client.indicators(
+        [sma(20, label="sma20"), macd(), rsi(14, label="rsi14")], "SPY", "2023-12-01", "2023-12-29", convention="tdx"
+    )
+    assert list(printed.columns) == ["sma20", "macd.macd", "macd.signal", "macd.histogram", "rsi14"]
+    assert list(printed.index) == list(expected.index)
+    np.testing.assert_allclose(printed[expected.columns], expected, rtol=1e-12)
+
+
+def test_cli_symbols_prints_the_symbols(capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["symbols", "--target", TARGET])
+
+    lines = capsys.readouterr().out.splitlines()
+    assert status == 0
+    assert lines[0] == "3 symbols, default SPY"
+    assert lines[-1].split() == ["SPY", "1993-01-29", "2026-03-27", "8347"]

@@ -19,7 +19,10 @@ class ServerConfig:
     port: int = DEFAULT_PORT
     data_dirs: tuple[Path, ...] = field(default_factory=tuple)
     default_symbol: str = "SPY"
+    default_convention: str = "talib"
     max_workers: int = 16
+    max_bars: int = 500_000
+    max_message_bytes: int = 64 * 1024 * 1024
     chunk_size: int = 64 * 1024
     grace_seconds: float = 5.0
     log_level: str = "INFO"
@@ -67,6 +70,27 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         help="symbol used when a request names none (IDC_DEFAULT_SYMBOL; default %(default)s)",
     )
     parser.add_argument(
+        "--default-convention",
+        default=default("DEFAULT_CONVENTION", defaults.default_convention),
+        choices=["talib", "tdx"],
+        help=(
+            "indicator formulas used when a request names none: TA-Lib's or 通达信's "
+            "(IDC_DEFAULT_CONVENTION; default %(default)s)"
+        ),
+    )
+    parser.add_argument(
+        "--max-bars",
+        type=int,
+        default=default("MAX_BARS", defaults.max_bars),
+        help="most bars a request may send inline (IDC_MAX_BARS; default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-message-bytes",
+        type=int,
+        default=default("MAX_MESSAGE_BYTES", defaults.max_message_bytes),
+        help="largest request or response message, in bytes (IDC_MAX_MESSAGE_BYTES; default %(default)s)",
+    )
+    parser.add_argument(
         "--max-workers",
         type=int,
         default=default("MAX_WORKERS", defaults.max_workers),
@@ -91,6 +115,11 @@ def load_config(argv: Sequence[str] | None = None, env: Mapping[str, str] | None
     """Build the configuration from command-line flags over IDC_* environment variables."""
     parser = _parser(os.environ if env is None else env)
     args = parser.parse_args(argv)
+    for action in parser._actions:
+        # argparse checks choices only for values given as flags, not for defaults from IDC_*.
+        value = getattr(args, action.dest, None)
+        if action.choices is not None and value not in action.choices:
+            parser.error(f"{'/'.join(action.option_strings)}: {value!r} is not one of {list(action.choices)}")
     data_dir = Path(args.data_dir) if args.data_dir else None
     if data_dir is not None and not data_dir.is_dir():
         parser.error(f"--data-dir {data_dir} is not a folder")
@@ -99,7 +128,10 @@ def load_config(argv: Sequence[str] | None = None, env: Mapping[str, str] | None
         port=int(args.port),
         data_dirs=(data_dir,) if data_dir else (),
         default_symbol=args.default_symbol,
+        default_convention=args.default_convention,
         max_workers=int(args.max_workers),
+        max_bars=int(args.max_bars),
+        max_message_bytes=int(args.max_message_bytes),
         grace_seconds=float(args.grace_seconds),
         log_level=args.log_level,
     )

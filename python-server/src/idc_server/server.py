@@ -17,6 +17,7 @@ from idc_server.api import article, v1
 from idc_server.config import ServerConfig
 from idc_server.core.analytics import Analytics
 from idc_server.core.data import BarStore, bundled_data_dir
+from idc_server.core.indicators import Convention
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ class RunningServer:
 def build_analytics(config: ServerConfig) -> Analytics:
     """The core over the bundled data plus the configured folders."""
     store = BarStore((bundled_data_dir(), *config.data_dirs))
-    return Analytics(store, config.default_symbol)
+    return Analytics(store, config.default_symbol, Convention(config.default_convention))
 
 
 def start_server(config: ServerConfig) -> RunningServer:
@@ -46,11 +47,17 @@ def start_server(config: ServerConfig) -> RunningServer:
         futures.ThreadPoolExecutor(max_workers=config.max_workers, thread_name_prefix="idc-rpc"),
         # One process per port unless workers are run on purpose: without
         # this, a second server would silently share the port.
-        options=[("grpc.so_reuseport", 0)],
+        options=[
+            ("grpc.so_reuseport", 0),
+            ("grpc.max_receive_message_length", config.max_message_bytes),
+            ("grpc.max_send_message_length", config.max_message_bytes),
+        ],
     )
-    indicator_service_pb2_grpc.add_IndicatorServiceServicer_to_server(v1.IndicatorService(analytics), server)
+    indicator_service_pb2_grpc.add_IndicatorServiceServicer_to_server(
+        v1.IndicatorService(analytics, config.max_bars), server
+    )
     indicator_graph_service_pb2_grpc.add_IndicatorGraphServiceServicer_to_server(
-        v1.IndicatorGraphService(analytics, config.chunk_size), server
+        v1.IndicatorGraphService(analytics, config.max_bars, config.chunk_size), server
     )
     indicator_pb2_grpc.add_IndicatorServicer_to_server(article.Indicator(analytics), server)
     indicator_graph_pb2_grpc.add_IndicatorGraphServicer_to_server(

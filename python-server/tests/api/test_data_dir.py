@@ -12,6 +12,7 @@ import pytest
 
 from idc.v1 import indicator_service_pb2 as indicator_pb2
 from idc.v1 import indicator_service_pb2_grpc as indicator_grpc
+from idc.v1 import indicators_pb2
 from idc_server.config import ServerConfig
 from idc_server.server import start_server
 
@@ -40,7 +41,8 @@ def stub(user_data: pd.DataFrame) -> Iterator[indicator_grpc.IndicatorServiceStu
 def test_user_symbol_is_served_with_columns_mapped_by_name(
     stub: indicator_grpc.IndicatorServiceStub, user_data: pd.DataFrame
 ) -> None:
-    response = stub.GetMACD(indicator_pb2.GetMACDRequest(symbol="myco"), timeout=10)
+    request = indicator_pb2.GetMACDRequest(symbol="myco", convention=indicators_pb2.CONVENTION_TDX)
+    response = stub.GetMACD(request, timeout=10)
     assert response.symbol == "MYCO"
     np.testing.assert_array_equal(response.bars.close, user_data["Close"])
     np.testing.assert_array_equal(response.bars.volume, user_data["Vol"])

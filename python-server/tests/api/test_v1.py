@@ -14,7 +14,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from PIL import Image
 
-from idc.v1 import bars_pb2
+from idc.v1 import bars_pb2, indicators_pb2
 from idc.v1 import indicator_graph_service_pb2 as graph_pb2
 from idc.v1 import indicator_graph_service_pb2_grpc as graph_grpc
 from idc.v1 import indicator_service_pb2 as indicator_pb2
@@ -44,12 +44,34 @@ def field_violations(error: grpc.RpcError) -> list[str]:
     return fields
 
 
-def test_empty_request_gives_default_symbol_history_and_periods(indicators: Any) -> None:
+def test_empty_request_gives_default_symbol_history_periods_and_convention(indicators: Any) -> None:
     response = indicators.GetMACD(indicator_pb2.GetMACDRequest(), timeout=10)
     assert response.symbol == "SPY"
     assert response.parameters == bars_pb2.MACDParameters(fast_period=12, slow_period=26, signal_period=9)
-    columns = [response.bars.dates, response.bars.open, response.bars.close, response.macd, response.histogram]
-    assert {len(column) for column in columns} == {8347}
+    assert response.convention == indicators_pb2.CONVENTION_TALIB
+    bars = [response.bars.dates, response.bars.open, response.bars.high, response.bars.close, response.bars.volume]
+    assert {len(column) for column in bars} == {8347}
+    # TA-Lib's warm-up: the first 33 bars of 12/26/9 have no value and are not sent.
+    assert response.first_valid_index == 33
+    assert {len(response.macd), len(response.signal), len(response.histogram)} == {8347 - 33}
+
+
+def test_tdx_convention_has_values_from_the_first_bar_and_doubles_the_histogram(indicators: Any) -> None:
+    request = indicator_pb2.GetMACDRequest(symbol="000001.SH", convention=indicators_pb2.CONVENTION_TDX)
+    response = indicators.GetMACD(request, timeout=10)
+    assert response.convention == indicators_pb2.CONVENTION_TDX
+    assert response.first_valid_index == 0
+    assert len(response.macd) == len(response.bars.dates) == 3993
+    # 000001.SH 2026-06-16 (the last bar): DIF, DEA and the 通达信 MACD bar.
+    assert response.macd[-1] == pytest.approx(-16.2015269606, abs=1e-9)
+    assert response.signal[-1] == pytest.approx(-17.7731961644, abs=1e-9)
+    assert response.histogram[-1] == pytest.approx(3.1433384075, abs=1e-9)
+
+
+def test_same_request_gives_the_same_bytes(indicators: Any) -> None:
+    request = indicator_pb2.GetMACDRequest(symbol="AAPL", start_date="2010-01-01")
+    first = indicators.GetMACD(request, timeout=10).SerializeToString(deterministic=True)
+    assert indicators.GetMACD(request, timeout=10).SerializeToString(deterministic=True) == first
 
 
 @pytest.mark.parametrize(
@@ -88,6 +110,7 @@ def test_custom_periods_are_used_and_echoed(indicators: Any) -> None:
     assert response.parameters == bars_pb2.MACDParameters(fast_period=5, slow_period=35, signal_period=9)
     default = indicators.GetMACD(indicator_pb2.GetMACDRequest(symbol="AAPL"), timeout=10)
     assert response.macd[-1] != pytest.approx(default.macd[-1])
+    assert response.first_valid_index == 35 + 9 - 2
 
 
 def receive_image(stream: Any) -> tuple[graph_pb2.ImageMetadata, bytes, list[int]]:
@@ -151,6 +174,30 @@ BAD_INPUTS = [
     ({"symbol": "NOPE"}, grpc.StatusCode.NOT_FOUND, "symbol"),
     ({"symbol": "../../etc/passwd"}, grpc.StatusCode.NOT_FOUND, "symbol"),
     ({"start_date": "2023-01-07", "end_date": "2023-01-08"}, grpc.StatusCode.NOT_FOUND, "start_date"),
+    ({"convention": 7}, grpc.StatusCode.INVALID_ARGUMENT, "convention"),
+    (
+        {
+            "inline_bars": bars_pb2.Bars(
+                dates=range(20), open=[1.0] * 20, high=[2.0] * 20, low=[0.5] * 20, close=[1.5] * 20, volume=[9.0] * 20
+            )
+        },
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "parameters.slow_period",
+    ),
+    (
+        {
+            "inline_bars": bars_pb2.Bars(
+                dates=[1, 2],
+                open=[1.0, 1.0],
+                high=[2.0, 2.0],
+                low=[0.5, 0.5],
+                close=[1.5, float("nan")],
+                volume=[9.0, 9.0],
+            )
+        },
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "inline_bars.close",
+    ),
 ]
 
 

@@ -3,47 +3,101 @@ from __future__ import annotations
 import io
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image as PILImage
 
-from idc_server.core.analytics import Analytics
+from idc_server.core.analytics import Analytics, IndicatorRequest, first_valid
 from idc_server.core.data import BarStore, bundled_data_dir
 from idc_server.core.errors import NotFoundError
-from idc_server.core.indicators import MACDPeriods
+from idc_server.core.indicators import (
+    INDICATORS,
+    Convention,
+    MACDParameters,
+    RSIParameters,
+    SMAParameters,
+)
+
+TALIB, TDX = Convention.TALIB, Convention.TDX
 
 
 @pytest.fixture(scope="module")
 def analytics() -> Analytics:
-    return Analytics(BarStore([bundled_data_dir()]), "SPY")
+    return Analytics(BarStore([bundled_data_dir()]), "SPY", TALIB)
 
 
 def test_empty_symbol_means_the_default(analytics: Analytics) -> None:
-    assert analytics.macd(None, None, None).symbol == "SPY"
-    assert analytics.macd("", None, None).symbol == "SPY"
+    assert analytics.select(None, None, None).symbol == "SPY"
+    assert analytics.select("", None, None).symbol == "SPY"
 
 
 def test_unknown_default_symbol_fails_at_start() -> None:
     with pytest.raises(NotFoundError):
-        Analytics(BarStore([bundled_data_dir()]), "NOPE")
+        Analytics(BarStore([bundled_data_dir()]), "NOPE", TALIB)
 
 
-def test_window_values_do_not_depend_on_where_the_window_starts(analytics: Analytics) -> None:
-    whole = analytics.macd("SPY", None, None).frame
-    window = analytics.macd("SPY", date(2023, 6, 1), date(2023, 6, 30)).frame
-    pd.testing.assert_frame_equal(window, whole.loc["2023-06-01":"2023-06-30"])
-    assert len(window) == 21
+def test_unspecified_convention_means_the_servers_default(analytics: Analytics) -> None:
+    assert analytics.convention(None) is TALIB
+    assert analytics.convention(TDX) is TDX
 
 
-def test_result_columns_are_bars_then_macd(analytics: Analytics) -> None:
-    result = analytics.macd("AAPL", date(2018, 1, 1), None, MACDPeriods(5, 35, 5))
+def test_selection_window_covers_the_requested_dates(analytics: Analytics) -> None:
+    selection = analytics.select("SPY", date(2023, 1, 1), date(2023, 12, 31))
+    assert len(selection.bars) == 250
+    assert len(selection.history) == 8347
+    assert selection.bars.index[0] == pd.Timestamp("2023-01-03")
+
+
+@pytest.mark.parametrize("convention", [TALIB, TDX])
+def test_window_values_do_not_depend_on_where_the_window_starts(analytics: Analytics, convention: Convention) -> None:
+    whole = analytics.macd(analytics.select("SPY", None, None), MACDParameters(), convention).frame
+    june = analytics.macd(analytics.select("SPY", date(2023, 6, 1), date(2023, 6, 30)), MACDParameters(), convention)
+    pd.testing.assert_frame_equal(june.frame, whole.loc["2023-06-01":"2023-06-30"])
+    assert len(june.frame) == 21
+    assert june.first_valid_index == 0
+
+
+def test_macd_marks_talib_warm_up_bars(analytics: Analytics) -> None:
+    result = analytics.macd(analytics.select("AAPL", None, None), MACDParameters(), TALIB)
+    assert result.first_valid_index == 33
+    assert result.frame["macd"].iloc[:33].isna().all()
+    assert result.frame["macd"].iloc[33:].notna().all()
     assert list(result.frame.columns) == ["open", "high", "low", "close", "volume", "macd", "signal", "histogram"]
-    assert result.periods == MACDPeriods(5, 35, 5)
-    assert result.frame.index[-1] == pd.Timestamp("2018-01-19")
+
+
+def test_compute_cuts_each_series_to_its_first_valid_bar(analytics: Analytics) -> None:
+    selection = analytics.select("SPY", None, date(1993, 3, 31))
+    requests = [
+        IndicatorRequest("sma5", INDICATORS["sma"], SMAParameters(5)),
+        IndicatorRequest("rsi", INDICATORS["rsi"], RSIParameters(14)),
+    ]
+    sma, rsi = [result for request in requests for result in analytics.indicator(selection, request, TALIB)]
+    frame = analytics.frame(selection, TALIB, [sma, rsi])
+    assert [series.name for series in frame.series] == ["sma5", "rsi"]
+    assert (sma.first_valid_index, rsi.first_valid_index) == (4, 14)
+    assert len(sma.values) == len(frame.dates) - 4
+    closes = selection.bars["close"].to_numpy()
+    np.testing.assert_allclose(sma.values[0], closes[:5].mean(), rtol=1e-12)
+    assert not np.isnan(rsi.values).any()
+
+
+def test_inline_bars_are_used_instead_of_the_store(analytics: Analytics) -> None:
+    spy = analytics.store.bars("SPY")
+    selection = analytics.select(None, date(2020, 1, 1), None, inline=spy.iloc[-2000:])
+    assert selection.symbol == ""
+    assert selection.name == "inline bars"
+    assert len(selection.history) == 2000
+
+
+def test_first_valid_of_all_nan_is_the_length() -> None:
+    assert first_valid(np.array([np.nan, np.nan])) == 2
+    assert first_valid(np.array([np.nan, 1.0])) == 1
 
 
 def test_macd_chart_is_a_png_of_the_requested_size(analytics: Analytics) -> None:
-    image = analytics.macd_chart("SPY", date(2023, 1, 1), date(2023, 12, 31), width_px=640, height_px=480)
+    selection = analytics.select("SPY", date(2023, 1, 1), date(2023, 12, 31))
+    image = analytics.macd_chart(selection, MACDParameters(), TDX, width_px=640, height_px=480)
     assert image.media_type == "image/png"
     assert image.data.startswith(b"\x89PNG\r\n\x1a\n")
     with PILImage.open(io.BytesIO(image.data)) as decoded:

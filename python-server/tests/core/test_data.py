@@ -9,9 +9,10 @@ import pytest
 from idc_server.core.data import (
     BAR_COLUMNS,
     BarStore,
+    bars_from_columns,
     bundled_data_dir,
     parse_date,
-    read_bars_csv,
+    read_bars_file,
     select_window,
 )
 from idc_server.core.errors import InvalidArgumentError, NotFoundError
@@ -57,7 +58,7 @@ def test_reads_czsc_style_file_with_times_and_vol(tmp_path: Path) -> None:
         "000001.SH,2006-11-06 15:00:00,1853.19,1886.31,1886.52,1846.01,49544517.0\n"
         "000001.SH,2006-11-07 15:00:00,1889.53,1889.53,1897.41,1862.93,54849074.0\n"
     )
-    frame = read_bars_csv(path)
+    frame = read_bars_file(path)
     assert list(frame.index) == [pd.Timestamp("2006-11-06"), pd.Timestamp("2006-11-07")]
     assert frame.iloc[0].tolist() == [1853.19, 1886.52, 1846.01, 1886.31, 49544517.0]
 
@@ -66,14 +67,14 @@ def test_rejects_file_without_a_close_column(tmp_path: Path) -> None:
     path = tmp_path / "X.csv"
     path.write_text("date,open,high,low,volume\n2020-01-02,1,2,0.5,10\n")
     with pytest.raises(ValueError, match="close"):
-        read_bars_csv(path)
+        read_bars_file(path)
 
 
 def test_rejects_file_with_dates_out_of_order(tmp_path: Path) -> None:
     path = tmp_path / "X.csv"
     path.write_text("date,open,high,low,close,volume\n2020-01-03,1,2,0.5,1,10\n2020-01-02,1,2,0.5,1,10\n")
     with pytest.raises(ValueError, match="increasing"):
-        read_bars_csv(path)
+        read_bars_file(path)
 
 
 def test_symbols_match_case_insensitively(store: BarStore) -> None:
@@ -138,3 +139,65 @@ def test_select_window_rejects_end_before_start(store: BarStore) -> None:
     with pytest.raises(InvalidArgumentError) as caught:
         select_window(store.bars("SPY"), date(2023, 2, 1), date(2023, 1, 1))
     assert caught.value.field == "end_date"
+
+
+def test_reads_parquet_with_dates_in_the_index(tmp_path: Path, store: BarStore) -> None:
+    spy = store.bars("SPY").iloc[-300:]
+    spy.rename(columns=str.title).rename_axis("Date").to_parquet(tmp_path / "SPYP.parquet")
+    frame = BarStore([tmp_path]).bars("spyp")
+    pd.testing.assert_frame_equal(frame, spy, check_index_type=False, check_freq=False)
+
+
+def test_summaries_give_each_symbols_range_and_count(store: BarStore) -> None:
+    summaries = {summary.symbol: summary for summary in store.summaries()}
+    assert list(summaries) == ["000001.SH", "AAPL", "SPY"]
+    assert summaries["SPY"].first == date(1993, 1, 29)
+    assert summaries["SPY"].last == date(2026, 3, 27)
+    assert summaries["SPY"].bar_count == 8347
+
+
+def test_files_of_other_kinds_are_ignored(tmp_path: Path) -> None:
+    (tmp_path / "NOTES.txt").write_text("not data")
+    (tmp_path / "X.csv").write_text("date,open,high,low,close,volume\n2020-01-02,1,2,0.5,1,10\n")
+    assert BarStore([tmp_path]).symbols() == ["X"]
+
+
+def inline_columns(count: int) -> dict[str, list[float]]:
+    return {
+        "open": [10.0] * count,
+        "high": [11.0] * count,
+        "low": [9.0] * count,
+        "close": [10.5] * count,
+        "volume": [100.0] * count,
+    }
+
+
+def test_inline_bars_become_a_bars_frame() -> None:
+    frame = bars_from_columns([19720, 19723], inline_columns(2), max_bars=10)
+    assert list(frame.index) == [pd.Timestamp("2023-12-29"), pd.Timestamp("2024-01-01")]
+    assert frame.index.name == "date"
+    assert list(frame.columns) == list(BAR_COLUMNS)
+    assert frame["close"].tolist() == [10.5, 10.5]
+
+
+@pytest.mark.parametrize(
+    ("dates", "change", "field", "message"),
+    [
+        ([], {}, "dates", "at least one bar"),
+        ([1, 2, 3, 4], {}, "dates", "limit of 3"),
+        ([1, 2], {"close": [1.0]}, "close", "has 1 values but dates has 2"),
+        ([1, 2], {"volume": [1.0, 2.0, 3.0]}, "volume", "has 3 values"),
+        ([1, 2], {"open": [1.0, float("nan")]}, "open", "index 1 is not a finite"),
+        ([1, 2], {"high": [float("inf"), 11.0]}, "high", "index 0 is not a finite"),
+        ([1, 1], {}, "dates", "strictly increasing"),
+        ([2, 1], {}, "dates", "strictly increasing"),
+        ([1, 2], {"low": [9.0, 12.0]}, "high", "below low at index 1"),
+    ],
+)
+def test_bad_inline_bars_name_the_column(
+    dates: list[int], change: dict[str, list[float]], field: str, message: str
+) -> None:
+    columns = inline_columns(len(dates)) | change
+    with pytest.raises(InvalidArgumentError, match=message) as caught:
+        bars_from_columns(dates, columns, max_bars=3)
+    assert caught.value.field == field

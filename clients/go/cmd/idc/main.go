@@ -2,15 +2,19 @@
 //
 // Usage:
 //
-//	idc macd  [flags]   print the bars and MACD values as a table
-//	idc graph [flags]   save the MACD chart to a file
+//	idc macd       [flags]   print the bars and MACD values as a table
+//	idc graph      [flags]   save the MACD chart to a file
+//	idc indicators [flags]   print indicators as a table, one column per series
+//	idc symbols    [flags]   list the server's symbols
 //
 // For example:
 //
-//	go run ./cmd/idc macd --addr localhost:50051 --symbol SPY --start 2023-01-01 --end 2023-12-31
+//	go run ./cmd/idc macd --addr localhost:50051 --symbol SPY --start 2023-01-01 --end 2023-12-31 --convention tdx
 //	go run ./cmd/idc graph --symbol SPY --start 2023-01-01 --end 2023-12-31 --width 1200 --height 800 -o macd.png
+//	go run ./cmd/idc indicators --symbol SPY --start 2024-01-01 --end 2024-03-31 --sma 20 --ema 12 --rsi 14 --boll 20 --kdj 9 --macd
+//	go run ./cmd/idc symbols
 //
-// Run "idc macd -h" or "idc graph -h" for the flags. On error, idc prints it
+// Run "idc <command> -h" for the flags of a command. On error, idc prints it
 // to stderr and exits with the gRPC status code as its exit status (2 for
 // usage errors and errors without a status).
 package main
@@ -21,16 +25,19 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	idcv1 "github.com/idcrpc/idc/clients/go/gen/idc/v1"
 	"github.com/idcrpc/idc/clients/go/idc"
 )
 
@@ -44,8 +51,10 @@ func main() {
 const usage = `usage: idc <command> [flags]
 
 commands:
-  macd    print the bars and MACD values as a table
-  graph   save the MACD chart to a file
+  macd        print the bars and MACD values as a table
+  graph       save the MACD chart to a file
+  indicators  print indicators as a table, one column per series
+  symbols     list the server's symbols
 
 Run "idc <command> -h" for the flags of a command.
 `
@@ -62,6 +71,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmd = runMACD
 	case "graph":
 		cmd = runGraph
+	case "indicators":
+		cmd = runIndicators
+	case "symbols":
+		cmd = runSymbols
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -99,26 +112,53 @@ func exitStatus(err error, stderr io.Writer) int {
 	return int(st.Code())
 }
 
-// common holds the flags both commands take.
-type common struct {
+// connection holds the flags every command takes.
+type connection struct {
 	addr    string
 	timeout time.Duration
-	query   idc.MACDQuery
 }
 
-func commonFlags(name string, stderr io.Writer) (*flag.FlagSet, *common) {
+func newFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *connection) {
 	fs := flag.NewFlagSet("idc "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	c := &common{}
+	c := &connection{}
 	fs.StringVar(&c.addr, "addr", envOr("IDC_ADDR", "localhost:50051"), "server address host:port; IDC_ADDR sets the default")
 	fs.DurationVar(&c.timeout, "timeout", idc.DefaultTimeout, "deadline of the call")
-	fs.StringVar(&c.query.Symbol, "symbol", "", `symbol, e.g. SPY, AAPL or 000001.SH (default: the server's)`)
-	fs.StringVar(&c.query.Start, "start", "", "first day YYYY-MM-DD, inclusive (default: first bar)")
-	fs.StringVar(&c.query.End, "end", "", "last day YYYY-MM-DD, inclusive (default: last bar)")
-	fs.Func("fast", "fast EMA period (default 12)", int32Flag(&c.query.Fast))
-	fs.Func("slow", "slow EMA period (default 26)", int32Flag(&c.query.Slow))
-	fs.Func("signal", "signal EMA period (default 9)", int32Flag(&c.query.Signal))
 	return fs, c
+}
+
+func (c *connection) dial() (*idc.Client, error) {
+	return idc.Dial(c.addr, idc.WithTimeout(c.timeout))
+}
+
+// selection holds the flags that select bars and the convention.
+type selection struct {
+	symbol, start, end string
+	convention         idcv1.Convention
+}
+
+func selectionFlags(fs *flag.FlagSet) *selection {
+	s := &selection{}
+	fs.StringVar(&s.symbol, "symbol", "", `symbol, e.g. SPY, AAPL or 000001.SH (default: the server's)`)
+	fs.StringVar(&s.start, "start", "", "first day YYYY-MM-DD, inclusive (default: first bar)")
+	fs.StringVar(&s.end, "end", "", "last day YYYY-MM-DD, inclusive (default: last bar)")
+	fs.Func("convention", "indicator formulas: `talib|tdx`, TA-Lib's or 通达信's (default: the server's)", conventionFlag(&s.convention))
+	return s
+}
+
+// macdFlags adds the MACD period flags to fs and returns the query they and
+// sel fill in; call it after parsing.
+func macdFlags(fs *flag.FlagSet, sel *selection) func() idc.MACDQuery {
+	var fast, slow, signal int32
+	fs.Func("fast", "fast EMA period `N` (default 12)", int32Flag(&fast))
+	fs.Func("slow", "slow EMA period `N` (default 26)", int32Flag(&slow))
+	fs.Func("signal", "signal EMA period `N` (default 9)", int32Flag(&signal))
+	return func() idc.MACDQuery {
+		return idc.MACDQuery{
+			Symbol: sel.symbol, Start: sel.start, End: sel.end, Convention: sel.convention,
+			Fast: fast, Slow: slow, Signal: signal,
+		}
+	}
 }
 
 func parse(fs *flag.FlagSet, args []string) error {
@@ -136,22 +176,19 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-func (c *common) dial() (*idc.Client, error) {
-	return idc.Dial(c.addr, idc.WithTimeout(c.timeout))
-}
-
 func runMACD(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, c := commonFlags("macd", stderr)
+	fs, conn := newFlagSet("macd", stderr)
+	query := macdFlags(fs, selectionFlags(fs))
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	client, err := c.dial()
+	client, err := conn.dial()
 	if err != nil {
 		return err
 	}
 	defer client.Close()
 
-	resp, err := client.GetMACD(ctx, c.query.Request())
+	resp, err := client.GetMACD(ctx, query().Request())
 	if err != nil {
 		return err
 	}
@@ -160,18 +197,25 @@ func runMACD(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	p := resp.GetParameters()
-	fmt.Fprintf(stdout, "%s MACD(%d,%d,%d), %d bars\n", resp.GetSymbol(), p.GetFastPeriod(), p.GetSlowPeriod(), p.GetSignalPeriod(), len(rows))
+	fmt.Fprintf(stdout, "%s MACD(%d,%d,%d), %d bars, convention %s", resp.GetSymbol(),
+		p.GetFastPeriod(), p.GetSlowPeriod(), p.GetSignalPeriod(), len(rows), conventionName(resp.GetConvention()))
+	if n := resp.GetFirstValidIndex(); n > 0 {
+		fmt.Fprintf(stdout, ", %d warm-up bars without MACD", n)
+	}
+	fmt.Fprintln(stdout)
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "date\topen\thigh\tlow\tclose\tvolume\tmacd\tsignal\thistogram\t")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f\t%.4f\t%.0f\t%.6f\t%.6f\t%.6f\t\n",
-			r.Date.Format(time.DateOnly), r.Open, r.High, r.Low, r.Close, r.Volume, r.MACD, r.Signal, r.Histogram)
+		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f\t%.4f\t%.0f\t%s\t%s\t%s\t\n",
+			r.Date.Format(time.DateOnly), r.Open, r.High, r.Low, r.Close, r.Volume,
+			cell(r.MACD, 6), cell(r.Signal, 6), cell(r.Histogram, 6))
 	}
 	return tw.Flush()
 }
 
 func runGraph(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, c := commonFlags("graph", stderr)
+	fs, conn := newFlagSet("graph", stderr)
+	query := macdFlags(fs, selectionFlags(fs))
 	var width, height int32
 	fs.Func("width", "image width in pixels, 200-4000 (default 1200)", int32Flag(&width))
 	fs.Func("height", "image height in pixels, 200-4000 (default 800)", int32Flag(&height))
@@ -179,7 +223,7 @@ func runGraph(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	client, err := c.dial()
+	client, err := conn.dial()
 	if err != nil {
 		return err
 	}
@@ -192,7 +236,7 @@ func runGraph(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("write %s: %w", *out, err)
 	}
 	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
-	img, err := client.WriteMACDGraph(ctx, c.query.GraphRequest(width, height), tmp)
+	img, err := client.WriteMACDGraph(ctx, query().GraphRequest(width, height), tmp)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -207,6 +251,171 @@ func runGraph(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "wrote %s: %s %dx%d, %d bytes, sha256 %x\n", *out, img.MediaType, img.Width, img.Height, img.Size, img.SHA256)
 	return nil
+}
+
+// specList is the indicator list of the indicators command, in the order
+// of the flags on the command line.
+type specList []*idcv1.IndicatorSpec
+
+// periodFlag returns a flag.Func parser that appends the spec build returns
+// for the period, labelled name followed by the period (e.g. "sma20"), or
+// name's default label for period 0.
+func (l *specList) periodFlag(name string, build func(int32) *idcv1.IndicatorSpec) func(string) error {
+	return func(s string) error {
+		var period int32
+		if err := int32Flag(&period)(s); err != nil {
+			return err
+		}
+		spec := build(period)
+		if period != 0 {
+			spec = idc.Labeled(fmt.Sprintf("%s%d", name, period), spec)
+		}
+		*l = append(*l, spec)
+		return nil
+	}
+}
+
+// boolSpecFlag is a boolean flag that appends a spec when set to true.
+type boolSpecFlag struct {
+	list  *specList
+	build func() *idcv1.IndicatorSpec
+}
+
+func (f boolSpecFlag) String() string   { return "false" }
+func (f boolSpecFlag) IsBoolFlag() bool { return true }
+
+func (f boolSpecFlag) Set(s string) error {
+	on, err := strconv.ParseBool(s)
+	if err != nil {
+		return errors.New("not a boolean")
+	}
+	if on {
+		*f.list = append(*f.list, f.build())
+	}
+	return nil
+}
+
+func runIndicators(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, conn := newFlagSet("indicators", stderr)
+	sel := selectionFlags(fs)
+	var specs specList
+	var fast, slow, signal int32
+	var bollK float64
+	fs.Func("sma", "add a simple moving average over `N` bars, column smaN (repeatable)", specs.periodFlag("sma", idc.SMA))
+	fs.Func("ema", "add an exponential moving average with span `N`, column emaN (repeatable)", specs.periodFlag("ema", idc.EMA))
+	fs.Func("rsi", "add an RSI over `N` bars, column rsiN (repeatable)", specs.periodFlag("rsi", idc.RSI))
+	fs.Func("boll", "add Bollinger Bands over `N` bars, columns bollN.upper, .middle, .lower (repeatable)",
+		specs.periodFlag("boll", func(n int32) *idcv1.IndicatorSpec { return idc.Bollinger(n, 0) }))
+	fs.Func("kdj", "add KDJ with an RSV window of `N` bars, columns kdjN.k, .d, .j (repeatable)",
+		specs.periodFlag("kdj", func(n int32) *idcv1.IndicatorSpec { return idc.KDJ(n, 0, 0) }))
+	fs.Var(boolSpecFlag{&specs, func() *idcv1.IndicatorSpec { return idc.MACD(0, 0, 0) }}, "macd",
+		"add MACD with the --fast, --slow and --signal periods, columns macd.macd, .signal, .histogram")
+	fs.Func("fast", "fast EMA period `N` of --macd (default 12)", int32Flag(&fast))
+	fs.Func("slow", "slow EMA period `N` of --macd (default 26)", int32Flag(&slow))
+	fs.Func("signal", "signal EMA period `N` of --macd (default 9)", int32Flag(&signal))
+	fs.Float64Var(&bollK, "boll-k", 0, "band width `K` of --boll in standard deviations (default 2)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if len(specs) == 0 {
+		fmt.Fprintf(fs.Output(), "%s: no indicators; add at least one of --sma, --ema, --rsi, --boll, --kdj, --macd\n", fs.Name())
+		fs.Usage()
+		return errUsage
+	}
+	for _, s := range specs {
+		if m := s.GetMacd(); m != nil {
+			m.FastPeriod, m.SlowPeriod, m.SignalPeriod = fast, slow, signal
+		}
+		if b := s.GetBoll(); b != nil {
+			b.K = bollK
+		}
+	}
+	client, err := conn.dial()
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+
+	q := idc.IndicatorQuery{
+		Symbol: sel.symbol, Start: sel.start, End: sel.end, Convention: sel.convention,
+		Indicators: specs,
+	}
+	resp, err := client.ComputeIndicators(ctx, q.Request())
+	if err != nil {
+		return err
+	}
+	f, err := idc.IndicatorFrame(resp)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s, %d bars, convention %s\n", resp.GetSymbol(), len(f.Dates), conventionName(resp.GetConvention()))
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "date\t%s\t\n", strings.Join(f.Names, "\t"))
+	for i, d := range f.Dates {
+		fmt.Fprint(tw, d.Format(time.DateOnly), "\t")
+		for _, name := range f.Names {
+			fmt.Fprint(tw, cell(f.Columns[name][i], 4), "\t")
+		}
+		fmt.Fprintln(tw)
+	}
+	return tw.Flush()
+}
+
+func runSymbols(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, conn := newFlagSet("symbols", stderr)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	client, err := conn.dial()
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+
+	resp, err := client.ListSymbols(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "symbol\tfirst\tlast\tbars")
+	for _, s := range resp.GetSymbols() {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", s.GetSymbol(), s.GetFirstDate(), s.GetLastDate(), s.GetBarCount())
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "default symbol: %s\n", resp.GetDefaultSymbol())
+	return err
+}
+
+// cell formats v with prec decimals, or as an empty cell when v is NaN (a
+// warm-up bar without a value).
+func cell(v float64, prec int) string {
+	if math.IsNaN(v) {
+		return ""
+	}
+	return strconv.FormatFloat(v, 'f', prec, 64)
+}
+
+// conventionFlag returns a flag.Func parser that stores a convention given
+// as talib or tdx.
+func conventionFlag(p *idcv1.Convention) func(string) error {
+	return func(s string) error {
+		switch strings.ToLower(s) {
+		case "talib":
+			*p = idcv1.Convention_CONVENTION_TALIB
+		case "tdx":
+			*p = idcv1.Convention_CONVENTION_TDX
+		default:
+			return errors.New("want talib or tdx")
+		}
+		return nil
+	}
+}
+
+// conventionName is the lower-case flag spelling of c, e.g. "talib".
+func conventionName(c idcv1.Convention) string {
+	return strings.ToLower(strings.TrimPrefix(c.String(), "CONVENTION_"))
 }
 
 // int32Flag returns a flag.Func parser that stores an int32.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -9,24 +10,63 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	idcv1 "github.com/idcrpc/idc/clients/go/gen/idc/v1"
+	"github.com/idcrpc/idc/clients/go/idc"
 )
 
 var png = []byte("\x89PNG\r\n\x1a\nnot really a png")
 
+// fakeServer serves fixed data and records the last request it got.
 type fakeServer struct {
 	idcv1.UnimplementedIndicatorServiceServer
 	idcv1.UnimplementedIndicatorGraphServiceServer
+	mu   sync.Mutex
+	last proto.Message
 }
 
-func (fakeServer) GetMACD(_ context.Context, req *idcv1.GetMACDRequest) (*idcv1.GetMACDResponse, error) {
+func (s *fakeServer) record(req proto.Message) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.last = req
+}
+
+func (s *fakeServer) lastRequest() proto.Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last
+}
+
+// used is the convention a response reports for the requested c.
+func used(c idcv1.Convention) idcv1.Convention {
+	if c == idcv1.Convention_CONVENTION_UNSPECIFIED {
+		return idcv1.Convention_CONVENTION_TALIB
+	}
+	return c
+}
+
+func (s *fakeServer) GetMACD(_ context.Context, req *idcv1.GetMACDRequest) (*idcv1.GetMACDResponse, error) {
+	s.record(req)
+	if req.GetSymbol() == "WARM" { // two bars, the first a warm-up bar
+		return &idcv1.GetMACDResponse{
+			Symbol:     "WARM",
+			Parameters: &idcv1.MACDParameters{FastPeriod: 12, SlowPeriod: 26, SignalPeriod: 9},
+			Bars: &idcv1.Bars{
+				Dates: []int32{19719, 19720}, Open: []float64{1, 2}, High: []float64{3, 4},
+				Low: []float64{0.5, 1.5}, Close: []float64{2, 3}, Volume: []float64{100, 200},
+			},
+			Convention: used(req.GetConvention()), FirstValidIndex: 1,
+			Macd: []float64{0.125}, Signal: []float64{0.0625}, Histogram: []float64{0.0625},
+		}, nil
+	}
 	if req.GetSymbol() == "NOPE" {
 		return nil, status.Error(codes.NotFound, "symbol: unknown symbol 'NOPE'")
 	}
@@ -44,10 +84,69 @@ func (fakeServer) GetMACD(_ context.Context, req *idcv1.GetMACDRequest) (*idcv1.
 			Low: []float64{460.6238}, Close: []float64{462.58}, Volume: []float64{122283100},
 		},
 		Macd: []float64{7.4880921771}, Signal: []float64{7.5222453641}, Histogram: []float64{-0.034153187},
+		Convention: used(req.GetConvention()),
 	}, nil
 }
 
-func (fakeServer) GetMACDGraph(req *idcv1.GetMACDGraphRequest, stream grpc.ServerStreamingServer[idcv1.GetMACDGraphResponse]) error {
+// ComputeIndicators names the series as the real server does, over two
+// dates. Series of SMAs start at the second date; values are 100 * spec
+// index + 10 * output index + date index + 0.25.
+func (s *fakeServer) ComputeIndicators(_ context.Context, req *idcv1.ComputeIndicatorsRequest) (*idcv1.ComputeIndicatorsResponse, error) {
+	s.record(req)
+	if req.GetSymbol() == "NOPE" {
+		return nil, status.Error(codes.NotFound, "symbol: unknown symbol 'NOPE'")
+	}
+	resp := &idcv1.ComputeIndicatorsResponse{Symbol: "SPY", Convention: used(req.GetConvention()), Dates: []int32{19719, 19720}}
+	for i, spec := range req.GetIndicators() {
+		var name string
+		outputs := []string{""}
+		switch spec.GetParameters().(type) {
+		case *idcv1.IndicatorSpec_Sma:
+			name = "sma"
+		case *idcv1.IndicatorSpec_Ema:
+			name = "ema"
+		case *idcv1.IndicatorSpec_Rsi:
+			name = "rsi"
+		case *idcv1.IndicatorSpec_Macd:
+			name, outputs = "macd", []string{"macd", "signal", "histogram"}
+		case *idcv1.IndicatorSpec_Boll:
+			name, outputs = "boll", []string{"upper", "middle", "lower"}
+		case *idcv1.IndicatorSpec_Kdj:
+			name, outputs = "kdj", []string{"k", "d", "j"}
+		default:
+			return nil, status.Errorf(codes.InvalidArgument, "indicators[%d]: no indicator", i)
+		}
+		label := cmp.Or(spec.GetLabel(), name)
+		for j, o := range outputs {
+			series := &idcv1.Series{Name: label}
+			if o != "" {
+				series.Name += "." + o
+			}
+			if name == "sma" {
+				series.FirstValidIndex = 1
+			}
+			for d := int(series.FirstValidIndex); d < len(resp.Dates); d++ {
+				series.Values = append(series.Values, float64(100*i+10*j+d)+0.25)
+			}
+			resp.Series = append(resp.Series, series)
+		}
+	}
+	return resp, nil
+}
+
+func (s *fakeServer) ListSymbols(_ context.Context, req *idcv1.ListSymbolsRequest) (*idcv1.ListSymbolsResponse, error) {
+	s.record(req)
+	return &idcv1.ListSymbolsResponse{
+		Symbols: []*idcv1.SymbolInfo{
+			{Symbol: "000001.SH", FirstDate: "2010-01-04", LastDate: "2026-06-16", BarCount: 3993},
+			{Symbol: "SPY", FirstDate: "1993-01-29", LastDate: "2026-03-27", BarCount: 8347},
+		},
+		DefaultSymbol: "SPY",
+	}, nil
+}
+
+func (s *fakeServer) GetMACDGraph(req *idcv1.GetMACDGraphRequest, stream grpc.ServerStreamingServer[idcv1.GetMACDGraphResponse]) error {
+	s.record(req)
 	sum := sha256.Sum256(png)
 	if req.GetWidthPx() == 666 { // a corrupt image
 		sum[0]++
@@ -61,22 +160,23 @@ func (fakeServer) GetMACDGraph(req *idcv1.GetMACDGraphRequest, stream grpc.Serve
 }
 
 // serve starts the fake server on a free local port and returns its address.
-func serve(t *testing.T) string {
+func serve(t *testing.T) (string, *fakeServer) {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}
+	fake := &fakeServer{}
 	srv := grpc.NewServer()
-	idcv1.RegisterIndicatorServiceServer(srv, fakeServer{})
-	idcv1.RegisterIndicatorGraphServiceServer(srv, fakeServer{})
+	idcv1.RegisterIndicatorServiceServer(srv, fake)
+	idcv1.RegisterIndicatorGraphServiceServer(srv, fake)
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
-	return lis.Addr().String()
+	return lis.Addr().String(), fake
 }
 
 func TestRun(t *testing.T) {
-	addr := serve(t)
+	addr, fake := serve(t)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "macd.png")
 	sum := sha256.Sum256(png)
@@ -85,41 +185,98 @@ func TestRun(t *testing.T) {
 		name       string
 		args       []string
 		code       int
-		stdout     []string // substrings
+		stdout     []string // substrings, with runs of spaces in a line as one
 		stderr     []string
 		wantOutput bool
+		request    proto.Message // the request the server must get last, if any
 	}{
-		{"no command", nil, 2, nil, []string{"usage: idc"}, false},
-		{"help", []string{"help"}, 0, []string{"usage: idc"}, nil, false},
-		{"unknown command", []string{"bogus"}, 2, nil, []string{`unknown command "bogus"`}, false},
-		{"bad flag", []string{"macd", "--fast", "x"}, 2, nil, []string{"-fast", "not a 32-bit integer"}, false},
-		{"extra argument", []string{"macd", "--addr", addr, "SPY"}, 2, nil, []string{"unexpected arguments"}, false},
-		{"flag help", []string{"graph", "-h"}, 0, nil, []string{"-width", "-height", "-o"}, false},
+		{"no command", nil, 2, nil, []string{"usage: idc", "indicators", "symbols"}, false, nil},
+		{"help", []string{"help"}, 0, []string{"usage: idc"}, nil, false, nil},
+		{"unknown command", []string{"bogus"}, 2, nil, []string{`unknown command "bogus"`}, false, nil},
+		{"bad flag", []string{"macd", "--fast", "x"}, 2, nil, []string{"-fast", "not a 32-bit integer"}, false, nil},
+		{"bad convention", []string{"macd", "--convention", "bogus"}, 2, nil, []string{"-convention", "want talib or tdx"}, false, nil},
+		{"extra argument", []string{"macd", "--addr", addr, "SPY"}, 2, nil, []string{"unexpected arguments"}, false, nil},
+		{"flag help", []string{"graph", "-h"}, 0, nil, []string{"-width", "-height", "-o", "-convention talib|tdx"}, false, nil},
 		{
 			"macd table", []string{"macd", "--addr", addr, "--symbol", "SPY", "--start", "2023-12-29", "--end", "2023-12-29"}, 0,
-			[]string{"SPY MACD(12,26,9), 1 bars", "date", "histogram", "2023-12-29", "462.5800", "122283100", "7.488092", "7.522245", "-0.034153"}, nil, false,
+			[]string{"SPY MACD(12,26,9), 1 bars, convention talib\n", "date", "histogram", "2023-12-29", "462.5800", "122283100", "7.488092", "7.522245", "-0.034153"}, nil, false,
+			&idcv1.GetMACDRequest{Source: &idcv1.GetMACDRequest_Symbol{Symbol: "SPY"}, StartDate: "2023-12-29", EndDate: "2023-12-29"},
 		},
-		{"macd not found", []string{"macd", "--addr", addr, "--symbol", "NOPE"}, int(codes.NotFound), nil, []string{"get macd:", "NotFound"}, false},
+		{
+			"macd convention", []string{"macd", "--addr", addr, "--convention", "TDX", "--slow", "30"}, 0,
+			[]string{"SPY MACD(12,26,9), 1 bars, convention tdx\n"}, nil, false,
+			&idcv1.GetMACDRequest{Convention: idcv1.Convention_CONVENTION_TDX, Parameters: &idcv1.MACDParameters{SlowPeriod: 30}},
+		},
+		{
+			"macd warm-up rows are blank", []string{"macd", "--addr", addr, "--symbol", "WARM"}, 0,
+			[]string{"WARM MACD(12,26,9), 2 bars, convention talib, 1 warm-up bars without MACD\n", "0.125000"}, nil, false, nil,
+		},
+		{"macd not found", []string{"macd", "--addr", addr, "--symbol", "NOPE"}, int(codes.NotFound), nil, []string{"get macd:", "NotFound"}, false, nil},
 		{
 			"macd invalid argument", []string{"macd", "--addr", addr, "--start", "2023-13-01"}, int(codes.InvalidArgument),
-			nil, []string{"field start_date: not a date", "InvalidArgument (3)"}, false,
+			nil, []string{"field start_date: not a date", "InvalidArgument (3)"}, false, nil,
 		},
 		{
 			"graph", []string{"graph", "--addr", addr, "--width", "800", "--height", "600", "-o", out}, 0,
 			[]string{"wrote " + out, "image/png 800x600", fmt.Sprintf("%d bytes", len(png)), fmt.Sprintf("%x", sum)}, nil, true,
+			&idcv1.GetMACDGraphRequest{WidthPx: 800, HeightPx: 600},
 		},
-		{"graph corrupt", []string{"graph", "--addr", addr, "--width", "666", "-o", out}, int(codes.DataLoss), nil, []string{"integrity"}, false},
+		{
+			"graph convention", []string{"graph", "--addr", addr, "--convention", "tdx", "--symbol", "AAPL", "-o", out}, 0,
+			[]string{"wrote " + out}, nil, true,
+			&idcv1.GetMACDGraphRequest{Source: &idcv1.GetMACDGraphRequest_Symbol{Symbol: "AAPL"}, Convention: idcv1.Convention_CONVENTION_TDX},
+		},
+		{"graph corrupt", []string{"graph", "--addr", addr, "--width", "666", "-o", out}, int(codes.DataLoss), nil, []string{"integrity"}, false, nil},
+		{
+			"indicators", []string{
+				"indicators", "--addr", addr, "--symbol", "SPY", "--start", "2023-12-28", "--end", "2023-12-29", "--convention", "tdx",
+				"--sma", "20", "--ema", "12", "--rsi", "14", "--boll", "20", "--kdj", "9", "--macd", "--sma", "5", "--fast", "5", "--boll-k", "2.5",
+			}, 0,
+			[]string{
+				"SPY, 2 bars, convention tdx\n",
+				"\ndate sma20 ema12 rsi14 boll20.upper boll20.middle boll20.lower kdj9.k kdj9.d kdj9.j macd.macd macd.signal macd.histogram sma5\n",
+				"2023-12-28", "2023-12-29", "100.2500", "521.2500", "601.2500",
+			},
+			nil, false,
+			&idcv1.ComputeIndicatorsRequest{
+				Source:    &idcv1.ComputeIndicatorsRequest_Symbol{Symbol: "SPY"},
+				StartDate: "2023-12-28", EndDate: "2023-12-29", Convention: idcv1.Convention_CONVENTION_TDX,
+				Indicators: []*idcv1.IndicatorSpec{
+					idc.Labeled("sma20", idc.SMA(20)), idc.Labeled("ema12", idc.EMA(12)), idc.Labeled("rsi14", idc.RSI(14)),
+					idc.Labeled("boll20", idc.Bollinger(20, 2.5)), idc.Labeled("kdj9", idc.KDJ(9, 0, 0)), idc.MACD(5, 0, 0),
+					idc.Labeled("sma5", idc.SMA(5)),
+				},
+			},
+		},
+		{
+			"indicators default labels", []string{"indicators", "--addr", addr, "--sma", "0", "--macd=true", "--macd=false"}, 0,
+			[]string{"\ndate sma macd.macd macd.signal macd.histogram\n"}, nil, false,
+			&idcv1.ComputeIndicatorsRequest{Indicators: []*idcv1.IndicatorSpec{idc.SMA(0), idc.MACD(0, 0, 0)}},
+		},
+		{"indicators without any", []string{"indicators", "--addr", addr, "--symbol", "SPY"}, 2, nil, []string{"no indicators", "-sma N"}, false, nil},
+		{"indicators bad period", []string{"indicators", "--sma", "x"}, 2, nil, []string{"-sma", "not a 32-bit integer"}, false, nil},
+		{
+			"indicators not found", []string{"indicators", "--addr", addr, "--symbol", "NOPE", "--rsi", "14"}, int(codes.NotFound),
+			nil, []string{"compute indicators:", "NotFound"}, false, nil,
+		},
+		{
+			"symbols", []string{"symbols", "--addr", addr}, 0,
+			[]string{"symbol first last bars\n000001.SH 2010-01-04 2026-06-16 3993\nSPY 1993-01-29 2026-03-27 8347\ndefault symbol: SPY\n"},
+			nil, false, &idcv1.ListSymbolsRequest{},
+		},
+		{"symbols extra argument", []string{"symbols", "--addr", addr, "SPY"}, 2, nil, []string{"unexpected arguments"}, false, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_ = os.Remove(out)
+			fake.record(nil)
 			var stdout, stderr bytes.Buffer
 			code := run(t.Context(), tc.args, &stdout, &stderr)
 			if code != tc.code {
 				t.Errorf("exit status = %d, want %d\nstderr: %s", code, tc.code, stderr.String())
 			}
 			for _, s := range tc.stdout {
-				if !strings.Contains(stdout.String(), s) {
+				if !strings.Contains(squeeze(stdout.String()), s) {
 					t.Errorf("stdout lacks %q:\n%s", s, stdout.String())
 				}
 			}
@@ -137,6 +294,52 @@ func TestRun(t *testing.T) {
 			}
 			if entries, _ := os.ReadDir(dir); len(entries) > 1 || (len(entries) == 1 && entries[0].Name() != "macd.png") {
 				t.Errorf("temporary files left in the output folder: %v", entries)
+			}
+			if tc.request != nil {
+				if got := fake.lastRequest(); !proto.Equal(got, tc.request) {
+					t.Errorf("server got request %v, want %v", got, tc.request)
+				}
+			}
+		})
+	}
+}
+
+// squeeze trims each line of s and turns its runs of spaces into one, so
+// that tests need not depend on column widths.
+func squeeze(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = strings.Join(strings.Fields(l), " ")
+	}
+	return strings.Join(lines, "\n")
+}
+
+// TestWarmUpRowsAreBlank checks that the warm-up rows of the macd and
+// indicators tables have no value in the columns without one.
+func TestWarmUpRowsAreBlank(t *testing.T) {
+	addr, _ := serve(t)
+	cases := []struct {
+		name   string
+		args   []string
+		fields []int // the number of fields of the two data rows
+	}{
+		{"macd", []string{"macd", "--addr", addr, "--symbol", "WARM"}, []int{6, 9}},
+		{"indicators", []string{"indicators", "--addr", addr, "--sma", "20", "--rsi", "14", "--sma", "5"}, []int{2, 4}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := run(t.Context(), tc.args, &stdout, &stderr); code != 0 {
+				t.Fatalf("exit status %d: %s", code, stderr.String())
+			}
+			lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+			if len(lines) != 4 {
+				t.Fatalf("got %d lines, want a title, a header and 2 rows:\n%s", len(lines), stdout.String())
+			}
+			for i, want := range tc.fields {
+				if got := len(strings.Fields(lines[2+i])); got != want {
+					t.Errorf("row %d has %d fields, want %d:\n%s", i, got, want, stdout.String())
+				}
 			}
 		})
 	}

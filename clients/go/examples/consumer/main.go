@@ -51,6 +51,9 @@ func check(ctx context.Context, addr string) (string, error) {
 		return "", errors.New("GetMACD returned no bars")
 	}
 	last := rows[len(rows)-1]
+	if !last.Valid {
+		return "", fmt.Errorf("GetMACD's last bar has no MACD value (first_valid_index %d of %d bars)", resp.GetFirstValidIndex(), len(rows))
+	}
 
 	img, err := c.GetMACDGraph(ctx, &idcv1.GetMACDGraphRequest{})
 	if err != nil {
@@ -64,7 +67,8 @@ func check(ctx context.Context, addr string) (string, error) {
 		return "", fmt.Errorf("image sha256 %x does not match %x", sum, img.SHA256)
 	}
 
-	return fmt.Sprintf("ok: %s %d bars %s..%s, last macd %.4f signal %.4f; chart %s %dx%d %d bytes sha256 %x",
+	return fmt.Sprintf("ok: %s %d bars %s..%s (%s, %d warm-up), last macd %.4f signal %.4f; chart %s %dx%d %d bytes sha256 %x",
 		resp.GetSymbol(), len(rows), rows[0].Date.Format(time.DateOnly), last.Date.Format(time.DateOnly),
+		resp.GetConvention(), resp.GetFirstValidIndex(),
 		last.MACD, last.Signal, img.MediaType, img.Width, img.Height, len(img.Data), img.SHA256[:8]), nil
 }

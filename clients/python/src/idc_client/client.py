@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Any, Self, cast
 
@@ -16,12 +16,14 @@ from idc.v1 import (
     indicator_graph_service_pb2_grpc,
     indicator_service_pb2,
     indicator_service_pb2_grpc,
+    indicators_pb2,
 )
 from idc_client.errors import IntegrityError
-from idc_client.frames import macd_frame
+from idc_client.frames import bars_message, indicator_frame, macd_frame, symbols_frame
 from idc_client.image import Image, assemble_image
+from idc_client.indicators import parse_convention
 
-__all__ = ["DEFAULT_OPTIONS", "DEFAULT_TARGET", "DEFAULT_TIMEOUT", "DateLike", "IdcClient"]
+__all__ = ["DEFAULT_OPTIONS", "DEFAULT_TARGET", "DEFAULT_TIMEOUT", "BarsLike", "DateLike", "IdcClient"]
 
 DEFAULT_TARGET = "localhost:50051"
 """The address of a local idc server on its default port."""
@@ -51,6 +53,44 @@ def _date_field(value: DateLike | None) -> str:
     return value  # Strings are sent as given; the server validates them.
 
 
+BarsLike = pd.DataFrame | bars_pb2.Bars
+"""Inline bars: a DataFrame as ``idc_client.bars_message`` takes it, or a ready ``Bars`` message."""
+
+_Request = (
+    indicator_service_pb2.GetMACDRequest
+    | indicator_service_pb2.ComputeIndicatorsRequest
+    | indicator_graph_service_pb2.GetMACDGraphRequest
+)
+
+
+def _inline_bars(symbol: str | None, bars: BarsLike | None) -> bars_pb2.Bars | None:
+    """The ``Bars`` message of ``bars``, after checking that ``symbol`` is not given too.
+
+    Raises:
+        ValueError: if both ``symbol`` and ``bars`` are given, or if
+            ``bars_message`` refuses the frame.
+        TypeError: if ``bars`` is neither a DataFrame nor a ``Bars`` message.
+    """
+    if bars is None:
+        return None
+    if symbol is not None:
+        raise ValueError(f"give either symbol or bars, not both (symbol={symbol!r})")
+    if isinstance(bars, bars_pb2.Bars):
+        return bars
+    if isinstance(bars, pd.DataFrame):
+        return bars_message(bars)
+    raise TypeError(f"bars must be a pandas.DataFrame or an idc.v1.Bars message, got {type(bars).__name__}")
+
+
+def _set_source(request: _Request, symbol: str | None, inline_bars: bars_pb2.Bars | None) -> None:
+    """Set the ``source`` oneof of ``request``; neither given leaves it unset (the server's default)."""
+    if inline_bars is not None:
+        request.inline_bars.SetInParent()  # Selects inline_bars even for an empty message.
+        request.inline_bars.CopyFrom(inline_bars)
+    elif symbol is not None:
+        request.symbol = symbol
+
+
 def _channel_options(options: Sequence[tuple[str, Any]]) -> list[tuple[str, Any]]:
     """``DEFAULT_OPTIONS`` overridden by ``options``, one entry per key."""
     merged = dict(DEFAULT_OPTIONS)
@@ -64,9 +104,16 @@ class IdcClient:
     One client owns one gRPC channel; it is safe to share between threads.
     Use it as a context manager, or call ``close()`` when done::
 
+        from idc_client import IdcClient, rsi, sma
+
         with IdcClient("localhost:50051") as client:
-            frame = client.macd("SPY", "2023-01-01", "2023-12-31")
+            print(client.symbols())
+            frame = client.macd("SPY", "2023-01-01", "2023-12-31", convention="tdx")
+            table = client.indicators([sma(20, label="sma20"), rsi()], "SPY", "2023-01-01")
             client.graph("SPY", width=800, height=600).save("macd.png")
+
+    The bars come from the server's data (``symbol``) or from the caller
+    (``bars=``, a DataFrame of daily OHLCV bars).
 
     Every call has a deadline: ``timeout`` seconds unless the call is given
     its own. A failed call raises the ``grpc.RpcError`` from grpcio unchanged
@@ -149,24 +196,33 @@ class IdcClient:
         fast: int = 0,
         slow: int = 0,
         signal: int = 0,
+        convention: str | None = None,
+        bars: BarsLike | None = None,
         timeout: float | None = None,
     ) -> indicator_service_pb2.GetMACDResponse:
         """Call ``GetMACD`` and return the raw response message.
 
-        Arguments are as for ``macd``.
+        Arguments are as for ``macd``. The MACD columns of the response hold
+        ``len(response.bars.dates) - response.first_valid_index`` values;
+        ``idc_client.macd_frame`` lines them up with the bars.
 
         Raises:
+            ValueError: before any call, for an unknown ``convention``, for
+                both ``symbol`` and ``bars``, or for a ``bars`` frame that
+                ``idc_client.bars_message`` refuses.
             grpc.RpcError: if the call fails, e.g. INVALID_ARGUMENT for a
-                malformed date or a period out of range, NOT_FOUND for an
-                unknown symbol or a window without bars.
+                malformed date, a period out of range or bad inline bars,
+                NOT_FOUND for an unknown symbol or a window without bars.
         """
+        convention_value = parse_convention(convention)
+        inline_bars = _inline_bars(symbol, bars)
         request = indicator_service_pb2.GetMACDRequest(
             start_date=_date_field(start),
             end_date=_date_field(end),
             parameters=bars_pb2.MACDParameters(fast_period=fast, slow_period=slow, signal_period=signal),
+            convention=convention_value,
         )
-        if symbol is not None:
-            request.symbol = symbol
+        _set_source(request, symbol, inline_bars)
         response: indicator_service_pb2.GetMACDResponse = self._indicators.GetMACD(
             request, timeout=self._deadline(timeout)
         )
@@ -181,13 +237,16 @@ class IdcClient:
         fast: int = 0,
         slow: int = 0,
         signal: int = 0,
+        convention: str | None = None,
+        bars: BarsLike | None = None,
         timeout: float | None = None,
     ) -> pd.DataFrame:
         """Daily bars with their MACD line, signal line and histogram.
 
         Args:
             symbol: the series, e.g. ``"SPY"`` or ``"000001.SH"``
-                (case-insensitive); ``None`` means the server's default.
+                (case-insensitive); ``None`` means the server's default
+                (unless ``bars`` is given).
             start: the first calendar day of the window, inclusive; ``None``
                 means the first available bar.
             end: the last calendar day of the window, inclusive; ``None``
@@ -195,20 +254,168 @@ class IdcClient:
             fast: the fast EMA period; 0 means the server default (12).
             slow: the slow EMA period; 0 means the server default (26).
             signal: the signal EMA period; 0 means the server default (9).
+            convention: ``"talib"`` (TA-Lib's formulas: EMAs seeded with a
+                simple average, so the first ``slow + signal - 2`` bars of
+                the series have no value; histogram = macd - signal) or
+                ``"tdx"`` (通达信's: values from the first bar; histogram =
+                2 * (macd - signal)), case-insensitive. ``None`` means the
+                server's default (TA-Lib unless configured otherwise).
+            bars: the client's own daily bars instead of a symbol: a
+                DataFrame indexed by date with columns open, high, low,
+                close and volume (see ``idc_client.bars_message``), or a
+                ``Bars`` message. The MACD is computed over all of them, then
+                cut to ``start``..``end``. ``symbol`` must then be ``None``.
             timeout: this call's deadline in seconds; ``None`` means the
                 client's.
 
         Returns:
             A frame indexed by a ``DatetimeIndex`` named ``"date"`` with
             float64 columns open, high, low, close, volume, macd, signal and
-            histogram; ``attrs["symbol"]`` is the canonical symbol and
-            ``attrs["parameters"]`` the periods used (keys fast, slow, signal).
+            histogram; macd, signal and histogram are NaN on warm-up bars.
+            ``attrs["symbol"]`` is the canonical symbol (``""`` for inline
+            bars), ``attrs["parameters"]`` the periods used (keys fast,
+            slow, signal) and ``attrs["convention"]`` the convention used
+            (``"talib"`` or ``"tdx"``).
 
         Raises:
+            ValueError: before any call, for an unknown ``convention`` or
+                for both ``symbol`` and ``bars`` (see ``macd_response``).
             grpc.RpcError: if the call fails (see ``macd_response``).
         """
-        response = self.macd_response(symbol, start, end, fast=fast, slow=slow, signal=signal, timeout=timeout)
+        response = self.macd_response(
+            symbol,
+            start,
+            end,
+            fast=fast,
+            slow=slow,
+            signal=signal,
+            convention=convention,
+            bars=bars,
+            timeout=timeout,
+        )
         return macd_frame(response)
+
+    def indicators_response(
+        self,
+        specs: Iterable[indicators_pb2.IndicatorSpec],
+        symbol: str | None = None,
+        start: DateLike | None = None,
+        end: DateLike | None = None,
+        *,
+        bars: BarsLike | None = None,
+        convention: str | None = None,
+        timeout: float | None = None,
+    ) -> indicator_service_pb2.ComputeIndicatorsResponse:
+        """Call ``ComputeIndicators`` and return the raw response message.
+
+        Arguments are as for ``indicators``; ``idc_client.indicator_frame``
+        turns the response into the same DataFrame.
+
+        Raises:
+            ValueError: before any call, for an unknown ``convention``, for
+                both ``symbol`` and ``bars``, or for a ``bars`` frame that
+                ``idc_client.bars_message`` refuses.
+            grpc.RpcError: if the call fails, e.g. INVALID_ARGUMENT naming
+                the field (``"indicators"`` for an empty list,
+                ``"indicators[0].sma.period"``, ``"indicators[1].label"``,
+                ``"inline_bars.close"``, ...), NOT_FOUND for an unknown
+                symbol or a window without bars.
+        """
+        convention_value = parse_convention(convention)
+        inline_bars = _inline_bars(symbol, bars)
+        request = indicator_service_pb2.ComputeIndicatorsRequest(
+            start_date=_date_field(start),
+            end_date=_date_field(end),
+            convention=convention_value,
+            indicators=specs,
+        )
+        _set_source(request, symbol, inline_bars)
+        response: indicator_service_pb2.ComputeIndicatorsResponse = self._indicators.ComputeIndicators(
+            request, timeout=self._deadline(timeout)
+        )
+        return response
+
+    def indicators(
+        self,
+        specs: Iterable[indicators_pb2.IndicatorSpec],
+        symbol: str | None = None,
+        start: DateLike | None = None,
+        end: DateLike | None = None,
+        *,
+        bars: BarsLike | None = None,
+        convention: str | None = None,
+        timeout: float | None = None,
+    ) -> pd.DataFrame:
+        """Several indicators over one selection of daily bars, as one frame.
+
+        Each indicator is computed over the whole series and then cut to the
+        window, so a value never depends on where the window starts::
+
+            from idc_client import boll, macd, rsi, sma
+
+            frame = client.indicators([sma(20, label="sma20"), rsi(), boll(), macd()], "SPY", "2023-01-01")
+
+        Args:
+            specs: the indicators, 1 to 32, built with ``idc_client.sma``,
+                ``ema``, ``macd``, ``rsi``, ``boll`` and ``kdj`` (or any
+                ``IndicatorSpec`` message). Labels must be unique.
+            symbol: the series (case-insensitive); ``None`` means the
+                server's default (unless ``bars`` is given).
+            start: the first calendar day of the window, inclusive; ``None``
+                means the first available bar.
+            end: the last calendar day of the window, inclusive; ``None``
+                means the last available bar.
+            bars: the client's own daily bars instead of a symbol, as for
+                ``macd``; ``symbol`` must then be ``None``.
+            convention: ``"talib"`` or ``"tdx"`` (case-insensitive), for
+                every indicator; ``None`` means the server's default. See
+                ``macd``.
+            timeout: this call's deadline in seconds; ``None`` means the
+                client's.
+
+        Returns:
+            A frame indexed by a ``DatetimeIndex`` named ``"date"`` with one
+            float64 column per output series, named ``"<label>"`` for
+            one-output indicators (sma, ema, rsi) and ``"<label>.<output>"``
+            otherwise (``macd.macd``, ``macd.signal``, ``macd.histogram``,
+            ``boll.upper``, ``boll.middle``, ``boll.lower``, ``kdj.k``,
+            ``kdj.d``, ``kdj.j``), in request order; NaN on warm-up bars.
+            ``attrs["symbol"]`` is the canonical symbol (``""`` for inline
+            bars) and ``attrs["convention"]`` the convention used.
+
+        Raises:
+            ValueError: before any call, as for ``indicators_response``.
+            grpc.RpcError: if the call fails (see ``indicators_response``).
+        """
+        response = self.indicators_response(
+            specs, symbol, start, end, bars=bars, convention=convention, timeout=timeout
+        )
+        return indicator_frame(response)
+
+    def symbols_response(self, *, timeout: float | None = None) -> indicator_service_pb2.ListSymbolsResponse:
+        """Call ``ListSymbols`` and return the raw response message.
+
+        Raises:
+            grpc.RpcError: if the call fails (e.g. UNAVAILABLE).
+        """
+        response: indicator_service_pb2.ListSymbolsResponse = self._indicators.ListSymbols(
+            indicator_service_pb2.ListSymbolsRequest(), timeout=self._deadline(timeout)
+        )
+        return response
+
+    def symbols(self, *, timeout: float | None = None) -> pd.DataFrame:
+        """The symbols the server has data for, with their date ranges and bar counts.
+
+        Returns:
+            A frame indexed by the canonical symbols (sorted, index named
+            ``"symbol"``) with columns ``first_date`` and ``last_date``
+            (datetime64) and ``bar_count`` (int64); ``attrs["default_symbol"]``
+            is the symbol used when a request names none.
+
+        Raises:
+            grpc.RpcError: if the call fails (e.g. UNAVAILABLE).
+        """
+        return symbols_frame(self.symbols_response(timeout=timeout))
 
     def graph(
         self,
@@ -221,29 +428,36 @@ class IdcClient:
         signal: int = 0,
         width: int = 0,
         height: int = 0,
+        convention: str | None = None,
+        bars: BarsLike | None = None,
         timeout: float | None = None,
     ) -> Image:
         """A chart of price over MACD, rendered by the server and verified.
 
-        The bars and periods are selected as in ``macd``. ``width`` and
-        ``height`` are the image size in pixels (200-4000); 0 means the
-        server default (1200x800). The deadline covers the whole stream.
+        The bars, periods and convention are selected as in ``macd``
+        (``bars`` draws the client's own bars). ``width`` and ``height`` are
+        the image size in pixels (200-4000); 0 means the server default
+        (1200x800). The deadline covers the whole stream.
 
         Raises:
+            ValueError: before any call, for an unknown ``convention`` or
+                for both ``symbol`` and ``bars``.
             grpc.RpcError: if the call fails, e.g. INVALID_ARGUMENT for an
                 image size out of range.
             IntegrityError: if the stream is malformed or the bytes do not
                 match the metadata's size and SHA-256.
         """
+        convention_value = parse_convention(convention)
+        inline_bars = _inline_bars(symbol, bars)
         request = indicator_graph_service_pb2.GetMACDGraphRequest(
             start_date=_date_field(start),
             end_date=_date_field(end),
             parameters=bars_pb2.MACDParameters(fast_period=fast, slow_period=slow, signal_period=signal),
             width_px=width,
             height_px=height,
+            convention=convention_value,
         )
-        if symbol is not None:
-            request.symbol = symbol
+        _set_source(request, symbol, inline_bars)
         call = self._graphs.GetMACDGraph(request, timeout=self._deadline(timeout))
         try:
             return assemble_image(call)

@@ -1,8 +1,12 @@
-"""Turn the columns of a ``GetMACDResponse`` into a DataFrame or into rows.
+"""Columns of idc messages as DataFrames or rows, and DataFrames as ``Bars``.
 
-The wire format keeps bars as parallel packed columns (see
-``idc/v1/bars.proto``); these helpers convert them with NumPy, without a
-Python loop per row for the DataFrame.
+The wire format keeps bars and indicator series as parallel packed columns
+(see ``idc/v1/bars.proto``), with dates as whole days since 1970-01-01
+(19720 is 2023-12-29). Indicator columns start at a ``first_valid_index``:
+warm-up bars, where the indicator has no value yet, are not sent. These
+helpers convert the columns with NumPy, without a Python loop per bar for
+DataFrames, and put NaN on warm-up bars so that every column lines up with
+the dates.
 """
 
 from __future__ import annotations
@@ -15,11 +19,30 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from idc.v1 import indicator_service_pb2
+from idc.v1 import bars_pb2, indicator_service_pb2
+from idc_client.indicators import convention_name
 
-__all__ = ["COLUMNS", "MACDRow", "epoch_days_to_datetime64", "macd_frame", "macd_rows"]
+__all__ = [
+    "BAR_COLUMNS",
+    "COLUMNS",
+    "MACD_COLUMNS",
+    "MACDRow",
+    "bars_frame",
+    "bars_message",
+    "epoch_days_to_datetime64",
+    "indicator_frame",
+    "macd_frame",
+    "macd_rows",
+    "symbols_frame",
+]
 
-COLUMNS: tuple[str, ...] = ("open", "high", "low", "close", "volume", "macd", "signal", "histogram")
+BAR_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close", "volume")
+"""The float64 columns of a bars frame (``bars_frame``, ``bars_message``), in order."""
+
+MACD_COLUMNS: tuple[str, ...] = ("macd", "signal", "histogram")
+"""The MACD columns of ``macd_frame``, in order."""
+
+COLUMNS: tuple[str, ...] = BAR_COLUMNS + MACD_COLUMNS
 """The float64 columns of ``macd_frame``, in order."""
 
 
@@ -27,7 +50,10 @@ class MACDRow(NamedTuple):
     """One bar of a ``GetMACDResponse`` with its MACD values.
 
     Prices and MACD values are in the instrument's quote currency (or index
-    points); volume is in the unit of the data source.
+    points); volume is in the unit of the data source. On a warm-up bar
+    (before the response's ``first_valid_index``, e.g. the first 33 bars of
+    a series under the TA-Lib convention with periods 12/26/9) ``macd``,
+    ``signal`` and ``histogram`` are NaN (test with ``math.isnan``).
     """
 
     date: datetime.date
@@ -46,24 +72,66 @@ def epoch_days_to_datetime64(days: Sequence[int]) -> npt.NDArray[np.datetime64]:
     return np.asarray(days, dtype="int64").astype("datetime64[D]")
 
 
-def _columns(response: indicator_service_pb2.GetMACDResponse) -> dict[str, Sequence[float]]:
-    """The value columns of ``response`` by name, after checking every length matches the dates."""
-    bars = response.bars
-    columns: dict[str, Sequence[float]] = {
-        "open": bars.open,
-        "high": bars.high,
-        "low": bars.low,
-        "close": bars.close,
-        "volume": bars.volume,
-        "macd": response.macd,
-        "signal": response.signal,
-        "histogram": response.histogram,
-    }
+def _date_index(days: Sequence[int]) -> pd.DatetimeIndex:
+    """A time-zone naive ``DatetimeIndex`` named ``"date"`` of days since 1970-01-01."""
+    return pd.DatetimeIndex(epoch_days_to_datetime64(days), name="date")
+
+
+def _bar_columns(bars: bars_pb2.Bars, message: str) -> dict[str, npt.NDArray[np.float64]]:
+    """The value columns of ``bars`` by name, as float64 arrays, after checking their lengths.
+
+    Raises:
+        ValueError: if a column's length differs from the number of dates.
+    """
+    columns: dict[str, Sequence[float]] = {name: getattr(bars, name) for name in BAR_COLUMNS}
     expected = len(bars.dates)
     mismatched = {name: len(values) for name, values in columns.items() if len(values) != expected}
     if mismatched:
         found = ", ".join(f"{name}={length}" for name, length in mismatched.items())
-        raise ValueError(f"GetMACDResponse columns differ in length: dates={expected}, {found}")
+        raise ValueError(f"{message} columns differ in length: dates={expected}, {found}")
+    return {name: np.asarray(values, dtype=np.float64) for name, values in columns.items()}
+
+
+def _check_first_valid_index(message: str, first_valid_index: int, length: int) -> None:
+    """Check that ``first_valid_index`` lies in ``0..length``.
+
+    Raises:
+        ValueError: if it does not.
+    """
+    if not 0 <= first_valid_index <= length:
+        raise ValueError(f"{message} first_valid_index={first_valid_index} is outside 0..{length} (dates={length})")
+
+
+def _padded(values: Sequence[float], first_valid_index: int, length: int) -> npt.NDArray[np.float64]:
+    """``values`` as a float64 array of ``length``, NaN before ``first_valid_index``."""
+    padded = np.full(length, np.nan, dtype=np.float64)
+    padded[first_valid_index:] = np.asarray(values, dtype=np.float64)
+    return padded
+
+
+def _macd_columns(response: indicator_service_pb2.GetMACDResponse) -> dict[str, npt.NDArray[np.float64]]:
+    """Every column of ``response`` by name (``COLUMNS``), NaN-padded, after checking their lengths.
+
+    Raises:
+        ValueError: if a bars column's length differs from the number of
+            dates, if ``first_valid_index`` is outside ``0..len(dates)``, or
+            if a MACD column does not hold ``len(dates) - first_valid_index``
+            values.
+    """
+    columns = _bar_columns(response.bars, "GetMACDResponse")
+    length = len(response.bars.dates)
+    first = response.first_valid_index
+    _check_first_valid_index("GetMACDResponse", first, length)
+    expected = length - first
+    indicator: dict[str, Sequence[float]] = {name: getattr(response, name) for name in MACD_COLUMNS}
+    mismatched = {name: len(values) for name, values in indicator.items() if len(values) != expected}
+    if mismatched:
+        found = ", ".join(f"{name}={count}" for name, count in mismatched.items())
+        raise ValueError(
+            f"GetMACDResponse columns differ in length: dates={length} and first_valid_index={first} "
+            f"need {expected} values in each MACD column, got {found}"
+        )
+    columns.update({name: _padded(values, first, length) for name, values in indicator.items()})
     return columns
 
 
@@ -81,33 +149,192 @@ def macd_frame(response: indicator_service_pb2.GetMACDResponse) -> pd.DataFrame:
     """A DataFrame of the bars and MACD values of ``response``.
 
     The index is a ``DatetimeIndex`` named ``"date"`` (the session dates,
-    time-zone naive, at midnight). The columns are ``COLUMNS``, all float64.
-    ``attrs["symbol"]`` is the canonical symbol the server used and
+    time-zone naive, at midnight). The columns are ``COLUMNS``, all float64;
+    ``macd``, ``signal`` and ``histogram`` are NaN on the warm-up bars before
+    the response's ``first_valid_index``. ``attrs["symbol"]`` is the
+    canonical symbol the server used (``""`` for inline bars),
     ``attrs["parameters"]`` the periods it used, as a dict with keys
-    ``fast``, ``slow`` and ``signal``. An empty response gives an empty frame
+    ``fast``, ``slow`` and ``signal``, and ``attrs["convention"]`` the
+    convention it used (``"talib"`` or ``"tdx"``, see
+    ``idc_client.convention_name``). An empty response gives an empty frame
     with the same index type and columns.
 
     Raises:
-        ValueError: if the columns of ``response`` differ in length.
+        ValueError: if the lengths of the columns of ``response`` disagree
+            (see ``GetMACDResponse.first_valid_index``).
     """
-    columns = _columns(response)
-    index = pd.DatetimeIndex(epoch_days_to_datetime64(response.bars.dates), name="date")
-    frame = pd.DataFrame(
-        {name: np.asarray(values, dtype=np.float64) for name, values in columns.items()},
-        index=index,
-        columns=list(COLUMNS),
-    )
+    columns = _macd_columns(response)
+    frame = pd.DataFrame(columns, index=_date_index(response.bars.dates), columns=list(COLUMNS))
     frame.attrs["symbol"] = response.symbol
     frame.attrs["parameters"] = _parameters(response)
+    frame.attrs["convention"] = convention_name(response.convention)
     return frame
 
 
 def macd_rows(response: indicator_service_pb2.GetMACDResponse) -> list[MACDRow]:
     """The bars and MACD values of ``response`` as one ``MACDRow`` per bar, in date order.
 
+    Warm-up rows, before the response's ``first_valid_index``, have NaN
+    ``macd``, ``signal`` and ``histogram``.
+
     Raises:
-        ValueError: if the columns of ``response`` differ in length.
+        ValueError: if the lengths of the columns of ``response`` disagree.
     """
-    columns = _columns(response)
+    columns = _macd_columns(response)
     dates: list[datetime.date] = epoch_days_to_datetime64(response.bars.dates).tolist()
-    return [MACDRow(*values) for values in zip(dates, *columns.values(), strict=True)]
+    values: list[list[float]] = [column.tolist() for column in columns.values()]
+    return [MACDRow(*row) for row in zip(dates, *values, strict=True)]
+
+
+def bars_frame(bars: bars_pb2.Bars) -> pd.DataFrame:
+    """A DataFrame of a ``Bars`` message: indexed by ``"date"``, with the float64 ``BAR_COLUMNS``.
+
+    The inverse of ``bars_message``, e.g. for ``GetMACDResponse.bars``.
+
+    Raises:
+        ValueError: if a column's length differs from the number of dates.
+    """
+    columns = _bar_columns(bars, "Bars")
+    return pd.DataFrame(columns, index=_date_index(bars.dates), columns=list(BAR_COLUMNS))
+
+
+def _epoch_days(index: pd.Index) -> npt.NDArray[np.int64]:
+    """The dates of ``index`` as whole days since 1970-01-01, vectorised.
+
+    A time-zone aware index gives its local calendar dates; times of day are
+    dropped.
+
+    Raises:
+        ValueError: if ``index`` does not hold dates, or holds a missing one.
+    """
+    if isinstance(index, pd.PeriodIndex):
+        index = index.to_timestamp()
+    if isinstance(index, pd.DatetimeIndex):
+        dates = index
+    else:
+        # Numbers would silently parse as nanoseconds since 1970, e.g. a RangeIndex.
+        if pd.api.types.is_numeric_dtype(index.dtype) or pd.api.types.is_bool_dtype(index.dtype):
+            raise ValueError(
+                f"bars must be indexed by dates (a DatetimeIndex, dates or 'YYYY-MM-DD' strings), "
+                f"got an index of {index.dtype}"
+            )
+        try:
+            dates = pd.DatetimeIndex(pd.to_datetime(index))
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"bars must be indexed by dates; the index does not parse as dates: {error}") from error
+    if dates.tz is not None:
+        dates = dates.tz_localize(None)
+    if dates.hasnans:
+        raise ValueError("bars index holds a missing date (NaT)")
+    days: npt.NDArray[np.int64] = dates.values.astype("datetime64[D]").astype("int64")
+    return days
+
+
+def _float_column(frame: pd.DataFrame, name: str) -> list[float]:
+    """The column ``name`` of ``frame`` as float64 values, missing ones as NaN.
+
+    Raises:
+        ValueError: if the column is missing, repeated or not numeric.
+    """
+    if name not in frame.columns:
+        raise ValueError(f"bars frame has no {name!r} column; it needs {', '.join(BAR_COLUMNS)}")
+    column = frame[name]
+    if not isinstance(column, pd.Series):
+        raise ValueError(f"bars frame has more than one {name!r} column")
+    try:
+        values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"bars column {name!r} is not numeric: {error}") from error
+    floats: list[float] = values.tolist()
+    return floats
+
+
+def bars_message(frame: pd.DataFrame) -> bars_pb2.Bars:
+    """A ``Bars`` message of the daily bars in ``frame``, to send as inline bars.
+
+    ``frame`` is indexed by the session dates: a ``DatetimeIndex`` (a time of
+    day is dropped; a time-zone aware index gives its local dates), a
+    ``PeriodIndex``, or ``datetime.date`` objects or ``"YYYY-MM-DD"``
+    strings. It has the numeric columns ``open``, ``high``, ``low``,
+    ``close`` and ``volume``; other columns are ignored, so a frame from
+    ``IdcClient.macd`` can be sent back as is. Missing values become NaN.
+
+    The conversion is vectorised. It does not check what the server checks
+    (dates strictly increasing, finite prices, high >= low, at least one
+    bar): the server answers INVALID_ARGUMENT naming the column, e.g.
+    ``inline_bars.high``.
+
+    Raises:
+        ValueError: if the index does not hold dates or holds a missing one,
+            or if a column is missing, repeated or not numeric.
+    """
+    days = _epoch_days(frame.index)
+    return bars_pb2.Bars(
+        dates=days.tolist(),
+        open=_float_column(frame, "open"),
+        high=_float_column(frame, "high"),
+        low=_float_column(frame, "low"),
+        close=_float_column(frame, "close"),
+        volume=_float_column(frame, "volume"),
+    )
+
+
+def indicator_frame(response: indicator_service_pb2.ComputeIndicatorsResponse) -> pd.DataFrame:
+    """A DataFrame of the series of a ``ComputeIndicatorsResponse``.
+
+    The index is a ``DatetimeIndex`` named ``"date"`` of the response's
+    dates. There is one float64 column per series, named as the series
+    (``"<label>"`` or ``"<label>.<output>"``, e.g. ``"sma20"``,
+    ``"macd.signal"``), in response order, with NaN on the warm-up bars
+    before the series' ``first_valid_index``. ``attrs["symbol"]`` is the
+    canonical symbol (``""`` for inline bars) and ``attrs["convention"]``
+    the convention used (``"talib"`` or ``"tdx"``).
+
+    Raises:
+        ValueError: if a series' ``first_valid_index`` is outside
+            ``0..len(dates)``, if its values do not number
+            ``len(dates) - first_valid_index``, or if two series share a name.
+    """
+    length = len(response.dates)
+    columns: dict[str, npt.NDArray[np.float64]] = {}
+    for position, series in enumerate(response.series):
+        message = f"ComputeIndicatorsResponse series[{position}] {series.name!r}"
+        if series.name in columns:
+            raise ValueError(f"{message} repeats the name of an earlier series")
+        first = series.first_valid_index
+        _check_first_valid_index(message, first, length)
+        if len(series.values) != length - first:
+            raise ValueError(
+                f"{message} has {len(series.values)} values, but dates={length} and "
+                f"first_valid_index={first} need {length - first}"
+            )
+        columns[series.name] = _padded(series.values, first, length)
+    frame = pd.DataFrame(columns, index=_date_index(response.dates), columns=list(columns), dtype=np.float64)
+    frame.attrs["symbol"] = response.symbol
+    frame.attrs["convention"] = convention_name(response.convention)
+    return frame
+
+
+def symbols_frame(response: indicator_service_pb2.ListSymbolsResponse) -> pd.DataFrame:
+    """A DataFrame of a ``ListSymbolsResponse``, one row per symbol.
+
+    The index holds the canonical symbols, named ``"symbol"``, in response
+    order (sorted). The columns are ``first_date`` and ``last_date``
+    (datetime64, the first and last trading days) and ``bar_count``
+    (int64). ``attrs["default_symbol"]`` is the symbol the server uses when
+    a request names none.
+
+    Raises:
+        ValueError: if a date is not ``"YYYY-MM-DD"``.
+    """
+    symbols = response.symbols
+    frame = pd.DataFrame(
+        {
+            "first_date": pd.to_datetime([info.first_date for info in symbols], format="%Y-%m-%d"),
+            "last_date": pd.to_datetime([info.last_date for info in symbols], format="%Y-%m-%d"),
+            "bar_count": np.asarray([info.bar_count for info in symbols], dtype=np.int64),
+        },
+        index=pd.Index([info.symbol for info in symbols], name="symbol"),
+    )
+    frame.attrs["default_symbol"] = response.default_symbol
+    return frame

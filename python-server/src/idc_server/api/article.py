@@ -1,7 +1,8 @@
 """Servicers for the article's frozen ``idc`` package, over the same core.
 
 The article's clients send only a date window; they get the server's default
-symbol and MACD(12, 26, 9), and the chart arrives as plain PNG chunks.
+symbol and MACD(12, 26, 9) under the 通达信 convention, so that every row has
+a value from the first bar on, and the chart arrives as plain PNG chunks.
 """
 
 from __future__ import annotations
@@ -12,9 +13,19 @@ import grpc
 import pandas as pd
 
 from idc import indicator_graph_pb2, indicator_graph_pb2_grpc, indicator_pb2, indicator_pb2_grpc
-from idc_server.api.convert import live_chunks, window_query
+from idc_server.api.convert import live_chunks
 from idc_server.api.errors import domain_errors
-from idc_server.core.analytics import Analytics
+from idc_server.core.analytics import Analytics, Selection
+from idc_server.core.data import parse_date
+from idc_server.core.indicators import Convention, MACDParameters
+
+PARAMETERS = MACDParameters()
+CONVENTION = Convention.TDX
+
+
+def article_selection(analytics: Analytics, start_date: str, end_date: str) -> Selection:
+    """The default symbol's bars in the article's date window."""
+    return analytics.select(None, parse_date("start_date", start_date), parse_date("end_date", end_date))
 
 
 class Indicator(indicator_pb2_grpc.IndicatorServicer):
@@ -25,8 +36,8 @@ class Indicator(indicator_pb2_grpc.IndicatorServicer):
 
     def GetMACD(self, request: indicator_pb2.MACDRequest, context: grpc.ServicerContext) -> indicator_pb2.MACDReply:
         with domain_errors(context):
-            query = window_query("", request.start_date, request.end_date)
-            frame = self._analytics.macd(None, query.start, query.end).frame
+            selection = article_selection(self._analytics, request.start_date, request.end_date)
+            frame = self._analytics.macd(selection, PARAMETERS, CONVENTION).frame
         dates = pd.DatetimeIndex(frame.index).strftime("%Y-%m-%d")
         columns = zip(
             dates,
@@ -52,7 +63,7 @@ class IndicatorGraph(indicator_graph_pb2_grpc.IndicatorGraphServicer):
         self, request: indicator_graph_pb2.MACDGraphRequest, context: grpc.ServicerContext
     ) -> Iterator[indicator_graph_pb2.MACDGraphReply]:
         with domain_errors(context):
-            query = window_query("", request.start_date, request.end_date)
-            image = self._analytics.macd_chart(None, query.start, query.end)
+            selection = article_selection(self._analytics, request.start_date, request.end_date)
+            image = self._analytics.macd_chart(selection, PARAMETERS, CONVENTION)
         for chunk in live_chunks(context, image.data, self._chunk_size):
             yield indicator_graph_pb2.MACDGraphReply(macd_chunk=chunk)

@@ -7,7 +7,7 @@ field violations name the request field at fault.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import NoReturn
 
@@ -26,9 +26,9 @@ _CODES: dict[type[IdcError], int] = {
 }
 
 
-def to_status(error: IdcError, field_prefix: Callable[[str], str]) -> grpc.Status:
-    """The gRPC status for a domain error, with the field named in API terms."""
-    field = field_prefix(error.field) if error.field else ""
+def to_status(error: IdcError) -> grpc.Status:
+    """The gRPC status for a domain error."""
+    field = error.field
     code = next(code for cls, code in _CODES.items() if isinstance(error, cls))
     message = f"{field}: {error.description}" if field else error.description
     details = []
@@ -40,18 +40,27 @@ def to_status(error: IdcError, field_prefix: Callable[[str], str]) -> grpc.Statu
     return rpc_status.to_status(status_pb2.Status(code=code, message=message, details=details))
 
 
-def same_name(field: str) -> str:
-    """Field names that are already the request's own."""
-    return field
+@contextmanager
+def field_prefix(prefix: str) -> Iterator[None]:
+    """Name the fields of errors raised in the body as children of ``prefix``.
+
+    Core code names its own fields (``fast_period``); the API knows where they
+    sit in the request (``parameters.fast_period``).
+    """
+    try:
+        yield
+    except IdcError as error:
+        error.field = f"{prefix}.{error.field}" if error.field else prefix
+        raise
 
 
 @contextmanager
-def domain_errors(context: grpc.ServicerContext, field_prefix: Callable[[str], str] = same_name) -> Iterator[None]:
+def domain_errors(context: grpc.ServicerContext) -> Iterator[None]:
     """Abort the RPC with the mapped status if the body raises an IdcError."""
     try:
         yield
     except IdcError as error:
-        status = to_status(error, field_prefix)
+        status = to_status(error)
         log.info("rejected request: %s %s", status.code.name, status.details)
         abort(context, status)
 

@@ -8,11 +8,13 @@ increasing), with float64 columns ``open, high, low, close, volume``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from idc_server.core.errors import InvalidArgumentError, NotFoundError
@@ -40,14 +42,20 @@ def bundled_data_dir() -> Path:
     return Path(str(resources.files("idc_server") / "data"))
 
 
-def read_bars_csv(path: Path) -> pd.DataFrame:
-    """Read one symbol's CSV file into a bars frame.
+DATA_SUFFIXES = (".csv", ".parquet")
 
-    Column names are matched case-insensitively through ``COLUMN_ALIASES``;
-    extra columns (``Adj Close``, ``symbol``) are dropped, and a time of day
-    (``2006-11-06 15:00:00``) is dropped from the date.
+
+def read_bars_file(path: Path) -> pd.DataFrame:
+    """Read one symbol's CSV or Parquet file into a bars frame.
+
+    Column names are matched case-insensitively through ``COLUMN_ALIASES``,
+    in any order; extra columns (``Adj Close``, ``symbol``) are dropped, and a
+    time of day (``2006-11-06 15:00:00``) is dropped from the date. A Parquet
+    file may keep its dates in the index.
     """
-    raw = pd.read_csv(path)
+    raw = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
+    if raw.index.name and COLUMN_ALIASES.get(str(raw.index.name).strip().lower()) == "date":
+        raw = raw.reset_index()
     renamed = raw.rename(columns=lambda name: COLUMN_ALIASES.get(str(name).strip().lower(), name))
     missing = [column for column in ("date", *BAR_COLUMNS) if column not in renamed.columns]
     if missing:
@@ -62,10 +70,60 @@ def read_bars_csv(path: Path) -> pd.DataFrame:
     return frame
 
 
+def bars_from_columns(
+    dates: Sequence[int],
+    columns: Mapping[str, Sequence[float]],
+    *,
+    max_bars: int,
+) -> pd.DataFrame:
+    """Validate a client's bars, sent as columns, and make them a bars frame.
+
+    ``dates`` are days since 1970-01-01; ``columns`` maps each of
+    ``BAR_COLUMNS`` to its values. Errors name the column at fault.
+    """
+    count = len(dates)
+    if count == 0:
+        raise InvalidArgumentError("dates", "at least one bar is required")
+    if count > max_bars:
+        raise InvalidArgumentError("dates", f"{count} bars is more than this server's limit of {max_bars}")
+    values: dict[str, np.ndarray] = {}
+    for name in BAR_COLUMNS:
+        column = np.asarray(columns[name], dtype="float64")
+        if len(column) != count:
+            raise InvalidArgumentError(name, f"has {len(column)} values but dates has {count}")
+        bad = np.flatnonzero(~np.isfinite(column))
+        if len(bad):
+            raise InvalidArgumentError(name, f"value {column[bad[0]]} at index {bad[0]} is not a finite number")
+        values[name] = column
+    days = np.asarray(dates, dtype="int64")
+    backwards = np.flatnonzero(np.diff(days) <= 0)
+    if len(backwards):
+        at = backwards[0] + 1
+        raise InvalidArgumentError(
+            "dates", f"must be strictly increasing, but index {at} ({days[at]}) follows {days[at - 1]}"
+        )
+    inverted = np.flatnonzero(values["high"] < values["low"])
+    if len(inverted):
+        at = inverted[0]
+        raise InvalidArgumentError("high", f"is below low at index {at} ({values['high'][at]} < {values['low'][at]})")
+    index = pd.DatetimeIndex(days.astype("datetime64[D]").astype("datetime64[ns]"), name="date")
+    return pd.DataFrame(values, index=index)
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolSummary:
+    """What the store holds for one symbol."""
+
+    symbol: str
+    first: date
+    last: date
+    bar_count: int
+
+
 class BarStore:
     """Daily bars by symbol, from one file per symbol (``SPY.csv`` is ``SPY``).
 
-    Later folders override earlier ones for the same symbol. Symbols are
+    Files are CSV or Parquet. Later folders override earlier ones for the same symbol. Symbols are
     matched case-insensitively against the file listing, so a request can
     never name a path outside these folders. Each file is read once, on
     first use, and cached.
@@ -74,8 +132,9 @@ class BarStore:
     def __init__(self, folders: Iterable[Path]) -> None:
         self._paths: dict[str, Path] = {}
         for folder in folders:
-            for path in sorted(folder.glob("*.csv")):
-                self._paths[path.stem.upper()] = path
+            for path in sorted(folder.iterdir()):
+                if path.is_file() and path.suffix.lower() in DATA_SUFFIXES:
+                    self._paths[path.stem.upper()] = path
         self._names = {key: path.stem for key, path in self._paths.items()}
         self._frames: dict[str, pd.DataFrame] = {}
         self._lock = threading.Lock()
@@ -98,9 +157,17 @@ class BarStore:
         with self._lock:
             frame = self._frames.get(key)
             if frame is None:
-                frame = read_bars_csv(self._paths[key])
+                frame = read_bars_file(self._paths[key])
                 self._frames[key] = frame
         return frame
+
+    def summaries(self) -> list[SymbolSummary]:
+        """Every symbol's date range and bar count, sorted by symbol (reads every file once)."""
+        summaries = []
+        for symbol in self.symbols():
+            frame = self.bars(symbol)
+            summaries.append(SymbolSummary(symbol, frame.index[0].date(), frame.index[-1].date(), len(frame)))
+        return summaries
 
 
 def parse_date(field: str, text: str) -> date | None:
@@ -121,18 +188,24 @@ def check_window(start: date | None, end: date | None, *, end_field: str = "end_
         raise InvalidArgumentError(end_field, f"end date {end} is before start date {start}")
 
 
-def select_window(frame: pd.DataFrame, start: date | None, end: date | None) -> pd.DataFrame:
-    """The rows of ``frame`` with start <= date <= end (either bound may be None).
+def window_positions(frame: pd.DataFrame, start: date | None, end: date | None) -> slice:
+    """The positions of the rows of ``frame`` with start <= date <= end (either bound may be None).
 
     Raises NotFoundError when the window holds no bars.
     """
     check_window(start, end)
-    lo = 0 if start is None else frame.index.searchsorted(pd.Timestamp(start), side="left")
-    hi = len(frame) if end is None else frame.index.searchsorted(pd.Timestamp(end), side="right")
+    index = pd.DatetimeIndex(frame.index)
+    lo = 0 if start is None else int(index.searchsorted(pd.Timestamp(start), side="left"))
+    hi = len(frame) if end is None else int(index.searchsorted(pd.Timestamp(end), side="right"))
     if lo >= hi:
-        first, last = (frame.index[0].date(), frame.index[-1].date()) if len(frame) else ("-", "-")
+        first, last = (index[0].date(), index[-1].date()) if len(frame) else ("-", "-")
         raise NotFoundError(
             "start_date",
             f"no bars between {start or 'the start'} and {end or 'the end'}; data covers {first} to {last}",
         )
-    return frame.iloc[lo:hi]
+    return slice(lo, hi)
+
+
+def select_window(frame: pd.DataFrame, start: date | None, end: date | None) -> pd.DataFrame:
+    """The rows of ``frame`` with start <= date <= end; NotFoundError when there are none."""
+    return frame.iloc[window_positions(frame, start, end)]

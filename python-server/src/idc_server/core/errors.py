@@ -7,9 +7,12 @@ class IdcError(Exception):
     """Base class for errors caused by a request, naming the field at fault."""
 
     def __init__(self, field: str, description: str) -> None:
-        super().__init__(f"{field}: {description}" if field else description)
+        super().__init__(field, description)
         self.field = field
         self.description = description
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.description}" if self.field else self.description
 
 
 class InvalidArgumentError(IdcError):

@@ -30,6 +30,7 @@ type GetMACDGraphRequest struct {
 	// Types that are valid to be assigned to Source:
 	//
 	//	*GetMACDGraphRequest_Symbol
+	//	*GetMACDGraphRequest_InlineBars
 	Source isGetMACDGraphRequest_Source `protobuf_oneof:"source"`
 	// start_date is the first calendar day of the window, inclusive, as
 	// "YYYY-MM-DD". Empty means the first available bar.
@@ -42,7 +43,10 @@ type GetMACDGraphRequest struct {
 	// width_px is the image width in pixels. 0 means 1200; range 200-4000.
 	WidthPx int32 `protobuf:"varint,5,opt,name=width_px,json=widthPx,proto3" json:"width_px,omitempty"`
 	// height_px is the image height in pixels. 0 means 800; range 200-4000.
-	HeightPx      int32 `protobuf:"varint,6,opt,name=height_px,json=heightPx,proto3" json:"height_px,omitempty"`
+	HeightPx int32 `protobuf:"varint,6,opt,name=height_px,json=heightPx,proto3" json:"height_px,omitempty"`
+	// convention selects TA-Lib or 通达信 formulas for the MACD panel.
+	// Unspecified means the server's default.
+	Convention    Convention `protobuf:"varint,8,opt,name=convention,proto3,enum=idc.v1.Convention" json:"convention,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -93,6 +97,15 @@ func (x *GetMACDGraphRequest) GetSymbol() string {
 	return ""
 }
 
+func (x *GetMACDGraphRequest) GetInlineBars() *Bars {
+	if x != nil {
+		if x, ok := x.Source.(*GetMACDGraphRequest_InlineBars); ok {
+			return x.InlineBars
+		}
+	}
+	return nil
+}
+
 func (x *GetMACDGraphRequest) GetStartDate() string {
 	if x != nil {
 		return x.StartDate
@@ -128,6 +141,13 @@ func (x *GetMACDGraphRequest) GetHeightPx() int32 {
 	return 0
 }
 
+func (x *GetMACDGraphRequest) GetConvention() Convention {
+	if x != nil {
+		return x.Convention
+	}
+	return Convention_CONVENTION_UNSPECIFIED
+}
+
 type isGetMACDGraphRequest_Source interface {
 	isGetMACDGraphRequest_Source()
 }
@@ -139,7 +159,14 @@ type GetMACDGraphRequest_Symbol struct {
 	Symbol string `protobuf:"bytes,1,opt,name=symbol,proto3,oneof"`
 }
 
+type GetMACDGraphRequest_InlineBars struct {
+	// inline_bars are the client's own bars (see Bars for the rules).
+	InlineBars *Bars `protobuf:"bytes,7,opt,name=inline_bars,json=inlineBars,proto3,oneof"`
+}
+
 func (*GetMACDGraphRequest_Symbol) isGetMACDGraphRequest_Source() {}
+
+func (*GetMACDGraphRequest_InlineBars) isGetMACDGraphRequest_Source() {}
 
 // GetMACDGraphResponse is one message of the GetMACDGraph stream.
 type GetMACDGraphResponse struct {
@@ -315,9 +342,11 @@ var File_idc_v1_indicator_graph_service_proto protoreflect.FileDescriptor
 
 const file_idc_v1_indicator_graph_service_proto_rawDesc = "" +
 	"\n" +
-	"$idc/v1/indicator_graph_service.proto\x12\x06idc.v1\x1a\x11idc/v1/bars.proto\"\xe3\x01\n" +
+	"$idc/v1/indicator_graph_service.proto\x12\x06idc.v1\x1a\x11idc/v1/bars.proto\x1a\x17idc/v1/indicators.proto\"\xc8\x02\n" +
 	"\x13GetMACDGraphRequest\x12\x18\n" +
-	"\x06symbol\x18\x01 \x01(\tH\x00R\x06symbol\x12\x1d\n" +
+	"\x06symbol\x18\x01 \x01(\tH\x00R\x06symbol\x12/\n" +
+	"\vinline_bars\x18\a \x01(\v2\f.idc.v1.BarsH\x00R\n" +
+	"inlineBars\x12\x1d\n" +
 	"\n" +
 	"start_date\x18\x02 \x01(\tR\tstartDate\x12\x19\n" +
 	"\bend_date\x18\x03 \x01(\tR\aendDate\x126\n" +
@@ -325,7 +354,10 @@ const file_idc_v1_indicator_graph_service_proto_rawDesc = "" +
 	"parameters\x18\x04 \x01(\v2\x16.idc.v1.MACDParametersR\n" +
 	"parameters\x12\x19\n" +
 	"\bwidth_px\x18\x05 \x01(\x05R\awidthPx\x12\x1b\n" +
-	"\theight_px\x18\x06 \x01(\x05R\bheightPxB\b\n" +
+	"\theight_px\x18\x06 \x01(\x05R\bheightPx\x122\n" +
+	"\n" +
+	"convention\x18\b \x01(\x0e2\x12.idc.v1.ConventionR\n" +
+	"conventionB\b\n" +
 	"\x06source\"n\n" +
 	"\x14GetMACDGraphResponse\x123\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x15.idc.v1.ImageMetadataH\x00R\bmetadata\x12\x16\n" +
@@ -361,18 +393,22 @@ var file_idc_v1_indicator_graph_service_proto_goTypes = []any{
 	(*GetMACDGraphRequest)(nil),  // 0: idc.v1.GetMACDGraphRequest
 	(*GetMACDGraphResponse)(nil), // 1: idc.v1.GetMACDGraphResponse
 	(*ImageMetadata)(nil),        // 2: idc.v1.ImageMetadata
-	(*MACDParameters)(nil),       // 3: idc.v1.MACDParameters
+	(*Bars)(nil),                 // 3: idc.v1.Bars
+	(*MACDParameters)(nil),       // 4: idc.v1.MACDParameters
+	(Convention)(0),              // 5: idc.v1.Convention
 }
 var file_idc_v1_indicator_graph_service_proto_depIdxs = []int32{
-	3, // 0: idc.v1.GetMACDGraphRequest.parameters:type_name -> idc.v1.MACDParameters
-	2, // 1: idc.v1.GetMACDGraphResponse.metadata:type_name -> idc.v1.ImageMetadata
-	0, // 2: idc.v1.IndicatorGraphService.GetMACDGraph:input_type -> idc.v1.GetMACDGraphRequest
-	1, // 3: idc.v1.IndicatorGraphService.GetMACDGraph:output_type -> idc.v1.GetMACDGraphResponse
-	3, // [3:4] is the sub-list for method output_type
-	2, // [2:3] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	3, // 0: idc.v1.GetMACDGraphRequest.inline_bars:type_name -> idc.v1.Bars
+	4, // 1: idc.v1.GetMACDGraphRequest.parameters:type_name -> idc.v1.MACDParameters
+	5, // 2: idc.v1.GetMACDGraphRequest.convention:type_name -> idc.v1.Convention
+	2, // 3: idc.v1.GetMACDGraphResponse.metadata:type_name -> idc.v1.ImageMetadata
+	0, // 4: idc.v1.IndicatorGraphService.GetMACDGraph:input_type -> idc.v1.GetMACDGraphRequest
+	1, // 5: idc.v1.IndicatorGraphService.GetMACDGraph:output_type -> idc.v1.GetMACDGraphResponse
+	5, // [5:6] is the sub-list for method output_type
+	4, // [4:5] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_idc_v1_indicator_graph_service_proto_init() }
@@ -381,8 +417,10 @@ func file_idc_v1_indicator_graph_service_proto_init() {
 		return
 	}
 	file_idc_v1_bars_proto_init()
+	file_idc_v1_indicators_proto_init()
 	file_idc_v1_indicator_graph_service_proto_msgTypes[0].OneofWrappers = []any{
 		(*GetMACDGraphRequest_Symbol)(nil),
+		(*GetMACDGraphRequest_InlineBars)(nil),
 	}
 	file_idc_v1_indicator_graph_service_proto_msgTypes[1].OneofWrappers = []any{
 		(*GetMACDGraphResponse_Metadata)(nil),

@@ -41,7 +41,8 @@ type IndicatorGraphServiceClient interface {
 	//
 	// Errors:
 	//   - INVALID_ARGUMENT: a malformed date, end_date before start_date, a
-	//     period or an image size out of range; the message names the field.
+	//     period or an image size out of range, an unknown convention, or bad
+	//     inline bars; the message names the field.
 	//   - NOT_FOUND: the symbol is unknown, or the window holds no bars.
 	GetMACDGraph(ctx context.Context, in *GetMACDGraphRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[GetMACDGraphResponse], error)
 }
@@ -92,7 +93,8 @@ type IndicatorGraphServiceServer interface {
 	//
 	// Errors:
 	//   - INVALID_ARGUMENT: a malformed date, end_date before start_date, a
-	//     period or an image size out of range; the message names the field.
+	//     period or an image size out of range, an unknown convention, or bad
+	//     inline bars; the message names the field.
 	//   - NOT_FOUND: the symbol is unknown, or the window holds no bars.
 	GetMACDGraph(*GetMACDGraphRequest, grpc.ServerStreamingServer[GetMACDGraphResponse]) error
 	mustEmbedUnimplementedIndicatorGraphServiceServer()

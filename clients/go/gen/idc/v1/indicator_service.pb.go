@@ -30,6 +30,7 @@ type GetMACDRequest struct {
 	// Types that are valid to be assigned to Source:
 	//
 	//	*GetMACDRequest_Symbol
+	//	*GetMACDRequest_InlineBars
 	Source isGetMACDRequest_Source `protobuf_oneof:"source"`
 	// start_date is the first calendar day of the window, inclusive, as
 	// "YYYY-MM-DD" (ISO 8601). Empty means the first available bar.
@@ -39,7 +40,12 @@ type GetMACDRequest struct {
 	// start_date.
 	EndDate string `protobuf:"bytes,3,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
 	// parameters are the MACD periods. Unset or zero fields mean 12/26/9.
-	Parameters    *MACDParameters `protobuf:"bytes,4,opt,name=parameters,proto3" json:"parameters,omitempty"`
+	// The slow period must not exceed the number of bars in the series.
+	Parameters *MACDParameters `protobuf:"bytes,4,opt,name=parameters,proto3" json:"parameters,omitempty"`
+	// convention selects TA-Lib or 通达信 formulas. Unspecified means the
+	// server's default; values this server does not know get
+	// INVALID_ARGUMENT.
+	Convention    Convention `protobuf:"varint,6,opt,name=convention,proto3,enum=idc.v1.Convention" json:"convention,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -90,6 +96,15 @@ func (x *GetMACDRequest) GetSymbol() string {
 	return ""
 }
 
+func (x *GetMACDRequest) GetInlineBars() *Bars {
+	if x != nil {
+		if x, ok := x.Source.(*GetMACDRequest_InlineBars); ok {
+			return x.InlineBars
+		}
+	}
+	return nil
+}
+
 func (x *GetMACDRequest) GetStartDate() string {
 	if x != nil {
 		return x.StartDate
@@ -111,6 +126,13 @@ func (x *GetMACDRequest) GetParameters() *MACDParameters {
 	return nil
 }
 
+func (x *GetMACDRequest) GetConvention() Convention {
+	if x != nil {
+		return x.Convention
+	}
+	return Convention_CONVENTION_UNSPECIFIED
+}
+
 type isGetMACDRequest_Source interface {
 	isGetMACDRequest_Source()
 }
@@ -122,29 +144,50 @@ type GetMACDRequest_Symbol struct {
 	Symbol string `protobuf:"bytes,1,opt,name=symbol,proto3,oneof"`
 }
 
+type GetMACDRequest_InlineBars struct {
+	// inline_bars are the client's own bars; the server needs no data of
+	// its own. The indicator is computed over all of them, then cut to the
+	// window.
+	InlineBars *Bars `protobuf:"bytes,5,opt,name=inline_bars,json=inlineBars,proto3,oneof"`
+}
+
 func (*GetMACDRequest_Symbol) isGetMACDRequest_Source() {}
 
-// GetMACDResponse is the response of IndicatorService.GetMACD. The bars and
-// the three MACD columns all have the same length, one element per bar.
+func (*GetMACDRequest_InlineBars) isGetMACDRequest_Source() {}
+
+// GetMACDResponse is the response of IndicatorService.GetMACD. The bars
+// have one element per bar; the three MACD columns start at
+// first_valid_index.
 type GetMACDResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// symbol is the canonical name of the series that was used.
+	// symbol is the canonical name of the series that was used; empty for
+	// inline bars.
 	Symbol string `protobuf:"bytes,1,opt,name=symbol,proto3" json:"symbol,omitempty"`
 	// parameters are the periods that were used, with defaults filled in.
 	Parameters *MACDParameters `protobuf:"bytes,2,opt,name=parameters,proto3" json:"parameters,omitempty"`
 	// bars are the daily bars in the window, in ascending date order.
 	Bars *Bars `protobuf:"bytes,3,opt,name=bars,proto3" json:"bars,omitempty"`
-	// macd is the MACD line (EMA fast - EMA slow), in price units. TA-Lib
-	// calls it macd; 通达信 calls it DIF.
+	// macd is the MACD line (EMA fast - EMA slow), in price units, for bars
+	// first_valid_index onward. TA-Lib calls it macd; 通达信 calls it DIF.
 	Macd []float64 `protobuf:"fixed64,4,rep,packed,name=macd,proto3" json:"macd,omitempty"`
-	// signal is the EMA of the MACD line, in price units. TA-Lib calls it
-	// macdsignal; 通达信 calls it DEA.
+	// signal is the EMA of the MACD line, in price units, for bars
+	// first_valid_index onward. TA-Lib calls it macdsignal; 通达信 calls it
+	// DEA.
 	Signal []float64 `protobuf:"fixed64,5,rep,packed,name=signal,proto3" json:"signal,omitempty"`
-	// histogram is macd - signal, in price units. TA-Lib calls it macdhist;
-	// 通达信's MACD bar is twice this value.
-	Histogram     []float64 `protobuf:"fixed64,6,rep,packed,name=histogram,proto3" json:"histogram,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// histogram, in price units, for bars first_valid_index onward. Under
+	// CONVENTION_TALIB it is macd - signal (TA-Lib's macdhist); under
+	// CONVENTION_TDX it is 通达信's MACD bar, 2 * (DIF - DEA).
+	Histogram []float64 `protobuf:"fixed64,6,rep,packed,name=histogram,proto3" json:"histogram,omitempty"`
+	// convention is the convention that was used.
+	Convention Convention `protobuf:"varint,7,opt,name=convention,proto3,enum=idc.v1.Convention" json:"convention,omitempty"`
+	// first_valid_index is the index, into bars, of the first bar with a MACD
+	// value; macd, signal and histogram hold len(bars.dates) -
+	// first_valid_index values each, and element k belongs to bar
+	// first_valid_index + k. It is 0 unless the window includes warm-up bars
+	// (under CONVENTION_TALIB, the first 33 bars of the series for 12/26/9).
+	FirstValidIndex int32 `protobuf:"varint,8,opt,name=first_valid_index,json=firstValidIndex,proto3" json:"first_valid_index,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *GetMACDResponse) Reset() {
@@ -219,20 +262,413 @@ func (x *GetMACDResponse) GetHistogram() []float64 {
 	return nil
 }
 
+func (x *GetMACDResponse) GetConvention() Convention {
+	if x != nil {
+		return x.Convention
+	}
+	return Convention_CONVENTION_UNSPECIFIED
+}
+
+func (x *GetMACDResponse) GetFirstValidIndex() int32 {
+	if x != nil {
+		return x.FirstValidIndex
+	}
+	return 0
+}
+
+// ComputeIndicatorsRequest is the request of
+// IndicatorService.ComputeIndicators.
+type ComputeIndicatorsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// source selects where the bars come from. Unset means the server's
+	// default symbol.
+	//
+	// Types that are valid to be assigned to Source:
+	//
+	//	*ComputeIndicatorsRequest_Symbol
+	//	*ComputeIndicatorsRequest_InlineBars
+	Source isComputeIndicatorsRequest_Source `protobuf_oneof:"source"`
+	// start_date is the first calendar day of the window, inclusive, as
+	// "YYYY-MM-DD". Empty means the first available bar.
+	StartDate string `protobuf:"bytes,3,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
+	// end_date is the last calendar day of the window, inclusive, as
+	// "YYYY-MM-DD". Empty means the last available bar.
+	EndDate string `protobuf:"bytes,4,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
+	// convention applies to every indicator in the request. Unspecified means
+	// the server's default.
+	Convention Convention `protobuf:"varint,5,opt,name=convention,proto3,enum=idc.v1.Convention" json:"convention,omitempty"`
+	// indicators lists the indicators to compute, 1 to 32 of them. Each is
+	// computed over the whole series and then cut to the window.
+	Indicators    []*IndicatorSpec `protobuf:"bytes,6,rep,name=indicators,proto3" json:"indicators,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ComputeIndicatorsRequest) Reset() {
+	*x = ComputeIndicatorsRequest{}
+	mi := &file_idc_v1_indicator_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ComputeIndicatorsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ComputeIndicatorsRequest) ProtoMessage() {}
+
+func (x *ComputeIndicatorsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_idc_v1_indicator_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ComputeIndicatorsRequest.ProtoReflect.Descriptor instead.
+func (*ComputeIndicatorsRequest) Descriptor() ([]byte, []int) {
+	return file_idc_v1_indicator_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ComputeIndicatorsRequest) GetSource() isComputeIndicatorsRequest_Source {
+	if x != nil {
+		return x.Source
+	}
+	return nil
+}
+
+func (x *ComputeIndicatorsRequest) GetSymbol() string {
+	if x != nil {
+		if x, ok := x.Source.(*ComputeIndicatorsRequest_Symbol); ok {
+			return x.Symbol
+		}
+	}
+	return ""
+}
+
+func (x *ComputeIndicatorsRequest) GetInlineBars() *Bars {
+	if x != nil {
+		if x, ok := x.Source.(*ComputeIndicatorsRequest_InlineBars); ok {
+			return x.InlineBars
+		}
+	}
+	return nil
+}
+
+func (x *ComputeIndicatorsRequest) GetStartDate() string {
+	if x != nil {
+		return x.StartDate
+	}
+	return ""
+}
+
+func (x *ComputeIndicatorsRequest) GetEndDate() string {
+	if x != nil {
+		return x.EndDate
+	}
+	return ""
+}
+
+func (x *ComputeIndicatorsRequest) GetConvention() Convention {
+	if x != nil {
+		return x.Convention
+	}
+	return Convention_CONVENTION_UNSPECIFIED
+}
+
+func (x *ComputeIndicatorsRequest) GetIndicators() []*IndicatorSpec {
+	if x != nil {
+		return x.Indicators
+	}
+	return nil
+}
+
+type isComputeIndicatorsRequest_Source interface {
+	isComputeIndicatorsRequest_Source()
+}
+
+type ComputeIndicatorsRequest_Symbol struct {
+	// symbol names a series in the server's data store. Case-insensitive.
+	// Empty means the server's default symbol. Unknown symbols get
+	// NOT_FOUND.
+	Symbol string `protobuf:"bytes,1,opt,name=symbol,proto3,oneof"`
+}
+
+type ComputeIndicatorsRequest_InlineBars struct {
+	// inline_bars are the client's own bars; the server needs no data of
+	// its own.
+	InlineBars *Bars `protobuf:"bytes,2,opt,name=inline_bars,json=inlineBars,proto3,oneof"`
+}
+
+func (*ComputeIndicatorsRequest_Symbol) isComputeIndicatorsRequest_Source() {}
+
+func (*ComputeIndicatorsRequest_InlineBars) isComputeIndicatorsRequest_Source() {}
+
+// ComputeIndicatorsResponse is the response of
+// IndicatorService.ComputeIndicators: one columnar frame.
+type ComputeIndicatorsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// symbol is the canonical name of the series; empty for inline bars.
+	Symbol string `protobuf:"bytes,1,opt,name=symbol,proto3" json:"symbol,omitempty"`
+	// convention is the convention that was used.
+	Convention Convention `protobuf:"varint,2,opt,name=convention,proto3,enum=idc.v1.Convention" json:"convention,omitempty"`
+	// dates are the trading days of the window as days since 1970-01-01, in
+	// ascending order (see Bars.dates).
+	Dates []int32 `protobuf:"varint,3,rep,packed,name=dates,proto3" json:"dates,omitempty"`
+	// series holds every output of every requested indicator, in request
+	// order and each indicator's output order.
+	Series        []*Series `protobuf:"bytes,4,rep,name=series,proto3" json:"series,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ComputeIndicatorsResponse) Reset() {
+	*x = ComputeIndicatorsResponse{}
+	mi := &file_idc_v1_indicator_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ComputeIndicatorsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ComputeIndicatorsResponse) ProtoMessage() {}
+
+func (x *ComputeIndicatorsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_idc_v1_indicator_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ComputeIndicatorsResponse.ProtoReflect.Descriptor instead.
+func (*ComputeIndicatorsResponse) Descriptor() ([]byte, []int) {
+	return file_idc_v1_indicator_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ComputeIndicatorsResponse) GetSymbol() string {
+	if x != nil {
+		return x.Symbol
+	}
+	return ""
+}
+
+func (x *ComputeIndicatorsResponse) GetConvention() Convention {
+	if x != nil {
+		return x.Convention
+	}
+	return Convention_CONVENTION_UNSPECIFIED
+}
+
+func (x *ComputeIndicatorsResponse) GetDates() []int32 {
+	if x != nil {
+		return x.Dates
+	}
+	return nil
+}
+
+func (x *ComputeIndicatorsResponse) GetSeries() []*Series {
+	if x != nil {
+		return x.Series
+	}
+	return nil
+}
+
+// ListSymbolsRequest is the request of IndicatorService.ListSymbols. It has
+// no fields.
+type ListSymbolsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSymbolsRequest) Reset() {
+	*x = ListSymbolsRequest{}
+	mi := &file_idc_v1_indicator_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSymbolsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSymbolsRequest) ProtoMessage() {}
+
+func (x *ListSymbolsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_idc_v1_indicator_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSymbolsRequest.ProtoReflect.Descriptor instead.
+func (*ListSymbolsRequest) Descriptor() ([]byte, []int) {
+	return file_idc_v1_indicator_service_proto_rawDescGZIP(), []int{4}
+}
+
+// ListSymbolsResponse is the response of IndicatorService.ListSymbols.
+type ListSymbolsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// symbols are the series in the data store, sorted by symbol.
+	Symbols []*SymbolInfo `protobuf:"bytes,1,rep,name=symbols,proto3" json:"symbols,omitempty"`
+	// default_symbol is the symbol used when a request names none.
+	DefaultSymbol string `protobuf:"bytes,2,opt,name=default_symbol,json=defaultSymbol,proto3" json:"default_symbol,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSymbolsResponse) Reset() {
+	*x = ListSymbolsResponse{}
+	mi := &file_idc_v1_indicator_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSymbolsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSymbolsResponse) ProtoMessage() {}
+
+func (x *ListSymbolsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_idc_v1_indicator_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSymbolsResponse.ProtoReflect.Descriptor instead.
+func (*ListSymbolsResponse) Descriptor() ([]byte, []int) {
+	return file_idc_v1_indicator_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ListSymbolsResponse) GetSymbols() []*SymbolInfo {
+	if x != nil {
+		return x.Symbols
+	}
+	return nil
+}
+
+func (x *ListSymbolsResponse) GetDefaultSymbol() string {
+	if x != nil {
+		return x.DefaultSymbol
+	}
+	return ""
+}
+
+// SymbolInfo describes one series in the server's data store.
+type SymbolInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// symbol is the canonical name to use in requests.
+	Symbol string `protobuf:"bytes,1,opt,name=symbol,proto3" json:"symbol,omitempty"`
+	// first_date is the first bar's trading day, as "YYYY-MM-DD".
+	FirstDate string `protobuf:"bytes,2,opt,name=first_date,json=firstDate,proto3" json:"first_date,omitempty"`
+	// last_date is the last bar's trading day, as "YYYY-MM-DD".
+	LastDate string `protobuf:"bytes,3,opt,name=last_date,json=lastDate,proto3" json:"last_date,omitempty"`
+	// bar_count is the number of daily bars.
+	BarCount      int32 `protobuf:"varint,4,opt,name=bar_count,json=barCount,proto3" json:"bar_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SymbolInfo) Reset() {
+	*x = SymbolInfo{}
+	mi := &file_idc_v1_indicator_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SymbolInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SymbolInfo) ProtoMessage() {}
+
+func (x *SymbolInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_idc_v1_indicator_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SymbolInfo.ProtoReflect.Descriptor instead.
+func (*SymbolInfo) Descriptor() ([]byte, []int) {
+	return file_idc_v1_indicator_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *SymbolInfo) GetSymbol() string {
+	if x != nil {
+		return x.Symbol
+	}
+	return ""
+}
+
+func (x *SymbolInfo) GetFirstDate() string {
+	if x != nil {
+		return x.FirstDate
+	}
+	return ""
+}
+
+func (x *SymbolInfo) GetLastDate() string {
+	if x != nil {
+		return x.LastDate
+	}
+	return ""
+}
+
+func (x *SymbolInfo) GetBarCount() int32 {
+	if x != nil {
+		return x.BarCount
+	}
+	return 0
+}
+
 var File_idc_v1_indicator_service_proto protoreflect.FileDescriptor
 
 const file_idc_v1_indicator_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1eidc/v1/indicator_service.proto\x12\x06idc.v1\x1a\x11idc/v1/bars.proto\"\xa6\x01\n" +
+	"\x1eidc/v1/indicator_service.proto\x12\x06idc.v1\x1a\x11idc/v1/bars.proto\x1a\x17idc/v1/indicators.proto\"\x8b\x02\n" +
 	"\x0eGetMACDRequest\x12\x18\n" +
-	"\x06symbol\x18\x01 \x01(\tH\x00R\x06symbol\x12\x1d\n" +
+	"\x06symbol\x18\x01 \x01(\tH\x00R\x06symbol\x12/\n" +
+	"\vinline_bars\x18\x05 \x01(\v2\f.idc.v1.BarsH\x00R\n" +
+	"inlineBars\x12\x1d\n" +
 	"\n" +
 	"start_date\x18\x02 \x01(\tR\tstartDate\x12\x19\n" +
 	"\bend_date\x18\x03 \x01(\tR\aendDate\x126\n" +
 	"\n" +
 	"parameters\x18\x04 \x01(\v2\x16.idc.v1.MACDParametersR\n" +
-	"parametersB\b\n" +
-	"\x06source\"\xcd\x01\n" +
+	"parameters\x122\n" +
+	"\n" +
+	"convention\x18\x06 \x01(\x0e2\x12.idc.v1.ConventionR\n" +
+	"conventionB\b\n" +
+	"\x06source\"\xad\x02\n" +
 	"\x0fGetMACDResponse\x12\x16\n" +
 	"\x06symbol\x18\x01 \x01(\tR\x06symbol\x126\n" +
 	"\n" +
@@ -241,9 +677,47 @@ const file_idc_v1_indicator_service_proto_rawDesc = "" +
 	"\x04bars\x18\x03 \x01(\v2\f.idc.v1.BarsR\x04bars\x12\x12\n" +
 	"\x04macd\x18\x04 \x03(\x01R\x04macd\x12\x16\n" +
 	"\x06signal\x18\x05 \x03(\x01R\x06signal\x12\x1c\n" +
-	"\thistogram\x18\x06 \x03(\x01R\thistogram2N\n" +
+	"\thistogram\x18\x06 \x03(\x01R\thistogram\x122\n" +
+	"\n" +
+	"convention\x18\a \x01(\x0e2\x12.idc.v1.ConventionR\n" +
+	"convention\x12*\n" +
+	"\x11first_valid_index\x18\b \x01(\x05R\x0ffirstValidIndex\"\x94\x02\n" +
+	"\x18ComputeIndicatorsRequest\x12\x18\n" +
+	"\x06symbol\x18\x01 \x01(\tH\x00R\x06symbol\x12/\n" +
+	"\vinline_bars\x18\x02 \x01(\v2\f.idc.v1.BarsH\x00R\n" +
+	"inlineBars\x12\x1d\n" +
+	"\n" +
+	"start_date\x18\x03 \x01(\tR\tstartDate\x12\x19\n" +
+	"\bend_date\x18\x04 \x01(\tR\aendDate\x122\n" +
+	"\n" +
+	"convention\x18\x05 \x01(\x0e2\x12.idc.v1.ConventionR\n" +
+	"convention\x125\n" +
+	"\n" +
+	"indicators\x18\x06 \x03(\v2\x15.idc.v1.IndicatorSpecR\n" +
+	"indicatorsB\b\n" +
+	"\x06source\"\xa5\x01\n" +
+	"\x19ComputeIndicatorsResponse\x12\x16\n" +
+	"\x06symbol\x18\x01 \x01(\tR\x06symbol\x122\n" +
+	"\n" +
+	"convention\x18\x02 \x01(\x0e2\x12.idc.v1.ConventionR\n" +
+	"convention\x12\x14\n" +
+	"\x05dates\x18\x03 \x03(\x05R\x05dates\x12&\n" +
+	"\x06series\x18\x04 \x03(\v2\x0e.idc.v1.SeriesR\x06series\"\x14\n" +
+	"\x12ListSymbolsRequest\"j\n" +
+	"\x13ListSymbolsResponse\x12,\n" +
+	"\asymbols\x18\x01 \x03(\v2\x12.idc.v1.SymbolInfoR\asymbols\x12%\n" +
+	"\x0edefault_symbol\x18\x02 \x01(\tR\rdefaultSymbol\"}\n" +
+	"\n" +
+	"SymbolInfo\x12\x16\n" +
+	"\x06symbol\x18\x01 \x01(\tR\x06symbol\x12\x1d\n" +
+	"\n" +
+	"first_date\x18\x02 \x01(\tR\tfirstDate\x12\x1b\n" +
+	"\tlast_date\x18\x03 \x01(\tR\blastDate\x12\x1b\n" +
+	"\tbar_count\x18\x04 \x01(\x05R\bbarCount2\xf0\x01\n" +
 	"\x10IndicatorService\x12:\n" +
-	"\aGetMACD\x12\x16.idc.v1.GetMACDRequest\x1a\x17.idc.v1.GetMACDResponseB\x8f\x01\n" +
+	"\aGetMACD\x12\x16.idc.v1.GetMACDRequest\x1a\x17.idc.v1.GetMACDResponse\x12X\n" +
+	"\x11ComputeIndicators\x12 .idc.v1.ComputeIndicatorsRequest\x1a!.idc.v1.ComputeIndicatorsResponse\x12F\n" +
+	"\vListSymbols\x12\x1a.idc.v1.ListSymbolsRequest\x1a\x1b.idc.v1.ListSymbolsResponseB\x8f\x01\n" +
 	"\n" +
 	"com.idc.v1B\x15IndicatorServiceProtoP\x01Z1github.com/idcrpc/idc/clients/go/gen/idc/v1;idcv1\xa2\x02\x03IXX\xaa\x02\x06Idc.V1\xca\x02\x06Idc\\V1\xe2\x02\x12Idc\\V1\\GPBMetadata\xea\x02\aIdc::V1b\x06proto3"
 
@@ -259,24 +733,45 @@ func file_idc_v1_indicator_service_proto_rawDescGZIP() []byte {
 	return file_idc_v1_indicator_service_proto_rawDescData
 }
 
-var file_idc_v1_indicator_service_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_idc_v1_indicator_service_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_idc_v1_indicator_service_proto_goTypes = []any{
-	(*GetMACDRequest)(nil),  // 0: idc.v1.GetMACDRequest
-	(*GetMACDResponse)(nil), // 1: idc.v1.GetMACDResponse
-	(*MACDParameters)(nil),  // 2: idc.v1.MACDParameters
-	(*Bars)(nil),            // 3: idc.v1.Bars
+	(*GetMACDRequest)(nil),            // 0: idc.v1.GetMACDRequest
+	(*GetMACDResponse)(nil),           // 1: idc.v1.GetMACDResponse
+	(*ComputeIndicatorsRequest)(nil),  // 2: idc.v1.ComputeIndicatorsRequest
+	(*ComputeIndicatorsResponse)(nil), // 3: idc.v1.ComputeIndicatorsResponse
+	(*ListSymbolsRequest)(nil),        // 4: idc.v1.ListSymbolsRequest
+	(*ListSymbolsResponse)(nil),       // 5: idc.v1.ListSymbolsResponse
+	(*SymbolInfo)(nil),                // 6: idc.v1.SymbolInfo
+	(*Bars)(nil),                      // 7: idc.v1.Bars
+	(*MACDParameters)(nil),            // 8: idc.v1.MACDParameters
+	(Convention)(0),                   // 9: idc.v1.Convention
+	(*IndicatorSpec)(nil),             // 10: idc.v1.IndicatorSpec
+	(*Series)(nil),                    // 11: idc.v1.Series
 }
 var file_idc_v1_indicator_service_proto_depIdxs = []int32{
-	2, // 0: idc.v1.GetMACDRequest.parameters:type_name -> idc.v1.MACDParameters
-	2, // 1: idc.v1.GetMACDResponse.parameters:type_name -> idc.v1.MACDParameters
-	3, // 2: idc.v1.GetMACDResponse.bars:type_name -> idc.v1.Bars
-	0, // 3: idc.v1.IndicatorService.GetMACD:input_type -> idc.v1.GetMACDRequest
-	1, // 4: idc.v1.IndicatorService.GetMACD:output_type -> idc.v1.GetMACDResponse
-	4, // [4:5] is the sub-list for method output_type
-	3, // [3:4] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	7,  // 0: idc.v1.GetMACDRequest.inline_bars:type_name -> idc.v1.Bars
+	8,  // 1: idc.v1.GetMACDRequest.parameters:type_name -> idc.v1.MACDParameters
+	9,  // 2: idc.v1.GetMACDRequest.convention:type_name -> idc.v1.Convention
+	8,  // 3: idc.v1.GetMACDResponse.parameters:type_name -> idc.v1.MACDParameters
+	7,  // 4: idc.v1.GetMACDResponse.bars:type_name -> idc.v1.Bars
+	9,  // 5: idc.v1.GetMACDResponse.convention:type_name -> idc.v1.Convention
+	7,  // 6: idc.v1.ComputeIndicatorsRequest.inline_bars:type_name -> idc.v1.Bars
+	9,  // 7: idc.v1.ComputeIndicatorsRequest.convention:type_name -> idc.v1.Convention
+	10, // 8: idc.v1.ComputeIndicatorsRequest.indicators:type_name -> idc.v1.IndicatorSpec
+	9,  // 9: idc.v1.ComputeIndicatorsResponse.convention:type_name -> idc.v1.Convention
+	11, // 10: idc.v1.ComputeIndicatorsResponse.series:type_name -> idc.v1.Series
+	6,  // 11: idc.v1.ListSymbolsResponse.symbols:type_name -> idc.v1.SymbolInfo
+	0,  // 12: idc.v1.IndicatorService.GetMACD:input_type -> idc.v1.GetMACDRequest
+	2,  // 13: idc.v1.IndicatorService.ComputeIndicators:input_type -> idc.v1.ComputeIndicatorsRequest
+	4,  // 14: idc.v1.IndicatorService.ListSymbols:input_type -> idc.v1.ListSymbolsRequest
+	1,  // 15: idc.v1.IndicatorService.GetMACD:output_type -> idc.v1.GetMACDResponse
+	3,  // 16: idc.v1.IndicatorService.ComputeIndicators:output_type -> idc.v1.ComputeIndicatorsResponse
+	5,  // 17: idc.v1.IndicatorService.ListSymbols:output_type -> idc.v1.ListSymbolsResponse
+	15, // [15:18] is the sub-list for method output_type
+	12, // [12:15] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_idc_v1_indicator_service_proto_init() }
@@ -285,8 +780,14 @@ func file_idc_v1_indicator_service_proto_init() {
 		return
 	}
 	file_idc_v1_bars_proto_init()
+	file_idc_v1_indicators_proto_init()
 	file_idc_v1_indicator_service_proto_msgTypes[0].OneofWrappers = []any{
 		(*GetMACDRequest_Symbol)(nil),
+		(*GetMACDRequest_InlineBars)(nil),
+	}
+	file_idc_v1_indicator_service_proto_msgTypes[2].OneofWrappers = []any{
+		(*ComputeIndicatorsRequest_Symbol)(nil),
+		(*ComputeIndicatorsRequest_InlineBars)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -294,7 +795,7 @@ func file_idc_v1_indicator_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_idc_v1_indicator_service_proto_rawDesc), len(file_idc_v1_indicator_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,7 +19,9 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	IndicatorService_GetMACD_FullMethodName = "/idc.v1.IndicatorService/GetMACD"
+	IndicatorService_GetMACD_FullMethodName           = "/idc.v1.IndicatorService/GetMACD"
+	IndicatorService_ComputeIndicators_FullMethodName = "/idc.v1.IndicatorService/ComputeIndicators"
+	IndicatorService_ListSymbols_FullMethodName       = "/idc.v1.IndicatorService/ListSymbols"
 )
 
 // IndicatorServiceClient is the client API for IndicatorService service.
@@ -27,27 +29,43 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // IndicatorService computes technical indicators on daily bars with pandas
-// and NumPy.
+// and NumPy, on the server's data or on bars the client sends.
 type IndicatorServiceClient interface {
 	// GetMACD is a unary RPC that returns the selected bars and their MACD
-	// line, signal line and histogram, as columns.
+	// line, signal line and histogram, as columns. It is the typed
+	// convenience for ComputeIndicators with one MACD spec.
 	//
 	// MACD line = EMA(fast) - EMA(slow) of the close; signal = EMA(signal) of
-	// the MACD line; histogram = MACD line - signal. Each EMA has smoothing
-	// factor 2/(period+1) and is seeded with the first close of the symbol's
-	// history (the pandas ewm(adjust=False) and 通达信 convention). The
-	// indicator is computed over the symbol's whole history and then cut to
-	// the window, so a value never depends on where the window starts.
+	// the MACD line. How the EMAs are seeded, how many warm-up bars have no
+	// value, and whether the histogram is macd - signal or 2 * (macd -
+	// signal) depend on the convention (see Convention). The indicator is
+	// computed over the whole series and then cut to the window, so a value
+	// never depends on where the window starts.
 	//
 	// An empty request is valid: the server's default symbol, its whole
-	// history, and periods 12/26/9.
+	// history, periods 12/26/9, and the server's default convention.
 	//
 	// Errors:
-	//   - INVALID_ARGUMENT: a malformed date, end_date before start_date, or a
-	//     period out of range. The message and the google.rpc.BadRequest detail
-	//     name the field.
+	//   - INVALID_ARGUMENT: a malformed date, end_date before start_date, a
+	//     period out of range, an unknown convention, or bad inline bars. The
+	//     message and the google.rpc.BadRequest detail name the field.
 	//   - NOT_FOUND: the symbol is unknown, or the window holds no bars.
 	GetMACD(ctx context.Context, in *GetMACDRequest, opts ...grpc.CallOption) (*GetMACDResponse, error)
+	// ComputeIndicators is a unary RPC that computes a list of indicators over
+	// one selection of bars and returns them as one columnar frame: the dates
+	// and a named Series per output.
+	//
+	// Errors:
+	//   - INVALID_ARGUMENT: as for GetMACD, plus an empty or too long indicator
+	//     list, a spec with no indicator set, a bad or duplicate label, or a
+	//     parameter out of range. Field paths name the spec, e.g.
+	//     "indicators[2].rsi.period".
+	//   - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+	ComputeIndicators(ctx context.Context, in *ComputeIndicatorsRequest, opts ...grpc.CallOption) (*ComputeIndicatorsResponse, error)
+	// ListSymbols is a unary RPC that lists the symbols in the server's data
+	// store (the bundled data plus the operator's --data-dir), with each one's
+	// date range and bar count. It never fails for a valid server.
+	ListSymbols(ctx context.Context, in *ListSymbolsRequest, opts ...grpc.CallOption) (*ListSymbolsResponse, error)
 }
 
 type indicatorServiceClient struct {
@@ -68,32 +86,68 @@ func (c *indicatorServiceClient) GetMACD(ctx context.Context, in *GetMACDRequest
 	return out, nil
 }
 
+func (c *indicatorServiceClient) ComputeIndicators(ctx context.Context, in *ComputeIndicatorsRequest, opts ...grpc.CallOption) (*ComputeIndicatorsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ComputeIndicatorsResponse)
+	err := c.cc.Invoke(ctx, IndicatorService_ComputeIndicators_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *indicatorServiceClient) ListSymbols(ctx context.Context, in *ListSymbolsRequest, opts ...grpc.CallOption) (*ListSymbolsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSymbolsResponse)
+	err := c.cc.Invoke(ctx, IndicatorService_ListSymbols_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IndicatorServiceServer is the server API for IndicatorService service.
 // All implementations must embed UnimplementedIndicatorServiceServer
 // for forward compatibility.
 //
 // IndicatorService computes technical indicators on daily bars with pandas
-// and NumPy.
+// and NumPy, on the server's data or on bars the client sends.
 type IndicatorServiceServer interface {
 	// GetMACD is a unary RPC that returns the selected bars and their MACD
-	// line, signal line and histogram, as columns.
+	// line, signal line and histogram, as columns. It is the typed
+	// convenience for ComputeIndicators with one MACD spec.
 	//
 	// MACD line = EMA(fast) - EMA(slow) of the close; signal = EMA(signal) of
-	// the MACD line; histogram = MACD line - signal. Each EMA has smoothing
-	// factor 2/(period+1) and is seeded with the first close of the symbol's
-	// history (the pandas ewm(adjust=False) and 通达信 convention). The
-	// indicator is computed over the symbol's whole history and then cut to
-	// the window, so a value never depends on where the window starts.
+	// the MACD line. How the EMAs are seeded, how many warm-up bars have no
+	// value, and whether the histogram is macd - signal or 2 * (macd -
+	// signal) depend on the convention (see Convention). The indicator is
+	// computed over the whole series and then cut to the window, so a value
+	// never depends on where the window starts.
 	//
 	// An empty request is valid: the server's default symbol, its whole
-	// history, and periods 12/26/9.
+	// history, periods 12/26/9, and the server's default convention.
 	//
 	// Errors:
-	//   - INVALID_ARGUMENT: a malformed date, end_date before start_date, or a
-	//     period out of range. The message and the google.rpc.BadRequest detail
-	//     name the field.
+	//   - INVALID_ARGUMENT: a malformed date, end_date before start_date, a
+	//     period out of range, an unknown convention, or bad inline bars. The
+	//     message and the google.rpc.BadRequest detail name the field.
 	//   - NOT_FOUND: the symbol is unknown, or the window holds no bars.
 	GetMACD(context.Context, *GetMACDRequest) (*GetMACDResponse, error)
+	// ComputeIndicators is a unary RPC that computes a list of indicators over
+	// one selection of bars and returns them as one columnar frame: the dates
+	// and a named Series per output.
+	//
+	// Errors:
+	//   - INVALID_ARGUMENT: as for GetMACD, plus an empty or too long indicator
+	//     list, a spec with no indicator set, a bad or duplicate label, or a
+	//     parameter out of range. Field paths name the spec, e.g.
+	//     "indicators[2].rsi.period".
+	//   - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+	ComputeIndicators(context.Context, *ComputeIndicatorsRequest) (*ComputeIndicatorsResponse, error)
+	// ListSymbols is a unary RPC that lists the symbols in the server's data
+	// store (the bundled data plus the operator's --data-dir), with each one's
+	// date range and bar count. It never fails for a valid server.
+	ListSymbols(context.Context, *ListSymbolsRequest) (*ListSymbolsResponse, error)
 	mustEmbedUnimplementedIndicatorServiceServer()
 }
 
@@ -106,6 +160,12 @@ type UnimplementedIndicatorServiceServer struct{}
 
 func (UnimplementedIndicatorServiceServer) GetMACD(context.Context, *GetMACDRequest) (*GetMACDResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetMACD not implemented")
+}
+func (UnimplementedIndicatorServiceServer) ComputeIndicators(context.Context, *ComputeIndicatorsRequest) (*ComputeIndicatorsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ComputeIndicators not implemented")
+}
+func (UnimplementedIndicatorServiceServer) ListSymbols(context.Context, *ListSymbolsRequest) (*ListSymbolsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSymbols not implemented")
 }
 func (UnimplementedIndicatorServiceServer) mustEmbedUnimplementedIndicatorServiceServer() {}
 func (UnimplementedIndicatorServiceServer) testEmbeddedByValue()                          {}
@@ -146,6 +206,42 @@ func _IndicatorService_GetMACD_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IndicatorService_ComputeIndicators_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ComputeIndicatorsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IndicatorServiceServer).ComputeIndicators(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IndicatorService_ComputeIndicators_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IndicatorServiceServer).ComputeIndicators(ctx, req.(*ComputeIndicatorsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IndicatorService_ListSymbols_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSymbolsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IndicatorServiceServer).ListSymbols(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IndicatorService_ListSymbols_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IndicatorServiceServer).ListSymbols(ctx, req.(*ListSymbolsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IndicatorService_ServiceDesc is the grpc.ServiceDesc for IndicatorService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -156,6 +252,14 @@ var IndicatorService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetMACD",
 			Handler:    _IndicatorService_GetMACD_Handler,
+		},
+		{
+			MethodName: "ComputeIndicators",
+			Handler:    _IndicatorService_ComputeIndicators_Handler,
+		},
+		{
+			MethodName: "ListSymbols",
+			Handler:    _IndicatorService_ListSymbols_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

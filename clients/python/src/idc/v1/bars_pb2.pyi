@@ -26,6 +26,12 @@ class Bars(_message.Message):
     contiguous array, which is 5-10x faster in Python at 100k bars than
     building row messages. Client libraries offer helpers that turn the
     columns into rows.
+
+    Sent as inline_bars in a request, every column must have the same length,
+    from 1 bar to the server's limit (500,000 by default); dates must be
+    strictly increasing; prices and volumes must be finite, with high >= low.
+    Anything else gets INVALID_ARGUMENT naming the column, e.g.
+    "inline_bars.high".
     """
 
     DESCRIPTOR: _descriptor.Descriptor

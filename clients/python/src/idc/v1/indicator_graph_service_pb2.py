@@ -23,9 +23,10 @@ _sym_db = _symbol_database.Default()
 
 
 from idc.v1 import bars_pb2 as idc_dot_v1_dot_bars__pb2
+from idc.v1 import indicators_pb2 as idc_dot_v1_dot_indicators__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$idc/v1/indicator_graph_service.proto\x12\x06idc.v1\x1a\x11idc/v1/bars.proto\"\xe3\x01\n\x13GetMACDGraphRequest\x12\x18\n\x06symbol\x18\x01 \x01(\tH\x00R\x06symbol\x12\x1d\n\nstart_date\x18\x02 \x01(\tR\tstartDate\x12\x19\n\x08\x65nd_date\x18\x03 \x01(\tR\x07\x65ndDate\x12\x36\n\nparameters\x18\x04 \x01(\x0b\x32\x16.idc.v1.MACDParametersR\nparameters\x12\x19\n\x08width_px\x18\x05 \x01(\x05R\x07widthPx\x12\x1b\n\theight_px\x18\x06 \x01(\x05R\x08heightPxB\x08\n\x06source\"n\n\x14GetMACDGraphResponse\x12\x33\n\x08metadata\x18\x01 \x01(\x0b\x32\x15.idc.v1.ImageMetadataH\x00R\x08metadata\x12\x16\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00R\x05\x63hunkB\t\n\x07payload\"\x9d\x01\n\rImageMetadata\x12\x1d\n\nmedia_type\x18\x01 \x01(\tR\tmediaType\x12\x1d\n\nsize_bytes\x18\x02 \x01(\x03R\tsizeBytes\x12\x16\n\x06sha256\x18\x03 \x01(\x0cR\x06sha256\x12\x19\n\x08width_px\x18\x04 \x01(\x05R\x07widthPx\x12\x1b\n\theight_px\x18\x05 \x01(\x05R\x08heightPx2d\n\x15IndicatorGraphService\x12K\n\x0cGetMACDGraph\x12\x1b.idc.v1.GetMACDGraphRequest\x1a\x1c.idc.v1.GetMACDGraphResponse0\x01\x42\x94\x01\n\ncom.idc.v1B\x1aIndicatorGraphServiceProtoP\x01Z1github.com/idcrpc/idc/clients/go/gen/idc/v1;idcv1\xa2\x02\x03IXX\xaa\x02\x06Idc.V1\xca\x02\x06Idc\\V1\xe2\x02\x12Idc\\V1\\GPBMetadata\xea\x02\x07Idc::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$idc/v1/indicator_graph_service.proto\x12\x06idc.v1\x1a\x11idc/v1/bars.proto\x1a\x17idc/v1/indicators.proto\"\xc8\x02\n\x13GetMACDGraphRequest\x12\x18\n\x06symbol\x18\x01 \x01(\tH\x00R\x06symbol\x12/\n\x0binline_bars\x18\x07 \x01(\x0b\x32\x0c.idc.v1.BarsH\x00R\ninlineBars\x12\x1d\n\nstart_date\x18\x02 \x01(\tR\tstartDate\x12\x19\n\x08\x65nd_date\x18\x03 \x01(\tR\x07\x65ndDate\x12\x36\n\nparameters\x18\x04 \x01(\x0b\x32\x16.idc.v1.MACDParametersR\nparameters\x12\x19\n\x08width_px\x18\x05 \x01(\x05R\x07widthPx\x12\x1b\n\theight_px\x18\x06 \x01(\x05R\x08heightPx\x12\x32\n\nconvention\x18\x08 \x01(\x0e\x32\x12.idc.v1.ConventionR\nconventionB\x08\n\x06source\"n\n\x14GetMACDGraphResponse\x12\x33\n\x08metadata\x18\x01 \x01(\x0b\x32\x15.idc.v1.ImageMetadataH\x00R\x08metadata\x12\x16\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00R\x05\x63hunkB\t\n\x07payload\"\x9d\x01\n\rImageMetadata\x12\x1d\n\nmedia_type\x18\x01 \x01(\tR\tmediaType\x12\x1d\n\nsize_bytes\x18\x02 \x01(\x03R\tsizeBytes\x12\x16\n\x06sha256\x18\x03 \x01(\x0cR\x06sha256\x12\x19\n\x08width_px\x18\x04 \x01(\x05R\x07widthPx\x12\x1b\n\theight_px\x18\x05 \x01(\x05R\x08heightPx2d\n\x15IndicatorGraphService\x12K\n\x0cGetMACDGraph\x12\x1b.idc.v1.GetMACDGraphRequest\x1a\x1c.idc.v1.GetMACDGraphResponse0\x01\x42\x94\x01\n\ncom.idc.v1B\x1aIndicatorGraphServiceProtoP\x01Z1github.com/idcrpc/idc/clients/go/gen/idc/v1;idcv1\xa2\x02\x03IXX\xaa\x02\x06Idc.V1\xca\x02\x06Idc\\V1\xe2\x02\x12Idc\\V1\\GPBMetadata\xea\x02\x07Idc::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,12 +34,12 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'idc.v1.indicator_graph_serv
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\ncom.idc.v1B\032IndicatorGraphServiceProtoP\001Z1github.com/idcrpc/idc/clients/go/gen/idc/v1;idcv1\242\002\003IXX\252\002\006Idc.V1\312\002\006Idc\\V1\342\002\022Idc\\V1\\GPBMetadata\352\002\007Idc::V1'
-  _globals['_GETMACDGRAPHREQUEST']._serialized_start=68
-  _globals['_GETMACDGRAPHREQUEST']._serialized_end=295
-  _globals['_GETMACDGRAPHRESPONSE']._serialized_start=297
-  _globals['_GETMACDGRAPHRESPONSE']._serialized_end=407
-  _globals['_IMAGEMETADATA']._serialized_start=410
-  _globals['_IMAGEMETADATA']._serialized_end=567
-  _globals['_INDICATORGRAPHSERVICE']._serialized_start=569
-  _globals['_INDICATORGRAPHSERVICE']._serialized_end=669
+  _globals['_GETMACDGRAPHREQUEST']._serialized_start=93
+  _globals['_GETMACDGRAPHREQUEST']._serialized_end=421
+  _globals['_GETMACDGRAPHRESPONSE']._serialized_start=423
+  _globals['_GETMACDGRAPHRESPONSE']._serialized_end=533
+  _globals['_IMAGEMETADATA']._serialized_start=536
+  _globals['_IMAGEMETADATA']._serialized_end=693
+  _globals['_INDICATORGRAPHSERVICE']._serialized_start=695
+  _globals['_INDICATORGRAPHSERVICE']._serialized_end=795
 # @@protoc_insertion_point(module_scope)

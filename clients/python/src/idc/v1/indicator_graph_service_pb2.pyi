@@ -6,6 +6,7 @@ isort:skip_file
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from idc.v1 import bars_pb2 as _bars_pb2
+from idc.v1 import indicators_pb2 as _indicators_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -24,11 +25,13 @@ class GetMACDGraphRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     SYMBOL_FIELD_NUMBER: _builtins.int
+    INLINE_BARS_FIELD_NUMBER: _builtins.int
     START_DATE_FIELD_NUMBER: _builtins.int
     END_DATE_FIELD_NUMBER: _builtins.int
     PARAMETERS_FIELD_NUMBER: _builtins.int
     WIDTH_PX_FIELD_NUMBER: _builtins.int
     HEIGHT_PX_FIELD_NUMBER: _builtins.int
+    CONVENTION_FIELD_NUMBER: _builtins.int
     symbol: _builtins.str
     """symbol names a series in the server's data store, e.g. "SPY".
     Case-insensitive. Empty means the server's default symbol. Unknown
@@ -46,6 +49,14 @@ class GetMACDGraphRequest(_message.Message):
     """width_px is the image width in pixels. 0 means 1200; range 200-4000."""
     height_px: _builtins.int
     """height_px is the image height in pixels. 0 means 800; range 200-4000."""
+    convention: _indicators_pb2.Convention.ValueType
+    """convention selects TA-Lib or 通达信 formulas for the MACD panel.
+    Unspecified means the server's default.
+    """
+    @_builtins.property
+    def inline_bars(self) -> _bars_pb2.Bars:
+        """inline_bars are the client's own bars (see Bars for the rules)."""
+
     @_builtins.property
     def parameters(self) -> _bars_pb2.MACDParameters:
         """parameters are the MACD periods. Unset or zero fields mean 12/26/9."""
@@ -54,17 +65,19 @@ class GetMACDGraphRequest(_message.Message):
         self,
         *,
         symbol: _builtins.str = ...,
+        inline_bars: _bars_pb2.Bars | None = ...,
         start_date: _builtins.str = ...,
         end_date: _builtins.str = ...,
         parameters: _bars_pb2.MACDParameters | None = ...,
         width_px: _builtins.int = ...,
         height_px: _builtins.int = ...,
+        convention: _indicators_pb2.Convention.ValueType = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["parameters", b"parameters", "source", b"source", "symbol", b"symbol"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["inline_bars", b"inline_bars", "parameters", b"parameters", "source", b"source", "symbol", b"symbol"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_date", b"end_date", "height_px", b"height_px", "parameters", b"parameters", "source", b"source", "start_date", b"start_date", "symbol", b"symbol", "width_px", b"width_px"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["convention", b"convention", "end_date", b"end_date", "height_px", b"height_px", "inline_bars", b"inline_bars", "parameters", b"parameters", "source", b"source", "start_date", b"start_date", "symbol", b"symbol", "width_px", b"width_px"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_source: _TypeAlias = _typing.Literal["symbol"]  # noqa: Y015
+    _WhichOneofReturnType_source: _TypeAlias = _typing.Literal["symbol", "inline_bars"]  # noqa: Y015
     _WhichOneofArgType_source: _TypeAlias = _typing.Literal["source", b"source"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_source) -> _WhichOneofReturnType_source | None: ...
 

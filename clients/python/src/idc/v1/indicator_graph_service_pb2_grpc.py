@@ -60,7 +60,8 @@ class IndicatorGraphServiceServicer:
 
         Errors:
         - INVALID_ARGUMENT: a malformed date, end_date before start_date, a
-        period or an image size out of range; the message names the field.
+        period or an image size out of range, an unknown convention, or bad
+        inline bars; the message names the field.
         - NOT_FOUND: the symbol is unknown, or the window holds no bars.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

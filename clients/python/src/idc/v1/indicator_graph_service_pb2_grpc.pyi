@@ -47,7 +47,8 @@ class IndicatorGraphServiceStub:
 
     Errors:
     - INVALID_ARGUMENT: a malformed date, end_date before start_date, a
-      period or an image size out of range; the message names the field.
+      period or an image size out of range, an unknown convention, or bad
+      inline bars; the message names the field.
     - NOT_FOUND: the symbol is unknown, or the window holds no bars.
     """
 
@@ -70,7 +71,8 @@ class IndicatorGraphServiceAsyncStub(IndicatorGraphServiceStub):
 
     Errors:
     - INVALID_ARGUMENT: a malformed date, end_date before start_date, a
-      period or an image size out of range; the message names the field.
+      period or an image size out of range, an unknown convention, or bad
+      inline bars; the message names the field.
     - NOT_FOUND: the symbol is unknown, or the window holds no bars.
     """
 
@@ -96,7 +98,8 @@ class IndicatorGraphServiceServicer(metaclass=_abc_1.ABCMeta):
 
         Errors:
         - INVALID_ARGUMENT: a malformed date, end_date before start_date, a
-          period or an image size out of range; the message names the field.
+          period or an image size out of range, an unknown convention, or bad
+          inline bars; the message names the field.
         - NOT_FOUND: the symbol is unknown, or the window holds no bars.
         """
 

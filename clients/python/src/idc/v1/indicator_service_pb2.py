@@ -23,9 +23,10 @@ _sym_db = _symbol_database.Default()
 
 
 from idc.v1 import bars_pb2 as idc_dot_v1_dot_bars__pb2
+from idc.v1 import indicators_pb2 as idc_dot_v1_dot_indicators__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eidc/v1/indicator_service.proto\x12\x06idc.v1\x1a\x11idc/v1/bars.proto\"\xa6\x01\n\x0eGetMACDRequest\x12\x18\n\x06symbol\x18\x01 \x01(\tH\x00R\x06symbol\x12\x1d\n\nstart_date\x18\x02 \x01(\tR\tstartDate\x12\x19\n\x08\x65nd_date\x18\x03 \x01(\tR\x07\x65ndDate\x12\x36\n\nparameters\x18\x04 \x01(\x0b\x32\x16.idc.v1.MACDParametersR\nparametersB\x08\n\x06source\"\xcd\x01\n\x0fGetMACDResponse\x12\x16\n\x06symbol\x18\x01 \x01(\tR\x06symbol\x12\x36\n\nparameters\x18\x02 \x01(\x0b\x32\x16.idc.v1.MACDParametersR\nparameters\x12 \n\x04\x62\x61rs\x18\x03 \x01(\x0b\x32\x0c.idc.v1.BarsR\x04\x62\x61rs\x12\x12\n\x04macd\x18\x04 \x03(\x01R\x04macd\x12\x16\n\x06signal\x18\x05 \x03(\x01R\x06signal\x12\x1c\n\thistogram\x18\x06 \x03(\x01R\thistogram2N\n\x10IndicatorService\x12:\n\x07GetMACD\x12\x16.idc.v1.GetMACDRequest\x1a\x17.idc.v1.GetMACDResponseB\x8f\x01\n\ncom.idc.v1B\x15IndicatorServiceProtoP\x01Z1github.com/idcrpc/idc/clients/go/gen/idc/v1;idcv1\xa2\x02\x03IXX\xaa\x02\x06Idc.V1\xca\x02\x06Idc\\V1\xe2\x02\x12Idc\\V1\\GPBMetadata\xea\x02\x07Idc::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eidc/v1/indicator_service.proto\x12\x06idc.v1\x1a\x11idc/v1/bars.proto\x1a\x17idc/v1/indicators.proto\"\x8b\x02\n\x0eGetMACDRequest\x12\x18\n\x06symbol\x18\x01 \x01(\tH\x00R\x06symbol\x12/\n\x0binline_bars\x18\x05 \x01(\x0b\x32\x0c.idc.v1.BarsH\x00R\ninlineBars\x12\x1d\n\nstart_date\x18\x02 \x01(\tR\tstartDate\x12\x19\n\x08\x65nd_date\x18\x03 \x01(\tR\x07\x65ndDate\x12\x36\n\nparameters\x18\x04 \x01(\x0b\x32\x16.idc.v1.MACDParametersR\nparameters\x12\x32\n\nconvention\x18\x06 \x01(\x0e\x32\x12.idc.v1.ConventionR\nconventionB\x08\n\x06source\"\xad\x02\n\x0fGetMACDResponse\x12\x16\n\x06symbol\x18\x01 \x01(\tR\x06symbol\x12\x36\n\nparameters\x18\x02 \x01(\x0b\x32\x16.idc.v1.MACDParametersR\nparameters\x12 \n\x04\x62\x61rs\x18\x03 \x01(\x0b\x32\x0c.idc.v1.BarsR\x04\x62\x61rs\x12\x12\n\x04macd\x18\x04 \x03(\x01R\x04macd\x12\x16\n\x06signal\x18\x05 \x03(\x01R\x06signal\x12\x1c\n\thistogram\x18\x06 \x03(\x01R\thistogram\x12\x32\n\nconvention\x18\x07 \x01(\x0e\x32\x12.idc.v1.ConventionR\nconvention\x12*\n\x11\x66irst_valid_index\x18\x08 \x01(\x05R\x0f\x66irstValidIndex\"\x94\x02\n\x18\x43omputeIndicatorsRequest\x12\x18\n\x06symbol\x18\x01 \x01(\tH\x00R\x06symbol\x12/\n\x0binline_bars\x18\x02 \x01(\x0b\x32\x0c.idc.v1.BarsH\x00R\ninlineBars\x12\x1d\n\nstart_date\x18\x03 \x01(\tR\tstartDate\x12\x19\n\x08\x65nd_date\x18\x04 \x01(\tR\x07\x65ndDate\x12\x32\n\nconvention\x18\x05 \x01(\x0e\x32\x12.idc.v1.ConventionR\nconvention\x12\x35\n\nindicators\x18\x06 \x03(\x0b\x32\x15.idc.v1.IndicatorSpecR\nindicatorsB\x08\n\x06source\"\xa5\x01\n\x19\x43omputeIndicatorsResponse\x12\x16\n\x06symbol\x18\x01 \x01(\tR\x06symbol\x12\x32\n\nconvention\x18\x02 \x01(\x0e\x32\x12.idc.v1.ConventionR\nconvention\x12\x14\n\x05\x64\x61tes\x18\x03 \x03(\x05R\x05\x64\x61tes\x12&\n\x06series\x18\x04 \x03(\x0b\x32\x0e.idc.v1.SeriesR\x06series\"\x14\n\x12ListSymbolsRequest\"j\n\x13ListSymbolsResponse\x12,\n\x07symbols\x18\x01 \x03(\x0b\x32\x12.idc.v1.SymbolInfoR\x07symbols\x12%\n\x0e\x64\x65\x66\x61ult_symbol\x18\x02 \x01(\tR\rdefaultSymbol\"}\n\nSymbolInfo\x12\x16\n\x06symbol\x18\x01 \x01(\tR\x06symbol\x12\x1d\n\nfirst_date\x18\x02 \x01(\tR\tfirstDate\x12\x1b\n\tlast_date\x18\x03 \x01(\tR\x08lastDate\x12\x1b\n\tbar_count\x18\x04 \x01(\x05R\x08\x62\x61rCount2\xf0\x01\n\x10IndicatorService\x12:\n\x07GetMACD\x12\x16.idc.v1.GetMACDRequest\x1a\x17.idc.v1.GetMACDResponse\x12X\n\x11\x43omputeIndicators\x12 .idc.v1.ComputeIndicatorsRequest\x1a!.idc.v1.ComputeIndicatorsResponse\x12\x46\n\x0bListSymbols\x12\x1a.idc.v1.ListSymbolsRequest\x1a\x1b.idc.v1.ListSymbolsResponseB\x8f\x01\n\ncom.idc.v1B\x15IndicatorServiceProtoP\x01Z1github.com/idcrpc/idc/clients/go/gen/idc/v1;idcv1\xa2\x02\x03IXX\xaa\x02\x06Idc.V1\xca\x02\x06Idc\\V1\xe2\x02\x12Idc\\V1\\GPBMetadata\xea\x02\x07Idc::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,10 +34,20 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'idc.v1.indicator_service_pb
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\ncom.idc.v1B\025IndicatorServiceProtoP\001Z1github.com/idcrpc/idc/clients/go/gen/idc/v1;idcv1\242\002\003IXX\252\002\006Idc.V1\312\002\006Idc\\V1\342\002\022Idc\\V1\\GPBMetadata\352\002\007Idc::V1'
-  _globals['_GETMACDREQUEST']._serialized_start=62
-  _globals['_GETMACDREQUEST']._serialized_end=228
-  _globals['_GETMACDRESPONSE']._serialized_start=231
-  _globals['_GETMACDRESPONSE']._serialized_end=436
-  _globals['_INDICATORSERVICE']._serialized_start=438
-  _globals['_INDICATORSERVICE']._serialized_end=516
+  _globals['_GETMACDREQUEST']._serialized_start=87
+  _globals['_GETMACDREQUEST']._serialized_end=354
+  _globals['_GETMACDRESPONSE']._serialized_start=357
+  _globals['_GETMACDRESPONSE']._serialized_end=658
+  _globals['_COMPUTEINDICATORSREQUEST']._serialized_start=661
+  _globals['_COMPUTEINDICATORSREQUEST']._serialized_end=937
+  _globals['_COMPUTEINDICATORSRESPONSE']._serialized_start=940
+  _globals['_COMPUTEINDICATORSRESPONSE']._serialized_end=1105
+  _globals['_LISTSYMBOLSREQUEST']._serialized_start=1107
+  _globals['_LISTSYMBOLSREQUEST']._serialized_end=1127
+  _globals['_LISTSYMBOLSRESPONSE']._serialized_start=1129
+  _globals['_LISTSYMBOLSRESPONSE']._serialized_end=1235
+  _globals['_SYMBOLINFO']._serialized_start=1237
+  _globals['_SYMBOLINFO']._serialized_end=1362
+  _globals['_INDICATORSERVICE']._serialized_start=1365
+  _globals['_INDICATORSERVICE']._serialized_end=1605
 # @@protoc_insertion_point(module_scope)

@@ -8,6 +8,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from idc.v1 import bars_pb2 as _bars_pb2
+from idc.v1 import indicators_pb2 as _indicators_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -26,9 +27,11 @@ class GetMACDRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     SYMBOL_FIELD_NUMBER: _builtins.int
+    INLINE_BARS_FIELD_NUMBER: _builtins.int
     START_DATE_FIELD_NUMBER: _builtins.int
     END_DATE_FIELD_NUMBER: _builtins.int
     PARAMETERS_FIELD_NUMBER: _builtins.int
+    CONVENTION_FIELD_NUMBER: _builtins.int
     symbol: _builtins.str
     """symbol names a series in the server's data store, e.g. "SPY",
     "AAPL" or "000001.SH". Case-insensitive. Empty means the server's
@@ -43,23 +46,39 @@ class GetMACDRequest(_message.Message):
     "YYYY-MM-DD". Empty means the last available bar. Must not be before
     start_date.
     """
+    convention: _indicators_pb2.Convention.ValueType
+    """convention selects TA-Lib or 通达信 formulas. Unspecified means the
+    server's default; values this server does not know get
+    INVALID_ARGUMENT.
+    """
+    @_builtins.property
+    def inline_bars(self) -> _bars_pb2.Bars:
+        """inline_bars are the client's own bars; the server needs no data of
+        its own. The indicator is computed over all of them, then cut to the
+        window.
+        """
+
     @_builtins.property
     def parameters(self) -> _bars_pb2.MACDParameters:
-        """parameters are the MACD periods. Unset or zero fields mean 12/26/9."""
+        """parameters are the MACD periods. Unset or zero fields mean 12/26/9.
+        The slow period must not exceed the number of bars in the series.
+        """
 
     def __init__(
         self,
         *,
         symbol: _builtins.str = ...,
+        inline_bars: _bars_pb2.Bars | None = ...,
         start_date: _builtins.str = ...,
         end_date: _builtins.str = ...,
         parameters: _bars_pb2.MACDParameters | None = ...,
+        convention: _indicators_pb2.Convention.ValueType = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["parameters", b"parameters", "source", b"source", "symbol", b"symbol"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["inline_bars", b"inline_bars", "parameters", b"parameters", "source", b"source", "symbol", b"symbol"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_date", b"end_date", "parameters", b"parameters", "source", b"source", "start_date", b"start_date", "symbol", b"symbol"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["convention", b"convention", "end_date", b"end_date", "inline_bars", b"inline_bars", "parameters", b"parameters", "source", b"source", "start_date", b"start_date", "symbol", b"symbol"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_source: _TypeAlias = _typing.Literal["symbol"]  # noqa: Y015
+    _WhichOneofReturnType_source: _TypeAlias = _typing.Literal["symbol", "inline_bars"]  # noqa: Y015
     _WhichOneofArgType_source: _TypeAlias = _typing.Literal["source", b"source"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_source) -> _WhichOneofReturnType_source | None: ...
 
@@ -67,8 +86,9 @@ Global___GetMACDRequest: _TypeAlias = GetMACDRequest  # noqa: Y015
 
 @_typing.final
 class GetMACDResponse(_message.Message):
-    """GetMACDResponse is the response of IndicatorService.GetMACD. The bars and
-    the three MACD columns all have the same length, one element per bar.
+    """GetMACDResponse is the response of IndicatorService.GetMACD. The bars
+    have one element per bar; the three MACD columns start at
+    first_valid_index.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -79,8 +99,21 @@ class GetMACDResponse(_message.Message):
     MACD_FIELD_NUMBER: _builtins.int
     SIGNAL_FIELD_NUMBER: _builtins.int
     HISTOGRAM_FIELD_NUMBER: _builtins.int
+    CONVENTION_FIELD_NUMBER: _builtins.int
+    FIRST_VALID_INDEX_FIELD_NUMBER: _builtins.int
     symbol: _builtins.str
-    """symbol is the canonical name of the series that was used."""
+    """symbol is the canonical name of the series that was used; empty for
+    inline bars.
+    """
+    convention: _indicators_pb2.Convention.ValueType
+    """convention is the convention that was used."""
+    first_valid_index: _builtins.int
+    """first_valid_index is the index, into bars, of the first bar with a MACD
+    value; macd, signal and histogram hold len(bars.dates) -
+    first_valid_index values each, and element k belongs to bar
+    first_valid_index + k. It is 0 unless the window includes warm-up bars
+    (under CONVENTION_TALIB, the first 33 bars of the series for 12/26/9).
+    """
     @_builtins.property
     def parameters(self) -> _bars_pb2.MACDParameters:
         """parameters are the periods that were used, with defaults filled in."""
@@ -91,20 +124,22 @@ class GetMACDResponse(_message.Message):
 
     @_builtins.property
     def macd(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
-        """macd is the MACD line (EMA fast - EMA slow), in price units. TA-Lib
-        calls it macd; 通达信 calls it DIF.
+        """macd is the MACD line (EMA fast - EMA slow), in price units, for bars
+        first_valid_index onward. TA-Lib calls it macd; 通达信 calls it DIF.
         """
 
     @_builtins.property
     def signal(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
-        """signal is the EMA of the MACD line, in price units. TA-Lib calls it
-        macdsignal; 通达信 calls it DEA.
+        """signal is the EMA of the MACD line, in price units, for bars
+        first_valid_index onward. TA-Lib calls it macdsignal; 通达信 calls it
+        DEA.
         """
 
     @_builtins.property
     def histogram(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
-        """histogram is macd - signal, in price units. TA-Lib calls it macdhist;
-        通达信's MACD bar is twice this value.
+        """histogram, in price units, for bars first_valid_index onward. Under
+        CONVENTION_TALIB it is macd - signal (TA-Lib's macdhist); under
+        CONVENTION_TDX it is 通达信's MACD bar, 2 * (DIF - DEA).
         """
 
     def __init__(
@@ -116,11 +151,201 @@ class GetMACDResponse(_message.Message):
         macd: _abc.Iterable[_builtins.float] | None = ...,
         signal: _abc.Iterable[_builtins.float] | None = ...,
         histogram: _abc.Iterable[_builtins.float] | None = ...,
+        convention: _indicators_pb2.Convention.ValueType = ...,
+        first_valid_index: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["bars", b"bars", "parameters", b"parameters"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bars", b"bars", "histogram", b"histogram", "macd", b"macd", "parameters", b"parameters", "signal", b"signal", "symbol", b"symbol"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bars", b"bars", "convention", b"convention", "first_valid_index", b"first_valid_index", "histogram", b"histogram", "macd", b"macd", "parameters", b"parameters", "signal", b"signal", "symbol", b"symbol"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetMACDResponse: _TypeAlias = GetMACDResponse  # noqa: Y015
+
+@_typing.final
+class ComputeIndicatorsRequest(_message.Message):
+    """ComputeIndicatorsRequest is the request of
+    IndicatorService.ComputeIndicators.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SYMBOL_FIELD_NUMBER: _builtins.int
+    INLINE_BARS_FIELD_NUMBER: _builtins.int
+    START_DATE_FIELD_NUMBER: _builtins.int
+    END_DATE_FIELD_NUMBER: _builtins.int
+    CONVENTION_FIELD_NUMBER: _builtins.int
+    INDICATORS_FIELD_NUMBER: _builtins.int
+    symbol: _builtins.str
+    """symbol names a series in the server's data store. Case-insensitive.
+    Empty means the server's default symbol. Unknown symbols get
+    NOT_FOUND.
+    """
+    start_date: _builtins.str
+    """start_date is the first calendar day of the window, inclusive, as
+    "YYYY-MM-DD". Empty means the first available bar.
+    """
+    end_date: _builtins.str
+    """end_date is the last calendar day of the window, inclusive, as
+    "YYYY-MM-DD". Empty means the last available bar.
+    """
+    convention: _indicators_pb2.Convention.ValueType
+    """convention applies to every indicator in the request. Unspecified means
+    the server's default.
+    """
+    @_builtins.property
+    def inline_bars(self) -> _bars_pb2.Bars:
+        """inline_bars are the client's own bars; the server needs no data of
+        its own.
+        """
+
+    @_builtins.property
+    def indicators(self) -> _containers.RepeatedCompositeFieldContainer[_indicators_pb2.IndicatorSpec]:
+        """indicators lists the indicators to compute, 1 to 32 of them. Each is
+        computed over the whole series and then cut to the window.
+        """
+
+    def __init__(
+        self,
+        *,
+        symbol: _builtins.str = ...,
+        inline_bars: _bars_pb2.Bars | None = ...,
+        start_date: _builtins.str = ...,
+        end_date: _builtins.str = ...,
+        convention: _indicators_pb2.Convention.ValueType = ...,
+        indicators: _abc.Iterable[_indicators_pb2.IndicatorSpec] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["inline_bars", b"inline_bars", "source", b"source", "symbol", b"symbol"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["convention", b"convention", "end_date", b"end_date", "indicators", b"indicators", "inline_bars", b"inline_bars", "source", b"source", "start_date", b"start_date", "symbol", b"symbol"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_source: _TypeAlias = _typing.Literal["symbol", "inline_bars"]  # noqa: Y015
+    _WhichOneofArgType_source: _TypeAlias = _typing.Literal["source", b"source"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_source) -> _WhichOneofReturnType_source | None: ...
+
+Global___ComputeIndicatorsRequest: _TypeAlias = ComputeIndicatorsRequest  # noqa: Y015
+
+@_typing.final
+class ComputeIndicatorsResponse(_message.Message):
+    """ComputeIndicatorsResponse is the response of
+    IndicatorService.ComputeIndicators: one columnar frame.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SYMBOL_FIELD_NUMBER: _builtins.int
+    CONVENTION_FIELD_NUMBER: _builtins.int
+    DATES_FIELD_NUMBER: _builtins.int
+    SERIES_FIELD_NUMBER: _builtins.int
+    symbol: _builtins.str
+    """symbol is the canonical name of the series; empty for inline bars."""
+    convention: _indicators_pb2.Convention.ValueType
+    """convention is the convention that was used."""
+    @_builtins.property
+    def dates(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """dates are the trading days of the window as days since 1970-01-01, in
+        ascending order (see Bars.dates).
+        """
+
+    @_builtins.property
+    def series(self) -> _containers.RepeatedCompositeFieldContainer[_indicators_pb2.Series]:
+        """series holds every output of every requested indicator, in request
+        order and each indicator's output order.
+        """
+
+    def __init__(
+        self,
+        *,
+        symbol: _builtins.str = ...,
+        convention: _indicators_pb2.Convention.ValueType = ...,
+        dates: _abc.Iterable[_builtins.int] | None = ...,
+        series: _abc.Iterable[_indicators_pb2.Series] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["convention", b"convention", "dates", b"dates", "series", b"series", "symbol", b"symbol"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ComputeIndicatorsResponse: _TypeAlias = ComputeIndicatorsResponse  # noqa: Y015
+
+@_typing.final
+class ListSymbolsRequest(_message.Message):
+    """ListSymbolsRequest is the request of IndicatorService.ListSymbols. It has
+    no fields.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSymbolsRequest: _TypeAlias = ListSymbolsRequest  # noqa: Y015
+
+@_typing.final
+class ListSymbolsResponse(_message.Message):
+    """ListSymbolsResponse is the response of IndicatorService.ListSymbols."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SYMBOLS_FIELD_NUMBER: _builtins.int
+    DEFAULT_SYMBOL_FIELD_NUMBER: _builtins.int
+    default_symbol: _builtins.str
+    """default_symbol is the symbol used when a request names none."""
+    @_builtins.property
+    def symbols(self) -> _containers.RepeatedCompositeFieldContainer[Global___SymbolInfo]:
+        """symbols are the series in the data store, sorted by symbol."""
+
+    def __init__(
+        self,
+        *,
+        symbols: _abc.Iterable[Global___SymbolInfo] | None = ...,
+        default_symbol: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["default_symbol", b"default_symbol", "symbols", b"symbols"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSymbolsResponse: _TypeAlias = ListSymbolsResponse  # noqa: Y015
+
+@_typing.final
+class SymbolInfo(_message.Message):
+    """SymbolInfo describes one series in the server's data store."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SYMBOL_FIELD_NUMBER: _builtins.int
+    FIRST_DATE_FIELD_NUMBER: _builtins.int
+    LAST_DATE_FIELD_NUMBER: _builtins.int
+    BAR_COUNT_FIELD_NUMBER: _builtins.int
+    symbol: _builtins.str
+    """symbol is the canonical name to use in requests."""
+    first_date: _builtins.str
+    """first_date is the first bar's trading day, as "YYYY-MM-DD"."""
+    last_date: _builtins.str
+    """last_date is the last bar's trading day, as "YYYY-MM-DD"."""
+    bar_count: _builtins.int
+    """bar_count is the number of daily bars."""
+    def __init__(
+        self,
+        *,
+        symbol: _builtins.str = ...,
+        first_date: _builtins.str = ...,
+        last_date: _builtins.str = ...,
+        bar_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bar_count", b"bar_count", "first_date", b"first_date", "last_date", b"last_date", "symbol", b"symbol"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SymbolInfo: _TypeAlias = SymbolInfo  # noqa: Y015

@@ -27,7 +27,7 @@ if _version_not_supported:
 
 class IndicatorServiceStub:
     """IndicatorService computes technical indicators on daily bars with pandas
-    and NumPy.
+    and NumPy, on the server's data or on bars the client sends.
     """
 
     def __init__(self, channel):
@@ -41,32 +41,68 @@ class IndicatorServiceStub:
                 request_serializer=idc_dot_v1_dot_indicator__service__pb2.GetMACDRequest.SerializeToString,
                 response_deserializer=idc_dot_v1_dot_indicator__service__pb2.GetMACDResponse.FromString,
                 _registered_method=True)
+        self.ComputeIndicators = channel.unary_unary(
+                '/idc.v1.IndicatorService/ComputeIndicators',
+                request_serializer=idc_dot_v1_dot_indicator__service__pb2.ComputeIndicatorsRequest.SerializeToString,
+                response_deserializer=idc_dot_v1_dot_indicator__service__pb2.ComputeIndicatorsResponse.FromString,
+                _registered_method=True)
+        self.ListSymbols = channel.unary_unary(
+                '/idc.v1.IndicatorService/ListSymbols',
+                request_serializer=idc_dot_v1_dot_indicator__service__pb2.ListSymbolsRequest.SerializeToString,
+                response_deserializer=idc_dot_v1_dot_indicator__service__pb2.ListSymbolsResponse.FromString,
+                _registered_method=True)
 
 
 class IndicatorServiceServicer:
     """IndicatorService computes technical indicators on daily bars with pandas
-    and NumPy.
+    and NumPy, on the server's data or on bars the client sends.
     """
 
     def GetMACD(self, request, context):
         """GetMACD is a unary RPC that returns the selected bars and their MACD
-        line, signal line and histogram, as columns.
+        line, signal line and histogram, as columns. It is the typed
+        convenience for ComputeIndicators with one MACD spec.
 
         MACD line = EMA(fast) - EMA(slow) of the close; signal = EMA(signal) of
-        the MACD line; histogram = MACD line - signal. Each EMA has smoothing
-        factor 2/(period+1) and is seeded with the first close of the symbol's
-        history (the pandas ewm(adjust=False) and 通达信 convention). The
-        indicator is computed over the symbol's whole history and then cut to
-        the window, so a value never depends on where the window starts.
+        the MACD line. How the EMAs are seeded, how many warm-up bars have no
+        value, and whether the histogram is macd - signal or 2 * (macd -
+        signal) depend on the convention (see Convention). The indicator is
+        computed over the whole series and then cut to the window, so a value
+        never depends on where the window starts.
 
         An empty request is valid: the server's default symbol, its whole
-        history, and periods 12/26/9.
+        history, periods 12/26/9, and the server's default convention.
 
         Errors:
-        - INVALID_ARGUMENT: a malformed date, end_date before start_date, or a
-        period out of range. The message and the google.rpc.BadRequest detail
-        name the field.
+        - INVALID_ARGUMENT: a malformed date, end_date before start_date, a
+        period out of range, an unknown convention, or bad inline bars. The
+        message and the google.rpc.BadRequest detail name the field.
         - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ComputeIndicators(self, request, context):
+        """ComputeIndicators is a unary RPC that computes a list of indicators over
+        one selection of bars and returns them as one columnar frame: the dates
+        and a named Series per output.
+
+        Errors:
+        - INVALID_ARGUMENT: as for GetMACD, plus an empty or too long indicator
+        list, a spec with no indicator set, a bad or duplicate label, or a
+        parameter out of range. Field paths name the spec, e.g.
+        "indicators[2].rsi.period".
+        - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSymbols(self, request, context):
+        """ListSymbols is a unary RPC that lists the symbols in the server's data
+        store (the bundled data plus the operator's --data-dir), with each one's
+        date range and bar count. It never fails for a valid server.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -80,6 +116,16 @@ def add_IndicatorServiceServicer_to_server(servicer, server):
                     request_deserializer=idc_dot_v1_dot_indicator__service__pb2.GetMACDRequest.FromString,
                     response_serializer=idc_dot_v1_dot_indicator__service__pb2.GetMACDResponse.SerializeToString,
             ),
+            'ComputeIndicators': grpc.unary_unary_rpc_method_handler(
+                    servicer.ComputeIndicators,
+                    request_deserializer=idc_dot_v1_dot_indicator__service__pb2.ComputeIndicatorsRequest.FromString,
+                    response_serializer=idc_dot_v1_dot_indicator__service__pb2.ComputeIndicatorsResponse.SerializeToString,
+            ),
+            'ListSymbols': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSymbols,
+                    request_deserializer=idc_dot_v1_dot_indicator__service__pb2.ListSymbolsRequest.FromString,
+                    response_serializer=idc_dot_v1_dot_indicator__service__pb2.ListSymbolsResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'idc.v1.IndicatorService', rpc_method_handlers)
@@ -90,7 +136,7 @@ def add_IndicatorServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class IndicatorService:
     """IndicatorService computes technical indicators on daily bars with pandas
-    and NumPy.
+    and NumPy, on the server's data or on bars the client sends.
     """
 
     @staticmethod
@@ -110,6 +156,60 @@ class IndicatorService:
             '/idc.v1.IndicatorService/GetMACD',
             idc_dot_v1_dot_indicator__service__pb2.GetMACDRequest.SerializeToString,
             idc_dot_v1_dot_indicator__service__pb2.GetMACDResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ComputeIndicators(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/idc.v1.IndicatorService/ComputeIndicators',
+            idc_dot_v1_dot_indicator__service__pb2.ComputeIndicatorsRequest.SerializeToString,
+            idc_dot_v1_dot_indicator__service__pb2.ComputeIndicatorsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSymbols(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/idc.v1.IndicatorService/ListSymbols',
+            idc_dot_v1_dot_indicator__service__pb2.ListSymbolsRequest.SerializeToString,
+            idc_dot_v1_dot_indicator__service__pb2.ListSymbolsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -28,7 +28,7 @@ GRPC_VERSION: str
 
 class IndicatorServiceStub:
     """IndicatorService computes technical indicators on daily bars with pandas
-    and NumPy.
+    and NumPy, on the server's data or on bars the client sends.
     """
 
     @_typing.overload
@@ -37,56 +37,92 @@ class IndicatorServiceStub:
     def __new__(cls, channel: _aio.Channel) -> IndicatorServiceAsyncStub: ...
     GetMACD: _grpc.UnaryUnaryMultiCallable[_indicator_service_pb2.GetMACDRequest, _indicator_service_pb2.GetMACDResponse]
     """GetMACD is a unary RPC that returns the selected bars and their MACD
-    line, signal line and histogram, as columns.
+    line, signal line and histogram, as columns. It is the typed
+    convenience for ComputeIndicators with one MACD spec.
 
     MACD line = EMA(fast) - EMA(slow) of the close; signal = EMA(signal) of
-    the MACD line; histogram = MACD line - signal. Each EMA has smoothing
-    factor 2/(period+1) and is seeded with the first close of the symbol's
-    history (the pandas ewm(adjust=False) and 通达信 convention). The
-    indicator is computed over the symbol's whole history and then cut to
-    the window, so a value never depends on where the window starts.
+    the MACD line. How the EMAs are seeded, how many warm-up bars have no
+    value, and whether the histogram is macd - signal or 2 * (macd -
+    signal) depend on the convention (see Convention). The indicator is
+    computed over the whole series and then cut to the window, so a value
+    never depends on where the window starts.
 
     An empty request is valid: the server's default symbol, its whole
-    history, and periods 12/26/9.
+    history, periods 12/26/9, and the server's default convention.
 
     Errors:
-    - INVALID_ARGUMENT: a malformed date, end_date before start_date, or a
-      period out of range. The message and the google.rpc.BadRequest detail
-      name the field.
+    - INVALID_ARGUMENT: a malformed date, end_date before start_date, a
+      period out of range, an unknown convention, or bad inline bars. The
+      message and the google.rpc.BadRequest detail name the field.
     - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+    """
+    ComputeIndicators: _grpc.UnaryUnaryMultiCallable[_indicator_service_pb2.ComputeIndicatorsRequest, _indicator_service_pb2.ComputeIndicatorsResponse]
+    """ComputeIndicators is a unary RPC that computes a list of indicators over
+    one selection of bars and returns them as one columnar frame: the dates
+    and a named Series per output.
+
+    Errors:
+    - INVALID_ARGUMENT: as for GetMACD, plus an empty or too long indicator
+      list, a spec with no indicator set, a bad or duplicate label, or a
+      parameter out of range. Field paths name the spec, e.g.
+      "indicators[2].rsi.period".
+    - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+    """
+    ListSymbols: _grpc.UnaryUnaryMultiCallable[_indicator_service_pb2.ListSymbolsRequest, _indicator_service_pb2.ListSymbolsResponse]
+    """ListSymbols is a unary RPC that lists the symbols in the server's data
+    store (the bundled data plus the operator's --data-dir), with each one's
+    date range and bar count. It never fails for a valid server.
     """
 
 @_typing.type_check_only
 class IndicatorServiceAsyncStub(IndicatorServiceStub):
     """IndicatorService computes technical indicators on daily bars with pandas
-    and NumPy.
+    and NumPy, on the server's data or on bars the client sends.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetMACD: _aio.UnaryUnaryMultiCallable[_indicator_service_pb2.GetMACDRequest, _indicator_service_pb2.GetMACDResponse]  # type: ignore[assignment]
     """GetMACD is a unary RPC that returns the selected bars and their MACD
-    line, signal line and histogram, as columns.
+    line, signal line and histogram, as columns. It is the typed
+    convenience for ComputeIndicators with one MACD spec.
 
     MACD line = EMA(fast) - EMA(slow) of the close; signal = EMA(signal) of
-    the MACD line; histogram = MACD line - signal. Each EMA has smoothing
-    factor 2/(period+1) and is seeded with the first close of the symbol's
-    history (the pandas ewm(adjust=False) and 通达信 convention). The
-    indicator is computed over the symbol's whole history and then cut to
-    the window, so a value never depends on where the window starts.
+    the MACD line. How the EMAs are seeded, how many warm-up bars have no
+    value, and whether the histogram is macd - signal or 2 * (macd -
+    signal) depend on the convention (see Convention). The indicator is
+    computed over the whole series and then cut to the window, so a value
+    never depends on where the window starts.
 
     An empty request is valid: the server's default symbol, its whole
-    history, and periods 12/26/9.
+    history, periods 12/26/9, and the server's default convention.
 
     Errors:
-    - INVALID_ARGUMENT: a malformed date, end_date before start_date, or a
-      period out of range. The message and the google.rpc.BadRequest detail
-      name the field.
+    - INVALID_ARGUMENT: a malformed date, end_date before start_date, a
+      period out of range, an unknown convention, or bad inline bars. The
+      message and the google.rpc.BadRequest detail name the field.
     - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+    """
+    ComputeIndicators: _aio.UnaryUnaryMultiCallable[_indicator_service_pb2.ComputeIndicatorsRequest, _indicator_service_pb2.ComputeIndicatorsResponse]  # type: ignore[assignment]
+    """ComputeIndicators is a unary RPC that computes a list of indicators over
+    one selection of bars and returns them as one columnar frame: the dates
+    and a named Series per output.
+
+    Errors:
+    - INVALID_ARGUMENT: as for GetMACD, plus an empty or too long indicator
+      list, a spec with no indicator set, a bad or duplicate label, or a
+      parameter out of range. Field paths name the spec, e.g.
+      "indicators[2].rsi.period".
+    - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+    """
+    ListSymbols: _aio.UnaryUnaryMultiCallable[_indicator_service_pb2.ListSymbolsRequest, _indicator_service_pb2.ListSymbolsResponse]  # type: ignore[assignment]
+    """ListSymbols is a unary RPC that lists the symbols in the server's data
+    store (the bundled data plus the operator's --data-dir), with each one's
+    date range and bar count. It never fails for a valid server.
     """
 
 class IndicatorServiceServicer(metaclass=_abc_1.ABCMeta):
     """IndicatorService computes technical indicators on daily bars with pandas
-    and NumPy.
+    and NumPy, on the server's data or on bars the client sends.
     """
 
     @_abc_1.abstractmethod
@@ -96,23 +132,53 @@ class IndicatorServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_indicator_service_pb2.GetMACDResponse, _abc.Awaitable[_indicator_service_pb2.GetMACDResponse]]:
         """GetMACD is a unary RPC that returns the selected bars and their MACD
-        line, signal line and histogram, as columns.
+        line, signal line and histogram, as columns. It is the typed
+        convenience for ComputeIndicators with one MACD spec.
 
         MACD line = EMA(fast) - EMA(slow) of the close; signal = EMA(signal) of
-        the MACD line; histogram = MACD line - signal. Each EMA has smoothing
-        factor 2/(period+1) and is seeded with the first close of the symbol's
-        history (the pandas ewm(adjust=False) and 通达信 convention). The
-        indicator is computed over the symbol's whole history and then cut to
-        the window, so a value never depends on where the window starts.
+        the MACD line. How the EMAs are seeded, how many warm-up bars have no
+        value, and whether the histogram is macd - signal or 2 * (macd -
+        signal) depend on the convention (see Convention). The indicator is
+        computed over the whole series and then cut to the window, so a value
+        never depends on where the window starts.
 
         An empty request is valid: the server's default symbol, its whole
-        history, and periods 12/26/9.
+        history, periods 12/26/9, and the server's default convention.
 
         Errors:
-        - INVALID_ARGUMENT: a malformed date, end_date before start_date, or a
-          period out of range. The message and the google.rpc.BadRequest detail
-          name the field.
+        - INVALID_ARGUMENT: a malformed date, end_date before start_date, a
+          period out of range, an unknown convention, or bad inline bars. The
+          message and the google.rpc.BadRequest detail name the field.
         - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+        """
+
+    @_abc_1.abstractmethod
+    def ComputeIndicators(
+        self,
+        request: _indicator_service_pb2.ComputeIndicatorsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_indicator_service_pb2.ComputeIndicatorsResponse, _abc.Awaitable[_indicator_service_pb2.ComputeIndicatorsResponse]]:
+        """ComputeIndicators is a unary RPC that computes a list of indicators over
+        one selection of bars and returns them as one columnar frame: the dates
+        and a named Series per output.
+
+        Errors:
+        - INVALID_ARGUMENT: as for GetMACD, plus an empty or too long indicator
+          list, a spec with no indicator set, a bad or duplicate label, or a
+          parameter out of range. Field paths name the spec, e.g.
+          "indicators[2].rsi.period".
+        - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+        """
+
+    @_abc_1.abstractmethod
+    def ListSymbols(
+        self,
+        request: _indicator_service_pb2.ListSymbolsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_indicator_service_pb2.ListSymbolsResponse, _abc.Awaitable[_indicator_service_pb2.ListSymbolsResponse]]:
+        """ListSymbols is a unary RPC that lists the symbols in the server's data
+        store (the bundled data plus the operator's --data-dir), with each one's
+        date range and bar count. It never fails for a valid server.
         """
 
 def add_IndicatorServiceServicer_to_server(servicer: IndicatorServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
