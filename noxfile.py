@@ -118,7 +118,7 @@ def tests(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def contract(session: nox.Session) -> None:
     """Cross-language contract tests against the real server: Go, Python, and the article's clients."""
-    install_project(session, "pytest", "pillow", "grpcio-tools")
+    install_project(session, "pytest", "pillow", "grpcio-tools", "ta-lib")
     with running_server(session) as target:
         env = {"IDC_ADDR": target, "IDC_TARGET": target}
         with session.chdir("clients/go"):
