@@ -229,3 +229,18 @@ def test_image_size_out_of_range_is_invalid(graphs: Any, fields: dict[str, int],
         call_graph(graphs, **fields)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert field_violations(caught.value) == [field]
+
+
+def test_graph_of_inline_bars_renders_the_clients_data(graphs: Any, indicators: Any) -> None:
+    spy = indicators.GetMACD(indicator_pb2.GetMACDRequest(symbol="SPY", start_date="2022-01-01"), timeout=10).bars
+    request = graph_pb2.GetMACDGraphRequest(
+        inline_bars=spy, start_date="2023-01-01", width_px=640, height_px=400, convention=indicators_pb2.CONVENTION_TDX
+    )
+    metadata, data, _ = receive_image(graphs.GetMACDGraph(request, timeout=30))
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.size == (640, 400) == (metadata.width_px, metadata.height_px)
+    from_symbol = graph_pb2.GetMACDGraphRequest(
+        symbol="SPY", start_date="2023-01-01", width_px=640, height_px=400, convention=indicators_pb2.CONVENTION_TDX
+    )
+    # Same bars but a different history (and title): a different chart.
+    assert receive_image(graphs.GetMACDGraph(from_symbol, timeout=30))[1] != data
