@@ -131,6 +131,31 @@ def contract(session: nox.Session) -> None:
     session.run("pytest", "clients/article/tests")
 
 
+README_CHARTS = {
+    "docs/images/spy-western-light.png": [
+        *("--symbol", "SPY", "--start", "2025-04-01", "--end", "2026-03-27"),
+        *("--panels", "volume,macd,rsi,kdj", "--sma", "20", "--boll", "20"),
+        *("--theme", "light", "--scheme", "western", "--convention", "talib"),
+    ],
+    "docs/images/sse-cn-dark.png": [
+        *("--symbol", "000001.SH", "--start", "2025-07-01", "--end", "2026-06-16"),
+        *("--panels", "volume,macd,rsi,kdj", "--sma", "5", "--sma", "20", "--boll", "20"),
+        *("--theme", "dark", "--scheme", "cn", "--convention", "tdx"),
+    ],
+}
+
+
+@nox.session(python=PYTHON, default=False)
+def readme_charts(session: nox.Session) -> None:
+    """Render the README's example charts with the real server and the Python client's CLI."""
+    install_project(session)
+    with running_server(session) as target:
+        for output, flags in README_CHARTS.items():
+            session.run(
+                "idc-client", "chart", "--target", target, *flags, "--width", "1200", "--height", "900", "-o", output
+            )
+
+
 @nox.session(python=PYTHON, default=False)
 def serve(session: nox.Session) -> None:
     """Run idc-server on its bundled real data (pass flags after --, e.g. -- --port 50052)."""

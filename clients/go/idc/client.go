@@ -167,17 +167,23 @@ func (c *Client) ListSymbols(ctx context.Context, opts ...grpc.CallOption) (*idc
 	return resp, nil
 }
 
-// Image is a chart received from IndicatorGraphService.GetMACDGraph whose
-// size and SHA-256 digest matched the metadata sent before it.
+// Image is a chart received from IndicatorGraphService.GetChart or
+// GetMACDGraph whose size and SHA-256 digest matched the metadata sent
+// before it.
 type Image struct {
-	// MediaType is the IANA media type, e.g. "image/png".
+	// MediaType is the IANA media type: "image/png", "image/svg+xml",
+	// "image/jpeg" or "image/webp".
 	MediaType string
 	// Width is the image width in pixels, as announced by the server.
 	Width int
 	// Height is the image height in pixels, as announced by the server.
 	Height int
+	// DPI is the resolution in dots per inch, as announced by the server
+	// and recorded in PNG, JPEG and WebP files; 0 from a server that does
+	// not report it.
+	DPI int
 	// Data holds the image bytes. It is nil when the image was written to
-	// an io.Writer by [Client.WriteMACDGraph].
+	// an io.Writer by [Client.WriteChart] or [Client.WriteMACDGraph].
 	Data []byte
 	// SHA256 is the verified 32-byte SHA-256 digest of the image.
 	SHA256 []byte
@@ -185,9 +191,46 @@ type Image struct {
 	Size int64
 }
 
-// maxPrealloc caps how much memory GetMACDGraph reserves up front from the
-// size the server announces; larger images still arrive, by growing.
+// maxPrealloc caps how much memory GetChart and GetMACDGraph reserve up
+// front from the size the server announces; larger images still arrive, by
+// growing.
 const maxPrealloc = 16 << 20
+
+// GetChart calls IndicatorGraphService.GetChart and reassembles the
+// streamed chart in memory: a candlestick price panel with the request's
+// overlays (SMA, EMA, Bollinger Bands) over one panel per entry of its
+// panels (volume, MACD, RSI, KDJ), as PNG, SVG, JPEG or WebP. [ChartQuery]
+// builds a request. A nil req is the same as an empty request: the default
+// symbol's whole history with volume and MACD panels, a 1200x800 PNG at 100
+// dpi, light theme, Western colours.
+//
+// The stream is checked as for [Client.GetMACDGraph]: an error matching
+// [ErrProtocol] or [ErrIntegrity] reports a stream out of order or bytes
+// that do not match the metadata. Server errors keep their gRPC status:
+// INVALID_ARGUMENT for a bad bar selection, a panel or overlay with nothing
+// set or a parameter out of range (e.g. field "panels[1].rsi.period"), an
+// image over the server's pixel limit, a chunk size out of range, or an
+// unknown format, theme, color scheme or convention (see
+// [FieldViolations]); NOT_FOUND for an unknown symbol or a window without
+// bars. When ctx ends, the server stops rendering and the call fails with
+// CANCELED or DEADLINE_EXCEEDED.
+func (c *Client) GetChart(ctx context.Context, req *idcv1.GetChartRequest, opts ...grpc.CallOption) (*Image, error) {
+	var buf bytes.Buffer
+	img, err := c.receiveChart(ctx, req, &buf, opts)
+	if err != nil {
+		return nil, err
+	}
+	img.Data = buf.Bytes()
+	return img, nil
+}
+
+// WriteChart is like [Client.GetChart] but writes the chunks to w as they
+// arrive instead of keeping the image in memory; the returned Image has nil
+// Data. As with [Client.WriteMACDGraph], w may have received bytes of an
+// image that is then rejected: on error, discard what was written.
+func (c *Client) WriteChart(ctx context.Context, req *idcv1.GetChartRequest, w io.Writer, opts ...grpc.CallOption) (*Image, error) {
+	return c.receiveChart(ctx, req, w, opts)
+}
 
 // GetMACDGraph calls IndicatorGraphService.GetMACDGraph and reassembles the
 // streamed chart in memory. A nil req is the same as an empty request.
@@ -197,8 +240,9 @@ const maxPrealloc = 16 << 20
 // metadata, chunks before it, metadata twice); an error matching
 // [ErrIntegrity] reports bytes that do not add up to the announced size or
 // do not hash to the announced SHA-256. Server errors keep their gRPC
-// status as in [Client.GetMACD], plus INVALID_ARGUMENT for an image size out
-// of range. [MACDQuery.GraphRequest] builds a request.
+// status as in [Client.GetMACD], plus INVALID_ARGUMENT for an image size or
+// chunk size out of range. [MACDQuery.GraphRequest] builds a request; set
+// its ChunkSizeBytes to choose the largest chunk (0 means 64 KiB).
 func (c *Client) GetMACDGraph(ctx context.Context, req *idcv1.GetMACDGraphRequest, opts ...grpc.CallOption) (*Image, error) {
 	var buf bytes.Buffer
 	img, err := c.receiveGraph(ctx, req, &buf, opts)
@@ -223,15 +267,41 @@ func (c *Client) receiveGraph(ctx context.Context, req *idcv1.GetMACDGraphReques
 	if req == nil {
 		req = &idcv1.GetMACDGraphRequest{}
 	}
+	return streamImage(ctx, c, "get macd graph", w, func(ctx context.Context) (func() (*idcv1.GetMACDGraphResponse, error), error) {
+		stream, err := c.graph.GetMACDGraph(ctx, req, opts...)
+		if err != nil {
+			return nil, err
+		}
+		return stream.Recv, nil
+	})
+}
+
+func (c *Client) receiveChart(ctx context.Context, req *idcv1.GetChartRequest, w io.Writer, opts []grpc.CallOption) (*Image, error) {
+	if req == nil {
+		req = &idcv1.GetChartRequest{}
+	}
+	return streamImage(ctx, c, "get chart", w, func(ctx context.Context) (func() (*idcv1.GetChartResponse, error), error) {
+		stream, err := c.graph.GetChart(ctx, req, opts...)
+		if err != nil {
+			return nil, err
+		}
+		return stream.Recv, nil
+	})
+}
+
+// streamImage opens an image stream with open under the call's deadline,
+// reassembles it into w with [receiveImage], and prefixes any error with
+// op.
+func streamImage[M imageResponse](ctx context.Context, c *Client, op string, w io.Writer, open func(context.Context) (func() (M, error), error)) (*Image, error) {
 	ctx, cancel := c.callContext(ctx)
 	defer cancel() // also ends the stream early when reassembly fails
-	stream, err := c.graph.GetMACDGraph(ctx, req, opts...)
+	recv, err := open(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("get macd graph: %w", err)
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	img, err := receiveImage(stream, w)
+	img, err := receiveImage(recv, w)
 	if err != nil {
-		return nil, fmt.Errorf("get macd graph: %w", err)
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	return img, nil
 }

@@ -51,14 +51,47 @@ func (f *fakeMACD) ListSymbols(ctx context.Context, req *idcv1.ListSymbolsReques
 	return f.list(ctx, req)
 }
 
-// fakeGraph is an IndicatorGraphService that sends a fixed list of
-// messages and then returns err. onCall, when set, sees each call's
-// context first.
+// fakeGraph is an IndicatorGraphService whose two RPCs send a fixed list of
+// messages and then return err: GetMACDGraph sends msgs, and GetChart sends
+// msgs converted to GetChartResponse. onCall, when set, sees each call's
+// context first; chartReqs receives each GetChart request, when not nil.
 type fakeGraph struct {
 	idcv1.UnimplementedIndicatorGraphServiceServer
-	msgs   []*idcv1.GetMACDGraphResponse
-	err    error
-	onCall func(context.Context)
+	msgs      []*idcv1.GetMACDGraphResponse
+	err       error
+	onCall    func(context.Context)
+	chartReqs chan *idcv1.GetChartRequest
+}
+
+func (f *fakeGraph) GetChart(req *idcv1.GetChartRequest, stream grpc.ServerStreamingServer[idcv1.GetChartResponse]) error {
+	if f.onCall != nil {
+		f.onCall(stream.Context())
+	}
+	if f.chartReqs != nil {
+		f.chartReqs <- req
+	}
+	for _, m := range toChart(f.msgs) {
+		if err := stream.Send(m); err != nil {
+			return err
+		}
+	}
+	return f.err
+}
+
+// toChart converts GetMACDGraph messages into the same GetChart messages.
+func toChart(msgs []*idcv1.GetMACDGraphResponse) []*idcv1.GetChartResponse {
+	out := make([]*idcv1.GetChartResponse, len(msgs))
+	for i, m := range msgs {
+		switch p := m.GetPayload().(type) {
+		case *idcv1.GetMACDGraphResponse_Metadata:
+			out[i] = &idcv1.GetChartResponse{Payload: &idcv1.GetChartResponse_Metadata{Metadata: p.Metadata}}
+		case *idcv1.GetMACDGraphResponse_Chunk:
+			out[i] = &idcv1.GetChartResponse{Payload: &idcv1.GetChartResponse_Chunk{Chunk: p.Chunk}}
+		default:
+			out[i] = &idcv1.GetChartResponse{}
+		}
+	}
+	return out
 }
 
 func (f *fakeGraph) GetMACDGraph(_ *idcv1.GetMACDGraphRequest, stream grpc.ServerStreamingServer[idcv1.GetMACDGraphResponse]) error {
@@ -100,7 +133,7 @@ func newClient(t *testing.T, macd *fakeMACD, graph *fakeGraph, opts ...idc.Optio
 
 func metadataMsg(media string, size int64, sum []byte, w, h int32) *idcv1.GetMACDGraphResponse {
 	return &idcv1.GetMACDGraphResponse{Payload: &idcv1.GetMACDGraphResponse_Metadata{Metadata: &idcv1.ImageMetadata{
-		MediaType: media, SizeBytes: size, Sha256: sum, WidthPx: w, HeightPx: h,
+		MediaType: media, SizeBytes: size, Sha256: sum, WidthPx: w, HeightPx: h, Dpi: 100,
 	}}}
 }
 
@@ -244,23 +277,38 @@ func TestGetMACDGraph(t *testing.T) {
 			want: idc.ErrProtocol, code: codes.Internal, text: "negative",
 		},
 	}
-	for _, tc := range bad {
-		t.Run(tc.name, func(t *testing.T) {
-			c := newClient(t, nil, &fakeGraph{msgs: tc.msgs})
-			img, err := c.GetMACDGraph(t.Context(), &idcv1.GetMACDGraphRequest{})
-			if err == nil {
-				t.Fatalf("GetMACDGraph succeeded with %d bytes, want an error", len(img.Data))
-			}
-			if !errors.Is(err, tc.want) {
-				t.Errorf("error %q does not match %v", err, tc.want)
-			}
-			if got := status.Code(err); got != tc.code {
-				t.Errorf("status.Code = %v, want %v", got, tc.code)
-			}
-			if !strings.HasPrefix(err.Error(), "get macd graph: ") || !strings.Contains(err.Error(), tc.text) {
-				t.Errorf("error %q lacks the prefix %q or the text %q", err, "get macd graph: ", tc.text)
-			}
-		})
+	// Each bad stream fails the same way from both RPCs, which share the
+	// reassembly.
+	calls := []struct {
+		name, prefix string
+		call         func(*idc.Client) (*idc.Image, error)
+	}{
+		{"GetMACDGraph", "get macd graph: ", func(c *idc.Client) (*idc.Image, error) {
+			return c.GetMACDGraph(t.Context(), &idcv1.GetMACDGraphRequest{})
+		}},
+		{"GetChart", "get chart: ", func(c *idc.Client) (*idc.Image, error) {
+			return c.GetChart(t.Context(), &idcv1.GetChartRequest{})
+		}},
+	}
+	for _, call := range calls {
+		for _, tc := range bad {
+			t.Run(call.name+" "+tc.name, func(t *testing.T) {
+				c := newClient(t, nil, &fakeGraph{msgs: tc.msgs})
+				img, err := call.call(c)
+				if err == nil {
+					t.Fatalf("%s succeeded with %d bytes, want an error", call.name, len(img.Data))
+				}
+				if !errors.Is(err, tc.want) {
+					t.Errorf("error %q does not match %v", err, tc.want)
+				}
+				if got := status.Code(err); got != tc.code {
+					t.Errorf("status.Code = %v, want %v", got, tc.code)
+				}
+				if !strings.HasPrefix(err.Error(), call.prefix) || !strings.Contains(err.Error(), tc.text) {
+					t.Errorf("error %q lacks the prefix %q or the text %q", err, call.prefix, tc.text)
+				}
+			})
+		}
 	}
 
 	t.Run("server error after some chunks", func(t *testing.T) {

@@ -1,6 +1,6 @@
 // Package idc is a small Go client for the idc indicator service: technical
 // indicators (SMA, EMA, MACD, RSI, Bollinger Bands, KDJ) computed with
-// pandas and MACD charts rendered with matplotlib, served over gRPC by the
+// pandas and charts rendered with matplotlib, served over gRPC by the
 // idc.v1 API, on the server's data or on bars the client sends.
 //
 // Dial a server, build a request with [MACDQuery], and turn the columnar
@@ -35,6 +35,29 @@
 //	}
 //	err = os.WriteFile("macd.png", img.Data, 0o644)
 //
+// [Client.GetChart] renders a candlestick chart with any SMA, EMA and
+// Bollinger overlays over volume, MACD, RSI and KDJ panels, as PNG, SVG,
+// JPEG or WebP, in a light or dark theme and Western or Chinese colours;
+// [ChartQuery] builds its request:
+//
+//	cq := idc.ChartQuery{
+//		Symbol:   "SPY",
+//		Start:    "2023-01-01",
+//		End:      "2023-12-31",
+//		Panels:   []*idcv1.ChartPanel{idc.VolumePanel(), idc.MACDPanel(0, 0, 0), idc.RSIPanel(14), idc.KDJPanel(0, 0, 0)},
+//		Overlays: []*idcv1.ChartOverlay{idc.SMAOverlay(20), idc.BollingerOverlay(20, 2)},
+//		Format:   idcv1.ImageFormat_IMAGE_FORMAT_SVG,
+//		Theme:    idcv1.Theme_THEME_DARK,
+//	}
+//	chart, err := c.GetChart(ctx, cq.Request())
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	err = os.WriteFile("spy.svg", chart.Data, 0o644)
+//
+// [Client.WriteChart] and [Client.WriteMACDGraph] write the chunks to an
+// io.Writer as they arrive instead.
+//
 // [Client.ComputeIndicators] computes several indicators in one call and
 // [IndicatorFrame] turns its response into one column per output series,
 // NaN before each series' first value:
@@ -68,12 +91,12 @@
 // # Errors
 //
 // Every method wraps its error with context ("get macd: ...", "compute
-// indicators: ...", "list symbols: ...") using %w, so
+// indicators: ...", "list symbols: ...", "get chart: ...") using %w, so
 // [google.golang.org/grpc/status.Code] and
 // [google.golang.org/grpc/status.FromError] still see the gRPC status. For
 // INVALID_ARGUMENT errors, [FieldViolations] tells which request field was
-// wrong, e.g. "start_date", "inline_bars.close" or
-// "indicators[0].sma.period". A chart stream that breaks the protocol or
+// wrong, e.g. "start_date", "inline_bars.close", "indicators[0].sma.period"
+// or "panels[1].rsi.period". A chart stream that breaks the protocol or
 // fails its integrity check gives an error that matches [ErrProtocol] or
 // [ErrIntegrity] with [errors.Is].
 //

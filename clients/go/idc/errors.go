@@ -6,12 +6,12 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// Errors that the client itself detects in a chart stream. They carry a
-// gRPC status too, so that status.Code works on every error of this
-// package: [ErrProtocol] has code INTERNAL and [ErrIntegrity] has code
-// DATA_LOSS. Test for them with [errors.Is].
+// Errors that the client itself detects in a chart stream (GetChart or
+// GetMACDGraph). They carry a gRPC status too, so that status.Code works on
+// every error of this package: [ErrProtocol] has code INTERNAL and
+// [ErrIntegrity] has code DATA_LOSS. Test for them with [errors.Is].
 var (
-	// ErrProtocol means the server broke the GetMACDGraph stream protocol:
+	// ErrProtocol means the server broke the protocol of a chart stream:
 	// the stream had no metadata, a chunk came before the metadata, or the
 	// metadata came twice or was malformed.
 	ErrProtocol error = &clientError{codes.Internal, "idc: graph stream protocol violation"}
@@ -37,8 +37,8 @@ func (e *clientError) GRPCStatus() *status.Status { return status.New(e.code, e.
 // details attached to err's gRPC status, or nil when there are none. The
 // server attaches them to INVALID_ARGUMENT errors; each names a request
 // field, such as "start_date", "width_px", "parameters.fast_period",
-// "inline_bars.high" or "indicators[2].rsi.period", and says what is wrong
-// with it. err may be wrapped.
+// "inline_bars.high", "indicators[2].rsi.period" or "panels[1].rsi.period",
+// and says what is wrong with it. err may be wrapped.
 func FieldViolations(err error) []*errdetails.BadRequest_FieldViolation {
 	st, ok := status.FromError(err)
 	if !ok || st == nil {

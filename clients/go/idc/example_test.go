@@ -54,6 +54,39 @@ func ExampleClient_GetMACDGraph() {
 	fmt.Printf("%s %dx%d, sha256 %x\n", img.MediaType, img.Width, img.Height, img.SHA256)
 }
 
+func ExampleClient_GetChart() {
+	c, err := idc.Dial("localhost:50051", idc.WithTimeout(time.Minute))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+
+	q := idc.ChartQuery{
+		Symbol: "SPY",
+		Start:  "2023-01-01",
+		End:    "2023-12-31",
+		Panels: []*idcv1.ChartPanel{
+			idc.VolumePanel(), idc.MACDPanel(12, 26, 9), idc.RSIPanel(14), idc.KDJPanel(9, 3, 3),
+		},
+		Overlays: []*idcv1.ChartOverlay{idc.SMAOverlay(20), idc.BollingerOverlay(20, 2)},
+		Format:   idcv1.ImageFormat_IMAGE_FORMAT_SVG,
+		Theme:    idcv1.Theme_THEME_DARK,
+		Scheme:   idcv1.ColorScheme_COLOR_SCHEME_CN,
+		Width:    1600,
+		Height:   1000,
+	}
+	f, err := os.CreateTemp(".", "spy-*.svg")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	img, err := c.WriteChart(context.Background(), q.Request(), f)
+	if err != nil {
+		log.Fatal(err) // discard f: its bytes did not pass the checks
+	}
+	fmt.Printf("%s: %s %dx%d, %d bytes\n", f.Name(), img.MediaType, img.Width, img.Height, img.Size)
+}
+
 func ExampleFieldViolations() {
 	c, err := idc.Dial("localhost:50051")
 	if err != nil {

@@ -7,14 +7,39 @@ import (
 	"fmt"
 	"io"
 
-	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	idcv1 "github.com/idcrpc/idc/clients/go/gen/idc/v1"
 )
 
-// receiveImage reads a GetMACDGraph stream to its end, writes the chunks to
-// w, and checks them against the metadata of the first message.
-func receiveImage(stream grpc.ServerStreamingClient[idcv1.GetMACDGraphResponse], w io.Writer) (*Image, error) {
+// imageResponse is a message of an image stream: GetMACDGraphResponse or
+// GetChartResponse. Both have the oneof payload of metadata (field 1) and
+// chunk (field 2).
+type imageResponse interface {
+	proto.Message
+	GetMetadata() *idcv1.ImageMetadata
+	GetChunk() []byte
+}
+
+// payloadKind is the name of the field set in msg's payload oneof,
+// "metadata" or "chunk", or "" when none is set.
+func payloadKind(msg imageResponse) protoreflect.Name {
+	m := msg.ProtoReflect()
+	oneof := m.Descriptor().Oneofs().ByName("payload")
+	if oneof == nil {
+		return ""
+	}
+	if fd := m.WhichOneof(oneof); fd != nil {
+		return fd.Name()
+	}
+	return ""
+}
+
+// receiveImage reads an image stream (GetMACDGraph or GetChart) to its end
+// by calling recv, writes the chunks to w, and checks them against the
+// metadata of the first message.
+func receiveImage[M imageResponse](recv func() (M, error), w io.Writer) (*Image, error) {
 	var (
 		meta     *idcv1.ImageMetadata
 		received int64
@@ -22,19 +47,19 @@ func receiveImage(stream grpc.ServerStreamingClient[idcv1.GetMACDGraphResponse],
 		sink     = io.MultiWriter(hash, w)
 	)
 	for {
-		msg, err := stream.Recv()
+		msg, err := recv()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
 			return nil, err
 		}
-		switch p := msg.GetPayload().(type) {
-		case *idcv1.GetMACDGraphResponse_Metadata:
+		switch payloadKind(msg) {
+		case "metadata":
 			if meta != nil {
 				return nil, fmt.Errorf("%w: metadata sent twice", ErrProtocol)
 			}
-			m := p.Metadata
+			m := msg.GetMetadata()
 			if m.GetSizeBytes() < 0 {
 				return nil, fmt.Errorf("%w: metadata size_bytes is negative (%d)", ErrProtocol, m.GetSizeBytes())
 			}
@@ -45,17 +70,18 @@ func receiveImage(stream grpc.ServerStreamingClient[idcv1.GetMACDGraphResponse],
 			if buf, ok := w.(*bytes.Buffer); ok {
 				buf.Grow(int(min(m.GetSizeBytes(), maxPrealloc)))
 			}
-		case *idcv1.GetMACDGraphResponse_Chunk:
+		case "chunk":
+			chunk := msg.GetChunk()
 			if meta == nil {
 				return nil, fmt.Errorf("%w: chunk received before metadata", ErrProtocol)
 			}
-			if received+int64(len(p.Chunk)) > meta.GetSizeBytes() {
+			if received+int64(len(chunk)) > meta.GetSizeBytes() {
 				return nil, fmt.Errorf("%w: received more than the %d bytes announced", ErrIntegrity, meta.GetSizeBytes())
 			}
-			if _, err := sink.Write(p.Chunk); err != nil {
+			if _, err := sink.Write(chunk); err != nil {
 				return nil, fmt.Errorf("write image: %w", err)
 			}
-			received += int64(len(p.Chunk))
+			received += int64(len(chunk))
 		default:
 			return nil, fmt.Errorf("%w: message has neither metadata nor chunk", ErrProtocol)
 		}
@@ -74,6 +100,7 @@ func receiveImage(stream grpc.ServerStreamingClient[idcv1.GetMACDGraphResponse],
 		MediaType: meta.GetMediaType(),
 		Width:     int(meta.GetWidthPx()),
 		Height:    int(meta.GetHeightPx()),
+		DPI:       int(meta.GetDpi()),
 		SHA256:    sum,
 		Size:      received,
 	}, nil

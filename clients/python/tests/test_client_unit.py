@@ -26,14 +26,34 @@ from idc.v1 import (
     indicator_service_pb2_grpc,
     indicators_pb2,
 )
-from idc_client import IdcClient, Image, IntegrityError, boll, field_violations, kdj, macd, rsi, sma
+from idc_client import (
+    IdcClient,
+    Image,
+    IntegrityError,
+    boll,
+    boll_overlay,
+    ema_overlay,
+    field_violations,
+    kdj,
+    kdj_panel,
+    macd,
+    macd_panel,
+    rsi,
+    rsi_panel,
+    sma,
+    sma_overlay,
+    volume_panel,
+)
 from idc_client.cli import main
 
 GraphResponse = indicator_graph_service_pb2.GetMACDGraphResponse
+ChartResponse = indicator_graph_service_pb2.GetChartResponse
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 600  # 153,608 bytes: three 64 KiB chunks
 
 
-def metadata_message(data: bytes, *, size: int | None = None, sha256: bytes | None = None) -> GraphResponse:
+def metadata_message(
+    data: bytes, *, size: int | None = None, sha256: bytes | None = None, dpi: int = 0
+) -> GraphResponse:
     """The first message of a stream that sends ``data``, optionally lying about it."""
     return GraphResponse(
         metadata=indicator_graph_service_pb2.ImageMetadata(
@@ -42,8 +62,14 @@ def metadata_message(data: bytes, *, size: int | None = None, sha256: bytes | No
             sha256=hashlib.sha256(data).digest() if sha256 is None else sha256,
             width_px=800,
             height_px=600,
+            dpi=dpi,
         )
     )
+
+
+def chart_message(message: GraphResponse) -> ChartResponse:
+    """The GetChart message with the same payload as a GetMACDGraph message."""
+    return ChartResponse.FromString(message.SerializeToString())  # The same fields under the same numbers.
 
 
 def chunk_messages(data: bytes, size: int = 64 * 1024) -> list[GraphResponse]:
@@ -106,12 +132,27 @@ class FakeIndicatorService(indicator_service_pb2_grpc.IndicatorServiceServicer):
 
 
 class FakeGraphService(indicator_graph_service_pb2_grpc.IndicatorGraphServiceServicer):
-    """Records each request and streams ``responses``, then aborts with ``status`` if set."""
+    """Records each request and streams ``responses``, then aborts with ``status`` if set.
+
+    GetChart streams the same ``responses`` as GetChartResponse messages.
+    """
 
     def __init__(self) -> None:
         self.requests: list[indicator_graph_service_pb2.GetMACDGraphRequest] = []
+        self.chart_requests: list[indicator_graph_service_pb2.GetChartRequest] = []
+        self.deadlines: list[float | None] = []
         self.responses: list[GraphResponse] = []
         self.status: grpc.Status | None = None
+
+    def GetChart(
+        self, request: indicator_graph_service_pb2.GetChartRequest, context: grpc.ServicerContext
+    ) -> Iterator[ChartResponse]:
+        self.chart_requests.append(request)
+        self.deadlines.append(context.time_remaining())
+        for response in self.responses:
+            yield chart_message(response)
+        if self.status is not None:
+            context.abort_with_status(self.status)
 
     def GetMACDGraph(
         self, request: indicator_graph_service_pb2.GetMACDGraphRequest, context: grpc.ServicerContext
@@ -316,16 +357,19 @@ def test_every_call_sends_the_convention(
     client.indicators([sma()], "SPY", convention=convention)
     client.indicators_response([sma()], "SPY", convention=convention)
     client.graph("SPY", convention=convention)
+    client.chart("SPY", convention=convention)
 
     assert [request.convention for request in fake.indicators.requests] == [expected, expected]
     assert [request.convention for request in fake.indicators.indicator_requests] == [expected, expected]
     assert fake.graphs.requests[0].convention == expected
+    assert fake.graphs.chart_requests[0].convention == expected
 
 
 CALLS: dict[str, Callable[..., object]] = {
     "macd": lambda client, **kwargs: client.macd(**kwargs),
     "macd_response": lambda client, **kwargs: client.macd_response(**kwargs),
     "graph": lambda client, **kwargs: client.graph(**kwargs),
+    "chart": lambda client, **kwargs: client.chart(**kwargs),
     "indicators": lambda client, **kwargs: client.indicators([sma()], **kwargs),
     "indicators_response": lambda client, **kwargs: client.indicators_response([sma()], **kwargs),
 }
@@ -333,7 +377,12 @@ CALLS: dict[str, Callable[..., object]] = {
 
 def no_requests(fake: FakeServer) -> bool:
     """Whether the fake server has received no request at all."""
-    return not (fake.indicators.requests or fake.indicators.indicator_requests or fake.graphs.requests)
+    return not (
+        fake.indicators.requests
+        or fake.indicators.indicator_requests
+        or fake.graphs.requests
+        or fake.graphs.chart_requests
+    )
 
 
 @pytest.mark.parametrize("name", CALLS)
@@ -387,8 +436,14 @@ def test_every_call_sends_inline_bars_from_a_frame(fake: FakeServer, client: Idc
         indicator_service_pb2.GetMACDRequest
         | indicator_service_pb2.ComputeIndicatorsRequest
         | indicator_graph_service_pb2.GetMACDGraphRequest
-    ] = [*fake.indicators.requests, *fake.indicators.indicator_requests, *fake.graphs.requests]
-    assert len(requests) == 5
+        | indicator_graph_service_pb2.GetChartRequest
+    ] = [
+        *fake.indicators.requests,
+        *fake.indicators.indicator_requests,
+        *fake.graphs.requests,
+        *fake.graphs.chart_requests,
+    ]
+    assert len(requests) == 6
     for request in requests:
         assert request.WhichOneof("source") == "inline_bars"
         assert request.inline_bars == EXPECTED_BARS
@@ -677,7 +732,154 @@ def test_image_save_writes_the_bytes(tmp_path: Path) -> None:
 def test_image_repr_leaves_out_the_bytes() -> None:
     image = Image(data=PNG, media_type="image/png", width_px=1, height_px=1, sha256=hashlib.sha256(PNG).digest())
 
-    assert repr(image) == "Image(media_type='image/png', width_px=1, height_px=1)"
+    assert repr(image) == "Image(media_type='image/png', width_px=1, height_px=1, dpi=0)"
+
+
+@pytest.mark.parametrize(
+    ("media_type", "extension"),
+    [("image/png", ".png"), ("image/svg+xml", ".svg"), ("image/jpeg", ".jpg"), ("image/webp", ".webp"), ("x/y", "")],
+)
+def test_image_extension_follows_the_media_type(media_type: str, extension: str) -> None:
+    image = Image(data=b"", media_type=media_type, width_px=1, height_px=1, sha256=b"", dpi=100)
+
+    assert image.extension == extension
+
+
+# -- GetChart --------------------------------------------------------------------
+
+
+def test_chart_reassembles_a_chunked_image_with_its_dpi(fake: FakeServer, client: IdcClient) -> None:
+    fake.graphs.responses = [metadata_message(PNG, dpi=120), *chunk_messages(PNG)]
+
+    image = client.chart("SPY")
+
+    assert image == Image(
+        data=PNG, media_type="image/png", width_px=800, height_px=600, sha256=hashlib.sha256(PNG).digest(), dpi=120
+    )
+
+
+def test_chart_sends_every_argument(fake: FakeServer, client: IdcClient) -> None:
+    fake.graphs.responses = [metadata_message(PNG), *chunk_messages(PNG)]
+    panels = [volume_panel(), macd_panel(5, 35, 5), rsi_panel(6), kdj_panel(9, 3, 3)]
+    overlays = [sma_overlay(20), ema_overlay(12), boll_overlay(20, 2.5)]
+
+    client.chart(
+        "spy",
+        datetime.date(2023, 1, 1),
+        "2023-12-31",
+        convention="TDX",
+        panels=panels,
+        overlays=iter(overlays),
+        format="SVG",
+        width=1000,
+        height=700,
+        dpi=120,
+        theme="dark",
+        scheme="cn",
+        chunk_size=4096,
+    )
+
+    assert fake.graphs.chart_requests == [
+        indicator_graph_service_pb2.GetChartRequest(
+            symbol="spy",
+            start_date="2023-01-01",
+            end_date="2023-12-31",
+            convention=indicators_pb2.CONVENTION_TDX,
+            panels=panels,
+            overlays=overlays,
+            format=indicator_graph_service_pb2.IMAGE_FORMAT_SVG,
+            width_px=1000,
+            height_px=700,
+            dpi=120,
+            theme=indicator_graph_service_pb2.THEME_DARK,
+            color_scheme=indicator_graph_service_pb2.COLOR_SCHEME_CN,
+            chunk_size_bytes=4096,
+        )
+    ]
+
+
+def test_chart_defaults_leave_everything_to_the_server(fake: FakeServer, client: IdcClient) -> None:
+    fake.graphs.responses = [metadata_message(PNG), *chunk_messages(PNG)]
+
+    client.chart()
+
+    request = fake.graphs.chart_requests[0]
+    assert request.WhichOneof("source") is None
+    assert request == indicator_graph_service_pb2.GetChartRequest(format=indicator_graph_service_pb2.IMAGE_FORMAT_PNG)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("format", "gif"),
+        ("format", "jpg"),
+        ("format", ""),
+        ("theme", "blue"),
+        ("theme", "Light mode"),
+        ("scheme", "us"),
+        ("scheme", "china"),
+        ("convention", "ta-lib"),
+    ],
+)
+def test_chart_refuses_unknown_options_before_any_call(
+    fake: FakeServer, client: IdcClient, option: str, value: str
+) -> None:
+    kwargs: dict[str, str] = {option: value}
+    with pytest.raises(ValueError, match=f"unknown {option} {value!r}"):
+        client.chart("SPY", **kwargs)  # type: ignore[arg-type]
+
+    assert no_requests(fake)
+
+
+def test_chart_with_a_wrong_sha256_raises_integrity_error(fake: FakeServer, client: IdcClient) -> None:
+    fake.graphs.responses = [metadata_message(PNG, sha256=hashlib.sha256(b"other").digest()), *chunk_messages(PNG)]
+
+    with pytest.raises(IntegrityError, match="GetChart image has SHA-256"):
+        client.chart()
+
+
+def test_chart_with_a_chunk_before_metadata_raises_integrity_error(fake: FakeServer, client: IdcClient) -> None:
+    fake.graphs.responses = [*chunk_messages(PNG), metadata_message(PNG)]
+
+    with pytest.raises(IntegrityError, match="GetChart stream did not start with metadata"):
+        client.chart()
+
+
+def test_chart_with_more_bytes_than_announced_raises_integrity_error(fake: FakeServer, client: IdcClient) -> None:
+    fake.graphs.responses = [metadata_message(PNG, size=100), *chunk_messages(PNG)]
+
+    with pytest.raises(IntegrityError, match="more than the announced 100 bytes"):
+        client.chart()
+
+
+def test_chart_errors_carry_the_field(fake: FakeServer, client: IdcClient) -> None:
+    fake.graphs.status = bad_request_status("panels[1].rsi.period", "must be between 1 and 1000, got -1")
+
+    with pytest.raises(grpc.RpcError) as caught:
+        client.chart(panels=[volume_panel(), rsi_panel(-1)])
+
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert field_violations(caught.value) == [("panels[1].rsi.period", "must be between 1 and 1000, got -1")]
+
+
+def test_chart_has_the_client_deadline(fake: FakeServer) -> None:
+    fake.graphs.responses = [metadata_message(b"")]
+    with IdcClient(fake.target, timeout=7.0) as client:
+        client.chart()
+        client.chart(timeout=3.0)
+
+    first, second = fake.graphs.deadlines
+    assert first is not None
+    assert 3.5 < first < 7.5
+    assert second is not None
+    assert 0 < second < 3.5
+
+
+def test_graph_sends_the_chunk_size(fake: FakeServer, client: IdcClient) -> None:
+    fake.graphs.responses = [metadata_message(PNG), *chunk_messages(PNG, 4096)]
+
+    assert client.graph(chunk_size=4096).data == PNG
+    assert fake.graphs.requests[0].chunk_size_bytes == 4096
 
 
 # -- idc-client command ------------------------------------------------------
@@ -761,6 +963,142 @@ def test_cli_prints_integrity_errors_and_exits_1(
     assert status == 1
     assert "error: GetMACDGraph stream ended without metadata" in capsys.readouterr().err
     assert not (tmp_path / "macd.png").exists()
+
+
+def test_cli_chart_sends_every_flag_and_prints_the_image(
+    fake: FakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.graphs.responses = [metadata_message(PNG, dpi=120), *chunk_messages(PNG)]
+    output = tmp_path / "spy.svg"
+
+    status = main(
+        [
+            "chart",
+            "--target",
+            fake.target,
+            "--symbol",
+            "SPY",
+            "--start",
+            "2023-01-01",
+            "--end",
+            "2023-12-31",
+            "--convention",
+            "tdx",
+            "--panels",
+            "volume,MACD",
+            "--panels",
+            "rsi,kdj",
+            "--fast",
+            "5",
+            "--sma",
+            "20",
+            "--ema",
+            "12",
+            "--boll",
+            "20",
+            "--boll-k",
+            "2.5",
+            "--sma",
+            "5",
+            "--format",
+            "SVG",
+            "--theme",
+            "dark",
+            "--scheme",
+            "cn",
+            "--width",
+            "1000",
+            "--height",
+            "700",
+            "--dpi",
+            "120",
+            "--chunk-size",
+            "1024",
+            "-o",
+            str(output),
+        ]
+    )
+
+    out = capsys.readouterr().out
+    assert status == 0
+    assert output.read_bytes() == PNG
+    assert f"wrote {output}: {len(PNG)} bytes, image/png, 800x600 px at 120 dpi" in out
+    assert hashlib.sha256(PNG).hexdigest() in out
+    assert fake.graphs.chart_requests == [
+        indicator_graph_service_pb2.GetChartRequest(
+            symbol="SPY",
+            start_date="2023-01-01",
+            end_date="2023-12-31",
+            convention=indicators_pb2.CONVENTION_TDX,
+            panels=[volume_panel(), macd_panel(5), rsi_panel(), kdj_panel()],
+            overlays=[sma_overlay(20), sma_overlay(5), ema_overlay(12), boll_overlay(20, 2.5)],
+            format=indicator_graph_service_pb2.IMAGE_FORMAT_SVG,
+            width_px=1000,
+            height_px=700,
+            dpi=120,
+            theme=indicator_graph_service_pb2.THEME_DARK,
+            color_scheme=indicator_graph_service_pb2.COLOR_SCHEME_CN,
+            chunk_size_bytes=1024,
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("flags", "name"), [([], "chart.png"), (["--format", "svg"], "chart.svg"), (["--format", "jpeg"], "chart.jpg")]
+)
+def test_cli_chart_names_its_file_after_the_format(
+    fake: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flags: list[str], name: str
+) -> None:
+    fake.graphs.responses = [metadata_message(PNG), *chunk_messages(PNG)]
+    monkeypatch.chdir(tmp_path)
+
+    assert main(["chart", "--target", fake.target, *flags]) == 0
+
+    assert (tmp_path / name).read_bytes() == PNG
+    assert fake.graphs.chart_requests[0].panels == []
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--panels", "volume,candles"], "unknown panel 'candles'"),
+        (["--format", "gif"], "--format"),
+        (["--theme", "blue"], "--theme"),
+        (["--scheme", "us"], "--scheme"),
+        (["--sma", "x"], "--sma"),
+    ],
+)
+def test_cli_chart_refuses_bad_flags(
+    fake: FakeServer, capsys: pytest.CaptureFixture[str], flags: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["chart", "--target", fake.target, *flags])
+
+    assert caught.value.code == 2
+    assert message in capsys.readouterr().err
+    assert no_requests(fake)
+
+
+def test_cli_chart_prints_field_violations(
+    fake: FakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.graphs.status = bad_request_status("dpi", "must be between 50 and 600, got 10")
+
+    status = main(["chart", "--target", fake.target, "--dpi", "10", "-o", str(tmp_path / "c.png")])
+
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.startswith("error: INVALID_ARGUMENT: dpi: ")
+    assert "  dpi: must be between 50 and 600, got 10" in err
+    assert not (tmp_path / "c.png").exists()
+
+
+def test_cli_graph_sends_the_chunk_size(fake: FakeServer, tmp_path: Path) -> None:
+    fake.graphs.responses = [metadata_message(PNG), *chunk_messages(PNG)]
+
+    assert main(["graph", "--target", fake.target, "--chunk-size", "2048", "-o", str(tmp_path / "m.png")]) == 0
+
+    assert fake.graphs.requests[0].chunk_size_bytes == 2048
 
 
 def test_cli_requires_a_command(capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,6 +18,8 @@ import datetime
 import hashlib
 import io
 import os
+import random
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -36,7 +38,25 @@ from idc.v1 import (
     indicator_service_pb2_grpc,
     indicators_pb2,
 )
-from idc_client import IdcClient, boll, ema, field_violations, kdj, macd, macd_rows, rsi, sma
+from idc_client import (
+    IdcClient,
+    Image,
+    boll,
+    boll_overlay,
+    ema,
+    ema_overlay,
+    field_violations,
+    kdj,
+    kdj_panel,
+    macd,
+    macd_panel,
+    macd_rows,
+    rsi,
+    rsi_panel,
+    sma,
+    sma_overlay,
+    volume_panel,
+)
 from idc_client.cli import main
 
 TARGET = os.environ.get("IDC_TARGET", "")
@@ -885,3 +905,295 @@ def test_cli_symbols_prints_the_symbols(capsys: pytest.CaptureFixture[str]) -> N
     assert status == 0
     assert lines[0] == "3 symbols, default SPY"
     assert lines[-1].split() == ["SPY", "1993-01-29", "2026-03-27", "8347"]
+
+
+# -- GetChart -------------------------------------------------------------------------
+
+
+def all_panels() -> list[indicator_graph_service_pb2.ChartPanel]:
+    """A volume, a MACD, an RSI and a KDJ panel, with the server's default parameters."""
+    return [volume_panel(), macd_panel(), rsi_panel(), kdj_panel()]
+
+
+def spy_2023_chart(client: IdcClient, **kwargs: Any) -> Image:
+    """SPY's 2023 chart with every panel, an SMA(20) and Bollinger Bands(20)."""
+    return client.chart(
+        "SPY",
+        "2023-01-01",
+        "2023-12-31",
+        panels=all_panels(),
+        overlays=[sma_overlay(20), boll_overlay(20)],
+        **kwargs,
+    )
+
+
+def raw_chart(
+    request: indicator_graph_service_pb2.GetChartRequest,
+) -> list[indicator_graph_service_pb2.GetChartResponse]:
+    """Call GetChart with a hand-built request through the generated stub, returning every message."""
+    with grpc.insecure_channel(TARGET) as channel:
+        stub = indicator_graph_service_pb2_grpc.IndicatorGraphServiceStub(channel)
+        return list(stub.GetChart(request, timeout=60.0))
+
+
+def chunk_sizes(messages: list[Any]) -> list[int]:
+    """The chunk lengths of a GetChart or GetMACDGraph stream, after checking that they add up to the metadata."""
+    assert messages[0].WhichOneof("payload") == "metadata"
+    assert all(message.WhichOneof("payload") == "chunk" for message in messages[1:])
+    data = b"".join(message.chunk for message in messages[1:])
+    assert len(data) == messages[0].metadata.size_bytes
+    assert hashlib.sha256(data).digest() == messages[0].metadata.sha256
+    return [len(message.chunk) for message in messages[1:]]
+
+
+def test_chart_of_spy_2023_is_a_verified_png_at_120_dpi(client: IdcClient) -> None:
+    from PIL import Image as PILImage
+
+    image = spy_2023_chart(client, width=1000, height=700, dpi=120)
+
+    assert image.media_type == "image/png"
+    assert (image.width_px, image.height_px, image.dpi) == (1000, 700, 120)
+    assert image.sha256 == hashlib.sha256(image.data).digest()
+    with PILImage.open(io.BytesIO(image.data)) as decoded:
+        assert decoded.format == "PNG"
+        assert decoded.size == (1000, 700)
+        assert decoded.info["dpi"] == pytest.approx((120, 120), abs=0.5)
+
+
+def test_chart_of_an_empty_request_is_a_1200x800_png(client: IdcClient) -> None:
+    from PIL import Image as PILImage
+
+    messages = raw_chart(indicator_graph_service_pb2.GetChartRequest())
+    image = client.chart()
+
+    metadata = messages[0].metadata
+    assert (metadata.media_type, metadata.width_px, metadata.height_px, metadata.dpi) == ("image/png", 1200, 800, 100)
+    chunk_sizes(messages)
+    assert (image.media_type, image.width_px, image.height_px, image.dpi) == ("image/png", 1200, 800, 100)
+    with PILImage.open(io.BytesIO(image.data)) as decoded:
+        assert decoded.size == (1200, 800)
+        assert decoded.info["dpi"] == pytest.approx((100, 100), abs=0.5)
+
+
+def test_chart_as_svg_parses_as_xml(client: IdcClient) -> None:
+    image = spy_2023_chart(client, format="svg", width=1000, height=700)
+
+    assert image.media_type == "image/svg+xml"
+    assert image.sha256 == hashlib.sha256(image.data).digest()
+    root = ET.fromstring(image.data)
+    assert root.tag in ("svg", "{http://www.w3.org/2000/svg}svg")
+
+
+def test_chart_as_jpeg_decodes_at_its_size(client: IdcClient) -> None:
+    from PIL import Image as PILImage
+
+    image = spy_2023_chart(client, format="jpeg", width=900, height=600, dpi=150)
+
+    assert (image.media_type, image.width_px, image.height_px, image.dpi) == ("image/jpeg", 900, 600, 150)
+    with PILImage.open(io.BytesIO(image.data)) as decoded:
+        assert decoded.format == "JPEG"
+        assert decoded.size == (900, 600)
+        assert decoded.info["dpi"] == pytest.approx((150, 150), abs=0.5)
+
+
+def test_chart_as_webp_is_lossless_and_decodes_at_its_size(client: IdcClient) -> None:
+    from PIL import Image as PILImage
+
+    image = spy_2023_chart(client, format="webp", width=800, height=500)
+
+    assert (image.media_type, image.width_px, image.height_px) == ("image/webp", 800, 500)
+    assert image.data[:4] == b"RIFF"
+    assert image.data[8:12] == b"WEBP"
+    assert b"VP8L" in image.data  # The lossless bitstream.
+    with PILImage.open(io.BytesIO(image.data)) as decoded:
+        assert decoded.format == "WEBP"
+        assert decoded.size == (800, 500)
+        decoded.load()
+
+
+def test_chart_of_inline_bars(client: IdcClient) -> None:
+    image = client.chart(
+        bars=client.macd("AAPL", end="2010-12-31"), panels=all_panels(), width=400, height=300, convention="tdx"
+    )
+
+    assert (image.media_type, image.width_px, image.height_px) == ("image/png", 400, 300)
+
+
+def test_identical_charts_are_byte_identical(client: IdcClient) -> None:
+    first = spy_2023_chart(client, width=800, height=600)
+    second = spy_2023_chart(client, width=800, height=600)
+
+    assert first.data == second.data
+
+
+def test_the_dark_theme_and_cn_colours_change_the_image(client: IdcClient) -> None:
+    light = spy_2023_chart(client, width=800, height=600, theme="light")
+    dark = spy_2023_chart(client, width=800, height=600, theme="dark")
+    cn = spy_2023_chart(client, width=800, height=600, theme="light", scheme="cn")
+
+    assert dark.data != light.data
+    assert cn.data != light.data
+
+
+def test_chart_chunks_of_1024_bytes(client: IdcClient) -> None:
+    request = indicator_graph_service_pb2.GetChartRequest(
+        symbol="SPY", start_date="2023-01-01", end_date="2023-12-31", chunk_size_bytes=1024
+    )
+
+    sizes = chunk_sizes(raw_chart(request))
+
+    assert len(sizes) > 1
+    assert all(1 <= size <= 1024 for size in sizes)
+    assert client.chart("SPY", "2023-01-01", "2023-12-31", chunk_size=1024).size_bytes == sum(sizes)
+
+
+def test_chart_chunks_default_to_64_kib(client: IdcClient) -> None:
+    request = indicator_graph_service_pb2.GetChartRequest(symbol="SPY", width_px=2000, height_px=1400)
+
+    messages = raw_chart(request)
+    sizes = chunk_sizes(messages)
+
+    assert all(1 <= size <= 65536 for size in sizes)
+    if messages[0].metadata.size_bytes > 65536:
+        assert len(sizes) > 1
+
+
+def test_macd_graph_chunks_of_4096_bytes(client: IdcClient) -> None:
+    request = indicator_graph_service_pb2.GetMACDGraphRequest(
+        symbol="SPY", start_date="2023-01-01", end_date="2023-12-31", chunk_size_bytes=4096
+    )
+    with grpc.insecure_channel(TARGET) as channel:
+        messages = list(indicator_graph_service_pb2_grpc.IndicatorGraphServiceStub(channel).GetMACDGraph(request))
+
+    sizes = chunk_sizes(messages)
+
+    assert len(sizes) > 1
+    assert all(1 <= size <= 4096 for size in sizes)
+    assert client.graph("SPY", "2023-01-01", "2023-12-31", chunk_size=4096).size_bytes == sum(sizes)
+
+
+def bad_chart(**fields: Any) -> Callable[[IdcClient], Any]:
+    """A call of GetChart for SPY 2023, raw (so that it may carry unknown enum values), with ``fields`` set."""
+    request = indicator_graph_service_pb2.GetChartRequest(symbol="SPY", start_date="2023-01-01", end_date="2023-12-31")
+    for name, value in fields.items():
+        if name in ("panels", "overlays"):
+            getattr(request, name).extend(value)
+        else:
+            setattr(request, name, value)
+    return lambda c: raw_chart(request)
+
+
+UNKNOWN_ENUM: Any = 9
+
+CHART_ERRORS: list[tuple[str, Callable[[IdcClient], Any], grpc.StatusCode, str | None]] = [
+    (
+        "chunk_size_bytes 100",
+        lambda c: c.chart("SPY", chunk_size=100),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "chunk_size_bytes",
+    ),
+    (
+        "chunk_size_bytes 2 MiB",
+        bad_chart(chunk_size_bytes=2 << 20),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "chunk_size_bytes",
+    ),
+    (
+        "8000x8000 is over the pixel limit",
+        lambda c: c.chart("SPY", width=8000, height=8000),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "width_px",
+    ),
+    ("width_px 100", lambda c: c.chart("SPY", width=100), grpc.StatusCode.INVALID_ARGUMENT, "width_px"),
+    (
+        "panel with nothing set",
+        lambda c: c.chart("SPY", panels=[indicator_graph_service_pb2.ChartPanel()]),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "panels[0]",
+    ),
+    (
+        "panels[1].rsi.period -1",
+        lambda c: c.chart("SPY", panels=[volume_panel(), rsi_panel(-1)]),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "panels[1].rsi.period",
+    ),
+    (
+        "overlay with nothing set",
+        lambda c: c.chart("SPY", overlays=[indicator_graph_service_pb2.ChartOverlay()]),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "overlays[0]",
+    ),
+    ("format 9", bad_chart(format=UNKNOWN_ENUM), grpc.StatusCode.INVALID_ARGUMENT, "format"),
+    ("theme 9", bad_chart(theme=UNKNOWN_ENUM), grpc.StatusCode.INVALID_ARGUMENT, "theme"),
+    ("color_scheme 9", bad_chart(color_scheme=UNKNOWN_ENUM), grpc.StatusCode.INVALID_ARGUMENT, "color_scheme"),
+    ("convention 7", bad_chart(convention=UNKNOWN_CONVENTION), grpc.StatusCode.INVALID_ARGUMENT, "convention"),
+    ("dpi 10", lambda c: c.chart("SPY", dpi=10), grpc.StatusCode.INVALID_ARGUMENT, "dpi"),
+    (
+        "malformed start_date",
+        lambda c: c.chart("SPY", "2023-13-01"),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "start_date",
+    ),
+    ("unknown symbol", lambda c: c.chart("NOPE"), grpc.StatusCode.NOT_FOUND, None),
+    ("weekend window", lambda c: c.chart("SPY", "2023-01-07", "2023-01-08"), grpc.StatusCode.NOT_FOUND, None),
+    (
+        "macd graph chunk_size_bytes 100",
+        lambda c: c.graph("SPY", chunk_size=100),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "chunk_size_bytes",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("call", "code", "field"), [case[1:] for case in CHART_ERRORS], ids=[case[0] for case in CHART_ERRORS]
+)
+def test_bad_charts_fail_with_the_documented_code_and_field(
+    client: IdcClient, call: Callable[[IdcClient], Any], code: grpc.StatusCode, field: str | None
+) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        call(client)
+
+    assert caught.value.code() == code
+    if field is not None:
+        assert [name for name, _ in field_violations(caught.value)] == [field]
+        assert field in (caught.value.details() or "")
+
+
+def test_a_chart_past_its_deadline_fails_and_the_next_call_succeeds(client: IdcClient) -> None:
+    # A large SVG of SPY's whole history with every panel and overlay. The dpi
+    # varies from run to run so that the render cache cannot hold it.
+    with pytest.raises(grpc.RpcError) as caught:
+        client.chart(
+            "SPY",
+            panels=all_panels(),
+            overlays=[sma_overlay(20), ema_overlay(12), boll_overlay(20)],
+            format="svg",
+            width=8000,
+            height=2000,
+            dpi=random.randint(60, 559),
+            timeout=0.05,
+        )
+
+    assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    image = client.chart("SPY", "2023-01-01", "2023-12-31", width=400, height=300)
+    assert (image.media_type, image.width_px, image.height_px) == ("image/png", 400, 300)
+
+
+def test_cli_chart_writes_the_image(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from PIL import Image as PILImage
+
+    output = tmp_path / "spy.webp"
+    argv = ["chart", "--target", TARGET, "--symbol", "SPY", "--start", "2023-01-01", "--end", "2023-12-31"]
+
+    status = main(
+        [*argv, "--panels", "volume,rsi", "--sma", "20", "--format", "webp", "--width", "640", "-o", str(output)]
+    )
+
+    out = capsys.readouterr().out
+    assert status == 0
+    data = output.read_bytes()
+    assert hashlib.sha256(data).hexdigest() in out
+    assert "image/webp, 640x800 px at 100 dpi" in out
+    with PILImage.open(output) as decoded:
+        assert decoded.size == (640, 800)

@@ -23,6 +23,8 @@ class ServerConfig:
     max_workers: int = 16
     max_bars: int = 500_000
     max_message_bytes: int = 64 * 1024 * 1024
+    max_image_pixels: int = 16_000_000
+    render_cache_bytes: int = 64 * 1024 * 1024
     chunk_size: int = 64 * 1024
     grace_seconds: float = 5.0
     log_level: str = "INFO"
@@ -91,6 +93,18 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         help="largest request or response message, in bytes (IDC_MAX_MESSAGE_BYTES; default %(default)s)",
     )
     parser.add_argument(
+        "--max-image-pixels",
+        type=int,
+        default=default("MAX_IMAGE_PIXELS", defaults.max_image_pixels),
+        help="largest chart a request may ask for, width x height (IDC_MAX_IMAGE_PIXELS; default %(default)s)",
+    )
+    parser.add_argument(
+        "--render-cache-bytes",
+        type=int,
+        default=default("RENDER_CACHE_BYTES", defaults.render_cache_bytes),
+        help="memory for recently rendered charts; 0 turns the cache off (IDC_RENDER_CACHE_BYTES; default %(default)s)",
+    )
+    parser.add_argument(
         "--max-workers",
         type=int,
         default=default("MAX_WORKERS", defaults.max_workers),
@@ -132,6 +146,8 @@ def load_config(argv: Sequence[str] | None = None, env: Mapping[str, str] | None
         max_workers=int(args.max_workers),
         max_bars=int(args.max_bars),
         max_message_bytes=int(args.max_message_bytes),
+        max_image_pixels=int(args.max_image_pixels),
+        render_cache_bytes=int(args.render_cache_bytes),
         grace_seconds=float(args.grace_seconds),
         log_level=args.log_level,
     )

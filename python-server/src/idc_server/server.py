@@ -24,10 +24,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class RunningServer:
-    """A started server and the port it is bound to."""
+    """A started server, the port it is bound to, and the core it serves."""
 
     server: grpc.Server
     port: int
+    analytics: Analytics
 
     def stop(self, grace: float | None = None) -> None:
         """Stop accepting calls and wait up to ``grace`` seconds for in-flight ones."""
@@ -37,7 +38,7 @@ class RunningServer:
 def build_analytics(config: ServerConfig) -> Analytics:
     """The core over the bundled data plus the configured folders."""
     store = BarStore((bundled_data_dir(), *config.data_dirs))
-    return Analytics(store, config.default_symbol, Convention(config.default_convention))
+    return Analytics(store, config.default_symbol, Convention(config.default_convention), config.render_cache_bytes)
 
 
 def start_server(config: ServerConfig) -> RunningServer:
@@ -57,7 +58,7 @@ def start_server(config: ServerConfig) -> RunningServer:
         v1.IndicatorService(analytics, config.max_bars), server
     )
     indicator_graph_service_pb2_grpc.add_IndicatorGraphServiceServicer_to_server(
-        v1.IndicatorGraphService(analytics, config.max_bars, config.chunk_size), server
+        v1.IndicatorGraphService(analytics, config.max_bars, config.max_image_pixels), server
     )
     indicator_pb2_grpc.add_IndicatorServicer_to_server(article.Indicator(analytics), server)
     indicator_graph_pb2_grpc.add_IndicatorGraphServicer_to_server(
@@ -74,7 +75,7 @@ def start_server(config: ServerConfig) -> RunningServer:
         ", ".join(analytics.store.symbols()),
         analytics.default_symbol,
     )
-    return RunningServer(server, port)
+    return RunningServer(server, port, analytics)
 
 
 def serve(config: ServerConfig) -> None:

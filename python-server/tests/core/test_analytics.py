@@ -8,11 +8,13 @@ import pandas as pd
 import pytest
 from PIL import Image as PILImage
 
-from idc_server.core.analytics import Analytics, IndicatorRequest, first_valid
+from idc_server.core import charts
+from idc_server.core.analytics import Analytics, ChartRequest, IndicatorRequest, first_valid, macd_chart_request
 from idc_server.core.data import BarStore, bundled_data_dir
-from idc_server.core.errors import NotFoundError
+from idc_server.core.errors import InvalidArgumentError, NotFoundError
 from idc_server.core.indicators import (
     INDICATORS,
+    BollingerParameters,
     Convention,
     MACDParameters,
     RSIParameters,
@@ -95,10 +97,26 @@ def test_first_valid_of_all_nan_is_the_length() -> None:
     assert first_valid(np.array([np.nan, 1.0])) == 1
 
 
-def test_macd_chart_is_a_png_of_the_requested_size(analytics: Analytics) -> None:
+def test_chart_is_an_image_of_the_requested_size(analytics: Analytics) -> None:
     selection = analytics.select("SPY", date(2023, 1, 1), date(2023, 12, 31))
-    image = analytics.macd_chart(selection, MACDParameters(), TDX, width_px=640, height_px=480)
-    assert image.media_type == "image/png"
+    options = charts.RenderOptions(width_px=640, height_px=480, dpi=80)
+    image = analytics.chart(selection, macd_chart_request(MACDParameters(), options), TDX)
+    assert (image.media_type, image.width_px, image.height_px, image.dpi) == ("image/png", 640, 480, 80)
     assert image.data.startswith(b"\x89PNG\r\n\x1a\n")
     with PILImage.open(io.BytesIO(image.data)) as decoded:
         assert decoded.size == (640, 480)
+
+
+def test_chart_period_longer_than_the_data_names_the_panel(analytics: Analytics) -> None:
+    history = analytics.store.bars("SPY").iloc[:30]
+    selection = analytics.select(None, None, None, inline=history)
+    rsi = IndicatorRequest("rsi", INDICATORS["rsi"], RSIParameters(40))
+    request = ChartRequest((), (None, rsi), charts.RenderOptions())
+    with pytest.raises(InvalidArgumentError) as caught:
+        analytics.chart(selection, request, TALIB)
+    assert caught.value.field == "panels[1].rsi.period"
+
+
+def test_display_names_show_numeric_parameters() -> None:
+    assert IndicatorRequest("m", INDICATORS["macd"], MACDParameters()).display_name() == "MACD(12, 26, 9)"
+    assert IndicatorRequest("b", INDICATORS["boll"], BollingerParameters()).display_name() == "BOLL(20, 2)"

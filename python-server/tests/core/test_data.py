@@ -201,3 +201,15 @@ def test_bad_inline_bars_name_the_column(
     with pytest.raises(InvalidArgumentError, match=message) as caught:
         bars_from_columns(dates, columns, max_bars=3)
     assert caught.value.field == field
+
+
+def test_changed_file_is_read_again_with_a_new_version(tmp_path: Path) -> None:
+    path = tmp_path / "X.csv"
+    path.write_text("date,open,high,low,close,volume\n2020-01-02,1,2,0.5,1,10\n")
+    store = BarStore([tmp_path])
+    version, frame = store.versioned("x")
+    assert store.versioned("X") == (version, frame)
+    path.write_text("date,open,high,low,close,volume\n2020-01-02,1,2,0.5,1,10\n2020-01-03,1,2,0.5,1.5,10\n")
+    new_version, new_frame = store.versioned("x")
+    assert new_version != version
+    assert new_frame["close"].tolist() == [1.0, 1.5]

@@ -4,6 +4,7 @@
 //
 //	idc macd       [flags]   print the bars and MACD values as a table
 //	idc graph      [flags]   save the MACD chart to a file
+//	idc chart      [flags]   save a chart with panels and overlays to a file
 //	idc indicators [flags]   print indicators as a table, one column per series
 //	idc symbols    [flags]   list the server's symbols
 //
@@ -11,6 +12,7 @@
 //
 //	go run ./cmd/idc macd --addr localhost:50051 --symbol SPY --start 2023-01-01 --end 2023-12-31 --convention tdx
 //	go run ./cmd/idc graph --symbol SPY --start 2023-01-01 --end 2023-12-31 --width 1200 --height 800 -o macd.png
+//	go run ./cmd/idc chart --symbol SPY --start 2023-01-01 --end 2023-12-31 --panels volume,macd,rsi,kdj --sma 20 --boll 20 --format svg --theme dark -o spy.svg
 //	go run ./cmd/idc indicators --symbol SPY --start 2024-01-01 --end 2024-03-31 --sma 20 --ema 12 --rsi 14 --boll 20 --kdj 9 --macd
 //	go run ./cmd/idc symbols
 //
@@ -53,6 +55,7 @@ const usage = `usage: idc <command> [flags]
 commands:
   macd        print the bars and MACD values as a table
   graph       save the MACD chart to a file
+  chart       save a chart with panels and overlays to a file
   indicators  print indicators as a table, one column per series
   symbols     list the server's symbols
 
@@ -71,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmd = runMACD
 	case "graph":
 		cmd = runGraph
+	case "chart":
+		cmd = runChart
 	case "indicators":
 		cmd = runIndicators
 	case "symbols":
@@ -219,6 +224,8 @@ func runGraph(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var width, height int32
 	fs.Func("width", "image width in pixels, 200-4000 (default 1200)", int32Flag(&width))
 	fs.Func("height", "image height in pixels, 200-4000 (default 800)", int32Flag(&height))
+	var chunkSize int32
+	fs.Func("chunk-size", "largest chunk of the stream in `bytes`, 1024-1048576 (default 65536)", int32Flag(&chunkSize))
 	out := fs.String("o", "macd.png", "output file")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -229,27 +236,175 @@ func runGraph(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer client.Close()
 
-	// Write to a temporary file beside the output and rename it only once
-	// the image is verified, so a failed call never leaves a bad file.
-	tmp, err := os.CreateTemp(filepath.Dir(*out), ".idc-graph-*")
+	req := query().GraphRequest(width, height)
+	req.ChunkSizeBytes = chunkSize
+	img, err := writeVerified(*out, func(w io.Writer) (*idc.Image, error) {
+		return client.WriteMACDGraph(ctx, req, w)
+	})
 	if err != nil {
-		return fmt.Errorf("write %s: %w", *out, err)
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: %s %dx%d, %d bytes, sha256 %x\n", *out, img.MediaType, img.Width, img.Height, img.Size, img.SHA256)
+	return nil
+}
+
+// writeVerified calls write with a temporary file beside out and renames
+// it to out only once write has returned the verified image, so a failed
+// call never leaves a bad file.
+func writeVerified(out string, write func(io.Writer) (*idc.Image, error)) (*idc.Image, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(out), ".idc-graph-*")
+	if err != nil {
+		return nil, fmt.Errorf("write %s: %w", out, err)
 	}
 	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
-	img, err := client.WriteMACDGraph(ctx, query().GraphRequest(width, height), tmp)
+	img, err := write(tmp)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", *out, err)
+		return nil, fmt.Errorf("write %s: %w", out, err)
 	}
-	if err := os.Rename(tmp.Name(), *out); err != nil {
-		return fmt.Errorf("write %s: %w", *out, err)
+	if err := os.Rename(tmp.Name(), out); err != nil {
+		return nil, fmt.Errorf("write %s: %w", out, err)
 	}
-	fmt.Fprintf(stdout, "wrote %s: %s %dx%d, %d bytes, sha256 %x\n", *out, img.MediaType, img.Width, img.Height, img.Size, img.SHA256)
+	return img, nil
+}
+
+// chartFormats maps the --format names to image formats, and
+// chartExtensions gives each its default file name extension.
+var (
+	chartFormats = map[string]idcv1.ImageFormat{
+		"png":  idcv1.ImageFormat_IMAGE_FORMAT_PNG,
+		"svg":  idcv1.ImageFormat_IMAGE_FORMAT_SVG,
+		"jpeg": idcv1.ImageFormat_IMAGE_FORMAT_JPEG,
+		"webp": idcv1.ImageFormat_IMAGE_FORMAT_WEBP,
+	}
+	chartExtensions = map[idcv1.ImageFormat]string{
+		idcv1.ImageFormat_IMAGE_FORMAT_PNG:  "png",
+		idcv1.ImageFormat_IMAGE_FORMAT_SVG:  "svg",
+		idcv1.ImageFormat_IMAGE_FORMAT_JPEG: "jpg",
+		idcv1.ImageFormat_IMAGE_FORMAT_WEBP: "webp",
+	}
+	chartThemes = map[string]idcv1.Theme{
+		"light": idcv1.Theme_THEME_LIGHT,
+		"dark":  idcv1.Theme_THEME_DARK,
+	}
+	chartSchemes = map[string]idcv1.ColorScheme{
+		"western": idcv1.ColorScheme_COLOR_SCHEME_WESTERN,
+		"cn":      idcv1.ColorScheme_COLOR_SCHEME_CN,
+	}
+	chartPanels = map[string]func() *idcv1.ChartPanel{
+		"volume": idc.VolumePanel,
+		"macd":   func() *idcv1.ChartPanel { return idc.MACDPanel(0, 0, 0) },
+		"rsi":    func() *idcv1.ChartPanel { return idc.RSIPanel(0) },
+		"kdj":    func() *idcv1.ChartPanel { return idc.KDJPanel(0, 0, 0) },
+	}
+)
+
+// choiceFlag returns a flag.Func parser that stores the value choices maps
+// the (case-insensitive) name to.
+func choiceFlag[T any](p *T, choices map[string]T, want string) func(string) error {
+	return func(s string) error {
+		v, ok := choices[strings.ToLower(s)]
+		if !ok {
+			return errors.New("want " + want)
+		}
+		*p = v
+		return nil
+	}
+}
+
+// panelsFlag returns a flag.Func parser that appends the panels of a
+// comma-separated list such as volume,macd,rsi,kdj, each with its default
+// parameters; --fast, --slow and --signal then set those of the MACD panels.
+func panelsFlag(p *[]*idcv1.ChartPanel) func(string) error {
+	return func(s string) error {
+		for _, name := range strings.Split(s, ",") {
+			build, ok := chartPanels[strings.ToLower(strings.TrimSpace(name))]
+			if !ok {
+				return fmt.Errorf("unknown panel %q; want a comma-separated list of volume, macd, rsi, kdj", name)
+			}
+			*p = append(*p, build())
+		}
+		return nil
+	}
+}
+
+// overlayFlag returns a flag.Func parser that appends the overlay build
+// returns for a period.
+func overlayFlag(p *[]*idcv1.ChartOverlay, build func(int32) *idcv1.ChartOverlay) func(string) error {
+	return func(s string) error {
+		var period int32
+		if err := int32Flag(&period)(s); err != nil {
+			return err
+		}
+		*p = append(*p, build(period))
+		return nil
+	}
+}
+
+func runChart(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, conn := newFlagSet("chart", stderr)
+	sel := selectionFlags(fs)
+	q := idc.ChartQuery{}
+	var fast, slow, signal int32
+	var bollK float64
+	fs.Func("panels", "comma-separated `list` of panels below the price, top to bottom: volume, macd, rsi, kdj "+
+		"(repeatable; default volume,macd)", panelsFlag(&q.Panels))
+	fs.Func("fast", "fast EMA period `N` of the macd panels (default 12)", int32Flag(&fast))
+	fs.Func("slow", "slow EMA period `N` of the macd panels (default 26)", int32Flag(&slow))
+	fs.Func("signal", "signal EMA period `N` of the macd panels (default 9)", int32Flag(&signal))
+	fs.Func("sma", "overlay a simple moving average over `N` bars (repeatable)", overlayFlag(&q.Overlays, idc.SMAOverlay))
+	fs.Func("ema", "overlay an exponential moving average with span `N` (repeatable)", overlayFlag(&q.Overlays, idc.EMAOverlay))
+	fs.Func("boll", "overlay Bollinger Bands over `N` bars (repeatable)",
+		overlayFlag(&q.Overlays, func(n int32) *idcv1.ChartOverlay { return idc.BollingerOverlay(n, 0) }))
+	fs.Float64Var(&bollK, "boll-k", 0, "band width `K` of --boll in standard deviations (default 2)")
+	fs.Func("format", "image format: `png|svg|jpeg|webp` (default png)", choiceFlag(&q.Format, chartFormats, "png, svg, jpeg or webp"))
+	fs.Func("theme", "theme: `light|dark` (default light)", choiceFlag(&q.Theme, chartThemes, "light or dark"))
+	fs.Func("scheme", "colour scheme: `western|cn`, up in green or up in red (default western)", choiceFlag(&q.Scheme, chartSchemes, "western or cn"))
+	fs.Func("width", "image width in pixels, 200-8000 (default 1200)", int32Flag(&q.Width))
+	fs.Func("height", "image height in pixels, 200-8000 (default 800)", int32Flag(&q.Height))
+	fs.Func("dpi", "resolution in dots per inch `N`, 50-600; higher means larger text and lines (default 100)", int32Flag(&q.DPI))
+	fs.Func("chunk-size", "largest chunk of the stream in `bytes`, 1024-1048576 (default 65536)", int32Flag(&q.ChunkSize))
+	out := fs.String("o", "", "output `file` (default chart.png, chart.svg, chart.jpg or chart.webp by --format)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	for _, p := range q.Panels {
+		if m := p.GetMacd(); m != nil {
+			m.FastPeriod, m.SlowPeriod, m.SignalPeriod = fast, slow, signal
+		}
+	}
+	for _, o := range q.Overlays {
+		if b := o.GetBoll(); b != nil {
+			b.K = bollK
+		}
+	}
+	q.Symbol, q.Start, q.End, q.Convention = sel.symbol, sel.start, sel.end, sel.convention
+	if *out == "" {
+		ext, ok := chartExtensions[q.Format]
+		if !ok {
+			ext = "png"
+		}
+		*out = "chart." + ext
+	}
+	client, err := conn.dial()
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+
+	img, err := writeVerified(*out, func(w io.Writer) (*idc.Image, error) {
+		return client.WriteChart(ctx, q.Request(), w)
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: %s %dx%d at %d dpi, %d bytes, sha256 %x\n",
+		*out, img.MediaType, img.Width, img.Height, img.DPI, img.Size, img.SHA256)
 	return nil
 }
 

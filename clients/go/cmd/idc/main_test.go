@@ -159,6 +159,33 @@ func (s *fakeServer) GetMACDGraph(req *idcv1.GetMACDGraphRequest, stream grpc.Se
 	return stream.Send(&idcv1.GetMACDGraphResponse{Payload: &idcv1.GetMACDGraphResponse_Chunk{Chunk: png}})
 }
 
+// GetChart streams png as the requested format, announcing the requested
+// size and dpi (100 when 0). A width of 666 corrupts the digest, and a dpi
+// of 10 gets INVALID_ARGUMENT naming the field "dpi".
+func (s *fakeServer) GetChart(req *idcv1.GetChartRequest, stream grpc.ServerStreamingServer[idcv1.GetChartResponse]) error {
+	s.record(req)
+	if req.GetDpi() == 10 {
+		st, _ := status.New(codes.InvalidArgument, "dpi: must be 50-600").WithDetails(&errdetails.BadRequest{
+			FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "dpi", Description: "must be 50-600, got 10"}},
+		})
+		return st.Err()
+	}
+	sum := sha256.Sum256(png)
+	if req.GetWidthPx() == 666 {
+		sum[0]++
+	}
+	media := map[idcv1.ImageFormat]string{
+		idcv1.ImageFormat_IMAGE_FORMAT_SVG: "image/svg+xml", idcv1.ImageFormat_IMAGE_FORMAT_JPEG: "image/jpeg", idcv1.ImageFormat_IMAGE_FORMAT_WEBP: "image/webp",
+	}[req.GetFormat()]
+	if err := stream.Send(&idcv1.GetChartResponse{Payload: &idcv1.GetChartResponse_Metadata{Metadata: &idcv1.ImageMetadata{
+		MediaType: cmp.Or(media, "image/png"), SizeBytes: int64(len(png)), Sha256: sum[:],
+		WidthPx: cmp.Or(req.GetWidthPx(), 1200), HeightPx: cmp.Or(req.GetHeightPx(), 800), Dpi: cmp.Or(req.GetDpi(), 100),
+	}}}); err != nil {
+		return err
+	}
+	return stream.Send(&idcv1.GetChartResponse{Payload: &idcv1.GetChartResponse_Chunk{Chunk: png}})
+}
+
 // serve starts the fake server on a free local port and returns its address.
 func serve(t *testing.T) (string, *fakeServer) {
 	t.Helper()
@@ -190,7 +217,7 @@ func TestRun(t *testing.T) {
 		wantOutput bool
 		request    proto.Message // the request the server must get last, if any
 	}{
-		{"no command", nil, 2, nil, []string{"usage: idc", "indicators", "symbols"}, false, nil},
+		{"no command", nil, 2, nil, []string{"usage: idc", "indicators", "chart", "symbols"}, false, nil},
 		{"help", []string{"help"}, 0, []string{"usage: idc"}, nil, false, nil},
 		{"unknown command", []string{"bogus"}, 2, nil, []string{`unknown command "bogus"`}, false, nil},
 		{"bad flag", []string{"macd", "--fast", "x"}, 2, nil, []string{"-fast", "not a 32-bit integer"}, false, nil},
@@ -227,6 +254,45 @@ func TestRun(t *testing.T) {
 			&idcv1.GetMACDGraphRequest{Source: &idcv1.GetMACDGraphRequest_Symbol{Symbol: "AAPL"}, Convention: idcv1.Convention_CONVENTION_TDX},
 		},
 		{"graph corrupt", []string{"graph", "--addr", addr, "--width", "666", "-o", out}, int(codes.DataLoss), nil, []string{"integrity"}, false, nil},
+		{
+			"graph chunk size", []string{"graph", "--addr", addr, "--chunk-size", "4096", "-o", out}, 0,
+			[]string{"wrote " + out}, nil, true, &idcv1.GetMACDGraphRequest{ChunkSizeBytes: 4096},
+		},
+		{
+			"chart flag help", []string{"chart", "-h"}, 0, nil,
+			[]string{"-panels list", "-sma N", "-ema N", "-boll N", "-format png|svg|jpeg|webp", "-theme light|dark", "-scheme western|cn", "-dpi N", "-chunk-size bytes", "-o file"},
+			false, nil,
+		},
+		{
+			"chart defaults", []string{"chart", "--addr", addr, "-o", out}, 0,
+			[]string{"wrote " + out + ": image/png 1200x800 at 100 dpi", fmt.Sprintf("%d bytes", len(png)), fmt.Sprintf("%x", sum)}, nil, true,
+			&idcv1.GetChartRequest{},
+		},
+		{
+			"chart every flag", []string{
+				"chart", "--addr", addr, "--symbol", "SPY", "--start", "2023-01-01", "--end", "2023-12-31", "--convention", "tdx",
+				"--panels", "volume,MACD", "--panels", "rsi,kdj", "--fast", "5", "--sma", "20", "--ema", "12", "--boll", "20", "--boll-k", "2.5", "--sma", "5",
+				"--format", "SVG", "--theme", "dark", "--scheme", "cn", "--width", "1000", "--height", "700", "--dpi", "120", "--chunk-size", "1024", "-o", out,
+			}, 0,
+			[]string{"wrote " + out + ": image/svg+xml 1000x700 at 120 dpi"}, nil, true,
+			idc.ChartQuery{
+				Symbol: "SPY", Start: "2023-01-01", End: "2023-12-31", Convention: idcv1.Convention_CONVENTION_TDX,
+				Panels:   []*idcv1.ChartPanel{idc.VolumePanel(), idc.MACDPanel(5, 0, 0), idc.RSIPanel(0), idc.KDJPanel(0, 0, 0)},
+				Overlays: []*idcv1.ChartOverlay{idc.SMAOverlay(20), idc.EMAOverlay(12), idc.BollingerOverlay(20, 2.5), idc.SMAOverlay(5)},
+				Format:   idcv1.ImageFormat_IMAGE_FORMAT_SVG, Theme: idcv1.Theme_THEME_DARK, Scheme: idcv1.ColorScheme_COLOR_SCHEME_CN,
+				Width: 1000, Height: 700, DPI: 120, ChunkSize: 1024,
+			}.Request(),
+		},
+		{"chart corrupt", []string{"chart", "--addr", addr, "--width", "666", "-o", out}, int(codes.DataLoss), nil, []string{"get chart:", "integrity"}, false, nil},
+		{
+			"chart invalid argument", []string{"chart", "--addr", addr, "--dpi", "10", "-o", out}, int(codes.InvalidArgument),
+			nil, []string{"get chart:", "field dpi: must be 50-600, got 10", "InvalidArgument (3)"}, false, nil,
+		},
+		{"chart bad panel", []string{"chart", "--panels", "volume,candles"}, 2, nil, []string{"-panels", `unknown panel "candles"`}, false, nil},
+		{"chart bad format", []string{"chart", "--format", "gif"}, 2, nil, []string{"-format", "want png, svg, jpeg or webp"}, false, nil},
+		{"chart bad theme", []string{"chart", "--theme", "blue"}, 2, nil, []string{"-theme", "want light or dark"}, false, nil},
+		{"chart bad scheme", []string{"chart", "--scheme", "us"}, 2, nil, []string{"-scheme", "want western or cn"}, false, nil},
+		{"chart bad period", []string{"chart", "--sma", "x"}, 2, nil, []string{"-sma", "not a 32-bit integer"}, false, nil},
 		{
 			"indicators", []string{
 				"indicators", "--addr", addr, "--symbol", "SPY", "--start", "2023-12-28", "--end", "2023-12-29", "--convention", "tdx",
@@ -342,5 +408,28 @@ func TestWarmUpRowsAreBlank(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestChartDefaultOutput checks that chart names its output file after the
+// format when -o is not given.
+func TestChartDefaultOutput(t *testing.T) {
+	addr, _ := serve(t)
+	t.Chdir(t.TempDir())
+	for format, name := range map[string]string{"": "chart.png", "svg": "chart.svg", "jpeg": "chart.jpg", "webp": "chart.webp"} {
+		args := []string{"chart", "--addr", addr}
+		if format != "" {
+			args = append(args, "--format", format)
+		}
+		var stdout, stderr bytes.Buffer
+		if code := run(t.Context(), args, &stdout, &stderr); code != 0 {
+			t.Fatalf("%v: exit status %d: %s", args, code, stderr.String())
+		}
+		if got, err := os.ReadFile(name); err != nil || !bytes.Equal(got, png) {
+			t.Errorf("%v: %s = %q, %v; want the image", args, name, got, err)
+		}
+		if !strings.HasPrefix(stdout.String(), "wrote "+name+": ") {
+			t.Errorf("%v: stdout = %q, want it to name %s", args, stdout.String(), name)
+		}
 	}
 }

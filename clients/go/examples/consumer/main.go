@@ -1,6 +1,7 @@
 // Command consumer checks the idc Go client from a separate module: it calls
-// both idc.v1 RPCs with empty requests, so the server picks the default
-// symbol, window, periods and image size, and prints a one-line summary.
+// GetMACD, GetMACDGraph and GetChart with empty requests, so the server
+// picks the default symbol, window, periods, panels and image, and prints a
+// one-line summary.
 //
 // It reads the server address from IDC_ADDR (default localhost:50051) and
 // exits with status 1 on any failure.
@@ -31,7 +32,7 @@ func main() {
 	fmt.Println(summary)
 }
 
-// check calls both RPCs and returns the summary line.
+// check calls the RPCs and returns the summary line.
 func check(ctx context.Context, addr string) (string, error) {
 	c, err := idc.Dial(addr, idc.WithTimeout(time.Minute))
 	if err != nil {
@@ -67,8 +68,18 @@ func check(ctx context.Context, addr string) (string, error) {
 		return "", fmt.Errorf("image sha256 %x does not match %x", sum, img.SHA256)
 	}
 
-	return fmt.Sprintf("ok: %s %d bars %s..%s (%s, %d warm-up), last macd %.4f signal %.4f; chart %s %dx%d %d bytes sha256 %x",
+	chart, err := c.GetChart(ctx, &idcv1.GetChartRequest{})
+	if err != nil {
+		return "", err
+	}
+	if sum := sha256.Sum256(chart.Data); string(sum[:]) != string(chart.SHA256) || len(chart.Data) == 0 {
+		return "", fmt.Errorf("GetChart gave %d bytes with sha256 %x, announced %x", len(chart.Data), sum, chart.SHA256)
+	}
+
+	return fmt.Sprintf("ok: %s %d bars %s..%s (%s, %d warm-up), last macd %.4f signal %.4f; "+
+		"macd graph %s %dx%d %d bytes sha256 %x; chart %s %dx%d at %d dpi %d bytes sha256 %x",
 		resp.GetSymbol(), len(rows), rows[0].Date.Format(time.DateOnly), last.Date.Format(time.DateOnly),
 		resp.GetConvention(), resp.GetFirstValidIndex(),
-		last.MACD, last.Signal, img.MediaType, img.Width, img.Height, len(img.Data), img.SHA256[:8]), nil
+		last.MACD, last.Signal, img.MediaType, img.Width, img.Height, len(img.Data), img.SHA256[:8],
+		chart.MediaType, chart.Width, chart.Height, chart.DPI, len(chart.Data), chart.SHA256[:8]), nil
 }

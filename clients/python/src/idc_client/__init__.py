@@ -1,8 +1,8 @@
-"""Typed Python client of the idc gRPC service: technical indicators and MACD charts.
+"""Typed Python client of the idc gRPC service: technical indicators and charts.
 
 Quick start::
 
-    from idc_client import IdcClient, boll, rsi, sma
+    from idc_client import IdcClient, boll, boll_overlay, macd_panel, rsi, rsi_panel, sma, sma_overlay, volume_panel
 
     with IdcClient("localhost:50051") as client:
         print(client.symbols())
@@ -10,14 +10,38 @@ Quick start::
         table = client.indicators([sma(20, label="sma20"), rsi(), boll()], "SPY", "2023-01-01")
         image = client.graph("SPY", width=800, height=600)
         image.save("macd.png")
+        chart = client.chart(
+            "SPY",
+            "2023-01-01",
+            panels=[volume_panel(), macd_panel(), rsi_panel()],
+            overlays=[sma_overlay(20), boll_overlay(20)],
+            format="svg",
+            theme="dark",
+        )
+        chart.save("spy.svg")
 
 ``sma``, ``ema``, ``macd``, ``rsi``, ``boll`` and ``kdj`` build the
 ``IndicatorSpec`` messages of ``IdcClient.indicators`` (``idc_client.macd``
-is that builder; ``IdcClient.macd`` is the GetMACD call). The generated
+is that builder; ``IdcClient.macd`` is the GetMACD call). ``volume_panel``,
+``macd_panel``, ``rsi_panel``, ``kdj_panel``, ``sma_overlay``,
+``ema_overlay`` and ``boll_overlay`` (also in ``idc_client.charts``) build
+the panels and overlays of ``IdcClient.chart``. The generated
 protobuf and gRPC modules live in the ``idc`` package (``idc.v1``), shipped
 in the same distribution.
 """
 
+from idc_client.charts import (
+    boll_overlay,
+    ema_overlay,
+    kdj_panel,
+    macd_panel,
+    parse_format,
+    parse_scheme,
+    parse_theme,
+    rsi_panel,
+    sma_overlay,
+    volume_panel,
+)
 from idc_client.client import BarsLike, DateLike, IdcClient
 from idc_client.errors import IntegrityError, field_violations
 from idc_client.frames import (
@@ -42,16 +66,26 @@ __all__ = [
     "bars_frame",
     "bars_message",
     "boll",
+    "boll_overlay",
     "convention_name",
     "ema",
+    "ema_overlay",
     "field_violations",
     "indicator_frame",
     "kdj",
+    "kdj_panel",
     "macd",
     "macd_frame",
+    "macd_panel",
     "macd_rows",
     "parse_convention",
+    "parse_format",
+    "parse_scheme",
+    "parse_theme",
     "rsi",
+    "rsi_panel",
     "sma",
+    "sma_overlay",
     "symbols_frame",
+    "volume_panel",
 ]

@@ -1,4 +1,4 @@
-"""The ``idc-client`` command: indicator tables, MACD charts and symbols from an idc server.
+"""The ``idc-client`` command: indicator tables, charts and symbols from an idc server.
 
 Examples::
 
@@ -7,6 +7,7 @@ Examples::
     idc-client macd --symbol 000001.SH --convention tdx --csv > sh.csv
     idc-client indicators --symbol SPY --start 2024-01-01 --sma 20 --ema 12 --rsi 14 --boll 20 --kdj 9 --macd
     idc-client graph --symbol SPY --width 800 --height 600 -o macd.png
+    idc-client chart --symbol SPY --start 2023-01-01 --panels volume,macd,rsi,kdj --sma 20 --boll 20 --format svg
     idc-client macd --bars my_bars.csv
 
 The target defaults to ``$IDC_TARGET``, else ``localhost:50051``.
@@ -22,12 +23,23 @@ from collections.abc import Sequence
 import grpc
 import pandas as pd
 
-from idc.v1 import indicators_pb2
-from idc_client import indicators
+from idc.v1 import indicator_graph_service_pb2, indicators_pb2
+from idc_client import charts, indicators
 from idc_client.client import DEFAULT_TARGET, DEFAULT_TIMEOUT, IdcClient
 from idc_client.errors import IntegrityError, field_violations
 
-__all__ = ["build_parser", "indicator_specs", "main"]
+__all__ = ["build_parser", "chart_overlays", "chart_panels", "indicator_specs", "main"]
+
+_PANELS = {
+    "volume": charts.volume_panel,
+    "macd": charts.macd_panel,
+    "rsi": charts.rsi_panel,
+    "kdj": charts.kdj_panel,
+}
+"""The panel names of ``chart --panels``, with their builders."""
+
+_EXTENSIONS = {"png": "png", "svg": "svg", "jpeg": "jpg", "webp": "webp"}
+"""The extension of ``chart``'s default output file, by ``--format``."""
 
 
 def _connection_arguments(parser: argparse.ArgumentParser) -> None:
@@ -86,6 +98,90 @@ def _macd_periods(text: str) -> tuple[int, int, int]:
     return fast, slow, signal
 
 
+def _panel_names(text: str) -> list[str]:
+    """Parse ``--panels volume,macd,rsi,kdj``."""
+    names = [name.strip().lower() for name in text.split(",")]
+    for name in names:
+        if name not in _PANELS:
+            raise argparse.ArgumentTypeError(
+                f"unknown panel {name!r}; expected a comma-separated list of {', '.join(_PANELS)}"
+            )
+    return names
+
+
+def _chart_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the panel, overlay and image flags of ``chart``."""
+    layout = parser.add_argument_group(
+        "panels and overlays",
+        "Panels are drawn below the price, top to bottom (default: volume,macd); overlays over it. "
+        "A period of 0 means the server's default.",
+    )
+    layout.add_argument(
+        "--panels",
+        type=_panel_names,
+        action="append",
+        default=[],
+        metavar="LIST",
+        help=f"comma-separated panels: {', '.join(_PANELS)} (repeatable)",
+    )
+    layout.add_argument("--fast", type=int, default=0, help="fast EMA period of the macd panels (default: 12)")
+    layout.add_argument("--slow", type=int, default=0, help="slow EMA period of the macd panels (default: 26)")
+    layout.add_argument("--signal", type=int, default=0, help="signal EMA period of the macd panels (default: 9)")
+    layout.add_argument(
+        "--sma", type=int, action="append", default=[], metavar="PERIOD", help="simple moving average (repeatable)"
+    )
+    layout.add_argument(
+        "--ema", type=int, action="append", default=[], metavar="PERIOD", help="exponential moving average (repeatable)"
+    )
+    layout.add_argument(
+        "--boll", type=int, action="append", default=[], metavar="PERIOD", help="Bollinger Bands (repeatable)"
+    )
+    layout.add_argument("--boll-k", type=float, default=0.0, metavar="K", help="band width of --boll (default: 2)")
+    image = parser.add_argument_group("image")
+    image.add_argument(
+        "--format", type=str.lower, choices=list(charts.FORMATS), default="png", help="encoding (default: %(default)s)"
+    )
+    image.add_argument("--theme", type=str.lower, choices=list(charts.THEMES), help="colours (default: light)")
+    image.add_argument(
+        "--scheme",
+        type=str.lower,
+        choices=list(charts.SCHEMES),
+        help="western: up in green; cn: up in red (default: western)",
+    )
+    image.add_argument("--width", type=int, default=0, help="width in pixels, 200-8000 (default: 1200)")
+    image.add_argument("--height", type=int, default=0, help="height in pixels, 200-8000 (default: 800)")
+    image.add_argument("--dpi", type=int, default=0, help="dots per inch, 50-600; larger text and lines (default: 100)")
+    image.add_argument(
+        "--chunk-size", type=int, default=0, metavar="BYTES", help="largest chunk, 1024-1048576 (default: 65536)"
+    )
+    image.add_argument(
+        "-o", "--output", help="file to write (default: chart.png, chart.svg, chart.jpg or chart.webp by --format)"
+    )
+
+
+def chart_panels(args: argparse.Namespace) -> list[indicator_graph_service_pb2.ChartPanel]:
+    """The ``ChartPanel`` messages of the parsed ``chart --panels`` flags, in order.
+
+    MACD panels get the ``--fast``, ``--slow`` and ``--signal`` periods.
+    """
+    panels = []
+    for names in args.panels:
+        for name in names:
+            if name == "macd":
+                panels.append(charts.macd_panel(args.fast, args.slow, args.signal))
+            else:
+                panels.append(_PANELS[name]())
+    return panels
+
+
+def chart_overlays(args: argparse.Namespace) -> list[indicator_graph_service_pb2.ChartOverlay]:
+    """The ``ChartOverlay`` messages of the parsed ``chart`` flags, in the order sma, ema, boll."""
+    overlays = [charts.sma_overlay(period) for period in args.sma]
+    overlays += [charts.ema_overlay(period) for period in args.ema]
+    overlays += [charts.boll_overlay(period, args.boll_k) for period in args.boll]
+    return overlays
+
+
 def _indicator_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the repeatable indicator flags of ``indicators``."""
     group = parser.add_argument_group(
@@ -119,7 +215,7 @@ def _indicator_arguments(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``idc-client``."""
     parser = argparse.ArgumentParser(
-        prog="idc-client", description="Query indicators, MACD charts and symbols from an idc gRPC server."
+        prog="idc-client", description="Query indicators, charts and symbols from an idc gRPC server."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -141,7 +237,17 @@ def build_parser() -> argparse.ArgumentParser:
     _period_arguments(graph)
     graph.add_argument("--width", type=int, default=0, help="width in pixels, 200-4000 (default: 1200)")
     graph.add_argument("--height", type=int, default=0, help="height in pixels, 200-4000 (default: 800)")
+    graph.add_argument(
+        "--chunk-size", type=int, default=0, metavar="BYTES", help="largest chunk, 1024-1048576 (default: 65536)"
+    )
     graph.add_argument("-o", "--output", default="macd.png", help="file to write (default: %(default)s)")
+
+    chart = commands.add_parser(
+        "chart", help="save a candlestick chart with panels and overlays as PNG, SVG, JPEG or WebP"
+    )
+    _connection_arguments(chart)
+    _selection_arguments(chart)
+    _chart_arguments(chart)
 
     symbols = commands.add_parser("symbols", help="list the server's symbols with their date ranges")
     _connection_arguments(symbols)
@@ -226,6 +332,28 @@ def _run(args: argparse.Namespace) -> None:
             )
             heading = f"{_source_name(frame.attrs['symbol'])} {frame.attrs['convention']}, {len(frame)} bars"
             _print_frame(frame, args.csv, heading)
+        elif args.command == "chart":
+            image = client.chart(
+                args.symbol,
+                args.start,
+                args.end,
+                bars=bars,
+                convention=args.convention,
+                panels=chart_panels(args),
+                overlays=chart_overlays(args),
+                format=args.format,
+                width=args.width,
+                height=args.height,
+                dpi=args.dpi,
+                theme=args.theme,
+                scheme=args.scheme,
+                chunk_size=args.chunk_size,
+            )
+            path = image.save(args.output or f"chart.{_EXTENSIONS[args.format]}")
+            print(
+                f"wrote {path}: {image.size_bytes} bytes, {image.media_type}, "
+                f"{image.width_px}x{image.height_px} px at {image.dpi} dpi, sha256 {image.sha256_hex}"
+            )
         else:
             image = client.graph(
                 args.symbol,
@@ -238,6 +366,7 @@ def _run(args: argparse.Namespace) -> None:
                 height=args.height,
                 convention=args.convention,
                 bars=bars,
+                chunk_size=args.chunk_size,
             )
             path = image.save(args.output)
             print(

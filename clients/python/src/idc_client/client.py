@@ -18,9 +18,10 @@ from idc.v1 import (
     indicator_service_pb2_grpc,
     indicators_pb2,
 )
+from idc_client.charts import parse_format, parse_scheme, parse_theme
 from idc_client.errors import IntegrityError
 from idc_client.frames import bars_message, indicator_frame, macd_frame, symbols_frame
-from idc_client.image import Image, assemble_image
+from idc_client.image import Image, ImageResponse, assemble_image
 from idc_client.indicators import parse_convention
 
 __all__ = ["DEFAULT_OPTIONS", "DEFAULT_TARGET", "DEFAULT_TIMEOUT", "BarsLike", "DateLike", "IdcClient"]
@@ -60,6 +61,7 @@ _Request = (
     indicator_service_pb2.GetMACDRequest
     | indicator_service_pb2.ComputeIndicatorsRequest
     | indicator_graph_service_pb2.GetMACDGraphRequest
+    | indicator_graph_service_pb2.GetChartRequest
 )
 
 
@@ -91,6 +93,17 @@ def _set_source(request: _Request, symbol: str | None, inline_bars: bars_pb2.Bar
         request.symbol = symbol
 
 
+def _receive_image(call: Iterable[ImageResponse], rpc: str) -> Image:
+    """Reassemble the image of the streaming ``call``, cancelling it if the stream turns out bad."""
+    try:
+        return assemble_image(call, rpc)
+    except IntegrityError:
+        # Stop the server sending the rest of a bad stream. The call object is
+        # also a grpc.Future, whose cancel() grpc-stubs types (Call's is untyped).
+        cast("grpc.Future[Any]", call).cancel()
+        raise
+
+
 def _channel_options(options: Sequence[tuple[str, Any]]) -> list[tuple[str, Any]]:
     """``DEFAULT_OPTIONS`` overridden by ``options``, one entry per key."""
     merged = dict(DEFAULT_OPTIONS)
@@ -104,13 +117,15 @@ class IdcClient:
     One client owns one gRPC channel; it is safe to share between threads.
     Use it as a context manager, or call ``close()`` when done::
 
-        from idc_client import IdcClient, rsi, sma
+        from idc_client import IdcClient, rsi, rsi_panel, sma, sma_overlay, volume_panel
 
         with IdcClient("localhost:50051") as client:
             print(client.symbols())
             frame = client.macd("SPY", "2023-01-01", "2023-12-31", convention="tdx")
             table = client.indicators([sma(20, label="sma20"), rsi()], "SPY", "2023-01-01")
             client.graph("SPY", width=800, height=600).save("macd.png")
+            chart = client.chart("SPY", panels=[volume_panel(), rsi_panel()], overlays=[sma_overlay(20)], format="svg")
+            chart.save("spy.svg")
 
     The bars come from the server's data (``symbol``) or from the caller
     (``bars=``, a DataFrame of daily OHLCV bars).
@@ -430,6 +445,7 @@ class IdcClient:
         height: int = 0,
         convention: str | None = None,
         bars: BarsLike | None = None,
+        chunk_size: int = 0,
         timeout: float | None = None,
     ) -> Image:
         """A chart of price over MACD, rendered by the server and verified.
@@ -437,13 +453,15 @@ class IdcClient:
         The bars, periods and convention are selected as in ``macd``
         (``bars`` draws the client's own bars). ``width`` and ``height`` are
         the image size in pixels (200-4000); 0 means the server default
-        (1200x800). The deadline covers the whole stream.
+        (1200x800). ``chunk_size`` is the largest chunk of the stream in
+        bytes (1024-1048576); 0 means 65536. The deadline covers the whole
+        stream. ``chart`` draws more panels, overlays and formats.
 
         Raises:
             ValueError: before any call, for an unknown ``convention`` or
                 for both ``symbol`` and ``bars``.
             grpc.RpcError: if the call fails, e.g. INVALID_ARGUMENT for an
-                image size out of range.
+                image size or chunk size out of range.
             IntegrityError: if the stream is malformed or the bytes do not
                 match the metadata's size and SHA-256.
         """
@@ -456,13 +474,120 @@ class IdcClient:
             width_px=width,
             height_px=height,
             convention=convention_value,
+            chunk_size_bytes=chunk_size,
         )
         _set_source(request, symbol, inline_bars)
-        call = self._graphs.GetMACDGraph(request, timeout=self._deadline(timeout))
-        try:
-            return assemble_image(call)
-        except IntegrityError:
-            # Stop the server sending the rest of a bad stream. The call object is
-            # also a grpc.Future, whose cancel() grpc-stubs types (Call's is untyped).
-            cast("grpc.Future[Any]", call).cancel()
-            raise
+        return _receive_image(self._graphs.GetMACDGraph(request, timeout=self._deadline(timeout)), "GetMACDGraph")
+
+    def chart(
+        self,
+        symbol: str | None = None,
+        start: DateLike | None = None,
+        end: DateLike | None = None,
+        *,
+        bars: BarsLike | None = None,
+        convention: str | None = None,
+        panels: Iterable[indicator_graph_service_pb2.ChartPanel] | None = None,
+        overlays: Iterable[indicator_graph_service_pb2.ChartOverlay] | None = None,
+        format: str = "png",
+        width: int = 0,
+        height: int = 0,
+        dpi: int = 0,
+        theme: str | None = None,
+        scheme: str | None = None,
+        chunk_size: int = 0,
+        timeout: float | None = None,
+    ) -> Image:
+        """A chart rendered by the server (``GetChart``), reassembled and verified.
+
+        The chart has a candlestick price panel with the ``overlays`` drawn
+        over it, then one panel per entry of ``panels``, top to bottom.
+        Trading days are laid out without gaps. Identical requests over
+        unchanged data are served from the server's render cache, byte for
+        byte the same::
+
+            from idc_client.charts import boll_overlay, macd_panel, rsi_panel, sma_overlay, volume_panel
+
+            image = client.chart(
+                "SPY",
+                "2023-01-01",
+                panels=[volume_panel(), macd_panel(), rsi_panel(14)],
+                overlays=[sma_overlay(20), boll_overlay(20)],
+                format="svg",
+                theme="dark",
+                scheme="cn",
+            )
+            image.save("spy" + image.extension)
+
+        Args:
+            symbol: the series (case-insensitive); ``None`` means the
+                server's default (unless ``bars`` is given).
+            start: the first calendar day of the window, inclusive; ``None``
+                means the first available bar.
+            end: the last calendar day of the window, inclusive; ``None``
+                means the last available bar.
+            bars: the client's own daily bars instead of a symbol, as for
+                ``macd``; ``symbol`` must then be ``None``.
+            convention: ``"talib"`` or ``"tdx"`` (case-insensitive), for
+                every indicator; ``None`` means the server's default.
+            panels: the panels below the price, at most 6, built with
+                ``idc_client.charts.volume_panel``, ``macd_panel``,
+                ``rsi_panel`` and ``kdj_panel``. ``None`` or empty means a
+                volume panel and a MACD(12, 26, 9) panel.
+            overlays: the lines over the price, at most 8, built with
+                ``idc_client.charts.sma_overlay``, ``ema_overlay`` and
+                ``boll_overlay``.
+            format: ``"png"``, ``"svg"``, ``"jpeg"`` (quality 90) or
+                ``"webp"`` (lossless), case-insensitive.
+            width: the image width in pixels (200-8000); 0 means 1200.
+            height: the image height in pixels (200-8000); 0 means 800.
+                ``width * height`` may not exceed the server's pixel limit
+                (16,000,000 by default).
+            dpi: the resolution (50-600), recorded in PNG, JPEG and WebP
+                files; 0 means 100. Pixel sizes stay as requested: a higher
+                dpi makes text and lines larger.
+            theme: ``"light"`` or ``"dark"``, case-insensitive; ``None``
+                means light.
+            scheme: ``"western"`` (up in green) or ``"cn"`` (up in red),
+                case-insensitive; ``None`` means Western.
+            chunk_size: the largest chunk of the stream in bytes
+                (1024-1048576); 0 means 65536.
+            timeout: this call's deadline in seconds, covering the whole
+                stream; ``None`` means the client's. When it passes, the
+                server stops rendering.
+
+        Returns:
+            The verified image; ``media_type``, ``width_px``, ``height_px``
+            and ``dpi`` are as the server announced them.
+
+        Raises:
+            ValueError: before any call, for an unknown ``format``,
+                ``theme``, ``scheme`` or ``convention``, for both ``symbol``
+                and ``bars``, or for a ``bars`` frame that
+                ``idc_client.bars_message`` refuses.
+            grpc.RpcError: if the call fails: INVALID_ARGUMENT naming the
+                field (``"panels[0]"`` for a panel with nothing set,
+                ``"panels[1].rsi.period"``, ``"overlays[0]"``, ``"dpi"``,
+                ``"width_px"`` for an image over the pixel limit,
+                ``"chunk_size_bytes"``, ``"start_date"``, ...), NOT_FOUND for
+                an unknown symbol or a window without bars,
+                DEADLINE_EXCEEDED when the deadline passes.
+            IntegrityError: if the stream is malformed or the bytes do not
+                match the metadata's size and SHA-256.
+        """
+        request = indicator_graph_service_pb2.GetChartRequest(
+            start_date=_date_field(start),
+            end_date=_date_field(end),
+            convention=parse_convention(convention),
+            panels=panels or (),
+            overlays=overlays or (),
+            format=parse_format(format),
+            width_px=width,
+            height_px=height,
+            dpi=dpi,
+            theme=parse_theme(theme),
+            color_scheme=parse_scheme(scheme),
+            chunk_size_bytes=chunk_size,
+        )
+        _set_source(request, symbol, _inline_bars(symbol, bars))
+        return _receive_image(self._graphs.GetChart(request, timeout=self._deadline(timeout)), "GetChart")

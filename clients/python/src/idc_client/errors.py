@@ -18,10 +18,10 @@ __all__ = ["IntegrityError", "field_violations"]
 class IntegrityError(Exception):
     """A streamed image did not match its metadata, or the stream was malformed.
 
-    Raised when the first message of a ``GetMACDGraph`` stream is not the
-    metadata, when the stream ends before any metadata, when metadata is
-    repeated, or when the reassembled bytes differ in size or SHA-256 from
-    what the metadata announced.
+    Raised when the first message of a ``GetChart`` or ``GetMACDGraph``
+    stream is not the metadata, when the stream ends before any metadata,
+    when metadata is repeated, or when the reassembled bytes differ in size
+    or SHA-256 from what the metadata announced.
     """
 
 
@@ -29,8 +29,9 @@ def field_violations(error: grpc.RpcError) -> list[tuple[str, str]]:
     """The ``(field, description)`` pairs of the ``BadRequest`` details of ``error``.
 
     The idc server names the request field at fault this way for
-    INVALID_ARGUMENT errors, e.g. ``[("start_date", "...")]`` or
-    ``[("parameters.fast_period", "...")]``. Returns an empty list when the
+    INVALID_ARGUMENT errors, e.g. ``[("start_date", "...")]``,
+    ``[("parameters.fast_period", "...")]`` or
+    ``[("panels[1].rsi.period", "...")]``. Returns an empty list when the
     error carries no rich status (e.g. NOT_FOUND, DEADLINE_EXCEEDED, or an
     error raised by something other than a call) or no ``BadRequest`` detail.
     """

@@ -13,14 +13,16 @@ import grpc
 import pandas as pd
 
 from idc import indicator_graph_pb2, indicator_graph_pb2_grpc, indicator_pb2, indicator_pb2_grpc
-from idc_server.api.convert import live_chunks
+from idc_server.api import streams
 from idc_server.api.errors import domain_errors
-from idc_server.core.analytics import Analytics, Selection
+from idc_server.core import charts
+from idc_server.core.analytics import Analytics, Selection, macd_chart_request
 from idc_server.core.data import parse_date
 from idc_server.core.indicators import Convention, MACDParameters
 
 PARAMETERS = MACDParameters()
 CONVENTION = Convention.TDX
+CHART = macd_chart_request(PARAMETERS, charts.RenderOptions())  # 1200x800 PNG, as GetMACDGraph's default
 
 
 def article_selection(analytics: Analytics, start_date: str, end_date: str) -> Selection:
@@ -64,6 +66,8 @@ class IndicatorGraph(indicator_graph_pb2_grpc.IndicatorGraphServicer):
     ) -> Iterator[indicator_graph_pb2.MACDGraphReply]:
         with domain_errors(context):
             selection = article_selection(self._analytics, request.start_date, request.end_date)
-            image = self._analytics.macd_chart(selection, PARAMETERS, CONVENTION)
-        for chunk in live_chunks(context, image.data, self._chunk_size):
+            image = streams.render(self._analytics, selection, CHART, CONVENTION, context)
+        if image is None:
+            return
+        for chunk in streams.live_chunks(context, image.data, self._chunk_size):
             yield indicator_graph_pb2.MACDGraphReply(macd_chunk=chunk)

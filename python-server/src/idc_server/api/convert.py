@@ -13,25 +13,37 @@ import enum
 import re
 import types
 import typing
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol, TypeVar, cast
 
-import grpc
 import numpy as np
 import pandas as pd
 from google.protobuf.descriptor import EnumDescriptor
 from google.protobuf.message import Message
 
 from idc.v1 import bars_pb2, indicator_service_pb2, indicators_pb2
-from idc_server.api.errors import field_prefix
-from idc_server.core.analytics import Analytics, IndicatorFrame, IndicatorRequest, Selection
+from idc.v1 import indicator_graph_service_pb2 as graph_pb2
+from idc_server.core import charts
+from idc_server.core.analytics import (
+    DEFAULT_PANELS,
+    Analytics,
+    ChartRequest,
+    IndicatorFrame,
+    IndicatorRequest,
+    Selection,
+)
 from idc_server.core.data import BAR_COLUMNS, bars_from_columns, parse_date
-from idc_server.core.errors import InvalidArgumentError
+from idc_server.core.errors import InvalidArgumentError, field_prefix
 from idc_server.core.indicators import INDICATORS, Convention, MACDParameters
 
 MIN_IMAGE_PX = 200
-MAX_IMAGE_PX = 4000
+MAX_MACD_GRAPH_PX = 4000  # GetMACDGraph's documented range
+MAX_CHART_PX = 8000  # GetChart's
+MIN_DPI, MAX_DPI = 50, 600
+DEFAULT_CHUNK_BYTES, MIN_CHUNK_BYTES, MAX_CHUNK_BYTES = 64 * 1024, 1024, 1024 * 1024
 MAX_INDICATORS = 32
+MAX_PANELS = 6
+MAX_OVERLAYS = 8
 LABEL = re.compile(r"[a-z0-9_]{1,32}")
 
 
@@ -83,10 +95,17 @@ def enum_member(core: type[E], descriptor: EnumDescriptor, number: int) -> E | N
     return core[name]
 
 
-def convention(number: int) -> Convention | None:
+def enum_field(core: type[E], message: Message, name: str) -> E | None:
+    """The core enum member for a message's enum field; None when unspecified."""
+    descriptor = message.DESCRIPTOR.fields_by_name[name].enum_type
+    assert descriptor is not None, f"{name} is not an enum field"
+    with field_prefix(name):
+        return enum_member(core, cast(EnumDescriptor, descriptor), getattr(message, name))
+
+
+def convention(message: Message) -> Convention | None:
     """A request's convention; None means the server default."""
-    with field_prefix("convention"):
-        return enum_member(Convention, indicators_pb2.Convention.DESCRIPTOR, number)
+    return enum_field(Convention, message, "convention")
 
 
 def _enum_type(hint: Any) -> type[enum.Enum] | None:
@@ -100,17 +119,13 @@ def parameters(core: type[T], message: Message) -> T:
     hints = typing.get_type_hints(core)
     values: dict[str, Any] = {}
     for field in dataclasses.fields(core):  # type: ignore[arg-type]
-        number = getattr(message, field.name)
         enum_type = _enum_type(hints[field.name])
         if enum_type is not None:
-            descriptor = message.DESCRIPTOR.fields_by_name[field.name].enum_type
-            assert descriptor is not None, f"{field.name} is an enum in the core but not in the proto"
-            with field_prefix(field.name):
-                member = enum_member(enum_type, cast(EnumDescriptor, descriptor), number)
+            member = enum_field(enum_type, message, field.name)
             if member is not None:
                 values[field.name] = member
-        elif number:
-            values[field.name] = number
+        elif value := getattr(message, field.name):
+            values[field.name] = value
     return core(**values)
 
 
@@ -136,26 +151,81 @@ def indicator_requests(specs: Sequence[indicators_pb2.IndicatorSpec]) -> list[In
             raise InvalidArgumentError(
                 path, f"no indicator set, or one this server does not know; expected one of {known}"
             )
-        indicator = INDICATORS[kind]
-        with field_prefix(f"{path}.{kind}"):
-            values: Any = parameters(indicator.parameters, getattr(spec, kind))
+        request = indicator_request(path, kind, getattr(spec, kind))
         label = spec.label or kind
         if not LABEL.fullmatch(label):
             raise InvalidArgumentError(f"{path}.label", f"{label!r} must match [a-z0-9_]{{1,32}}")
         if label in labels:
             raise InvalidArgumentError(f"{path}.label", f"{label!r} is already used by an earlier indicator")
         labels.add(label)
-        requests.append(IndicatorRequest(label, indicator, values))
+        requests.append(dataclasses.replace(request, label=label))
     return requests
 
 
-def image_dimension(field: str, value: int, default: int) -> int:
-    """A pixel size from a request: 0 means ``default``; otherwise 200-4000."""
+def indicator_request(path: str, kind: str, message: Message) -> IndicatorRequest:
+    """A registered indicator with its parameters from ``message``; errors named under ``path``."""
+    indicator = INDICATORS[kind]
+    with field_prefix(f"{path}.{kind}"):
+        values: Any = parameters(indicator.parameters, message)
+    return IndicatorRequest(kind, indicator, values)
+
+
+def chart_items(
+    field: str, items: Sequence[Message], allowed: tuple[str, ...], limit: int
+) -> tuple[IndicatorRequest | None, ...]:
+    """Panels or overlays of a GetChart request; a volume panel is None."""
+    if len(items) > limit:
+        raise InvalidArgumentError(field, f"at most {limit} entries, got {len(items)}")
+    chosen: list[IndicatorRequest | None] = []
+    for index, item in enumerate(items):
+        kind = item.WhichOneof("kind")
+        if kind is None or kind not in allowed:
+            raise InvalidArgumentError(f"{field}[{index}]", f"nothing set; expected one of {', '.join(allowed)}")
+        chosen.append(None if kind == "volume" else indicator_request(f"{field}[{index}]", kind, getattr(item, kind)))
+    return tuple(chosen)
+
+
+def bounded(field: str, value: int, default: int, low: int, high: int, unit: str) -> int:
+    """A size from a request: 0 means ``default``; otherwise within [low, high]."""
     if value == 0:
         return default
-    if not MIN_IMAGE_PX <= value <= MAX_IMAGE_PX:
-        raise InvalidArgumentError(field, f"must be between {MIN_IMAGE_PX} and {MAX_IMAGE_PX} pixels, got {value}")
+    if not low <= value <= high:
+        raise InvalidArgumentError(field, f"must be between {low} and {high} {unit}, got {value}")
     return value
+
+
+def image_size(width_px: int, height_px: int, max_px: int, max_pixels: int) -> tuple[int, int]:
+    """Requested pixel sizes (0 means the default), each 200 to ``max_px``, their product at most ``max_pixels``."""
+    width = bounded("width_px", width_px, charts.WIDTH_PX, MIN_IMAGE_PX, max_px, "pixels")
+    height = bounded("height_px", height_px, charts.HEIGHT_PX, MIN_IMAGE_PX, max_px, "pixels")
+    if width * height > max_pixels:
+        raise InvalidArgumentError(
+            "width_px", f"{width} x {height} = {width * height} pixels is more than this server's limit of {max_pixels}"
+        )
+    return width, height
+
+
+def chunk_size(value: int) -> int:
+    """A stream's chunk size: 0 means 64 KiB; otherwise 1 KiB to 1 MiB."""
+    return bounded("chunk_size_bytes", value, DEFAULT_CHUNK_BYTES, MIN_CHUNK_BYTES, MAX_CHUNK_BYTES, "bytes")
+
+
+def chart_request(request: graph_pb2.GetChartRequest, max_pixels: int) -> ChartRequest:
+    """Everything a GetChart request asks to draw, validated."""
+    overlays = chart_items("overlays", request.overlays, ("sma", "ema", "boll"), MAX_OVERLAYS)
+    panels = chart_items("panels", request.panels, ("volume", "macd", "rsi", "kdj"), MAX_PANELS)
+    width, height = image_size(request.width_px, request.height_px, MAX_CHART_PX, max_pixels)
+    options = charts.RenderOptions(
+        width_px=width,
+        height_px=height,
+        dpi=bounded("dpi", request.dpi, charts.DPI, MIN_DPI, MAX_DPI, "dots per inch"),
+        format=enum_field(charts.ImageFormat, request, "format") or charts.ImageFormat.PNG,
+        theme=enum_field(charts.Theme, request, "theme") or charts.Theme.LIGHT,
+        scheme=enum_field(charts.ColorScheme, request, "color_scheme") or charts.ColorScheme.WESTERN,
+    )
+    return ChartRequest(
+        overlays=tuple(item for item in overlays if item is not None), panels=panels or DEFAULT_PANELS, options=options
+    )
 
 
 def convention_message(value: Convention) -> indicators_pb2.Convention.ValueType:
@@ -192,16 +262,3 @@ def indicators_response(frame: IndicatorFrame) -> indicator_service_pb2.ComputeI
         series = response.series.add(name=result.name, first_valid_index=result.first_valid_index)
         series.values.extend(result.values.tolist())
     return response
-
-
-def live_chunks(context: grpc.ServicerContext, data: bytes, size: int) -> Iterator[bytes]:
-    """``data`` in consecutive slices of at most ``size`` bytes, while the call is live.
-
-    Stops as soon as the client cancels or the deadline passes, so a handler
-    never yields into a dead stream.
-    """
-    view = memoryview(data)
-    for offset in range(0, len(data), size):
-        if not context.is_active():
-            return
-        yield bytes(view[offset : offset + size])

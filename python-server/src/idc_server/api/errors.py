@@ -41,20 +41,6 @@ def to_status(error: IdcError) -> grpc.Status:
 
 
 @contextmanager
-def field_prefix(prefix: str) -> Iterator[None]:
-    """Name the fields of errors raised in the body as children of ``prefix``.
-
-    Core code names its own fields (``fast_period``); the API knows where they
-    sit in the request (``parameters.fast_period``).
-    """
-    try:
-        yield
-    except IdcError as error:
-        error.field = f"{prefix}.{error.field}" if error.field else prefix
-        raise
-
-
-@contextmanager
 def domain_errors(context: grpc.ServicerContext) -> Iterator[None]:
     """Abort the RPC with the mapped status if the body raises an IdcError."""
     try:

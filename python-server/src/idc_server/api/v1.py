@@ -10,10 +10,11 @@ from idc.v1 import indicator_graph_service_pb2 as graph_pb2
 from idc.v1 import indicator_graph_service_pb2_grpc as graph_grpc
 from idc.v1 import indicator_service_pb2 as indicator_pb2
 from idc.v1 import indicator_service_pb2_grpc as indicator_grpc
-from idc_server.api import convert
-from idc_server.api.errors import domain_errors, field_prefix
+from idc_server.api import convert, streams
+from idc_server.api.errors import domain_errors
 from idc_server.core import charts
-from idc_server.core.analytics import Analytics
+from idc_server.core.analytics import Analytics, macd_chart_request
+from idc_server.core.errors import field_prefix, field_renamed
 
 
 class IndicatorService(indicator_grpc.IndicatorServiceServicer):
@@ -28,7 +29,7 @@ class IndicatorService(indicator_grpc.IndicatorServiceServicer):
     ) -> indicator_pb2.GetMACDResponse:
         with domain_errors(context):
             parameters = convert.macd_parameters(request.parameters)
-            convention = self._analytics.convention(convert.convention(request.convention))
+            convention = self._analytics.convention(convert.convention(request))
             selection = convert.selection(self._analytics, request, self._max_bars)
             with field_prefix("parameters"):
                 result = self._analytics.macd(selection, parameters, convention)
@@ -50,7 +51,7 @@ class IndicatorService(indicator_grpc.IndicatorServiceServicer):
     ) -> indicator_pb2.ComputeIndicatorsResponse:
         with domain_errors(context):
             requests = convert.indicator_requests(request.indicators)
-            convention = self._analytics.convention(convert.convention(request.convention))
+            convention = self._analytics.convention(convert.convention(request))
             selection = convert.selection(self._analytics, request, self._max_bars)
             series = []
             for index, indicator in enumerate(requests):
@@ -78,30 +79,42 @@ class IndicatorService(indicator_grpc.IndicatorServiceServicer):
 class IndicatorGraphService(graph_grpc.IndicatorGraphServiceServicer):
     """idc.v1.IndicatorGraphService over the core."""
 
-    def __init__(self, analytics: Analytics, max_bars: int, chunk_size: int) -> None:
+    def __init__(self, analytics: Analytics, max_bars: int, max_pixels: int) -> None:
         self._analytics = analytics
         self._max_bars = max_bars
-        self._chunk_size = chunk_size
+        self._max_pixels = max_pixels
 
     def GetMACDGraph(
         self, request: graph_pb2.GetMACDGraphRequest, context: grpc.ServicerContext
     ) -> Iterator[graph_pb2.GetMACDGraphResponse]:
         with domain_errors(context):
             parameters = convert.macd_parameters(request.parameters)
-            convention = self._analytics.convention(convert.convention(request.convention))
-            width = convert.image_dimension("width_px", request.width_px, charts.WIDTH_PX)
-            height = convert.image_dimension("height_px", request.height_px, charts.HEIGHT_PX)
-            selection = convert.selection(self._analytics, request, self._max_bars)
-            with field_prefix("parameters"):
-                image = self._analytics.macd_chart(selection, parameters, convention, width_px=width, height_px=height)
-        yield graph_pb2.GetMACDGraphResponse(
-            metadata=graph_pb2.ImageMetadata(
-                media_type=image.media_type,
-                size_bytes=len(image.data),
-                sha256=image.sha256,
-                width_px=image.width_px,
-                height_px=image.height_px,
+            width, height = convert.image_size(
+                request.width_px, request.height_px, convert.MAX_MACD_GRAPH_PX, self._max_pixels
             )
-        )
-        for chunk in convert.live_chunks(context, image.data, self._chunk_size):
+            chunk_size = convert.chunk_size(request.chunk_size_bytes)
+            convention = self._analytics.convention(convert.convention(request))
+            selection = convert.selection(self._analytics, request, self._max_bars)
+            chart = macd_chart_request(parameters, charts.RenderOptions(width_px=width, height_px=height))
+            with field_renamed("panels[0].macd", "parameters"):
+                image = streams.render(self._analytics, selection, chart, convention, context)
+        if image is None:
+            return
+        yield graph_pb2.GetMACDGraphResponse(metadata=streams.image_metadata(image))
+        for chunk in streams.live_chunks(context, image.data, chunk_size):
             yield graph_pb2.GetMACDGraphResponse(chunk=chunk)
+
+    def GetChart(
+        self, request: graph_pb2.GetChartRequest, context: grpc.ServicerContext
+    ) -> Iterator[graph_pb2.GetChartResponse]:
+        with domain_errors(context):
+            chart = convert.chart_request(request, self._max_pixels)
+            chunk_size = convert.chunk_size(request.chunk_size_bytes)
+            convention = self._analytics.convention(convert.convention(request))
+            selection = convert.selection(self._analytics, request, self._max_bars)
+            image = streams.render(self._analytics, selection, chart, convention, context)
+        if image is None:
+            return
+        yield graph_pb2.GetChartResponse(metadata=streams.image_metadata(image))
+        for chunk in streams.live_chunks(context, image.data, chunk_size):
+            yield graph_pb2.GetChartResponse(chunk=chunk)

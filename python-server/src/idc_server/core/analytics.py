@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -13,7 +15,9 @@ import pandas as pd
 
 from idc_server.core import charts
 from idc_server.core.data import BarStore, SymbolSummary, check_window, window_positions
+from idc_server.core.errors import field_prefix
 from idc_server.core.indicators import INDICATORS, Convention, Indicator, MACDParameters
+from idc_server.core.render_cache import RenderAbandonedError, RenderCache
 
 INLINE_NAME = "inline bars"  # chart title for bars a client sent
 
@@ -29,6 +33,7 @@ class Selection:
     symbol: str  # canonical store symbol; "" for inline bars
     history: pd.DataFrame
     window: slice  # positions into history
+    version: str  # changes whenever the history's data does
 
     @property
     def bars(self) -> pd.DataFrame:
@@ -48,6 +53,35 @@ class IndicatorRequest:
     label: str
     indicator: Indicator
     parameters: Any
+
+    def display_name(self) -> str:
+        """The indicator and its numeric parameters, e.g. "MACD(12, 26, 9)" or "BOLL(20, 2)"."""
+        values = [
+            f"{value:g}"
+            for value in (getattr(self.parameters, name) for name in self.indicator.parameter_names())
+            if isinstance(value, int | float)
+        ]
+        return f"{self.indicator.name.upper()}({', '.join(values)})"
+
+
+@dataclass(frozen=True, slots=True)
+class ChartRequest:
+    """What to draw: overlays on the price panel, panels below it (None is volume), and the output."""
+
+    overlays: tuple[IndicatorRequest, ...]
+    panels: tuple[IndicatorRequest | None, ...]
+    options: charts.RenderOptions
+
+
+DEFAULT_PANELS: tuple[IndicatorRequest | None, ...] = (
+    None,
+    IndicatorRequest("macd", INDICATORS["macd"], MACDParameters()),
+)
+
+
+def macd_chart_request(parameters: MACDParameters, options: charts.RenderOptions) -> ChartRequest:
+    """The price-over-MACD chart of GetMACDGraph."""
+    return ChartRequest((), (IndicatorRequest("macd", INDICATORS["macd"], parameters),), options)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,11 +127,17 @@ class Image:
     media_type: str
     width_px: int
     height_px: int
+    dpi: int
 
     @property
     def sha256(self) -> bytes:
         """The SHA-256 digest of ``data``."""
         return hashlib.sha256(self.data).digest()
+
+    @property
+    def size_bytes(self) -> int:
+        """The encoded size, which is what the render cache counts."""
+        return len(self.data)
 
 
 def first_valid(values: npt.NDArray[np.float64]) -> int:
@@ -109,10 +149,17 @@ def first_valid(values: npt.NDArray[np.float64]) -> int:
 class Analytics:
     """Indicators and charts over a BarStore or a client's own bars."""
 
-    def __init__(self, store: BarStore, default_symbol: str, default_convention: Convention) -> None:
+    def __init__(
+        self,
+        store: BarStore,
+        default_symbol: str,
+        default_convention: Convention,
+        render_cache_bytes: int = 64 * 1024 * 1024,
+    ) -> None:
         self.store = store
         self.default_symbol = store.canonical(default_symbol)
         self.default_convention = default_convention
+        self.render_cache: RenderCache[Image] = RenderCache(render_cache_bytes)
 
     def select(
         self,
@@ -129,10 +176,13 @@ class Analytics:
         check_window(start, end)
         if inline is not None:
             name, history = "", inline
+            digest = hashlib.sha256(pd.DatetimeIndex(inline.index).asi8.tobytes())
+            digest.update(inline.to_numpy(dtype="float64").tobytes())
+            version = f"inline:{digest.hexdigest()}"
         else:
             name = self.store.canonical(symbol) if symbol else self.default_symbol
-            history = self.store.bars(name)
-        return Selection(name, history, window_positions(history, start, end))
+            version, history = self.store.versioned(name)
+        return Selection(name, history, window_positions(history, start, end), version)
 
     def convention(self, requested: Convention | None) -> Convention:
         """The convention to use: the requested one, or the server's default."""
@@ -161,25 +211,61 @@ class Analytics:
         frame = pd.concat([selection.bars, window], axis=1)
         return MACDResult(selection.symbol, parameters, convention, frame, start)
 
-    def macd_chart(
+    def chart(
         self,
         selection: Selection,
-        parameters: MACDParameters,
+        request: ChartRequest,
         convention: Convention,
-        *,
-        width_px: int = charts.WIDTH_PX,
-        height_px: int = charts.HEIGHT_PX,
+        cancelled: threading.Event | None = None,
     ) -> Image:
-        """A PNG chart of the window: price over MACD."""
-        frame = self.macd(selection, parameters, convention).frame
-        first, last = frame.index[0].date(), frame.index[-1].date()
-        title = (
-            f"{selection.name}  {first} – {last}  "
-            f"MACD({parameters.fast_period}, {parameters.slow_period}, {parameters.signal_period})"
-            f"  {convention.name}"
+        """A chart of the window, from the render cache when the same chart of the same data was drawn.
+
+        ``cancelled`` is set when the caller goes away; the render stops once
+        every caller waiting for it has. Raises RenderAbandonedError then.
+        """
+        key = (selection.version, selection.symbol, selection.window.start, selection.window.stop, convention, request)
+        return self.render_cache.get_or_render(
+            key,
+            lambda abandoned: self._render(selection, request, convention, abandoned),
+            cancelled or threading.Event(),
         )
-        png = charts.render_macd_chart(frame, title=title, width_px=width_px, height_px=height_px)
-        return Image(png, "image/png", width_px, height_px)
+
+    def _render(
+        self, selection: Selection, request: ChartRequest, convention: Convention, abandoned: Callable[[], bool]
+    ) -> Image:
+        def checkpoint() -> None:
+            if abandoned():
+                raise RenderAbandonedError("every caller of this chart went away")
+
+        checkpoint()
+        overlays = []
+        for index, overlay in enumerate(request.overlays):
+            with field_prefix(f"overlays[{index}].{overlay.indicator.name}"):
+                lines = self._outputs(selection, overlay, convention)
+            overlays.append(charts.Overlay(overlay.display_name(), lines))
+        panels = []
+        for index, panel in enumerate(request.panels):
+            if panel is None:
+                panels.append(charts.Panel(charts.PanelKind.VOLUME, "Volume", {}))
+                continue
+            with field_prefix(f"panels[{index}].{panel.indicator.name}"):
+                series = self._outputs(selection, panel, convention)
+            panels.append(charts.Panel(charts.PanelKind[panel.indicator.name.upper()], panel.display_name(), series))
+        bars = selection.bars
+        names = " ".join(item.display_name() for item in (*request.overlays, *request.panels) if item is not None)
+        title = f"{selection.name}  {bars.index[0].date()} – {bars.index[-1].date()}  {names}  {convention.name}"
+        options = request.options
+        data = charts.render_chart(
+            bars, title=title, overlays=overlays, panels=panels, options=options, checkpoint=checkpoint
+        )
+        return Image(data, options.format.value, options.width_px, options.height_px, options.dpi)
+
+    def _outputs(
+        self, selection: Selection, request: IndicatorRequest, convention: Convention
+    ) -> dict[str, npt.NDArray[np.float64]]:
+        """An indicator's outputs over the window, full length, NaN on warm-up bars."""
+        outputs = request.indicator.compute(selection.history, request.parameters, convention)
+        return {name: outputs[name].to_numpy(dtype="float64")[selection.window] for name in request.indicator.outputs}
 
     def symbols(self) -> list[SymbolSummary]:
         """What the store holds, by symbol."""

@@ -123,10 +123,11 @@ class SymbolSummary:
 class BarStore:
     """Daily bars by symbol, from one file per symbol (``SPY.csv`` is ``SPY``).
 
-    Files are CSV or Parquet. Later folders override earlier ones for the same symbol. Symbols are
-    matched case-insensitively against the file listing, so a request can
-    never name a path outside these folders. Each file is read once, on
-    first use, and cached.
+    Files are CSV or Parquet. Later folders override earlier ones for the
+    same symbol. Symbols are matched case-insensitively against the file
+    listing, so a request can never name a path outside these folders. Each
+    file is read on first use and cached; a file whose modification time or
+    size changes is read again, and its data version changes with it.
     """
 
     def __init__(self, folders: Iterable[Path]) -> None:
@@ -136,7 +137,7 @@ class BarStore:
                 if path.is_file() and path.suffix.lower() in DATA_SUFFIXES:
                     self._paths[path.stem.upper()] = path
         self._names = {key: path.stem for key, path in self._paths.items()}
-        self._frames: dict[str, pd.DataFrame] = {}
+        self._frames: dict[str, tuple[str, pd.DataFrame]] = {}
         self._lock = threading.Lock()
 
     def symbols(self) -> list[str]:
@@ -153,13 +154,23 @@ class BarStore:
 
     def bars(self, symbol: str) -> pd.DataFrame:
         """The whole history of ``symbol`` as a bars frame (shared: do not mutate)."""
+        return self.versioned(symbol)[1]
+
+    def versioned(self, symbol: str) -> tuple[str, pd.DataFrame]:
+        """``symbol``'s data version and whole history; the version changes when its file does."""
         key = self.canonical(symbol).upper()
+        path = self._paths[key]
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            raise NotFoundError("symbol", f"the data file of {symbol!r} is gone") from None
+        version = f"{path.name}:{stat.st_mtime_ns}:{stat.st_size}"
         with self._lock:
-            frame = self._frames.get(key)
-            if frame is None:
-                frame = read_bars_file(self._paths[key])
-                self._frames[key] = frame
-        return frame
+            cached = self._frames.get(key)
+            if cached is None or cached[0] != version:
+                cached = (version, read_bars_file(path))
+                self._frames[key] = cached
+        return cached
 
     def summaries(self) -> list[SymbolSummary]:
         """Every symbol's date range and bar count, sorted by symbol (reads every file once)."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class IdcError(Exception):
     """Base class for errors caused by a request, naming the field at fault."""
@@ -21,3 +24,32 @@ class InvalidArgumentError(IdcError):
 
 class NotFoundError(IdcError):
     """The requested thing, such as a symbol or a window of bars, does not exist."""
+
+
+@contextmanager
+def field_prefix(prefix: str) -> Iterator[None]:
+    """Name the fields of errors raised in the body as children of ``prefix``.
+
+    An indicator names its own parameter (``period``); its caller knows where
+    that sits in the request (``panels[1].rsi.period``).
+    """
+    try:
+        yield
+    except IdcError as error:
+        error.field = f"{prefix}.{error.field}" if error.field else prefix
+        raise
+
+
+@contextmanager
+def field_renamed(old: str, new: str) -> Iterator[None]:
+    """Re-root the fields of errors raised in the body from ``old`` to ``new``.
+
+    For a caller whose request names a thing differently from the core, such
+    as GetMACDGraph's ``parameters`` for the chart's ``panels[0].macd``.
+    """
+    try:
+        yield
+    except IdcError as error:
+        if error.field == old or error.field.startswith(f"{old}."):
+            error.field = new + error.field[len(old) :]
+        raise

@@ -21,6 +21,176 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// ImageFormat is the encoding of a rendered chart.
+type ImageFormat int32
+
+const (
+	// IMAGE_FORMAT_UNSPECIFIED means IMAGE_FORMAT_PNG.
+	ImageFormat_IMAGE_FORMAT_UNSPECIFIED ImageFormat = 0
+	// IMAGE_FORMAT_PNG is lossless PNG, "image/png".
+	ImageFormat_IMAGE_FORMAT_PNG ImageFormat = 1
+	// IMAGE_FORMAT_SVG is scalable vector graphics, "image/svg+xml". Its size
+	// is given in points at the requested dpi.
+	ImageFormat_IMAGE_FORMAT_SVG ImageFormat = 2
+	// IMAGE_FORMAT_JPEG is JPEG at quality 90, "image/jpeg".
+	ImageFormat_IMAGE_FORMAT_JPEG ImageFormat = 3
+	// IMAGE_FORMAT_WEBP is lossless WebP, "image/webp".
+	ImageFormat_IMAGE_FORMAT_WEBP ImageFormat = 4
+)
+
+// Enum value maps for ImageFormat.
+var (
+	ImageFormat_name = map[int32]string{
+		0: "IMAGE_FORMAT_UNSPECIFIED",
+		1: "IMAGE_FORMAT_PNG",
+		2: "IMAGE_FORMAT_SVG",
+		3: "IMAGE_FORMAT_JPEG",
+		4: "IMAGE_FORMAT_WEBP",
+	}
+	ImageFormat_value = map[string]int32{
+		"IMAGE_FORMAT_UNSPECIFIED": 0,
+		"IMAGE_FORMAT_PNG":         1,
+		"IMAGE_FORMAT_SVG":         2,
+		"IMAGE_FORMAT_JPEG":        3,
+		"IMAGE_FORMAT_WEBP":        4,
+	}
+)
+
+func (x ImageFormat) Enum() *ImageFormat {
+	p := new(ImageFormat)
+	*p = x
+	return p
+}
+
+func (x ImageFormat) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ImageFormat) Descriptor() protoreflect.EnumDescriptor {
+	return file_idc_v1_indicator_graph_service_proto_enumTypes[0].Descriptor()
+}
+
+func (ImageFormat) Type() protoreflect.EnumType {
+	return &file_idc_v1_indicator_graph_service_proto_enumTypes[0]
+}
+
+func (x ImageFormat) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ImageFormat.Descriptor instead.
+func (ImageFormat) EnumDescriptor() ([]byte, []int) {
+	return file_idc_v1_indicator_graph_service_proto_rawDescGZIP(), []int{0}
+}
+
+// Theme is a chart's background and text colours.
+type Theme int32
+
+const (
+	// THEME_UNSPECIFIED means THEME_LIGHT.
+	Theme_THEME_UNSPECIFIED Theme = 0
+	// THEME_LIGHT draws dark text on a white background.
+	Theme_THEME_LIGHT Theme = 1
+	// THEME_DARK draws light text on a near-black background.
+	Theme_THEME_DARK Theme = 2
+)
+
+// Enum value maps for Theme.
+var (
+	Theme_name = map[int32]string{
+		0: "THEME_UNSPECIFIED",
+		1: "THEME_LIGHT",
+		2: "THEME_DARK",
+	}
+	Theme_value = map[string]int32{
+		"THEME_UNSPECIFIED": 0,
+		"THEME_LIGHT":       1,
+		"THEME_DARK":        2,
+	}
+)
+
+func (x Theme) Enum() *Theme {
+	p := new(Theme)
+	*p = x
+	return p
+}
+
+func (x Theme) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Theme) Descriptor() protoreflect.EnumDescriptor {
+	return file_idc_v1_indicator_graph_service_proto_enumTypes[1].Descriptor()
+}
+
+func (Theme) Type() protoreflect.EnumType {
+	return &file_idc_v1_indicator_graph_service_proto_enumTypes[1]
+}
+
+func (x Theme) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Theme.Descriptor instead.
+func (Theme) EnumDescriptor() ([]byte, []int) {
+	return file_idc_v1_indicator_graph_service_proto_rawDescGZIP(), []int{1}
+}
+
+// ColorScheme is which colour means up and which means down, for candles,
+// volume bars and the MACD histogram.
+type ColorScheme int32
+
+const (
+	// COLOR_SCHEME_UNSPECIFIED means COLOR_SCHEME_WESTERN.
+	ColorScheme_COLOR_SCHEME_UNSPECIFIED ColorScheme = 0
+	// COLOR_SCHEME_WESTERN draws up in green and down in red.
+	ColorScheme_COLOR_SCHEME_WESTERN ColorScheme = 1
+	// COLOR_SCHEME_CN draws up in red and down in green, as Chinese market
+	// software does.
+	ColorScheme_COLOR_SCHEME_CN ColorScheme = 2
+)
+
+// Enum value maps for ColorScheme.
+var (
+	ColorScheme_name = map[int32]string{
+		0: "COLOR_SCHEME_UNSPECIFIED",
+		1: "COLOR_SCHEME_WESTERN",
+		2: "COLOR_SCHEME_CN",
+	}
+	ColorScheme_value = map[string]int32{
+		"COLOR_SCHEME_UNSPECIFIED": 0,
+		"COLOR_SCHEME_WESTERN":     1,
+		"COLOR_SCHEME_CN":          2,
+	}
+)
+
+func (x ColorScheme) Enum() *ColorScheme {
+	p := new(ColorScheme)
+	*p = x
+	return p
+}
+
+func (x ColorScheme) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ColorScheme) Descriptor() protoreflect.EnumDescriptor {
+	return file_idc_v1_indicator_graph_service_proto_enumTypes[2].Descriptor()
+}
+
+func (ColorScheme) Type() protoreflect.EnumType {
+	return &file_idc_v1_indicator_graph_service_proto_enumTypes[2]
+}
+
+func (x ColorScheme) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ColorScheme.Descriptor instead.
+func (ColorScheme) EnumDescriptor() ([]byte, []int) {
+	return file_idc_v1_indicator_graph_service_proto_rawDescGZIP(), []int{2}
+}
+
 // GetMACDGraphRequest is the request of IndicatorGraphService.GetMACDGraph.
 type GetMACDGraphRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -46,9 +216,12 @@ type GetMACDGraphRequest struct {
 	HeightPx int32 `protobuf:"varint,6,opt,name=height_px,json=heightPx,proto3" json:"height_px,omitempty"`
 	// convention selects TA-Lib or 通达信 formulas for the MACD panel.
 	// Unspecified means the server's default.
-	Convention    Convention `protobuf:"varint,8,opt,name=convention,proto3,enum=idc.v1.Convention" json:"convention,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Convention Convention `protobuf:"varint,8,opt,name=convention,proto3,enum=idc.v1.Convention" json:"convention,omitempty"`
+	// chunk_size_bytes is the largest chunk the stream carries. 0 means
+	// 65536 (64 KiB); range 1024-1048576.
+	ChunkSizeBytes int32 `protobuf:"varint,9,opt,name=chunk_size_bytes,json=chunkSizeBytes,proto3" json:"chunk_size_bytes,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *GetMACDGraphRequest) Reset() {
@@ -146,6 +319,13 @@ func (x *GetMACDGraphRequest) GetConvention() Convention {
 		return x.Convention
 	}
 	return Convention_CONVENTION_UNSPECIFIED
+}
+
+func (x *GetMACDGraphRequest) GetChunkSizeBytes() int32 {
+	if x != nil {
+		return x.ChunkSizeBytes
+	}
+	return 0
 }
 
 type isGetMACDGraphRequest_Source interface {
@@ -247,7 +427,8 @@ type GetMACDGraphResponse_Metadata struct {
 }
 
 type GetMACDGraphResponse_Chunk struct {
-	// chunk is the next run of image bytes, 1 byte to 64 KiB long.
+	// chunk is the next run of image bytes, 1 byte to chunk_size_bytes
+	// (64 KiB by default) long.
 	Chunk []byte `protobuf:"bytes,2,opt,name=chunk,proto3,oneof"`
 }
 
@@ -268,7 +449,10 @@ type ImageMetadata struct {
 	// width_px is the image width in pixels.
 	WidthPx int32 `protobuf:"varint,4,opt,name=width_px,json=widthPx,proto3" json:"width_px,omitempty"`
 	// height_px is the image height in pixels.
-	HeightPx      int32 `protobuf:"varint,5,opt,name=height_px,json=heightPx,proto3" json:"height_px,omitempty"`
+	HeightPx int32 `protobuf:"varint,5,opt,name=height_px,json=heightPx,proto3" json:"height_px,omitempty"`
+	// dpi is the image's resolution in dots per inch, as recorded in the
+	// file (PNG, JPEG, WebP); it also scales text and lines.
+	Dpi           int32 `protobuf:"varint,6,opt,name=dpi,proto3" json:"dpi,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -338,11 +522,579 @@ func (x *ImageMetadata) GetHeightPx() int32 {
 	return 0
 }
 
+func (x *ImageMetadata) GetDpi() int32 {
+	if x != nil {
+		return x.Dpi
+	}
+	return 0
+}
+
+// VolumeParameters configure a volume panel. It has no parameters yet; bars
+// are coloured by whether the day closed up or down.
+type VolumeParameters struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VolumeParameters) Reset() {
+	*x = VolumeParameters{}
+	mi := &file_idc_v1_indicator_graph_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VolumeParameters) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VolumeParameters) ProtoMessage() {}
+
+func (x *VolumeParameters) ProtoReflect() protoreflect.Message {
+	mi := &file_idc_v1_indicator_graph_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VolumeParameters.ProtoReflect.Descriptor instead.
+func (*VolumeParameters) Descriptor() ([]byte, []int) {
+	return file_idc_v1_indicator_graph_service_proto_rawDescGZIP(), []int{3}
+}
+
+// ChartPanel is one panel below the price panel.
+type ChartPanel struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// kind selects the panel. Unset gets INVALID_ARGUMENT.
+	//
+	// Types that are valid to be assigned to Kind:
+	//
+	//	*ChartPanel_Volume
+	//	*ChartPanel_Macd
+	//	*ChartPanel_Rsi
+	//	*ChartPanel_Kdj
+	Kind          isChartPanel_Kind `protobuf_oneof:"kind"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChartPanel) Reset() {
+	*x = ChartPanel{}
+	mi := &file_idc_v1_indicator_graph_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChartPanel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChartPanel) ProtoMessage() {}
+
+func (x *ChartPanel) ProtoReflect() protoreflect.Message {
+	mi := &file_idc_v1_indicator_graph_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChartPanel.ProtoReflect.Descriptor instead.
+func (*ChartPanel) Descriptor() ([]byte, []int) {
+	return file_idc_v1_indicator_graph_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ChartPanel) GetKind() isChartPanel_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return nil
+}
+
+func (x *ChartPanel) GetVolume() *VolumeParameters {
+	if x != nil {
+		if x, ok := x.Kind.(*ChartPanel_Volume); ok {
+			return x.Volume
+		}
+	}
+	return nil
+}
+
+func (x *ChartPanel) GetMacd() *MACDParameters {
+	if x != nil {
+		if x, ok := x.Kind.(*ChartPanel_Macd); ok {
+			return x.Macd
+		}
+	}
+	return nil
+}
+
+func (x *ChartPanel) GetRsi() *RSIParameters {
+	if x != nil {
+		if x, ok := x.Kind.(*ChartPanel_Rsi); ok {
+			return x.Rsi
+		}
+	}
+	return nil
+}
+
+func (x *ChartPanel) GetKdj() *KDJParameters {
+	if x != nil {
+		if x, ok := x.Kind.(*ChartPanel_Kdj); ok {
+			return x.Kdj
+		}
+	}
+	return nil
+}
+
+type isChartPanel_Kind interface {
+	isChartPanel_Kind()
+}
+
+type ChartPanel_Volume struct {
+	// volume is a panel of volume bars.
+	Volume *VolumeParameters `protobuf:"bytes,1,opt,name=volume,proto3,oneof"`
+}
+
+type ChartPanel_Macd struct {
+	// macd is a MACD panel: MACD and signal lines, histogram bars coloured
+	// by sign.
+	Macd *MACDParameters `protobuf:"bytes,2,opt,name=macd,proto3,oneof"`
+}
+
+type ChartPanel_Rsi struct {
+	// rsi is an RSI panel with 30 and 70 guide lines.
+	Rsi *RSIParameters `protobuf:"bytes,3,opt,name=rsi,proto3,oneof"`
+}
+
+type ChartPanel_Kdj struct {
+	// kdj is a KDJ panel (K, D and J lines) with 20 and 80 guide lines.
+	Kdj *KDJParameters `protobuf:"bytes,4,opt,name=kdj,proto3,oneof"`
+}
+
+func (*ChartPanel_Volume) isChartPanel_Kind() {}
+
+func (*ChartPanel_Macd) isChartPanel_Kind() {}
+
+func (*ChartPanel_Rsi) isChartPanel_Kind() {}
+
+func (*ChartPanel_Kdj) isChartPanel_Kind() {}
+
+// ChartOverlay is one indicator drawn over the price panel.
+type ChartOverlay struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// kind selects the overlay. Unset gets INVALID_ARGUMENT.
+	//
+	// Types that are valid to be assigned to Kind:
+	//
+	//	*ChartOverlay_Sma
+	//	*ChartOverlay_Ema
+	//	*ChartOverlay_Boll
+	Kind          isChartOverlay_Kind `protobuf_oneof:"kind"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChartOverlay) Reset() {
+	*x = ChartOverlay{}
+	mi := &file_idc_v1_indicator_graph_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChartOverlay) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChartOverlay) ProtoMessage() {}
+
+func (x *ChartOverlay) ProtoReflect() protoreflect.Message {
+	mi := &file_idc_v1_indicator_graph_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChartOverlay.ProtoReflect.Descriptor instead.
+func (*ChartOverlay) Descriptor() ([]byte, []int) {
+	return file_idc_v1_indicator_graph_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ChartOverlay) GetKind() isChartOverlay_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return nil
+}
+
+func (x *ChartOverlay) GetSma() *SMAParameters {
+	if x != nil {
+		if x, ok := x.Kind.(*ChartOverlay_Sma); ok {
+			return x.Sma
+		}
+	}
+	return nil
+}
+
+func (x *ChartOverlay) GetEma() *EMAParameters {
+	if x != nil {
+		if x, ok := x.Kind.(*ChartOverlay_Ema); ok {
+			return x.Ema
+		}
+	}
+	return nil
+}
+
+func (x *ChartOverlay) GetBoll() *BollingerParameters {
+	if x != nil {
+		if x, ok := x.Kind.(*ChartOverlay_Boll); ok {
+			return x.Boll
+		}
+	}
+	return nil
+}
+
+type isChartOverlay_Kind interface {
+	isChartOverlay_Kind()
+}
+
+type ChartOverlay_Sma struct {
+	// sma is a simple moving average line.
+	Sma *SMAParameters `protobuf:"bytes,1,opt,name=sma,proto3,oneof"`
+}
+
+type ChartOverlay_Ema struct {
+	// ema is an exponential moving average line.
+	Ema *EMAParameters `protobuf:"bytes,2,opt,name=ema,proto3,oneof"`
+}
+
+type ChartOverlay_Boll struct {
+	// boll is Bollinger Bands: the middle line and a shaded band.
+	Boll *BollingerParameters `protobuf:"bytes,3,opt,name=boll,proto3,oneof"`
+}
+
+func (*ChartOverlay_Sma) isChartOverlay_Kind() {}
+
+func (*ChartOverlay_Ema) isChartOverlay_Kind() {}
+
+func (*ChartOverlay_Boll) isChartOverlay_Kind() {}
+
+// GetChartRequest is the request of IndicatorGraphService.GetChart. An empty
+// request is valid: the default symbol's whole history with volume and MACD
+// panels, 1200x800 PNG at 100 dpi, light theme, Western colours.
+type GetChartRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// source selects where the bars come from. Unset means the server's
+	// default symbol.
+	//
+	// Types that are valid to be assigned to Source:
+	//
+	//	*GetChartRequest_Symbol
+	//	*GetChartRequest_InlineBars
+	Source isGetChartRequest_Source `protobuf_oneof:"source"`
+	// start_date is the first calendar day of the window, inclusive, as
+	// "YYYY-MM-DD". Empty means the first available bar.
+	StartDate string `protobuf:"bytes,3,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
+	// end_date is the last calendar day of the window, inclusive, as
+	// "YYYY-MM-DD". Empty means the last available bar.
+	EndDate string `protobuf:"bytes,4,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
+	// convention selects TA-Lib or 通达信 formulas for every indicator.
+	// Unspecified means the server's default.
+	Convention Convention `protobuf:"varint,5,opt,name=convention,proto3,enum=idc.v1.Convention" json:"convention,omitempty"`
+	// panels are drawn below the price panel, top to bottom, at most 6.
+	// Empty means a volume panel and a MACD(12, 26, 9) panel.
+	Panels []*ChartPanel `protobuf:"bytes,6,rep,name=panels,proto3" json:"panels,omitempty"`
+	// overlays are drawn over the price panel, at most 8.
+	Overlays []*ChartOverlay `protobuf:"bytes,7,rep,name=overlays,proto3" json:"overlays,omitempty"`
+	// format is the image encoding. Unspecified means PNG.
+	Format ImageFormat `protobuf:"varint,8,opt,name=format,proto3,enum=idc.v1.ImageFormat" json:"format,omitempty"`
+	// width_px is the image width in pixels. 0 means 1200; range 200-8000.
+	WidthPx int32 `protobuf:"varint,9,opt,name=width_px,json=widthPx,proto3" json:"width_px,omitempty"`
+	// height_px is the image height in pixels. 0 means 800; range 200-8000.
+	// width_px * height_px may not exceed the server's pixel limit
+	// (16,000,000 by default).
+	HeightPx int32 `protobuf:"varint,10,opt,name=height_px,json=heightPx,proto3" json:"height_px,omitempty"`
+	// dpi is the resolution in dots per inch. 0 means 100; range 50-600.
+	// Pixel sizes stay as requested; a higher dpi makes text and lines
+	// larger.
+	Dpi int32 `protobuf:"varint,11,opt,name=dpi,proto3" json:"dpi,omitempty"`
+	// theme is light or dark. Unspecified means light.
+	Theme Theme `protobuf:"varint,12,opt,name=theme,proto3,enum=idc.v1.Theme" json:"theme,omitempty"`
+	// color_scheme is which colour means up. Unspecified means Western.
+	ColorScheme ColorScheme `protobuf:"varint,13,opt,name=color_scheme,json=colorScheme,proto3,enum=idc.v1.ColorScheme" json:"color_scheme,omitempty"`
+	// chunk_size_bytes is the largest chunk the stream carries. 0 means
+	// 65536 (64 KiB); range 1024-1048576.
+	ChunkSizeBytes int32 `protobuf:"varint,14,opt,name=chunk_size_bytes,json=chunkSizeBytes,proto3" json:"chunk_size_bytes,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *GetChartRequest) Reset() {
+	*x = GetChartRequest{}
+	mi := &file_idc_v1_indicator_graph_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetChartRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetChartRequest) ProtoMessage() {}
+
+func (x *GetChartRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_idc_v1_indicator_graph_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetChartRequest.ProtoReflect.Descriptor instead.
+func (*GetChartRequest) Descriptor() ([]byte, []int) {
+	return file_idc_v1_indicator_graph_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *GetChartRequest) GetSource() isGetChartRequest_Source {
+	if x != nil {
+		return x.Source
+	}
+	return nil
+}
+
+func (x *GetChartRequest) GetSymbol() string {
+	if x != nil {
+		if x, ok := x.Source.(*GetChartRequest_Symbol); ok {
+			return x.Symbol
+		}
+	}
+	return ""
+}
+
+func (x *GetChartRequest) GetInlineBars() *Bars {
+	if x != nil {
+		if x, ok := x.Source.(*GetChartRequest_InlineBars); ok {
+			return x.InlineBars
+		}
+	}
+	return nil
+}
+
+func (x *GetChartRequest) GetStartDate() string {
+	if x != nil {
+		return x.StartDate
+	}
+	return ""
+}
+
+func (x *GetChartRequest) GetEndDate() string {
+	if x != nil {
+		return x.EndDate
+	}
+	return ""
+}
+
+func (x *GetChartRequest) GetConvention() Convention {
+	if x != nil {
+		return x.Convention
+	}
+	return Convention_CONVENTION_UNSPECIFIED
+}
+
+func (x *GetChartRequest) GetPanels() []*ChartPanel {
+	if x != nil {
+		return x.Panels
+	}
+	return nil
+}
+
+func (x *GetChartRequest) GetOverlays() []*ChartOverlay {
+	if x != nil {
+		return x.Overlays
+	}
+	return nil
+}
+
+func (x *GetChartRequest) GetFormat() ImageFormat {
+	if x != nil {
+		return x.Format
+	}
+	return ImageFormat_IMAGE_FORMAT_UNSPECIFIED
+}
+
+func (x *GetChartRequest) GetWidthPx() int32 {
+	if x != nil {
+		return x.WidthPx
+	}
+	return 0
+}
+
+func (x *GetChartRequest) GetHeightPx() int32 {
+	if x != nil {
+		return x.HeightPx
+	}
+	return 0
+}
+
+func (x *GetChartRequest) GetDpi() int32 {
+	if x != nil {
+		return x.Dpi
+	}
+	return 0
+}
+
+func (x *GetChartRequest) GetTheme() Theme {
+	if x != nil {
+		return x.Theme
+	}
+	return Theme_THEME_UNSPECIFIED
+}
+
+func (x *GetChartRequest) GetColorScheme() ColorScheme {
+	if x != nil {
+		return x.ColorScheme
+	}
+	return ColorScheme_COLOR_SCHEME_UNSPECIFIED
+}
+
+func (x *GetChartRequest) GetChunkSizeBytes() int32 {
+	if x != nil {
+		return x.ChunkSizeBytes
+	}
+	return 0
+}
+
+type isGetChartRequest_Source interface {
+	isGetChartRequest_Source()
+}
+
+type GetChartRequest_Symbol struct {
+	// symbol names a series in the server's data store. Case-insensitive.
+	// Empty means the server's default symbol. Unknown symbols get
+	// NOT_FOUND.
+	Symbol string `protobuf:"bytes,1,opt,name=symbol,proto3,oneof"`
+}
+
+type GetChartRequest_InlineBars struct {
+	// inline_bars are the client's own bars (see Bars for the rules).
+	InlineBars *Bars `protobuf:"bytes,2,opt,name=inline_bars,json=inlineBars,proto3,oneof"`
+}
+
+func (*GetChartRequest_Symbol) isGetChartRequest_Source() {}
+
+func (*GetChartRequest_InlineBars) isGetChartRequest_Source() {}
+
+// GetChartResponse is one message of the GetChart stream.
+type GetChartResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// payload is metadata in the first message and a chunk in every other.
+	//
+	// Types that are valid to be assigned to Payload:
+	//
+	//	*GetChartResponse_Metadata
+	//	*GetChartResponse_Chunk
+	Payload       isGetChartResponse_Payload `protobuf_oneof:"payload"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetChartResponse) Reset() {
+	*x = GetChartResponse{}
+	mi := &file_idc_v1_indicator_graph_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetChartResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetChartResponse) ProtoMessage() {}
+
+func (x *GetChartResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_idc_v1_indicator_graph_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetChartResponse.ProtoReflect.Descriptor instead.
+func (*GetChartResponse) Descriptor() ([]byte, []int) {
+	return file_idc_v1_indicator_graph_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *GetChartResponse) GetPayload() isGetChartResponse_Payload {
+	if x != nil {
+		return x.Payload
+	}
+	return nil
+}
+
+func (x *GetChartResponse) GetMetadata() *ImageMetadata {
+	if x != nil {
+		if x, ok := x.Payload.(*GetChartResponse_Metadata); ok {
+			return x.Metadata
+		}
+	}
+	return nil
+}
+
+func (x *GetChartResponse) GetChunk() []byte {
+	if x != nil {
+		if x, ok := x.Payload.(*GetChartResponse_Chunk); ok {
+			return x.Chunk
+		}
+	}
+	return nil
+}
+
+type isGetChartResponse_Payload interface {
+	isGetChartResponse_Payload()
+}
+
+type GetChartResponse_Metadata struct {
+	// metadata describes the whole image; only the first message has it.
+	Metadata *ImageMetadata `protobuf:"bytes,1,opt,name=metadata,proto3,oneof"`
+}
+
+type GetChartResponse_Chunk struct {
+	// chunk is the next run of image bytes, 1 byte to chunk_size_bytes
+	// long.
+	Chunk []byte `protobuf:"bytes,2,opt,name=chunk,proto3,oneof"`
+}
+
+func (*GetChartResponse_Metadata) isGetChartResponse_Payload() {}
+
+func (*GetChartResponse_Chunk) isGetChartResponse_Payload() {}
+
 var File_idc_v1_indicator_graph_service_proto protoreflect.FileDescriptor
 
 const file_idc_v1_indicator_graph_service_proto_rawDesc = "" +
 	"\n" +
-	"$idc/v1/indicator_graph_service.proto\x12\x06idc.v1\x1a\x11idc/v1/bars.proto\x1a\x17idc/v1/indicators.proto\"\xc8\x02\n" +
+	"$idc/v1/indicator_graph_service.proto\x12\x06idc.v1\x1a\x11idc/v1/bars.proto\x1a\x17idc/v1/indicators.proto\"\xf2\x02\n" +
 	"\x13GetMACDGraphRequest\x12\x18\n" +
 	"\x06symbol\x18\x01 \x01(\tH\x00R\x06symbol\x12/\n" +
 	"\vinline_bars\x18\a \x01(\v2\f.idc.v1.BarsH\x00R\n" +
@@ -357,12 +1109,13 @@ const file_idc_v1_indicator_graph_service_proto_rawDesc = "" +
 	"\theight_px\x18\x06 \x01(\x05R\bheightPx\x122\n" +
 	"\n" +
 	"convention\x18\b \x01(\x0e2\x12.idc.v1.ConventionR\n" +
-	"conventionB\b\n" +
+	"convention\x12(\n" +
+	"\x10chunk_size_bytes\x18\t \x01(\x05R\x0echunkSizeBytesB\b\n" +
 	"\x06source\"n\n" +
 	"\x14GetMACDGraphResponse\x123\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x15.idc.v1.ImageMetadataH\x00R\bmetadata\x12\x16\n" +
 	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\t\n" +
-	"\apayload\"\x9d\x01\n" +
+	"\apayload\"\xaf\x01\n" +
 	"\rImageMetadata\x12\x1d\n" +
 	"\n" +
 	"media_type\x18\x01 \x01(\tR\tmediaType\x12\x1d\n" +
@@ -370,9 +1123,64 @@ const file_idc_v1_indicator_graph_service_proto_rawDesc = "" +
 	"size_bytes\x18\x02 \x01(\x03R\tsizeBytes\x12\x16\n" +
 	"\x06sha256\x18\x03 \x01(\fR\x06sha256\x12\x19\n" +
 	"\bwidth_px\x18\x04 \x01(\x05R\awidthPx\x12\x1b\n" +
-	"\theight_px\x18\x05 \x01(\x05R\bheightPx2d\n" +
+	"\theight_px\x18\x05 \x01(\x05R\bheightPx\x12\x10\n" +
+	"\x03dpi\x18\x06 \x01(\x05R\x03dpi\"\x12\n" +
+	"\x10VolumeParameters\"\xcc\x01\n" +
+	"\n" +
+	"ChartPanel\x122\n" +
+	"\x06volume\x18\x01 \x01(\v2\x18.idc.v1.VolumeParametersH\x00R\x06volume\x12,\n" +
+	"\x04macd\x18\x02 \x01(\v2\x16.idc.v1.MACDParametersH\x00R\x04macd\x12)\n" +
+	"\x03rsi\x18\x03 \x01(\v2\x15.idc.v1.RSIParametersH\x00R\x03rsi\x12)\n" +
+	"\x03kdj\x18\x04 \x01(\v2\x15.idc.v1.KDJParametersH\x00R\x03kdjB\x06\n" +
+	"\x04kind\"\x9f\x01\n" +
+	"\fChartOverlay\x12)\n" +
+	"\x03sma\x18\x01 \x01(\v2\x15.idc.v1.SMAParametersH\x00R\x03sma\x12)\n" +
+	"\x03ema\x18\x02 \x01(\v2\x15.idc.v1.EMAParametersH\x00R\x03ema\x121\n" +
+	"\x04boll\x18\x03 \x01(\v2\x1b.idc.v1.BollingerParametersH\x00R\x04bollB\x06\n" +
+	"\x04kind\"\xb0\x04\n" +
+	"\x0fGetChartRequest\x12\x18\n" +
+	"\x06symbol\x18\x01 \x01(\tH\x00R\x06symbol\x12/\n" +
+	"\vinline_bars\x18\x02 \x01(\v2\f.idc.v1.BarsH\x00R\n" +
+	"inlineBars\x12\x1d\n" +
+	"\n" +
+	"start_date\x18\x03 \x01(\tR\tstartDate\x12\x19\n" +
+	"\bend_date\x18\x04 \x01(\tR\aendDate\x122\n" +
+	"\n" +
+	"convention\x18\x05 \x01(\x0e2\x12.idc.v1.ConventionR\n" +
+	"convention\x12*\n" +
+	"\x06panels\x18\x06 \x03(\v2\x12.idc.v1.ChartPanelR\x06panels\x120\n" +
+	"\boverlays\x18\a \x03(\v2\x14.idc.v1.ChartOverlayR\boverlays\x12+\n" +
+	"\x06format\x18\b \x01(\x0e2\x13.idc.v1.ImageFormatR\x06format\x12\x19\n" +
+	"\bwidth_px\x18\t \x01(\x05R\awidthPx\x12\x1b\n" +
+	"\theight_px\x18\n" +
+	" \x01(\x05R\bheightPx\x12\x10\n" +
+	"\x03dpi\x18\v \x01(\x05R\x03dpi\x12#\n" +
+	"\x05theme\x18\f \x01(\x0e2\r.idc.v1.ThemeR\x05theme\x126\n" +
+	"\fcolor_scheme\x18\r \x01(\x0e2\x13.idc.v1.ColorSchemeR\vcolorScheme\x12(\n" +
+	"\x10chunk_size_bytes\x18\x0e \x01(\x05R\x0echunkSizeBytesB\b\n" +
+	"\x06source\"j\n" +
+	"\x10GetChartResponse\x123\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x15.idc.v1.ImageMetadataH\x00R\bmetadata\x12\x16\n" +
+	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\t\n" +
+	"\apayload*\x85\x01\n" +
+	"\vImageFormat\x12\x1c\n" +
+	"\x18IMAGE_FORMAT_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10IMAGE_FORMAT_PNG\x10\x01\x12\x14\n" +
+	"\x10IMAGE_FORMAT_SVG\x10\x02\x12\x15\n" +
+	"\x11IMAGE_FORMAT_JPEG\x10\x03\x12\x15\n" +
+	"\x11IMAGE_FORMAT_WEBP\x10\x04*?\n" +
+	"\x05Theme\x12\x15\n" +
+	"\x11THEME_UNSPECIFIED\x10\x00\x12\x0f\n" +
+	"\vTHEME_LIGHT\x10\x01\x12\x0e\n" +
+	"\n" +
+	"THEME_DARK\x10\x02*Z\n" +
+	"\vColorScheme\x12\x1c\n" +
+	"\x18COLOR_SCHEME_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14COLOR_SCHEME_WESTERN\x10\x01\x12\x13\n" +
+	"\x0fCOLOR_SCHEME_CN\x10\x022\xa5\x01\n" +
 	"\x15IndicatorGraphService\x12K\n" +
-	"\fGetMACDGraph\x12\x1b.idc.v1.GetMACDGraphRequest\x1a\x1c.idc.v1.GetMACDGraphResponse0\x01B\x94\x01\n" +
+	"\fGetMACDGraph\x12\x1b.idc.v1.GetMACDGraphRequest\x1a\x1c.idc.v1.GetMACDGraphResponse0\x01\x12?\n" +
+	"\bGetChart\x12\x17.idc.v1.GetChartRequest\x1a\x18.idc.v1.GetChartResponse0\x01B\x94\x01\n" +
 	"\n" +
 	"com.idc.v1B\x1aIndicatorGraphServiceProtoP\x01Z1github.com/idcrpc/idc/clients/go/gen/idc/v1;idcv1\xa2\x02\x03IXX\xaa\x02\x06Idc.V1\xca\x02\x06Idc\\V1\xe2\x02\x12Idc\\V1\\GPBMetadata\xea\x02\aIdc::V1b\x06proto3"
 
@@ -388,27 +1196,58 @@ func file_idc_v1_indicator_graph_service_proto_rawDescGZIP() []byte {
 	return file_idc_v1_indicator_graph_service_proto_rawDescData
 }
 
-var file_idc_v1_indicator_graph_service_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_idc_v1_indicator_graph_service_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_idc_v1_indicator_graph_service_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_idc_v1_indicator_graph_service_proto_goTypes = []any{
-	(*GetMACDGraphRequest)(nil),  // 0: idc.v1.GetMACDGraphRequest
-	(*GetMACDGraphResponse)(nil), // 1: idc.v1.GetMACDGraphResponse
-	(*ImageMetadata)(nil),        // 2: idc.v1.ImageMetadata
-	(*Bars)(nil),                 // 3: idc.v1.Bars
-	(*MACDParameters)(nil),       // 4: idc.v1.MACDParameters
-	(Convention)(0),              // 5: idc.v1.Convention
+	(ImageFormat)(0),             // 0: idc.v1.ImageFormat
+	(Theme)(0),                   // 1: idc.v1.Theme
+	(ColorScheme)(0),             // 2: idc.v1.ColorScheme
+	(*GetMACDGraphRequest)(nil),  // 3: idc.v1.GetMACDGraphRequest
+	(*GetMACDGraphResponse)(nil), // 4: idc.v1.GetMACDGraphResponse
+	(*ImageMetadata)(nil),        // 5: idc.v1.ImageMetadata
+	(*VolumeParameters)(nil),     // 6: idc.v1.VolumeParameters
+	(*ChartPanel)(nil),           // 7: idc.v1.ChartPanel
+	(*ChartOverlay)(nil),         // 8: idc.v1.ChartOverlay
+	(*GetChartRequest)(nil),      // 9: idc.v1.GetChartRequest
+	(*GetChartResponse)(nil),     // 10: idc.v1.GetChartResponse
+	(*Bars)(nil),                 // 11: idc.v1.Bars
+	(*MACDParameters)(nil),       // 12: idc.v1.MACDParameters
+	(Convention)(0),              // 13: idc.v1.Convention
+	(*RSIParameters)(nil),        // 14: idc.v1.RSIParameters
+	(*KDJParameters)(nil),        // 15: idc.v1.KDJParameters
+	(*SMAParameters)(nil),        // 16: idc.v1.SMAParameters
+	(*EMAParameters)(nil),        // 17: idc.v1.EMAParameters
+	(*BollingerParameters)(nil),  // 18: idc.v1.BollingerParameters
 }
 var file_idc_v1_indicator_graph_service_proto_depIdxs = []int32{
-	3, // 0: idc.v1.GetMACDGraphRequest.inline_bars:type_name -> idc.v1.Bars
-	4, // 1: idc.v1.GetMACDGraphRequest.parameters:type_name -> idc.v1.MACDParameters
-	5, // 2: idc.v1.GetMACDGraphRequest.convention:type_name -> idc.v1.Convention
-	2, // 3: idc.v1.GetMACDGraphResponse.metadata:type_name -> idc.v1.ImageMetadata
-	0, // 4: idc.v1.IndicatorGraphService.GetMACDGraph:input_type -> idc.v1.GetMACDGraphRequest
-	1, // 5: idc.v1.IndicatorGraphService.GetMACDGraph:output_type -> idc.v1.GetMACDGraphResponse
-	5, // [5:6] is the sub-list for method output_type
-	4, // [4:5] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	11, // 0: idc.v1.GetMACDGraphRequest.inline_bars:type_name -> idc.v1.Bars
+	12, // 1: idc.v1.GetMACDGraphRequest.parameters:type_name -> idc.v1.MACDParameters
+	13, // 2: idc.v1.GetMACDGraphRequest.convention:type_name -> idc.v1.Convention
+	5,  // 3: idc.v1.GetMACDGraphResponse.metadata:type_name -> idc.v1.ImageMetadata
+	6,  // 4: idc.v1.ChartPanel.volume:type_name -> idc.v1.VolumeParameters
+	12, // 5: idc.v1.ChartPanel.macd:type_name -> idc.v1.MACDParameters
+	14, // 6: idc.v1.ChartPanel.rsi:type_name -> idc.v1.RSIParameters
+	15, // 7: idc.v1.ChartPanel.kdj:type_name -> idc.v1.KDJParameters
+	16, // 8: idc.v1.ChartOverlay.sma:type_name -> idc.v1.SMAParameters
+	17, // 9: idc.v1.ChartOverlay.ema:type_name -> idc.v1.EMAParameters
+	18, // 10: idc.v1.ChartOverlay.boll:type_name -> idc.v1.BollingerParameters
+	11, // 11: idc.v1.GetChartRequest.inline_bars:type_name -> idc.v1.Bars
+	13, // 12: idc.v1.GetChartRequest.convention:type_name -> idc.v1.Convention
+	7,  // 13: idc.v1.GetChartRequest.panels:type_name -> idc.v1.ChartPanel
+	8,  // 14: idc.v1.GetChartRequest.overlays:type_name -> idc.v1.ChartOverlay
+	0,  // 15: idc.v1.GetChartRequest.format:type_name -> idc.v1.ImageFormat
+	1,  // 16: idc.v1.GetChartRequest.theme:type_name -> idc.v1.Theme
+	2,  // 17: idc.v1.GetChartRequest.color_scheme:type_name -> idc.v1.ColorScheme
+	5,  // 18: idc.v1.GetChartResponse.metadata:type_name -> idc.v1.ImageMetadata
+	3,  // 19: idc.v1.IndicatorGraphService.GetMACDGraph:input_type -> idc.v1.GetMACDGraphRequest
+	9,  // 20: idc.v1.IndicatorGraphService.GetChart:input_type -> idc.v1.GetChartRequest
+	4,  // 21: idc.v1.IndicatorGraphService.GetMACDGraph:output_type -> idc.v1.GetMACDGraphResponse
+	10, // 22: idc.v1.IndicatorGraphService.GetChart:output_type -> idc.v1.GetChartResponse
+	21, // [21:23] is the sub-list for method output_type
+	19, // [19:21] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_idc_v1_indicator_graph_service_proto_init() }
@@ -426,18 +1265,38 @@ func file_idc_v1_indicator_graph_service_proto_init() {
 		(*GetMACDGraphResponse_Metadata)(nil),
 		(*GetMACDGraphResponse_Chunk)(nil),
 	}
+	file_idc_v1_indicator_graph_service_proto_msgTypes[4].OneofWrappers = []any{
+		(*ChartPanel_Volume)(nil),
+		(*ChartPanel_Macd)(nil),
+		(*ChartPanel_Rsi)(nil),
+		(*ChartPanel_Kdj)(nil),
+	}
+	file_idc_v1_indicator_graph_service_proto_msgTypes[5].OneofWrappers = []any{
+		(*ChartOverlay_Sma)(nil),
+		(*ChartOverlay_Ema)(nil),
+		(*ChartOverlay_Boll)(nil),
+	}
+	file_idc_v1_indicator_graph_service_proto_msgTypes[6].OneofWrappers = []any{
+		(*GetChartRequest_Symbol)(nil),
+		(*GetChartRequest_InlineBars)(nil),
+	}
+	file_idc_v1_indicator_graph_service_proto_msgTypes[7].OneofWrappers = []any{
+		(*GetChartResponse_Metadata)(nil),
+		(*GetChartResponse_Chunk)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_idc_v1_indicator_graph_service_proto_rawDesc), len(file_idc_v1_indicator_graph_service_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   3,
+			NumEnums:      3,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_idc_v1_indicator_graph_service_proto_goTypes,
 		DependencyIndexes: file_idc_v1_indicator_graph_service_proto_depIdxs,
+		EnumInfos:         file_idc_v1_indicator_graph_service_proto_enumTypes,
 		MessageInfos:      file_idc_v1_indicator_graph_service_proto_msgTypes,
 	}.Build()
 	File_idc_v1_indicator_graph_service_proto = out.File

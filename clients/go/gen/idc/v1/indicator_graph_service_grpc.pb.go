@@ -20,6 +20,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	IndicatorGraphService_GetMACDGraph_FullMethodName = "/idc.v1.IndicatorGraphService/GetMACDGraph"
+	IndicatorGraphService_GetChart_FullMethodName     = "/idc.v1.IndicatorGraphService/GetChart"
 )
 
 // IndicatorGraphServiceClient is the client API for IndicatorGraphService service.
@@ -45,6 +46,29 @@ type IndicatorGraphServiceClient interface {
 	//     inline bars; the message names the field.
 	//   - NOT_FOUND: the symbol is unknown, or the window holds no bars.
 	GetMACDGraph(ctx context.Context, in *GetMACDGraphRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[GetMACDGraphResponse], error)
+	// GetChart is a server-streaming RPC that renders a chart of the selected
+	// bars with the panels and overlays the request lists, in PNG, SVG, JPEG
+	// or WebP, and streams it: first ImageMetadata, then chunks of
+	// chunk_size_bytes. GetMACDGraph is its typed convenience.
+	//
+	// The chart has a price panel (candlesticks up to 250 bars, beyond that a
+	// close line over the high-low range, with any SMA, EMA and Bollinger
+	// overlays), then one panel per entry of panels (volume, MACD, RSI, KDJ)
+	// in order. Trading days are laid out without gaps for weekends
+	// and holidays. Identical requests over unchanged data are served from a
+	// render cache without rendering again.
+	//
+	// When the client cancels or the deadline passes, the server stops
+	// rendering and streaming at once.
+	//
+	// Errors:
+	//   - INVALID_ARGUMENT: a bad bar selection (as for GetMACDGraph), a panel
+	//     or overlay with nothing set or a parameter out of range (the field
+	//     names it, e.g. "panels[1].rsi.period"), an image larger than the
+	//     server's pixel limit, or an unknown format, theme, color scheme or
+	//     convention.
+	//   - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+	GetChart(ctx context.Context, in *GetChartRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[GetChartResponse], error)
 }
 
 type indicatorGraphServiceClient struct {
@@ -74,6 +98,25 @@ func (c *indicatorGraphServiceClient) GetMACDGraph(ctx context.Context, in *GetM
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type IndicatorGraphService_GetMACDGraphClient = grpc.ServerStreamingClient[GetMACDGraphResponse]
 
+func (c *indicatorGraphServiceClient) GetChart(ctx context.Context, in *GetChartRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[GetChartResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &IndicatorGraphService_ServiceDesc.Streams[1], IndicatorGraphService_GetChart_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[GetChartRequest, GetChartResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type IndicatorGraphService_GetChartClient = grpc.ServerStreamingClient[GetChartResponse]
+
 // IndicatorGraphServiceServer is the server API for IndicatorGraphService service.
 // All implementations must embed UnimplementedIndicatorGraphServiceServer
 // for forward compatibility.
@@ -97,6 +140,29 @@ type IndicatorGraphServiceServer interface {
 	//     inline bars; the message names the field.
 	//   - NOT_FOUND: the symbol is unknown, or the window holds no bars.
 	GetMACDGraph(*GetMACDGraphRequest, grpc.ServerStreamingServer[GetMACDGraphResponse]) error
+	// GetChart is a server-streaming RPC that renders a chart of the selected
+	// bars with the panels and overlays the request lists, in PNG, SVG, JPEG
+	// or WebP, and streams it: first ImageMetadata, then chunks of
+	// chunk_size_bytes. GetMACDGraph is its typed convenience.
+	//
+	// The chart has a price panel (candlesticks up to 250 bars, beyond that a
+	// close line over the high-low range, with any SMA, EMA and Bollinger
+	// overlays), then one panel per entry of panels (volume, MACD, RSI, KDJ)
+	// in order. Trading days are laid out without gaps for weekends
+	// and holidays. Identical requests over unchanged data are served from a
+	// render cache without rendering again.
+	//
+	// When the client cancels or the deadline passes, the server stops
+	// rendering and streaming at once.
+	//
+	// Errors:
+	//   - INVALID_ARGUMENT: a bad bar selection (as for GetMACDGraph), a panel
+	//     or overlay with nothing set or a parameter out of range (the field
+	//     names it, e.g. "panels[1].rsi.period"), an image larger than the
+	//     server's pixel limit, or an unknown format, theme, color scheme or
+	//     convention.
+	//   - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+	GetChart(*GetChartRequest, grpc.ServerStreamingServer[GetChartResponse]) error
 	mustEmbedUnimplementedIndicatorGraphServiceServer()
 }
 
@@ -109,6 +175,9 @@ type UnimplementedIndicatorGraphServiceServer struct{}
 
 func (UnimplementedIndicatorGraphServiceServer) GetMACDGraph(*GetMACDGraphRequest, grpc.ServerStreamingServer[GetMACDGraphResponse]) error {
 	return status.Error(codes.Unimplemented, "method GetMACDGraph not implemented")
+}
+func (UnimplementedIndicatorGraphServiceServer) GetChart(*GetChartRequest, grpc.ServerStreamingServer[GetChartResponse]) error {
+	return status.Error(codes.Unimplemented, "method GetChart not implemented")
 }
 func (UnimplementedIndicatorGraphServiceServer) mustEmbedUnimplementedIndicatorGraphServiceServer() {}
 func (UnimplementedIndicatorGraphServiceServer) testEmbeddedByValue()                               {}
@@ -142,6 +211,17 @@ func _IndicatorGraphService_GetMACDGraph_Handler(srv interface{}, stream grpc.Se
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type IndicatorGraphService_GetMACDGraphServer = grpc.ServerStreamingServer[GetMACDGraphResponse]
 
+func _IndicatorGraphService_GetChart_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(GetChartRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(IndicatorGraphServiceServer).GetChart(m, &grpc.GenericServerStream[GetChartRequest, GetChartResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type IndicatorGraphService_GetChartServer = grpc.ServerStreamingServer[GetChartResponse]
+
 // IndicatorGraphService_ServiceDesc is the grpc.ServiceDesc for IndicatorGraphService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -153,6 +233,11 @@ var IndicatorGraphService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "GetMACDGraph",
 			Handler:       _IndicatorGraphService_GetMACDGraph_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "GetChart",
+			Handler:       _IndicatorGraphService_GetChart_Handler,
 			ServerStreams: true,
 		},
 	},

@@ -26,7 +26,7 @@ from idc.v1 import bars_pb2 as idc_dot_v1_dot_bars__pb2
 from idc.v1 import indicators_pb2 as idc_dot_v1_dot_indicators__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$idc/v1/indicator_graph_service.proto\x12\x06idc.v1\x1a\x11idc/v1/bars.proto\x1a\x17idc/v1/indicators.proto\"\xc8\x02\n\x13GetMACDGraphRequest\x12\x18\n\x06symbol\x18\x01 \x01(\tH\x00R\x06symbol\x12/\n\x0binline_bars\x18\x07 \x01(\x0b\x32\x0c.idc.v1.BarsH\x00R\ninlineBars\x12\x1d\n\nstart_date\x18\x02 \x01(\tR\tstartDate\x12\x19\n\x08\x65nd_date\x18\x03 \x01(\tR\x07\x65ndDate\x12\x36\n\nparameters\x18\x04 \x01(\x0b\x32\x16.idc.v1.MACDParametersR\nparameters\x12\x19\n\x08width_px\x18\x05 \x01(\x05R\x07widthPx\x12\x1b\n\theight_px\x18\x06 \x01(\x05R\x08heightPx\x12\x32\n\nconvention\x18\x08 \x01(\x0e\x32\x12.idc.v1.ConventionR\nconventionB\x08\n\x06source\"n\n\x14GetMACDGraphResponse\x12\x33\n\x08metadata\x18\x01 \x01(\x0b\x32\x15.idc.v1.ImageMetadataH\x00R\x08metadata\x12\x16\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00R\x05\x63hunkB\t\n\x07payload\"\x9d\x01\n\rImageMetadata\x12\x1d\n\nmedia_type\x18\x01 \x01(\tR\tmediaType\x12\x1d\n\nsize_bytes\x18\x02 \x01(\x03R\tsizeBytes\x12\x16\n\x06sha256\x18\x03 \x01(\x0cR\x06sha256\x12\x19\n\x08width_px\x18\x04 \x01(\x05R\x07widthPx\x12\x1b\n\theight_px\x18\x05 \x01(\x05R\x08heightPx2d\n\x15IndicatorGraphService\x12K\n\x0cGetMACDGraph\x12\x1b.idc.v1.GetMACDGraphRequest\x1a\x1c.idc.v1.GetMACDGraphResponse0\x01\x42\x94\x01\n\ncom.idc.v1B\x1aIndicatorGraphServiceProtoP\x01Z1github.com/idcrpc/idc/clients/go/gen/idc/v1;idcv1\xa2\x02\x03IXX\xaa\x02\x06Idc.V1\xca\x02\x06Idc\\V1\xe2\x02\x12Idc\\V1\\GPBMetadata\xea\x02\x07Idc::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$idc/v1/indicator_graph_service.proto\x12\x06idc.v1\x1a\x11idc/v1/bars.proto\x1a\x17idc/v1/indicators.proto\"\xf2\x02\n\x13GetMACDGraphRequest\x12\x18\n\x06symbol\x18\x01 \x01(\tH\x00R\x06symbol\x12/\n\x0binline_bars\x18\x07 \x01(\x0b\x32\x0c.idc.v1.BarsH\x00R\ninlineBars\x12\x1d\n\nstart_date\x18\x02 \x01(\tR\tstartDate\x12\x19\n\x08\x65nd_date\x18\x03 \x01(\tR\x07\x65ndDate\x12\x36\n\nparameters\x18\x04 \x01(\x0b\x32\x16.idc.v1.MACDParametersR\nparameters\x12\x19\n\x08width_px\x18\x05 \x01(\x05R\x07widthPx\x12\x1b\n\theight_px\x18\x06 \x01(\x05R\x08heightPx\x12\x32\n\nconvention\x18\x08 \x01(\x0e\x32\x12.idc.v1.ConventionR\nconvention\x12(\n\x10\x63hunk_size_bytes\x18\t \x01(\x05R\x0e\x63hunkSizeBytesB\x08\n\x06source\"n\n\x14GetMACDGraphResponse\x12\x33\n\x08metadata\x18\x01 \x01(\x0b\x32\x15.idc.v1.ImageMetadataH\x00R\x08metadata\x12\x16\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00R\x05\x63hunkB\t\n\x07payload\"\xaf\x01\n\rImageMetadata\x12\x1d\n\nmedia_type\x18\x01 \x01(\tR\tmediaType\x12\x1d\n\nsize_bytes\x18\x02 \x01(\x03R\tsizeBytes\x12\x16\n\x06sha256\x18\x03 \x01(\x0cR\x06sha256\x12\x19\n\x08width_px\x18\x04 \x01(\x05R\x07widthPx\x12\x1b\n\theight_px\x18\x05 \x01(\x05R\x08heightPx\x12\x10\n\x03\x64pi\x18\x06 \x01(\x05R\x03\x64pi\"\x12\n\x10VolumeParameters\"\xcc\x01\n\nChartPanel\x12\x32\n\x06volume\x18\x01 \x01(\x0b\x32\x18.idc.v1.VolumeParametersH\x00R\x06volume\x12,\n\x04macd\x18\x02 \x01(\x0b\x32\x16.idc.v1.MACDParametersH\x00R\x04macd\x12)\n\x03rsi\x18\x03 \x01(\x0b\x32\x15.idc.v1.RSIParametersH\x00R\x03rsi\x12)\n\x03kdj\x18\x04 \x01(\x0b\x32\x15.idc.v1.KDJParametersH\x00R\x03kdjB\x06\n\x04kind\"\x9f\x01\n\x0c\x43hartOverlay\x12)\n\x03sma\x18\x01 \x01(\x0b\x32\x15.idc.v1.SMAParametersH\x00R\x03sma\x12)\n\x03\x65ma\x18\x02 \x01(\x0b\x32\x15.idc.v1.EMAParametersH\x00R\x03\x65ma\x12\x31\n\x04\x62oll\x18\x03 \x01(\x0b\x32\x1b.idc.v1.BollingerParametersH\x00R\x04\x62ollB\x06\n\x04kind\"\xb0\x04\n\x0fGetChartRequest\x12\x18\n\x06symbol\x18\x01 \x01(\tH\x00R\x06symbol\x12/\n\x0binline_bars\x18\x02 \x01(\x0b\x32\x0c.idc.v1.BarsH\x00R\ninlineBars\x12\x1d\n\nstart_date\x18\x03 \x01(\tR\tstartDate\x12\x19\n\x08\x65nd_date\x18\x04 \x01(\tR\x07\x65ndDate\x12\x32\n\nconvention\x18\x05 \x01(\x0e\x32\x12.idc.v1.ConventionR\nconvention\x12*\n\x06panels\x18\x06 \x03(\x0b\x32\x12.idc.v1.ChartPanelR\x06panels\x12\x30\n\x08overlays\x18\x07 \x03(\x0b\x32\x14.idc.v1.ChartOverlayR\x08overlays\x12+\n\x06\x66ormat\x18\x08 \x01(\x0e\x32\x13.idc.v1.ImageFormatR\x06\x66ormat\x12\x19\n\x08width_px\x18\t \x01(\x05R\x07widthPx\x12\x1b\n\theight_px\x18\n \x01(\x05R\x08heightPx\x12\x10\n\x03\x64pi\x18\x0b \x01(\x05R\x03\x64pi\x12#\n\x05theme\x18\x0c \x01(\x0e\x32\r.idc.v1.ThemeR\x05theme\x12\x36\n\x0c\x63olor_scheme\x18\r \x01(\x0e\x32\x13.idc.v1.ColorSchemeR\x0b\x63olorScheme\x12(\n\x10\x63hunk_size_bytes\x18\x0e \x01(\x05R\x0e\x63hunkSizeBytesB\x08\n\x06source\"j\n\x10GetChartResponse\x12\x33\n\x08metadata\x18\x01 \x01(\x0b\x32\x15.idc.v1.ImageMetadataH\x00R\x08metadata\x12\x16\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00R\x05\x63hunkB\t\n\x07payload*\x85\x01\n\x0bImageFormat\x12\x1c\n\x18IMAGE_FORMAT_UNSPECIFIED\x10\x00\x12\x14\n\x10IMAGE_FORMAT_PNG\x10\x01\x12\x14\n\x10IMAGE_FORMAT_SVG\x10\x02\x12\x15\n\x11IMAGE_FORMAT_JPEG\x10\x03\x12\x15\n\x11IMAGE_FORMAT_WEBP\x10\x04*?\n\x05Theme\x12\x15\n\x11THEME_UNSPECIFIED\x10\x00\x12\x0f\n\x0bTHEME_LIGHT\x10\x01\x12\x0e\n\nTHEME_DARK\x10\x02*Z\n\x0b\x43olorScheme\x12\x1c\n\x18\x43OLOR_SCHEME_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43OLOR_SCHEME_WESTERN\x10\x01\x12\x13\n\x0f\x43OLOR_SCHEME_CN\x10\x02\x32\xa5\x01\n\x15IndicatorGraphService\x12K\n\x0cGetMACDGraph\x12\x1b.idc.v1.GetMACDGraphRequest\x1a\x1c.idc.v1.GetMACDGraphResponse0\x01\x12?\n\x08GetChart\x12\x17.idc.v1.GetChartRequest\x1a\x18.idc.v1.GetChartResponse0\x01\x42\x94\x01\n\ncom.idc.v1B\x1aIndicatorGraphServiceProtoP\x01Z1github.com/idcrpc/idc/clients/go/gen/idc/v1;idcv1\xa2\x02\x03IXX\xaa\x02\x06Idc.V1\xca\x02\x06Idc\\V1\xe2\x02\x12Idc\\V1\\GPBMetadata\xea\x02\x07Idc::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,12 +34,28 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'idc.v1.indicator_graph_serv
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\ncom.idc.v1B\032IndicatorGraphServiceProtoP\001Z1github.com/idcrpc/idc/clients/go/gen/idc/v1;idcv1\242\002\003IXX\252\002\006Idc.V1\312\002\006Idc\\V1\342\002\022Idc\\V1\\GPBMetadata\352\002\007Idc::V1'
+  _globals['_IMAGEFORMAT']._serialized_start=1816
+  _globals['_IMAGEFORMAT']._serialized_end=1949
+  _globals['_THEME']._serialized_start=1951
+  _globals['_THEME']._serialized_end=2014
+  _globals['_COLORSCHEME']._serialized_start=2016
+  _globals['_COLORSCHEME']._serialized_end=2106
   _globals['_GETMACDGRAPHREQUEST']._serialized_start=93
-  _globals['_GETMACDGRAPHREQUEST']._serialized_end=421
-  _globals['_GETMACDGRAPHRESPONSE']._serialized_start=423
-  _globals['_GETMACDGRAPHRESPONSE']._serialized_end=533
-  _globals['_IMAGEMETADATA']._serialized_start=536
-  _globals['_IMAGEMETADATA']._serialized_end=693
-  _globals['_INDICATORGRAPHSERVICE']._serialized_start=695
-  _globals['_INDICATORGRAPHSERVICE']._serialized_end=795
+  _globals['_GETMACDGRAPHREQUEST']._serialized_end=463
+  _globals['_GETMACDGRAPHRESPONSE']._serialized_start=465
+  _globals['_GETMACDGRAPHRESPONSE']._serialized_end=575
+  _globals['_IMAGEMETADATA']._serialized_start=578
+  _globals['_IMAGEMETADATA']._serialized_end=753
+  _globals['_VOLUMEPARAMETERS']._serialized_start=755
+  _globals['_VOLUMEPARAMETERS']._serialized_end=773
+  _globals['_CHARTPANEL']._serialized_start=776
+  _globals['_CHARTPANEL']._serialized_end=980
+  _globals['_CHARTOVERLAY']._serialized_start=983
+  _globals['_CHARTOVERLAY']._serialized_end=1142
+  _globals['_GETCHARTREQUEST']._serialized_start=1145
+  _globals['_GETCHARTREQUEST']._serialized_end=1705
+  _globals['_GETCHARTRESPONSE']._serialized_start=1707
+  _globals['_GETCHARTRESPONSE']._serialized_end=1813
+  _globals['_INDICATORGRAPHSERVICE']._serialized_start=2109
+  _globals['_INDICATORGRAPHSERVICE']._serialized_end=2274
 # @@protoc_insertion_point(module_scope)

@@ -3,8 +3,11 @@
 isort:skip_file
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from idc.v1 import bars_pb2 as _bars_pb2
 from idc.v1 import indicators_pb2 as _indicators_pb2
 import builtins as _builtins
@@ -17,6 +20,96 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _ImageFormat:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ImageFormatEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ImageFormat.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    IMAGE_FORMAT_UNSPECIFIED: _ImageFormat.ValueType  # 0
+    """IMAGE_FORMAT_UNSPECIFIED means IMAGE_FORMAT_PNG."""
+    IMAGE_FORMAT_PNG: _ImageFormat.ValueType  # 1
+    """IMAGE_FORMAT_PNG is lossless PNG, "image/png"."""
+    IMAGE_FORMAT_SVG: _ImageFormat.ValueType  # 2
+    """IMAGE_FORMAT_SVG is scalable vector graphics, "image/svg+xml". Its size
+    is given in points at the requested dpi.
+    """
+    IMAGE_FORMAT_JPEG: _ImageFormat.ValueType  # 3
+    """IMAGE_FORMAT_JPEG is JPEG at quality 90, "image/jpeg"."""
+    IMAGE_FORMAT_WEBP: _ImageFormat.ValueType  # 4
+    """IMAGE_FORMAT_WEBP is lossless WebP, "image/webp"."""
+
+class ImageFormat(_ImageFormat, metaclass=_ImageFormatEnumTypeWrapper):
+    """ImageFormat is the encoding of a rendered chart."""
+
+IMAGE_FORMAT_UNSPECIFIED: ImageFormat.ValueType  # 0
+"""IMAGE_FORMAT_UNSPECIFIED means IMAGE_FORMAT_PNG."""
+IMAGE_FORMAT_PNG: ImageFormat.ValueType  # 1
+"""IMAGE_FORMAT_PNG is lossless PNG, "image/png"."""
+IMAGE_FORMAT_SVG: ImageFormat.ValueType  # 2
+"""IMAGE_FORMAT_SVG is scalable vector graphics, "image/svg+xml". Its size
+is given in points at the requested dpi.
+"""
+IMAGE_FORMAT_JPEG: ImageFormat.ValueType  # 3
+"""IMAGE_FORMAT_JPEG is JPEG at quality 90, "image/jpeg"."""
+IMAGE_FORMAT_WEBP: ImageFormat.ValueType  # 4
+"""IMAGE_FORMAT_WEBP is lossless WebP, "image/webp"."""
+Global___ImageFormat: _TypeAlias = ImageFormat  # noqa: Y015
+
+class _Theme:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ThemeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Theme.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    THEME_UNSPECIFIED: _Theme.ValueType  # 0
+    """THEME_UNSPECIFIED means THEME_LIGHT."""
+    THEME_LIGHT: _Theme.ValueType  # 1
+    """THEME_LIGHT draws dark text on a white background."""
+    THEME_DARK: _Theme.ValueType  # 2
+    """THEME_DARK draws light text on a near-black background."""
+
+class Theme(_Theme, metaclass=_ThemeEnumTypeWrapper):
+    """Theme is a chart's background and text colours."""
+
+THEME_UNSPECIFIED: Theme.ValueType  # 0
+"""THEME_UNSPECIFIED means THEME_LIGHT."""
+THEME_LIGHT: Theme.ValueType  # 1
+"""THEME_LIGHT draws dark text on a white background."""
+THEME_DARK: Theme.ValueType  # 2
+"""THEME_DARK draws light text on a near-black background."""
+Global___Theme: _TypeAlias = Theme  # noqa: Y015
+
+class _ColorScheme:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ColorSchemeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ColorScheme.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    COLOR_SCHEME_UNSPECIFIED: _ColorScheme.ValueType  # 0
+    """COLOR_SCHEME_UNSPECIFIED means COLOR_SCHEME_WESTERN."""
+    COLOR_SCHEME_WESTERN: _ColorScheme.ValueType  # 1
+    """COLOR_SCHEME_WESTERN draws up in green and down in red."""
+    COLOR_SCHEME_CN: _ColorScheme.ValueType  # 2
+    """COLOR_SCHEME_CN draws up in red and down in green, as Chinese market
+    software does.
+    """
+
+class ColorScheme(_ColorScheme, metaclass=_ColorSchemeEnumTypeWrapper):
+    """ColorScheme is which colour means up and which means down, for candles,
+    volume bars and the MACD histogram.
+    """
+
+COLOR_SCHEME_UNSPECIFIED: ColorScheme.ValueType  # 0
+"""COLOR_SCHEME_UNSPECIFIED means COLOR_SCHEME_WESTERN."""
+COLOR_SCHEME_WESTERN: ColorScheme.ValueType  # 1
+"""COLOR_SCHEME_WESTERN draws up in green and down in red."""
+COLOR_SCHEME_CN: ColorScheme.ValueType  # 2
+"""COLOR_SCHEME_CN draws up in red and down in green, as Chinese market
+software does.
+"""
+Global___ColorScheme: _TypeAlias = ColorScheme  # noqa: Y015
 
 @_typing.final
 class GetMACDGraphRequest(_message.Message):
@@ -32,6 +125,7 @@ class GetMACDGraphRequest(_message.Message):
     WIDTH_PX_FIELD_NUMBER: _builtins.int
     HEIGHT_PX_FIELD_NUMBER: _builtins.int
     CONVENTION_FIELD_NUMBER: _builtins.int
+    CHUNK_SIZE_BYTES_FIELD_NUMBER: _builtins.int
     symbol: _builtins.str
     """symbol names a series in the server's data store, e.g. "SPY".
     Case-insensitive. Empty means the server's default symbol. Unknown
@@ -53,6 +147,10 @@ class GetMACDGraphRequest(_message.Message):
     """convention selects TA-Lib or 通达信 formulas for the MACD panel.
     Unspecified means the server's default.
     """
+    chunk_size_bytes: _builtins.int
+    """chunk_size_bytes is the largest chunk the stream carries. 0 means
+    65536 (64 KiB); range 1024-1048576.
+    """
     @_builtins.property
     def inline_bars(self) -> _bars_pb2.Bars:
         """inline_bars are the client's own bars (see Bars for the rules)."""
@@ -72,10 +170,11 @@ class GetMACDGraphRequest(_message.Message):
         width_px: _builtins.int = ...,
         height_px: _builtins.int = ...,
         convention: _indicators_pb2.Convention.ValueType = ...,
+        chunk_size_bytes: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["inline_bars", b"inline_bars", "parameters", b"parameters", "source", b"source", "symbol", b"symbol"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["convention", b"convention", "end_date", b"end_date", "height_px", b"height_px", "inline_bars", b"inline_bars", "parameters", b"parameters", "source", b"source", "start_date", b"start_date", "symbol", b"symbol", "width_px", b"width_px"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk_size_bytes", b"chunk_size_bytes", "convention", b"convention", "end_date", b"end_date", "height_px", b"height_px", "inline_bars", b"inline_bars", "parameters", b"parameters", "source", b"source", "start_date", b"start_date", "symbol", b"symbol", "width_px", b"width_px"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_source: _TypeAlias = _typing.Literal["symbol", "inline_bars"]  # noqa: Y015
     _WhichOneofArgType_source: _TypeAlias = _typing.Literal["source", b"source"]  # noqa: Y015
@@ -92,7 +191,9 @@ class GetMACDGraphResponse(_message.Message):
     METADATA_FIELD_NUMBER: _builtins.int
     CHUNK_FIELD_NUMBER: _builtins.int
     chunk: _builtins.bytes
-    """chunk is the next run of image bytes, 1 byte to 64 KiB long."""
+    """chunk is the next run of image bytes, 1 byte to chunk_size_bytes
+    (64 KiB by default) long.
+    """
     @_builtins.property
     def metadata(self) -> Global___ImageMetadata:
         """metadata describes the whole image; only the first message has it."""
@@ -124,6 +225,7 @@ class ImageMetadata(_message.Message):
     SHA256_FIELD_NUMBER: _builtins.int
     WIDTH_PX_FIELD_NUMBER: _builtins.int
     HEIGHT_PX_FIELD_NUMBER: _builtins.int
+    DPI_FIELD_NUMBER: _builtins.int
     media_type: _builtins.str
     """media_type is the IANA media type of the image, e.g. "image/png"."""
     size_bytes: _builtins.int
@@ -136,6 +238,10 @@ class ImageMetadata(_message.Message):
     """width_px is the image width in pixels."""
     height_px: _builtins.int
     """height_px is the image height in pixels."""
+    dpi: _builtins.int
+    """dpi is the image's resolution in dots per inch, as recorded in the
+    file (PNG, JPEG, WebP); it also scales text and lines.
+    """
     def __init__(
         self,
         *,
@@ -144,11 +250,251 @@ class ImageMetadata(_message.Message):
         sha256: _builtins.bytes = ...,
         width_px: _builtins.int = ...,
         height_px: _builtins.int = ...,
+        dpi: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["height_px", b"height_px", "media_type", b"media_type", "sha256", b"sha256", "size_bytes", b"size_bytes", "width_px", b"width_px"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dpi", b"dpi", "height_px", b"height_px", "media_type", b"media_type", "sha256", b"sha256", "size_bytes", b"size_bytes", "width_px", b"width_px"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ImageMetadata: _TypeAlias = ImageMetadata  # noqa: Y015
+
+@_typing.final
+class VolumeParameters(_message.Message):
+    """VolumeParameters configure a volume panel. It has no parameters yet; bars
+    are coloured by whether the day closed up or down.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VolumeParameters: _TypeAlias = VolumeParameters  # noqa: Y015
+
+@_typing.final
+class ChartPanel(_message.Message):
+    """ChartPanel is one panel below the price panel."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VOLUME_FIELD_NUMBER: _builtins.int
+    MACD_FIELD_NUMBER: _builtins.int
+    RSI_FIELD_NUMBER: _builtins.int
+    KDJ_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def volume(self) -> Global___VolumeParameters:
+        """volume is a panel of volume bars."""
+
+    @_builtins.property
+    def macd(self) -> _bars_pb2.MACDParameters:
+        """macd is a MACD panel: MACD and signal lines, histogram bars coloured
+        by sign.
+        """
+
+    @_builtins.property
+    def rsi(self) -> _indicators_pb2.RSIParameters:
+        """rsi is an RSI panel with 30 and 70 guide lines."""
+
+    @_builtins.property
+    def kdj(self) -> _indicators_pb2.KDJParameters:
+        """kdj is a KDJ panel (K, D and J lines) with 20 and 80 guide lines."""
+
+    def __init__(
+        self,
+        *,
+        volume: Global___VolumeParameters | None = ...,
+        macd: _bars_pb2.MACDParameters | None = ...,
+        rsi: _indicators_pb2.RSIParameters | None = ...,
+        kdj: _indicators_pb2.KDJParameters | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["kdj", b"kdj", "kind", b"kind", "macd", b"macd", "rsi", b"rsi", "volume", b"volume"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kdj", b"kdj", "kind", b"kind", "macd", b"macd", "rsi", b"rsi", "volume", b"volume"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["volume", "macd", "rsi", "kdj"]  # noqa: Y015
+    _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
+
+Global___ChartPanel: _TypeAlias = ChartPanel  # noqa: Y015
+
+@_typing.final
+class ChartOverlay(_message.Message):
+    """ChartOverlay is one indicator drawn over the price panel."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SMA_FIELD_NUMBER: _builtins.int
+    EMA_FIELD_NUMBER: _builtins.int
+    BOLL_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def sma(self) -> _indicators_pb2.SMAParameters:
+        """sma is a simple moving average line."""
+
+    @_builtins.property
+    def ema(self) -> _indicators_pb2.EMAParameters:
+        """ema is an exponential moving average line."""
+
+    @_builtins.property
+    def boll(self) -> _indicators_pb2.BollingerParameters:
+        """boll is Bollinger Bands: the middle line and a shaded band."""
+
+    def __init__(
+        self,
+        *,
+        sma: _indicators_pb2.SMAParameters | None = ...,
+        ema: _indicators_pb2.EMAParameters | None = ...,
+        boll: _indicators_pb2.BollingerParameters | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["boll", b"boll", "ema", b"ema", "kind", b"kind", "sma", b"sma"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["boll", b"boll", "ema", b"ema", "kind", b"kind", "sma", b"sma"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["sma", "ema", "boll"]  # noqa: Y015
+    _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
+
+Global___ChartOverlay: _TypeAlias = ChartOverlay  # noqa: Y015
+
+@_typing.final
+class GetChartRequest(_message.Message):
+    """GetChartRequest is the request of IndicatorGraphService.GetChart. An empty
+    request is valid: the default symbol's whole history with volume and MACD
+    panels, 1200x800 PNG at 100 dpi, light theme, Western colours.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SYMBOL_FIELD_NUMBER: _builtins.int
+    INLINE_BARS_FIELD_NUMBER: _builtins.int
+    START_DATE_FIELD_NUMBER: _builtins.int
+    END_DATE_FIELD_NUMBER: _builtins.int
+    CONVENTION_FIELD_NUMBER: _builtins.int
+    PANELS_FIELD_NUMBER: _builtins.int
+    OVERLAYS_FIELD_NUMBER: _builtins.int
+    FORMAT_FIELD_NUMBER: _builtins.int
+    WIDTH_PX_FIELD_NUMBER: _builtins.int
+    HEIGHT_PX_FIELD_NUMBER: _builtins.int
+    DPI_FIELD_NUMBER: _builtins.int
+    THEME_FIELD_NUMBER: _builtins.int
+    COLOR_SCHEME_FIELD_NUMBER: _builtins.int
+    CHUNK_SIZE_BYTES_FIELD_NUMBER: _builtins.int
+    symbol: _builtins.str
+    """symbol names a series in the server's data store. Case-insensitive.
+    Empty means the server's default symbol. Unknown symbols get
+    NOT_FOUND.
+    """
+    start_date: _builtins.str
+    """start_date is the first calendar day of the window, inclusive, as
+    "YYYY-MM-DD". Empty means the first available bar.
+    """
+    end_date: _builtins.str
+    """end_date is the last calendar day of the window, inclusive, as
+    "YYYY-MM-DD". Empty means the last available bar.
+    """
+    convention: _indicators_pb2.Convention.ValueType
+    """convention selects TA-Lib or 通达信 formulas for every indicator.
+    Unspecified means the server's default.
+    """
+    format: Global___ImageFormat.ValueType
+    """format is the image encoding. Unspecified means PNG."""
+    width_px: _builtins.int
+    """width_px is the image width in pixels. 0 means 1200; range 200-8000."""
+    height_px: _builtins.int
+    """height_px is the image height in pixels. 0 means 800; range 200-8000.
+    width_px * height_px may not exceed the server's pixel limit
+    (16,000,000 by default).
+    """
+    dpi: _builtins.int
+    """dpi is the resolution in dots per inch. 0 means 100; range 50-600.
+    Pixel sizes stay as requested; a higher dpi makes text and lines
+    larger.
+    """
+    theme: Global___Theme.ValueType
+    """theme is light or dark. Unspecified means light."""
+    color_scheme: Global___ColorScheme.ValueType
+    """color_scheme is which colour means up. Unspecified means Western."""
+    chunk_size_bytes: _builtins.int
+    """chunk_size_bytes is the largest chunk the stream carries. 0 means
+    65536 (64 KiB); range 1024-1048576.
+    """
+    @_builtins.property
+    def inline_bars(self) -> _bars_pb2.Bars:
+        """inline_bars are the client's own bars (see Bars for the rules)."""
+
+    @_builtins.property
+    def panels(self) -> _containers.RepeatedCompositeFieldContainer[Global___ChartPanel]:
+        """panels are drawn below the price panel, top to bottom, at most 6.
+        Empty means a volume panel and a MACD(12, 26, 9) panel.
+        """
+
+    @_builtins.property
+    def overlays(self) -> _containers.RepeatedCompositeFieldContainer[Global___ChartOverlay]:
+        """overlays are drawn over the price panel, at most 8."""
+
+    def __init__(
+        self,
+        *,
+        symbol: _builtins.str = ...,
+        inline_bars: _bars_pb2.Bars | None = ...,
+        start_date: _builtins.str = ...,
+        end_date: _builtins.str = ...,
+        convention: _indicators_pb2.Convention.ValueType = ...,
+        panels: _abc.Iterable[Global___ChartPanel] | None = ...,
+        overlays: _abc.Iterable[Global___ChartOverlay] | None = ...,
+        format: Global___ImageFormat.ValueType = ...,
+        width_px: _builtins.int = ...,
+        height_px: _builtins.int = ...,
+        dpi: _builtins.int = ...,
+        theme: Global___Theme.ValueType = ...,
+        color_scheme: Global___ColorScheme.ValueType = ...,
+        chunk_size_bytes: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["inline_bars", b"inline_bars", "source", b"source", "symbol", b"symbol"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk_size_bytes", b"chunk_size_bytes", "color_scheme", b"color_scheme", "convention", b"convention", "dpi", b"dpi", "end_date", b"end_date", "format", b"format", "height_px", b"height_px", "inline_bars", b"inline_bars", "overlays", b"overlays", "panels", b"panels", "source", b"source", "start_date", b"start_date", "symbol", b"symbol", "theme", b"theme", "width_px", b"width_px"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_source: _TypeAlias = _typing.Literal["symbol", "inline_bars"]  # noqa: Y015
+    _WhichOneofArgType_source: _TypeAlias = _typing.Literal["source", b"source"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_source) -> _WhichOneofReturnType_source | None: ...
+
+Global___GetChartRequest: _TypeAlias = GetChartRequest  # noqa: Y015
+
+@_typing.final
+class GetChartResponse(_message.Message):
+    """GetChartResponse is one message of the GetChart stream."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    METADATA_FIELD_NUMBER: _builtins.int
+    CHUNK_FIELD_NUMBER: _builtins.int
+    chunk: _builtins.bytes
+    """chunk is the next run of image bytes, 1 byte to chunk_size_bytes
+    long.
+    """
+    @_builtins.property
+    def metadata(self) -> Global___ImageMetadata:
+        """metadata describes the whole image; only the first message has it."""
+
+    def __init__(
+        self,
+        *,
+        metadata: Global___ImageMetadata | None = ...,
+        chunk: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["chunk", b"chunk", "metadata", b"metadata", "payload", b"payload"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk", b"chunk", "metadata", b"metadata", "payload", b"payload"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["metadata", "chunk"]  # noqa: Y015
+    _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
+
+Global___GetChartResponse: _TypeAlias = GetChartResponse  # noqa: Y015

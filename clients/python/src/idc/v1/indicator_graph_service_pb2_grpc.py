@@ -40,6 +40,11 @@ class IndicatorGraphServiceStub:
                 request_serializer=idc_dot_v1_dot_indicator__graph__service__pb2.GetMACDGraphRequest.SerializeToString,
                 response_deserializer=idc_dot_v1_dot_indicator__graph__service__pb2.GetMACDGraphResponse.FromString,
                 _registered_method=True)
+        self.GetChart = channel.unary_stream(
+                '/idc.v1.IndicatorGraphService/GetChart',
+                request_serializer=idc_dot_v1_dot_indicator__graph__service__pb2.GetChartRequest.SerializeToString,
+                response_deserializer=idc_dot_v1_dot_indicator__graph__service__pb2.GetChartResponse.FromString,
+                _registered_method=True)
 
 
 class IndicatorGraphServiceServicer:
@@ -68,6 +73,34 @@ class IndicatorGraphServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetChart(self, request, context):
+        """GetChart is a server-streaming RPC that renders a chart of the selected
+        bars with the panels and overlays the request lists, in PNG, SVG, JPEG
+        or WebP, and streams it: first ImageMetadata, then chunks of
+        chunk_size_bytes. GetMACDGraph is its typed convenience.
+
+        The chart has a price panel (candlesticks up to 250 bars, beyond that a
+        close line over the high-low range, with any SMA, EMA and Bollinger
+        overlays), then one panel per entry of panels (volume, MACD, RSI, KDJ)
+        in order. Trading days are laid out without gaps for weekends
+        and holidays. Identical requests over unchanged data are served from a
+        render cache without rendering again.
+
+        When the client cancels or the deadline passes, the server stops
+        rendering and streaming at once.
+
+        Errors:
+        - INVALID_ARGUMENT: a bad bar selection (as for GetMACDGraph), a panel
+        or overlay with nothing set or a parameter out of range (the field
+        names it, e.g. "panels[1].rsi.period"), an image larger than the
+        server's pixel limit, or an unknown format, theme, color scheme or
+        convention.
+        - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IndicatorGraphServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -75,6 +108,11 @@ def add_IndicatorGraphServiceServicer_to_server(servicer, server):
                     servicer.GetMACDGraph,
                     request_deserializer=idc_dot_v1_dot_indicator__graph__service__pb2.GetMACDGraphRequest.FromString,
                     response_serializer=idc_dot_v1_dot_indicator__graph__service__pb2.GetMACDGraphResponse.SerializeToString,
+            ),
+            'GetChart': grpc.unary_stream_rpc_method_handler(
+                    servicer.GetChart,
+                    request_deserializer=idc_dot_v1_dot_indicator__graph__service__pb2.GetChartRequest.FromString,
+                    response_serializer=idc_dot_v1_dot_indicator__graph__service__pb2.GetChartResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -105,6 +143,33 @@ class IndicatorGraphService:
             '/idc.v1.IndicatorGraphService/GetMACDGraph',
             idc_dot_v1_dot_indicator__graph__service__pb2.GetMACDGraphRequest.SerializeToString,
             idc_dot_v1_dot_indicator__graph__service__pb2.GetMACDGraphResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetChart(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/idc.v1.IndicatorGraphService/GetChart',
+            idc_dot_v1_dot_indicator__graph__service__pb2.GetChartRequest.SerializeToString,
+            idc_dot_v1_dot_indicator__graph__service__pb2.GetChartResponse.FromString,
             options,
             channel_credentials,
             insecure,

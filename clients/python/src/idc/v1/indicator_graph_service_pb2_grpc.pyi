@@ -51,6 +51,30 @@ class IndicatorGraphServiceStub:
       inline bars; the message names the field.
     - NOT_FOUND: the symbol is unknown, or the window holds no bars.
     """
+    GetChart: _grpc.UnaryStreamMultiCallable[_indicator_graph_service_pb2.GetChartRequest, _indicator_graph_service_pb2.GetChartResponse]
+    """GetChart is a server-streaming RPC that renders a chart of the selected
+    bars with the panels and overlays the request lists, in PNG, SVG, JPEG
+    or WebP, and streams it: first ImageMetadata, then chunks of
+    chunk_size_bytes. GetMACDGraph is its typed convenience.
+
+    The chart has a price panel (candlesticks up to 250 bars, beyond that a
+    close line over the high-low range, with any SMA, EMA and Bollinger
+    overlays), then one panel per entry of panels (volume, MACD, RSI, KDJ)
+    in order. Trading days are laid out without gaps for weekends
+    and holidays. Identical requests over unchanged data are served from a
+    render cache without rendering again.
+
+    When the client cancels or the deadline passes, the server stops
+    rendering and streaming at once.
+
+    Errors:
+    - INVALID_ARGUMENT: a bad bar selection (as for GetMACDGraph), a panel
+      or overlay with nothing set or a parameter out of range (the field
+      names it, e.g. "panels[1].rsi.period"), an image larger than the
+      server's pixel limit, or an unknown format, theme, color scheme or
+      convention.
+    - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+    """
 
 @_typing.type_check_only
 class IndicatorGraphServiceAsyncStub(IndicatorGraphServiceStub):
@@ -73,6 +97,30 @@ class IndicatorGraphServiceAsyncStub(IndicatorGraphServiceStub):
     - INVALID_ARGUMENT: a malformed date, end_date before start_date, a
       period or an image size out of range, an unknown convention, or bad
       inline bars; the message names the field.
+    - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+    """
+    GetChart: _aio.UnaryStreamMultiCallable[_indicator_graph_service_pb2.GetChartRequest, _indicator_graph_service_pb2.GetChartResponse]  # type: ignore[assignment]
+    """GetChart is a server-streaming RPC that renders a chart of the selected
+    bars with the panels and overlays the request lists, in PNG, SVG, JPEG
+    or WebP, and streams it: first ImageMetadata, then chunks of
+    chunk_size_bytes. GetMACDGraph is its typed convenience.
+
+    The chart has a price panel (candlesticks up to 250 bars, beyond that a
+    close line over the high-low range, with any SMA, EMA and Bollinger
+    overlays), then one panel per entry of panels (volume, MACD, RSI, KDJ)
+    in order. Trading days are laid out without gaps for weekends
+    and holidays. Identical requests over unchanged data are served from a
+    render cache without rendering again.
+
+    When the client cancels or the deadline passes, the server stops
+    rendering and streaming at once.
+
+    Errors:
+    - INVALID_ARGUMENT: a bad bar selection (as for GetMACDGraph), a panel
+      or overlay with nothing set or a parameter out of range (the field
+      names it, e.g. "panels[1].rsi.period"), an image larger than the
+      server's pixel limit, or an unknown format, theme, color scheme or
+      convention.
     - NOT_FOUND: the symbol is unknown, or the window holds no bars.
     """
 
@@ -100,6 +148,36 @@ class IndicatorGraphServiceServicer(metaclass=_abc_1.ABCMeta):
         - INVALID_ARGUMENT: a malformed date, end_date before start_date, a
           period or an image size out of range, an unknown convention, or bad
           inline bars; the message names the field.
+        - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+        """
+
+    @_abc_1.abstractmethod
+    def GetChart(
+        self,
+        request: _indicator_graph_service_pb2.GetChartRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_indicator_graph_service_pb2.GetChartResponse], _abc.AsyncIterator[_indicator_graph_service_pb2.GetChartResponse]]:
+        """GetChart is a server-streaming RPC that renders a chart of the selected
+        bars with the panels and overlays the request lists, in PNG, SVG, JPEG
+        or WebP, and streams it: first ImageMetadata, then chunks of
+        chunk_size_bytes. GetMACDGraph is its typed convenience.
+
+        The chart has a price panel (candlesticks up to 250 bars, beyond that a
+        close line over the high-low range, with any SMA, EMA and Bollinger
+        overlays), then one panel per entry of panels (volume, MACD, RSI, KDJ)
+        in order. Trading days are laid out without gaps for weekends
+        and holidays. Identical requests over unchanged data are served from a
+        render cache without rendering again.
+
+        When the client cancels or the deadline passes, the server stops
+        rendering and streaming at once.
+
+        Errors:
+        - INVALID_ARGUMENT: a bad bar selection (as for GetMACDGraph), a panel
+          or overlay with nothing set or a parameter out of range (the field
+          names it, e.g. "panels[1].rsi.period"), an image larger than the
+          server's pixel limit, or an unknown format, theme, color scheme or
+          convention.
         - NOT_FOUND: the symbol is unknown, or the window holds no bars.
         """
 
