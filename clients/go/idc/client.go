@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 
 	idcv1 "github.com/idcrpc/idc/clients/go/gen/idc/v1"
 )
@@ -28,52 +26,16 @@ type Client struct {
 	timeout time.Duration
 }
 
-// Option configures a [Client] in [Dial].
-type Option func(*config)
-
-type config struct {
-	creds       credentials.TransportCredentials
-	timeout     time.Duration
-	dialOptions []grpc.DialOption
-}
-
-// WithTransportCredentials makes the client use creds, for example TLS
-// credentials from google.golang.org/grpc/credentials, instead of an
-// insecure (plaintext) connection.
-func WithTransportCredentials(creds credentials.TransportCredentials) Option {
-	return func(c *config) { c.creds = creds }
-}
-
-// WithInsecure makes the client use a plaintext connection without
-// transport security. This is the default.
-func WithInsecure() Option {
-	return func(c *config) { c.creds = insecure.NewCredentials() }
-}
-
-// WithTimeout sets the default per-call deadline, used when the caller's
-// context has no earlier deadline. A zero or negative d turns the default
-// deadline off, so only the caller's context limits a call.
-func WithTimeout(d time.Duration) Option {
-	return func(c *config) { c.timeout = d }
-}
-
-// WithDialOptions appends gRPC dial options, for example interceptors or a
-// custom dialer, to those [Dial] passes to [grpc.NewClient]. They are
-// applied after the transport credentials, so they can override them.
-func WithDialOptions(opts ...grpc.DialOption) Option {
-	return func(c *config) { c.dialOptions = append(c.dialOptions, opts...) }
-}
-
 // Dial creates a client for the server at target, for example
 // "localhost:50051" or "dns:///idc.example.com:443". It uses
 // [grpc.NewClient], so it does not wait for the connection: the first call
 // connects, and connection errors surface from calls.
 func Dial(target string, opts ...Option) (*Client, error) {
-	cfg := config{creds: insecure.NewCredentials(), timeout: DefaultTimeout}
-	for _, o := range opts {
-		o(&cfg)
+	cfg := newConfig(opts)
+	dialOpts, err := cfg.grpcDialOptions()
+	if err != nil {
+		return nil, fmt.Errorf("dial %q: %w", target, err)
 	}
-	dialOpts := append([]grpc.DialOption{grpc.WithTransportCredentials(cfg.creds)}, cfg.dialOptions...)
 	conn, err := grpc.NewClient(target, dialOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("dial %q: %w", target, err)

@@ -7,17 +7,14 @@ import sys
 from collections.abc import Sequence
 
 from idc_server.config import load_config
+from idc_server.observability import setup_logging
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Parse flags and IDC_* variables, then serve until interrupted."""
+    """Parse flags and IDC_* variables, then serve until SIGINT or SIGTERM."""
     config = load_config(argv)
-    logging.basicConfig(
-        level=config.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    from idc_server.server import serve  # after parsing, so --help stays instant
+    setup_logging(config.log_level, config.log_format)
+    from idc_server.server import serve  # after parsing, so that --help stays instant
 
     try:
         serve(config)

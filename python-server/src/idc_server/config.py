@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_PORT = 50051  # the article's port
+HEALTH_PREFIX = "/grpc.health.v1.Health/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,22 +18,36 @@ class ServerConfig:
 
     host: str = "[::]"
     port: int = DEFAULT_PORT
+    workers: int = 1
     data_dirs: tuple[Path, ...] = field(default_factory=tuple)
     default_symbol: str = "SPY"
     default_convention: str = "talib"
     max_workers: int = 16
+    max_concurrent_rpcs: int = 64
     max_bars: int = 500_000
     max_message_bytes: int = 64 * 1024 * 1024
     max_image_pixels: int = 16_000_000
     render_cache_bytes: int = 64 * 1024 * 1024
     chunk_size: int = 64 * 1024
     grace_seconds: float = 5.0
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_client_ca: Path | None = None
+    auth_tokens: tuple[str, ...] = field(default=(), repr=False)  # secrets: never printed
+    auth_exempt: tuple[str, ...] = (HEALTH_PREFIX,)
+    reflection: bool = True
+    metrics_port: int = 0
     log_level: str = "INFO"
+    log_format: str = "text"
 
     @property
     def address(self) -> str:
         """The host:port the server binds."""
         return f"{self.host}:{self.port}"
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
 def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
@@ -44,110 +59,157 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="idc-server",
         description=(
-            "Serve MACD indicators and charts over gRPC (idc.v1 and the article's idc package). "
-            "Every flag can also be set with the IDC_* environment variable named in its help."
+            "Serve indicators and charts over gRPC (idc.v1 and the article's idc package). "
+            "Every flag can also be set with the IDC_* environment variable named in its help; "
+            "flags win over variables."
         ),
     )
-    parser.add_argument(
-        "--host", default=default("HOST", defaults.host), help="interface to bind (IDC_HOST; default %(default)s)"
+
+    def add(group: argparse._ArgumentGroup, flag: str, name: str, help_: str, **kwargs: object) -> None:
+        fallback = kwargs.pop("fallback", getattr(defaults, flag.removeprefix("--").replace("-", "_"), None))
+        shown = " (%(default)s)" if fallback not in (None, "", ()) else ""
+        group.add_argument(flag, default=default(name, fallback), help=f"{help_} [IDC_{name}]{shown}", **kwargs)  # type: ignore[arg-type]
+
+    serving = parser.add_argument_group("serving")
+    add(serving, "--host", "HOST", "interface to bind")
+    add(serving, "--port", "PORT", "TCP port; 0 picks a free one (not with --workers)", type=int)
+    add(serving, "--workers", "WORKERS", "server processes sharing the port with SO_REUSEPORT", type=int)
+    add(serving, "--max-workers", "MAX_WORKERS", "threads serving RPCs in each process", type=int)
+    add(serving, "--grace-seconds", "GRACE_SECONDS", "how long in-flight calls may finish on SIGTERM", type=float)
+    add(
+        serving, "--no-reflection", "NO_REFLECTION", "do not serve gRPC reflection", action="store_true", fallback=False
     )
-    parser.add_argument(
-        "--port",
-        type=int,
-        default=default("PORT", defaults.port),
-        help="TCP port, 0 picks a free one (IDC_PORT; default %(default)s)",
-    )
-    parser.add_argument(
+
+    data = parser.add_argument_group("data and indicators")
+    add(
+        data,
         "--data-dir",
+        "DATA_DIR",
+        "folder of your own daily CSV or Parquet files, one per symbol named SYMBOL.csv, "
+        "served beside the bundled SPY, AAPL and 000001.SH",
         type=Path,
-        default=default("DATA_DIR", None),
-        help=(
-            "folder of your own daily CSV files, one per symbol named SYMBOL.csv, served beside "
-            "the bundled SPY, AAPL and 000001.SH (IDC_DATA_DIR)"
-        ),
+        fallback=None,
     )
-    parser.add_argument(
-        "--default-symbol",
-        default=default("DEFAULT_SYMBOL", defaults.default_symbol),
-        help="symbol used when a request names none (IDC_DEFAULT_SYMBOL; default %(default)s)",
-    )
-    parser.add_argument(
+    add(data, "--default-symbol", "DEFAULT_SYMBOL", "symbol used when a request names none")
+    add(
+        data,
         "--default-convention",
-        default=default("DEFAULT_CONVENTION", defaults.default_convention),
+        "DEFAULT_CONVENTION",
+        "indicator formulas used when a request names none: TA-Lib's or 通达信's",
         choices=["talib", "tdx"],
-        help=(
-            "indicator formulas used when a request names none: TA-Lib's or 通达信's "
-            "(IDC_DEFAULT_CONVENTION; default %(default)s)"
-        ),
     )
-    parser.add_argument(
-        "--max-bars",
+
+    limits = parser.add_argument_group("limits")
+    add(
+        limits,
+        "--max-concurrent-rpcs",
+        "MAX_CONCURRENT_RPCS",
+        "calls in progress; more get RESOURCE_EXHAUSTED",
         type=int,
-        default=default("MAX_BARS", defaults.max_bars),
-        help="most bars a request may send inline (IDC_MAX_BARS; default %(default)s)",
     )
-    parser.add_argument(
-        "--max-message-bytes",
-        type=int,
-        default=default("MAX_MESSAGE_BYTES", defaults.max_message_bytes),
-        help="largest request or response message, in bytes (IDC_MAX_MESSAGE_BYTES; default %(default)s)",
-    )
-    parser.add_argument(
+    add(limits, "--max-bars", "MAX_BARS", "most bars a request may send inline", type=int)
+    add(limits, "--max-message-bytes", "MAX_MESSAGE_BYTES", "largest request or response message", type=int)
+    add(
+        limits,
         "--max-image-pixels",
+        "MAX_IMAGE_PIXELS",
+        "largest chart a request may ask for, width x height",
         type=int,
-        default=default("MAX_IMAGE_PIXELS", defaults.max_image_pixels),
-        help="largest chart a request may ask for, width x height (IDC_MAX_IMAGE_PIXELS; default %(default)s)",
     )
-    parser.add_argument(
+    add(
+        limits,
         "--render-cache-bytes",
+        "RENDER_CACHE_BYTES",
+        "memory for recently rendered charts; 0 turns it off",
         type=int,
-        default=default("RENDER_CACHE_BYTES", defaults.render_cache_bytes),
-        help="memory for recently rendered charts; 0 turns the cache off (IDC_RENDER_CACHE_BYTES; default %(default)s)",
     )
-    parser.add_argument(
-        "--max-workers",
-        type=int,
-        default=default("MAX_WORKERS", defaults.max_workers),
-        help="threads serving RPCs (IDC_MAX_WORKERS; default %(default)s)",
+
+    security = parser.add_argument_group("security")
+    add(security, "--tls-cert", "TLS_CERT", "PEM certificate chain: serve TLS", type=Path)
+    add(security, "--tls-key", "TLS_KEY", "PEM private key of --tls-cert", type=Path)
+    add(security, "--tls-client-ca", "TLS_CLIENT_CA", "PEM CA bundle: require client certificates (mTLS)", type=Path)
+    add(
+        security,
+        "--auth-token-file",
+        "AUTH_TOKEN_FILE",
+        "file of bearer tokens, one per line; callers must send 'authorization: Bearer TOKEN'. "
+        "IDC_AUTH_TOKENS may list tokens too, comma-separated",
+        type=Path,
     )
-    parser.add_argument(
-        "--grace-seconds",
-        type=float,
-        default=default("GRACE_SECONDS", defaults.grace_seconds),
-        help="how long in-flight calls may finish on shutdown (IDC_GRACE_SECONDS; default %(default)s)",
+    add(
+        security,
+        "--auth-exempt",
+        "AUTH_EXEMPT",
+        "comma-separated method prefixes callable without a token",
+        fallback=",".join(defaults.auth_exempt),
     )
-    parser.add_argument(
-        "--log-level",
-        default=default("LOG_LEVEL", defaults.log_level),
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="logging level (IDC_LOG_LEVEL; default %(default)s)",
-    )
+
+    observing = parser.add_argument_group("observability")
+    add(observing, "--metrics-port", "METRICS_PORT", "serve Prometheus metrics on this port; 0 is off", type=int)
+    add(observing, "--log-level", "LOG_LEVEL", "logging level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    add(observing, "--log-format", "LOG_FORMAT", "text, or one JSON object per line", choices=["text", "json"])
     return parser
 
 
 def load_config(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> ServerConfig:
     """Build the configuration from command-line flags over IDC_* environment variables."""
-    parser = _parser(os.environ if env is None else env)
+    env = os.environ if env is None else env
+    parser = _parser(env)
     args = parser.parse_args(argv)
     for action in parser._actions:
         # argparse checks choices only for values given as flags, not for defaults from IDC_*.
         value = getattr(args, action.dest, None)
         if action.choices is not None and value not in action.choices:
             parser.error(f"{'/'.join(action.option_strings)}: {value!r} is not one of {list(action.choices)}")
-    data_dir = Path(args.data_dir) if args.data_dir else None
+
+    def path(value: object) -> Path | None:
+        return Path(str(value)) if value else None
+
+    data_dir = path(args.data_dir)
     if data_dir is not None and not data_dir.is_dir():
         parser.error(f"--data-dir {data_dir} is not a folder")
+    tls_cert, tls_key, tls_client_ca = path(args.tls_cert), path(args.tls_key), path(args.tls_client_ca)
+    if (tls_cert is None) != (tls_key is None):
+        parser.error("--tls-cert and --tls-key go together")
+    if tls_client_ca is not None and tls_cert is None:
+        parser.error("--tls-client-ca needs --tls-cert and --tls-key")
+    for name, file in (("--tls-cert", tls_cert), ("--tls-key", tls_key), ("--tls-client-ca", tls_client_ca)):
+        if file is not None and not file.is_file():
+            parser.error(f"{name} {file} is not a file")
+    tokens = list(_split(env.get("IDC_AUTH_TOKENS", "")))
+    token_file = path(args.auth_token_file)
+    if token_file is not None:
+        try:
+            tokens += [line.strip() for line in token_file.read_text().splitlines() if line.strip()]
+        except OSError as error:
+            parser.error(f"--auth-token-file: {error.strerror}: {token_file}")
+    workers, port = int(args.workers), int(args.port)
+    if workers < 1:
+        parser.error("--workers must be at least 1")
+    if workers > 1 and port == 0:
+        parser.error("--workers needs an explicit --port: every worker must bind the same one")
+    no_reflection = args.no_reflection is True or str(args.no_reflection).lower() in ("1", "true", "yes")
     return ServerConfig(
         host=args.host,
-        port=int(args.port),
+        port=port,
+        workers=workers,
         data_dirs=(data_dir,) if data_dir else (),
         default_symbol=args.default_symbol,
         default_convention=args.default_convention,
         max_workers=int(args.max_workers),
+        max_concurrent_rpcs=int(args.max_concurrent_rpcs),
         max_bars=int(args.max_bars),
         max_message_bytes=int(args.max_message_bytes),
         max_image_pixels=int(args.max_image_pixels),
         render_cache_bytes=int(args.render_cache_bytes),
         grace_seconds=float(args.grace_seconds),
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        tls_client_ca=tls_client_ca,
+        auth_tokens=tuple(tokens),
+        auth_exempt=_split(str(args.auth_exempt)),
+        reflection=not no_reflection,
+        metrics_port=int(args.metrics_port),
         log_level=args.log_level,
+        log_format=args.log_format,
     )

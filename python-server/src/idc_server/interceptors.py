@@ -1,0 +1,165 @@
+"""One server interceptor for what every call needs: bearer-token auth, logs and metrics."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import grpc
+
+from idc_server.observability import Metrics
+
+log = logging.getLogger("idc_server.rpc")
+QUIET_PREFIXES = ("/grpc.health.v1.Health/",)  # probes call these every few seconds: log at DEBUG
+
+
+def final_code(context: grpc.ServicerContext, failed: bool) -> grpc.StatusCode:
+    """The status a call ended with, as far as the server can tell."""
+    code = context.code()  # type: ignore[attr-defined]
+    if isinstance(code, grpc.StatusCode):
+        return code
+    if failed:
+        return grpc.StatusCode.UNKNOWN
+    if not context.is_active():
+        remaining = context.time_remaining()
+        return (
+            grpc.StatusCode.DEADLINE_EXCEEDED if remaining is not None and remaining <= 0 else grpc.StatusCode.CANCELLED
+        )
+    return grpc.StatusCode.OK
+
+
+if TYPE_CHECKING:
+    Interceptor = grpc.ServerInterceptor[Any, Any]
+else:
+    Interceptor = grpc.ServerInterceptor
+
+
+class CallInterceptor(Interceptor):
+    """Rejects calls without a valid token (unless exempt), then logs and counts every call."""
+
+    def __init__(self, metrics: Metrics, tokens: Sequence[str], exempt: Sequence[str]) -> None:
+        self._metrics = metrics
+        self._tokens = [token.encode() for token in tokens]
+        self._exempt = tuple(exempt)
+
+    def authorized(self, header: str | None) -> bool:
+        """Whether an ``authorization`` header carries one of the tokens, compared in constant time."""
+        scheme, _, token = (header or "").partition(" ")
+        presented = token.strip().encode()
+        matches = [hmac.compare_digest(presented, expected) for expected in self._tokens]
+        return scheme.lower() == "bearer" and any(matches)
+
+    def intercept_service(
+        self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None], details: Any
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        handler = continuation(details)
+        if handler is None:
+            return None
+        method: str = details.method
+        metadata = {key: value for key, value in details.invocation_metadata if isinstance(value, str)}
+        request_id = metadata.get("x-request-id") or uuid.uuid4().hex
+        allowed = not self._tokens or method.startswith(self._exempt) or self.authorized(metadata.get("authorization"))
+        return _wrap(handler, self._observe(method, request_id), allowed)
+
+    def _observe(self, method: str, request_id: str) -> Callable[[grpc.ServicerContext, Callable[[], Any]], Any]:
+        metrics = self._metrics
+
+        def record(context: grpc.ServicerContext, started: float, failed: bool) -> None:
+            code = final_code(context, failed)
+            duration = time.perf_counter() - started
+            metrics.rpcs.labels(method, code.name).inc()
+            metrics.latency.labels(method, code.name).observe(duration)
+            level = logging.DEBUG if method.startswith(QUIET_PREFIXES) else logging.INFO
+            log.log(
+                level,
+                "%s %s %.1fms",
+                method,
+                code.name,
+                duration * 1000,
+                extra={
+                    "method": method,
+                    "peer": context.peer(),
+                    "code": code.name,
+                    "duration_ms": round(duration * 1000, 3),
+                    "request_id": request_id,
+                },
+            )
+
+        def observe(context: grpc.ServicerContext, call: Callable[[], Any]) -> Any:
+            started = time.perf_counter()
+            gauge = metrics.in_flight.labels(method)
+            gauge.inc()
+            failed = True
+            try:
+                result = call()
+                if isinstance(result, Iterator):
+                    return _observed_stream(result, context, started, record, gauge)
+                failed = False
+                record(context, started, failed)
+                gauge.dec()
+                return result
+            except BaseException:
+                record(context, started, failed)
+                gauge.dec()
+                raise
+
+        return observe
+
+
+def _observed_stream(
+    stream: Iterator[Any],
+    context: grpc.ServicerContext,
+    started: float,
+    record: Callable[[grpc.ServicerContext, float, bool], None],
+    gauge: Any,
+) -> Iterator[Any]:
+    failed = True
+    try:
+        yield from stream
+        failed = False
+    except GeneratorExit:
+        failed = False  # the call ended early (cancelled); final_code tells which way
+        raise
+    finally:
+        record(context, started, failed)
+        gauge.dec()
+
+
+def _deny(context: grpc.ServicerContext) -> None:
+    context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or invalid bearer token in the authorization metadata")
+
+
+def _wrap(
+    handler: grpc.RpcMethodHandler[Any, Any],
+    observe: Callable[[grpc.ServicerContext, Callable[[], Any]], Any],
+    allowed: bool,
+) -> grpc.RpcMethodHandler[Any, Any]:
+    """The same handler, with its behaviour observed (and refused when not allowed)."""
+
+    def wrapped(behavior: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[[Any, grpc.ServicerContext], Any]:
+        def run(request: Any, context: grpc.ServicerContext) -> Any:
+            if not allowed:
+                return observe(context, lambda: _deny(context))
+            return observe(context, lambda: behavior(request, context))
+
+        return run
+
+    kinds = (
+        ("unary_unary", grpc.unary_unary_rpc_method_handler),
+        ("unary_stream", grpc.unary_stream_rpc_method_handler),
+        ("stream_unary", grpc.stream_unary_rpc_method_handler),
+        ("stream_stream", grpc.stream_stream_rpc_method_handler),
+    )
+    for kind, make in kinds:
+        behavior = getattr(handler, kind)
+        if behavior is not None:
+            return make(
+                wrapped(behavior),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+    raise AssertionError(f"a method handler of no known kind: {handler}")

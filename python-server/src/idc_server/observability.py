@@ -1,0 +1,87 @@
+"""Structured logs and Prometheus metrics."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from idc_server.core.render_cache import CacheStats
+
+# Fields that RPC log records carry (see interceptors.py); JSON logs put them at the top level.
+RPC_FIELDS = ("method", "peer", "code", "duration_ms", "request_id")
+
+
+class JSONFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and any RPC fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update({name: getattr(record, name) for name in RPC_FIELDS if hasattr(record, name)})
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def setup_logging(level: str, log_format: str) -> None:
+    """Send logs to stderr as text or JSON lines."""
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(JSONFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+class _CacheCollector(Collector):
+    """Reads the render cache's counters when Prometheus scrapes."""
+
+    def __init__(self, stats: Callable[[], CacheStats]) -> None:
+        self._stats = stats
+
+    def collect(self) -> Iterable[CounterMetricFamily | GaugeMetricFamily]:
+        stats = self._stats()
+        yield CounterMetricFamily("idc_chart_cache_hits", "Charts served from the render cache.", value=stats.hits)
+        yield CounterMetricFamily("idc_chart_cache_misses", "Charts that had to be rendered.", value=stats.misses)
+        yield CounterMetricFamily(
+            "idc_chart_renders_abandoned", "Renders stopped because every caller went away.", value=stats.abandoned
+        )
+        yield GaugeMetricFamily("idc_chart_cache_bytes", "Bytes held by the render cache.", value=stats.size_bytes)
+        yield GaugeMetricFamily("idc_chart_cache_entries", "Charts held by the render cache.", value=stats.entries)
+
+
+class Metrics:
+    """The server's Prometheus metrics, in a registry of their own."""
+
+    def __init__(self, cache_stats: Callable[[], CacheStats]) -> None:
+        self.registry = CollectorRegistry()
+        self.rpcs = Counter(
+            "idc_rpcs", "Finished RPCs by method and status code.", ["method", "code"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "idc_rpc_duration_seconds",
+            "RPC duration by method and status code.",
+            ["method", "code"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=self.registry,
+        )
+        self.in_flight = Gauge("idc_rpcs_in_flight", "RPCs in progress.", ["method"], registry=self.registry)
+        self.registry.register(_CacheCollector(cache_stats))
+
+    def serve(self, port: int, host: str = "0.0.0.0") -> None:
+        """Serve /metrics over HTTP on ``port`` (0 means off)."""
+        if port:
+            start_http_server(port, addr=host, registry=self.registry)
