@@ -31,6 +31,7 @@ PYTHON_SOURCES = (
     "clients/python/tests",
     "clients/article/tests",
     "tools",
+    "deploy",
     "noxfile.py",
 )
 ARTICLE_PROTOS = "clients/article/protos"
@@ -55,17 +56,18 @@ def install_codegen(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """buf lint and format, ruff, mypy on hand-written Python, gofmt and go vet."""
+    """buf lint and format, ruff, mypy on hand-written Python, gofmt and go vet, deployment files."""
     install_project(
         session,
         *("buf-bin", "ruff", "mypy", "types-protobuf", "grpc-stubs", "pandas-stubs"),
-        *("nox", "pytest", "hypothesis", "pillow"),
+        *("nox", "pytest", "hypothesis", "pillow", "cryptography", "pyyaml"),
     )
     session.run("buf", "lint")
     session.run("buf", "format", "--diff", "--exit-code")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", *PYTHON_SOURCES)
+    session.run("python", "deploy/check_manifests.py")
     for module in GO_MODULES:
         with session.chdir(module):
             unformatted = session.run("gofmt", "-l", ".", external=True, silent=True)
@@ -109,7 +111,7 @@ def breaking(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Unit tests: the server (core and API over a real local server), the Python client, the Go client."""
-    install_project(session, "pytest", "hypothesis", "pillow", "ta-lib")
+    install_project(session, "pytest", "hypothesis", "pillow", "ta-lib", "cryptography")
     session.run("pytest", "python-server/tests", "clients/python/tests", *session.posargs)
     with session.chdir("clients/go"):
         session.run("go", "test", "./...", external=True)
@@ -120,7 +122,8 @@ def contract(session: nox.Session) -> None:
     """Cross-language contract tests against the real server: Go, Python, and the article's clients."""
     install_project(session, "pytest", "pillow", "grpcio-tools", "ta-lib")
     with running_server(session) as target:
-        env = {"IDC_ADDR": target, "IDC_TARGET": target}
+        # IDC_SERVER_BIN lets the Go tests start servers of their own (TLS, auth, load balancing).
+        env = {"IDC_ADDR": target, "IDC_TARGET": target, "IDC_SERVER_BIN": os.path.join(session.bin, "idc-server")}
         with session.chdir("clients/go"):
             session.run("go", "test", "-count=1", "-run", "Contract", "-v", "./...", external=True, env=env)
         with session.chdir("clients/go/examples/consumer"):
@@ -161,6 +164,13 @@ def serve(session: nox.Session) -> None:
     """Run idc-server on its bundled real data (pass flags after --, e.g. -- --port 50052)."""
     install_project(session)
     session.run("idc-server", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def soak(session: nox.Session) -> None:
+    """Soak idc-server: 20,000 mixed requests from 32 threads; no unexpected errors, bounded memory (-- --help)."""
+    install_project(session)
+    session.run("python", "python-server/tests/soak/soak.py", *session.posargs)
 
 
 def free_port() -> int:

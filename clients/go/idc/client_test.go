@@ -110,14 +110,23 @@ func (f *fakeGraph) GetMACDGraph(_ *idcv1.GetMACDGraphRequest, stream grpc.Serve
 // client connected to them.
 func newClient(t *testing.T, macd *fakeMACD, graph *fakeGraph, opts ...idc.Option) *idc.Client {
 	t.Helper()
+	return newClientFor(t, func(srv *grpc.Server) {
+		if macd != nil {
+			idcv1.RegisterIndicatorServiceServer(srv, macd)
+		}
+		if graph != nil {
+			idcv1.RegisterIndicatorGraphServiceServer(srv, graph)
+		}
+	}, opts...)
+}
+
+// newClientFor serves the services register registers over an in-memory
+// listener and returns a client connected to them.
+func newClientFor(t *testing.T, register func(*grpc.Server), opts ...idc.Option) *idc.Client {
+	t.Helper()
 	lis := bufconn.Listen(1 << 20)
 	srv := grpc.NewServer()
-	if macd != nil {
-		idcv1.RegisterIndicatorServiceServer(srv, macd)
-	}
-	if graph != nil {
-		idcv1.RegisterIndicatorGraphServiceServer(srv, graph)
-	}
+	register(srv)
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
 

@@ -106,6 +106,41 @@
 // earlier, else the client's default timeout (30 seconds unless changed with
 // [WithTimeout]).
 //
+// # Connecting
+//
+// [Dial] connects over plaintext unless told otherwise. For a server
+// started with --tls-cert and --tls-key, [WithTLSFiles] names the CA that
+// signed its certificate (or "" for the system's root CAs) and, for a
+// server that also has --tls-client-ca, the client certificate and key
+// (mutual TLS); [WithTLS] takes a *tls.Config instead. A wrong CA or a
+// missing client certificate makes calls fail with UNAVAILABLE.
+//
+// For a server with bearer tokens (--auth-token-file or IDC_AUTH_TOKENS),
+// [WithToken] sends "authorization: Bearer <token>" with every call;
+// without it, or with a wrong token, calls fail with UNAUTHENTICATED. The
+// token is only sent over TLS: [Dial] fails for a plaintext connection
+// unless [WithInsecureToken] allows it, e.g. for a server on the same
+// host.
+//
+//	c, err := idc.Dial("idc.example.com:443",
+//		idc.WithTLSFiles("ca.pem", "client.pem", "client-key.pem"),
+//		idc.WithToken(os.Getenv("IDC_TOKEN")),
+//	)
+//
+// Calls failing with UNAVAILABLE (server unreachable, restarting or
+// draining) are retried by default, up to [DefaultRetryAttempts] attempts
+// within the call's deadline; [WithRetry] changes the number or turns
+// retries off. Every idc RPC is read-only, so retrying is safe, and a
+// streamed chart is only retried before its first message.
+//
+// [WithLoadBalancing]("round_robin") spreads calls over every address the
+// target resolves to, such as a DNS name with one address per server
+// ("dns:///idc.internal:50051"), and [WithHealthCheck] keeps calls away
+// from servers that report NOT_SERVING, as a server does while it drains
+// after SIGTERM. [WithKeepalive] pings idle connections (every 10 s or
+// more, which the server permits) to find dead ones early. These options
+// are combined into one gRPC service config.
+//
 // The generated message and stub types live in package
 // github.com/idcrpc/idc/clients/go/gen/idc/v1 (package idcv1).
 package idc

@@ -18,10 +18,10 @@ import (
 	"google.golang.org/grpc/keepalive"
 )
 
-// Services lists the fully qualified names of the gRPC services an idc
-// server offers and the client's default service config covers: the idc.v1
-// API and the article's legacy idc package.
-var Services = []string{
+// services lists the fully qualified names of the gRPC services an idc
+// server offers, which the retry policy covers: the idc.v1 API and the
+// article's legacy idc package.
+var services = []string{
 	"idc.v1.IndicatorService",
 	"idc.v1.IndicatorGraphService",
 	"idc.Indicator",
@@ -186,13 +186,17 @@ func WithTimeout(d time.Duration) Option {
 // attempted; the default is [DefaultRetryAttempts]. A maxAttempts of 1 or
 // less turns retries off; gRPC treats more than 5 as 5.
 //
-// The retry policy covers every idc service ([Services]). Retries wait an
-// exponential backoff with jitter, starting at 0.1 s and capped at 1 s, and
-// all attempts share the call's deadline. Retry throttling stops retrying
-// while most calls on the connection fail (tokens 10, ratio 0.1). All idc
-// RPCs are read-only, so a retry cannot do anything twice; a streamed chart
-// is only retried before its first message arrives, so the client never
-// sees a chunk twice. Other status codes are never retried.
+// The retry policy covers every idc service: idc.v1.IndicatorService,
+// idc.v1.IndicatorGraphService and the legacy idc.Indicator and
+// idc.IndicatorGraph. Retries wait an exponential backoff with jitter,
+// starting at 0.1 s and capped at 1 s, and all attempts share the call's
+// deadline. Retry throttling stops retrying while most calls on the
+// connection fail (tokens 10, ratio 0.1). All idc RPCs are read-only, so a
+// retry cannot do anything twice; a streamed chart is only retried before
+// its first message arrives, so the client never sees a chunk twice, and a
+// request larger than gRPC's retry buffer (256 KiB, e.g. many inline bars)
+// is not retried. Other status codes, such as UNAUTHENTICATED or
+// RESOURCE_EXHAUSTED, are never retried.
 func WithRetry(maxAttempts int) Option {
 	return func(c *config) { c.retryAttempts = maxAttempts }
 }
@@ -328,8 +332,8 @@ func (c *config) serviceConfig() (string, error) {
 		sc.LoadBalancingConfig = []map[string]struct{}{{c.lbPolicy: {}}}
 	}
 	if c.retryAttempts > 1 {
-		names := make([]name, len(Services))
-		for i, s := range Services {
+		names := make([]name, len(services))
+		for i, s := range services {
 			names[i] = name{s}
 		}
 		sc.MethodConfig = []methodConfig{{Name: names, RetryPolicy: &retryPolicy{

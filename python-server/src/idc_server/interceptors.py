@@ -14,6 +14,7 @@ import grpc
 from idc_server.observability import Metrics
 
 log = logging.getLogger("idc_server.rpc")
+DEADLINE_SLACK_SECONDS = 0.25
 QUIET_PREFIXES = ("/grpc.health.v1.Health/",)  # probes call these every few seconds: log at DEBUG
 
 
@@ -25,10 +26,11 @@ def final_code(context: grpc.ServicerContext, failed: bool) -> grpc.StatusCode:
     if failed:
         return grpc.StatusCode.UNKNOWN
     if not context.is_active():
+        # A client whose deadline passes cancels the call a moment before the
+        # server's own copy of that deadline expires.
         remaining = context.time_remaining()
-        return (
-            grpc.StatusCode.DEADLINE_EXCEEDED if remaining is not None and remaining <= 0 else grpc.StatusCode.CANCELLED
-        )
+        expired = remaining is not None and remaining <= DEADLINE_SLACK_SECONDS
+        return grpc.StatusCode.DEADLINE_EXCEEDED if expired else grpc.StatusCode.CANCELLED
     return grpc.StatusCode.OK
 
 
@@ -129,6 +131,27 @@ def _observed_stream(
         gauge.dec()
 
 
+class Undecodable:
+    """A request whose bytes did not decode; its handler answers INVALID_ARGUMENT instead of gRPC's INTERNAL."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+def _tolerant(deserialize: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
+    def decode(data: bytes) -> Any:
+        try:
+            return deserialize(data)
+        except Exception as error:
+            return Undecodable(error)
+
+    return decode
+
+
+def _reject(context: grpc.ServicerContext, request: Undecodable) -> None:
+    context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"the request does not decode: {str(request.error)[:200]}")
+
+
 def _deny(context: grpc.ServicerContext) -> None:
     context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or invalid bearer token in the authorization metadata")
 
@@ -144,9 +167,15 @@ def _wrap(
         def run(request: Any, context: grpc.ServicerContext) -> Any:
             if not allowed:
                 return observe(context, lambda: _deny(context))
+            if isinstance(request, Undecodable):
+                return observe(context, lambda: _reject(context, request))
             return observe(context, lambda: behavior(request, context))
 
         return run
+
+    deserializer = handler.request_deserializer
+    if deserializer is not None and not handler.request_streaming:
+        deserializer = _tolerant(deserializer)
 
     kinds = (
         ("unary_unary", grpc.unary_unary_rpc_method_handler),
@@ -159,7 +188,7 @@ def _wrap(
         if behavior is not None:
             return make(
                 wrapped(behavior),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=deserializer,
                 response_serializer=handler.response_serializer,
             )
     raise AssertionError(f"a method handler of no known kind: {handler}")

@@ -81,7 +81,7 @@ def server_options(config: ServerConfig, reuse_port: bool) -> list[tuple[str, in
         # Accept client keepalive pings every 10 s or more, even between calls,
         # so that Go clients with keepalive.ClientParameters{Time: >= 10s} are
         # never told "too_many_pings".
-        ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
+        ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
         ("grpc.keepalive_permit_without_calls", 1),
         # Ping idle clients every 2 minutes to find dead connections.
         ("grpc.keepalive_time_ms", 120_000),

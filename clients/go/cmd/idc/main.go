@@ -16,6 +16,14 @@
 //	go run ./cmd/idc indicators --symbol SPY --start 2024-01-01 --end 2024-03-31 --sma 20 --ema 12 --rsi 14 --boll 20 --kdj 9 --macd
 //	go run ./cmd/idc symbols
 //
+// Every command takes the connection flags: --addr (default IDC_ADDR, else
+// localhost:50051), --timeout, --retry and --keepalive, and for a secured
+// server --tls (system root CAs) or --ca FILE, --cert FILE and --key FILE
+// (mutual TLS), and a bearer token from the IDC_TOKEN environment variable
+// or --token-file FILE, sent only over TLS unless --insecure-token is given:
+//
+//	IDC_TOKEN=secret1 go run ./cmd/idc symbols --addr idc.example.com:443 --ca ca.pem --cert client.pem --key client-key.pem
+//
 // Run "idc <command> -h" for the flags of a command. On error, idc prints it
 // to stderr and exits with the gRPC status code as its exit status (2 for
 // usage errors and errors without a status).
@@ -41,6 +49,7 @@ import (
 
 	idcv1 "github.com/idcrpc/idc/clients/go/gen/idc/v1"
 	"github.com/idcrpc/idc/clients/go/idc"
+	"github.com/idcrpc/idc/clients/go/internal/dialflags"
 )
 
 func main() {
@@ -119,8 +128,8 @@ func exitStatus(err error, stderr io.Writer) int {
 
 // connection holds the flags every command takes.
 type connection struct {
-	addr    string
-	timeout time.Duration
+	addr  string
+	flags *dialflags.Flags
 }
 
 func newFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *connection) {
@@ -128,12 +137,16 @@ func newFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *connection) {
 	fs.SetOutput(stderr)
 	c := &connection{}
 	fs.StringVar(&c.addr, "addr", envOr("IDC_ADDR", "localhost:50051"), "server address host:port; IDC_ADDR sets the default")
-	fs.DurationVar(&c.timeout, "timeout", idc.DefaultTimeout, "deadline of the call")
+	c.flags = dialflags.Register(fs)
 	return fs, c
 }
 
 func (c *connection) dial() (*idc.Client, error) {
-	return idc.Dial(c.addr, idc.WithTimeout(c.timeout))
+	opts, err := c.flags.Options(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return idc.Dial(c.addr, opts...)
 }
 
 // selection holds the flags that select bars and the convention.

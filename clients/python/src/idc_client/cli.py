@@ -10,7 +10,8 @@ Examples::
     idc-client chart --symbol SPY --start 2023-01-01 --panels volume,macd,rsi,kdj --sma 20 --boll 20 --format svg
     idc-client macd --bars my_bars.csv
 
-The target defaults to ``$IDC_TARGET``, else ``localhost:50051``.
+The target defaults to ``$IDC_TARGET``, else ``localhost:50051``; the bearer
+token of ``--token`` defaults to ``$IDC_TOKEN``.
 """
 
 from __future__ import annotations
@@ -57,6 +58,12 @@ def _connection_arguments(parser: argparse.ArgumentParser) -> None:
         help="deadline of the call in seconds (default: %(default)s)",
     )
     connection.add_argument("--tls", action="store_true", help="connect with TLS using the system's root certificates")
+    connection.add_argument(
+        "--token",
+        default=os.environ.get("IDC_TOKEN") or None,
+        help="bearer token sent as 'authorization: Bearer TOKEN' on every call (default: $IDC_TOKEN); "
+        "without --tls it crosses the network in the clear, so use that only for local testing",
+    )
 
 
 def _selection_arguments(parser: argparse.ArgumentParser) -> None:
@@ -303,7 +310,7 @@ def _print_frame(frame: pd.DataFrame, csv: bool, heading: str) -> None:
 def _run(args: argparse.Namespace) -> None:
     """Perform the parsed command, printing its result to stdout."""
     credentials = grpc.ssl_channel_credentials() if args.tls else None
-    with IdcClient(args.target, timeout=args.timeout, credentials=credentials) as client:
+    with IdcClient(args.target, timeout=args.timeout, credentials=credentials, token=args.token) as client:
         if args.command == "symbols":
             frame = client.symbols()
             _print_frame(frame, args.csv, f"{len(frame)} symbols, default {frame.attrs['default_symbol']}")

@@ -104,6 +104,18 @@ def _receive_image(call: Iterable[ImageResponse], rpc: str) -> Image:
         raise
 
 
+def _check_token(token: str) -> str:
+    """``token`` itself, if it can travel in an ``authorization`` header.
+
+    Raises:
+        ValueError: for an empty token, or one with spaces or characters other
+            than printable ASCII (gRPC would refuse it as a metadata value).
+    """
+    if not token or not all("!" <= character <= "~" for character in token):
+        raise ValueError("token must be a non-empty string of printable ASCII without spaces")
+    return token
+
+
 def _channel_options(options: Sequence[tuple[str, Any]]) -> list[tuple[str, Any]]:
     """``DEFAULT_OPTIONS`` overridden by ``options``, one entry per key."""
     merged = dict(DEFAULT_OPTIONS)
@@ -131,9 +143,10 @@ class IdcClient:
     (``bars=``, a DataFrame of daily OHLCV bars).
 
     Every call has a deadline: ``timeout`` seconds unless the call is given
-    its own. A failed call raises the ``grpc.RpcError`` from grpcio unchanged
-    (see ``error.code()``, ``error.details()`` and
-    ``idc_client.field_violations(error)``).
+    its own. With ``token=``, every call carries ``authorization: Bearer
+    <token>`` for a server started with bearer tokens. A failed call raises
+    the ``grpc.RpcError`` from grpcio unchanged (see ``error.code()``,
+    ``error.details()`` and ``idc_client.field_violations(error)``).
     """
 
     def __init__(
@@ -143,6 +156,7 @@ class IdcClient:
         timeout: float = DEFAULT_TIMEOUT,
         credentials: grpc.ChannelCredentials | None = None,
         options: Sequence[tuple[str, Any]] = (),
+        token: str | None = None,
     ) -> None:
         """Open a channel to ``target``.
 
@@ -154,15 +168,34 @@ class IdcClient:
                 ``grpc.ssl_channel_credentials()``); ``None`` means plaintext.
             options: gRPC channel options as ``(key, value)`` pairs; they
                 override ``DEFAULT_OPTIONS``.
+            token: a bearer token sent as ``authorization: Bearer <token>``
+                on every call; ``None`` sends none. With ``credentials`` it
+                travels as gRPC call credentials, only over TLS. Without
+                ``credentials`` it is sent as plain metadata over a
+                plaintext channel, where anyone on the network can read it:
+                use that only for local testing.
+
+        Raises:
+            ValueError: for a ``timeout`` that is not positive, or a
+                ``token`` that is empty or has spaces or characters other
+                than printable ASCII.
         """
         if timeout <= 0:
             raise ValueError(f"timeout must be positive, got {timeout}")
         self._target = target
         self._timeout = timeout
+        # Metadata sent with every call: the token over plaintext, else nothing.
+        self._metadata: tuple[tuple[str, str], ...] | None = None
         channel_options = _channel_options(options)
+        if token is not None:
+            token = _check_token(token)
         if credentials is None:
+            if token is not None:
+                self._metadata = (("authorization", f"Bearer {token}"),)
             self._channel = grpc.insecure_channel(target, options=channel_options)
         else:
+            if token is not None:
+                credentials = grpc.composite_channel_credentials(credentials, grpc.access_token_call_credentials(token))
             self._channel = grpc.secure_channel(target, credentials, options=channel_options)
         self._indicators = indicator_service_pb2_grpc.IndicatorServiceStub(self._channel)
         self._graphs = indicator_graph_service_pb2_grpc.IndicatorGraphServiceStub(self._channel)
@@ -239,7 +272,7 @@ class IdcClient:
         )
         _set_source(request, symbol, inline_bars)
         response: indicator_service_pb2.GetMACDResponse = self._indicators.GetMACD(
-            request, timeout=self._deadline(timeout)
+            request, timeout=self._deadline(timeout), metadata=self._metadata
         )
         return response
 
@@ -346,7 +379,7 @@ class IdcClient:
         )
         _set_source(request, symbol, inline_bars)
         response: indicator_service_pb2.ComputeIndicatorsResponse = self._indicators.ComputeIndicators(
-            request, timeout=self._deadline(timeout)
+            request, timeout=self._deadline(timeout), metadata=self._metadata
         )
         return response
 
@@ -414,7 +447,7 @@ class IdcClient:
             grpc.RpcError: if the call fails (e.g. UNAVAILABLE).
         """
         response: indicator_service_pb2.ListSymbolsResponse = self._indicators.ListSymbols(
-            indicator_service_pb2.ListSymbolsRequest(), timeout=self._deadline(timeout)
+            indicator_service_pb2.ListSymbolsRequest(), timeout=self._deadline(timeout), metadata=self._metadata
         )
         return response
 
@@ -477,7 +510,9 @@ class IdcClient:
             chunk_size_bytes=chunk_size,
         )
         _set_source(request, symbol, inline_bars)
-        return _receive_image(self._graphs.GetMACDGraph(request, timeout=self._deadline(timeout)), "GetMACDGraph")
+        return _receive_image(
+            self._graphs.GetMACDGraph(request, timeout=self._deadline(timeout), metadata=self._metadata), "GetMACDGraph"
+        )
 
     def chart(
         self,
@@ -590,4 +625,6 @@ class IdcClient:
             chunk_size_bytes=chunk_size,
         )
         _set_source(request, symbol, _inline_bars(symbol, bars))
-        return _receive_image(self._graphs.GetChart(request, timeout=self._deadline(timeout)), "GetChart")
+        return _receive_image(
+            self._graphs.GetChart(request, timeout=self._deadline(timeout), metadata=self._metadata), "GetChart"
+        )

@@ -33,7 +33,7 @@ from idc_server.core.analytics import (
     Selection,
 )
 from idc_server.core.data import BAR_COLUMNS, bars_from_columns, parse_date
-from idc_server.core.errors import InvalidArgumentError, field_prefix
+from idc_server.core.errors import InvalidArgumentError, field_prefix, shown
 from idc_server.core.indicators import INDICATORS, Convention, MACDParameters
 
 MIN_IMAGE_PX = 200
@@ -154,9 +154,9 @@ def indicator_requests(specs: Sequence[indicators_pb2.IndicatorSpec]) -> list[In
         request = indicator_request(path, kind, getattr(spec, kind))
         label = spec.label or kind
         if not LABEL.fullmatch(label):
-            raise InvalidArgumentError(f"{path}.label", f"{label!r} must match [a-z0-9_]{{1,32}}")
+            raise InvalidArgumentError(f"{path}.label", f"{shown(label)} must match [a-z0-9_]{{1,32}}")
         if label in labels:
-            raise InvalidArgumentError(f"{path}.label", f"{label!r} is already used by an earlier indicator")
+            raise InvalidArgumentError(f"{path}.label", f"{shown(label)} is already used by an earlier indicator")
         labels.add(label)
         requests.append(dataclasses.replace(request, label=label))
     return requests

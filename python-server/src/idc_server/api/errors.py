@@ -20,6 +20,8 @@ from idc_server.core.errors import IdcError, InvalidArgumentError, NotFoundError
 
 log = logging.getLogger(__name__)
 
+MAX_DESCRIPTION = 1000
+
 _CODES: dict[type[IdcError], int] = {
     InvalidArgumentError: code_pb2.INVALID_ARGUMENT,
     NotFoundError: code_pb2.NOT_FOUND,
@@ -30,10 +32,13 @@ def to_status(error: IdcError) -> grpc.Status:
     """The gRPC status for a domain error."""
     field = error.field
     code = next(code for cls, code in _CODES.items() if isinstance(error, cls))
-    message = f"{field}: {error.description}" if field else error.description
+    # Status and details travel in trailing metadata, which clients cap (8 KiB
+    # by default): keep them short whatever produced the description.
+    description = error.description[:MAX_DESCRIPTION]
+    message = f"{field}: {description}" if field else description
     details = []
     if code == code_pb2.INVALID_ARGUMENT:
-        violation = error_details_pb2.BadRequest.FieldViolation(field=field, description=error.description)
+        violation = error_details_pb2.BadRequest.FieldViolation(field=field, description=description)
         detail = any_pb2.Any()
         detail.Pack(error_details_pb2.BadRequest(field_violations=[violation]))
         details.append(detail)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from idc_server.core.errors import InvalidArgumentError, NotFoundError
+from idc_server.core.errors import InvalidArgumentError, NotFoundError, shown
 
 BAR_COLUMNS = ("open", "high", "low", "close", "volume")
 
@@ -43,6 +43,8 @@ def bundled_data_dir() -> Path:
 
 
 DATA_SUFFIXES = (".csv", ".parquet")
+FIRST_DAY = (date(1, 1, 1) - date(1970, 1, 1)).days  # the range of Python's date, in days since 1970-01-01
+LAST_DAY = (date(9999, 12, 31) - date(1970, 1, 1)).days
 
 
 def read_bars_file(path: Path) -> pd.DataFrame:
@@ -96,6 +98,12 @@ def bars_from_columns(
             raise InvalidArgumentError(name, f"value {column[bad[0]]} at index {bad[0]} is not a finite number")
         values[name] = column
     days = np.asarray(dates, dtype="int64")
+    outside = np.flatnonzero((days < FIRST_DAY) | (days > LAST_DAY))
+    if len(outside):
+        at = outside[0]
+        raise InvalidArgumentError(
+            "dates", f"{days[at]} at index {at} is outside 0001-01-01..9999-12-31 ({FIRST_DAY}..{LAST_DAY})"
+        )
     backwards = np.flatnonzero(np.diff(days) <= 0)
     if len(backwards):
         at = backwards[0] + 1
@@ -106,7 +114,7 @@ def bars_from_columns(
     if len(inverted):
         at = inverted[0]
         raise InvalidArgumentError("high", f"is below low at index {at} ({values['high'][at]} < {values['low'][at]})")
-    index = pd.DatetimeIndex(days.astype("datetime64[D]").astype("datetime64[ns]"), name="date")
+    index = pd.DatetimeIndex(days.astype("datetime64[D]").astype("datetime64[us]"), name="date")
     return pd.DataFrame(values, index=index)
 
 
@@ -150,7 +158,7 @@ class BarStore:
             return self._names[symbol.strip().upper()]
         except KeyError:
             known = ", ".join(self.symbols())
-            raise NotFoundError("symbol", f"unknown symbol {symbol!r}; known: {known}") from None
+            raise NotFoundError("symbol", f"unknown symbol {shown(symbol)}; known: {known}") from None
 
     def bars(self, symbol: str) -> pd.DataFrame:
         """The whole history of ``symbol`` as a bars frame (shared: do not mutate)."""
@@ -163,7 +171,7 @@ class BarStore:
         try:
             stat = path.stat()
         except FileNotFoundError:
-            raise NotFoundError("symbol", f"the data file of {symbol!r} is gone") from None
+            raise NotFoundError("symbol", f"the data file of {shown(symbol)} is gone") from None
         version = f"{path.name}:{stat.st_mtime_ns}:{stat.st_size}"
         with self._lock:
             cached = self._frames.get(key)
@@ -190,7 +198,7 @@ def parse_date(field: str, text: str) -> date | None:
             raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
-        raise InvalidArgumentError(field, f"{text!r} is not a calendar date in YYYY-MM-DD form") from None
+        raise InvalidArgumentError(field, f"{shown(text)} is not a calendar date in YYYY-MM-DD form") from None
 
 
 def check_window(start: date | None, end: date | None, *, end_field: str = "end_date") -> None:

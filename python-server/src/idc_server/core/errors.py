@@ -6,6 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 
+def shown(value: object, limit: int = 40) -> str:
+    """``repr(value)``, shortened so that error messages stay small whatever a client sent."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 5]}...{text[-2:]} ({len(str(value))} characters)"
+
+
 class IdcError(Exception):
     """Base class for errors caused by a request, naming the field at fault."""
 

@@ -1,4 +1,6 @@
-package idc_test
+// Package testpki generates a throw-away public key infrastructure for TLS
+// tests of the idc client and commands.
+package testpki
 
 import (
 	"crypto/ecdsa"
@@ -17,11 +19,12 @@ import (
 	"time"
 )
 
-// testPKI is a throw-away public key infrastructure for TLS tests: a CA,
-// a server certificate for 127.0.0.1 and localhost and a client
+// PKI is a throw-away public key infrastructure for TLS tests: a CA, a
+// server certificate for 127.0.0.1, ::1 and localhost and a client
 // certificate both signed by it, and a second, unrelated CA with a client
-// certificate of its own. Every file is PEM in a temporary folder.
-type testPKI struct {
+// certificate of its own. Every file is PEM (keys in PKCS #8) in a
+// temporary folder; the fields are their paths.
+type PKI struct {
 	CAFile, ServerCert, ServerKey, ClientCert, ClientKey string
 	OtherCAFile, OtherClientCert, OtherClientKey         string
 
@@ -29,11 +32,11 @@ type testPKI struct {
 	server      tls.Certificate
 }
 
-// newTestPKI generates the certificates into t.TempDir().
-func newTestPKI(t *testing.T) *testPKI {
+// New generates the certificates into t.TempDir().
+func New(t testing.TB) *PKI {
 	t.Helper()
 	dir := t.TempDir()
-	p := &testPKI{
+	p := &PKI{
 		CAFile:          filepath.Join(dir, "ca.pem"),
 		ServerCert:      filepath.Join(dir, "server.pem"),
 		ServerKey:       filepath.Join(dir, "server-key.pem"),
@@ -62,9 +65,12 @@ func newTestPKI(t *testing.T) *testPKI {
 	return p
 }
 
-// serverTLS returns the server side of the PKI: its certificate and, when
+// CA returns the CA certificate.
+func (p *PKI) CA() *x509.Certificate { return p.ca }
+
+// ServerTLS returns the server side of the PKI: its certificate and, when
 // clientCA, the requirement of a client certificate signed by the CA.
-func (p *testPKI) serverTLS(clientCA bool) *tls.Config {
+func (p *PKI) ServerTLS(clientCA bool) *tls.Config {
 	cfg := &tls.Config{Certificates: []tls.Certificate{p.server}, MinVersion: tls.VersionTLS12}
 	if clientCA {
 		pool := x509.NewCertPool()
@@ -84,7 +90,7 @@ func template(tmpl *x509.Certificate) *x509.Certificate {
 	return tmpl
 }
 
-func newKey(t *testing.T) *ecdsa.PrivateKey {
+func newKey(t testing.TB) *ecdsa.PrivateKey {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -93,7 +99,7 @@ func newKey(t *testing.T) *ecdsa.PrivateKey {
 	return key
 }
 
-func newCA(t *testing.T, name, certFile string) (*x509.Certificate, *ecdsa.PrivateKey) {
+func newCA(t testing.TB, name, certFile string) (*x509.Certificate, *ecdsa.PrivateKey) {
 	t.Helper()
 	key := newKey(t)
 	tmpl := template(&x509.Certificate{
@@ -114,7 +120,7 @@ func newCA(t *testing.T, name, certFile string) (*x509.Certificate, *ecdsa.Priva
 	return cert, key
 }
 
-func newLeaf(t *testing.T, ca *x509.Certificate, caKey *ecdsa.PrivateKey, tmpl *x509.Certificate, certFile, keyFile string) tls.Certificate {
+func newLeaf(t testing.TB, ca *x509.Certificate, caKey *ecdsa.PrivateKey, tmpl *x509.Certificate, certFile, keyFile string) tls.Certificate {
 	t.Helper()
 	key := newKey(t)
 	tmpl = template(tmpl)
@@ -136,7 +142,7 @@ func newLeaf(t *testing.T, ca *x509.Certificate, caKey *ecdsa.PrivateKey, tmpl *
 	return cert
 }
 
-func writePEM(t *testing.T, file, typ string, der []byte) {
+func writePEM(t testing.TB, file, typ string, der []byte) {
 	t.Helper()
 	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
 		t.Fatal(err)

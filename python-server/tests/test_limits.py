@@ -1,0 +1,167 @@
+"""The server's limits: each refuses with its status, and the next request succeeds."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+import pytest
+
+from idc.v1 import bars_pb2, indicators_pb2
+from idc.v1 import indicator_graph_service_pb2 as graph_pb2
+from idc.v1 import indicator_graph_service_pb2_grpc as graph_grpc
+from idc.v1 import indicator_service_pb2 as indicator_pb2
+from idc.v1 import indicator_service_pb2_grpc as indicator_grpc
+from idc_server.config import ServerConfig
+from idc_server.server import RunningServer, start_server
+
+TIMEOUT = 30.0
+Panel = graph_pb2.ChartPanel
+EVERY_PANEL = [
+    Panel(volume=graph_pb2.VolumeParameters()),
+    Panel(macd=bars_pb2.MACDParameters()),
+    Panel(rsi=indicators_pb2.RSIParameters()),
+    Panel(kdj=indicators_pb2.KDJParameters()),
+]
+# An SVG of SPY's whole history is about 4 MB. Streamed in 1 KiB chunks over a
+# channel that does not grow its flow-control window (HOLDING), the call stays
+# in flight on the server for as long as the client does not read.
+HOLDING = [("grpc.http2.bdp_probe", 0)]
+HELD_CHART = graph_pb2.GetChartRequest(
+    symbol="SPY", panels=EVERY_PANEL, format=graph_pb2.IMAGE_FORMAT_SVG, chunk_size_bytes=1024
+)
+
+
+def inline_bars(count: int) -> bars_pb2.Bars:
+    """``count`` valid daily bars, from 2000-01-01 on."""
+    closes = [100.0 + (day % 17) - (day % 5) for day in range(count)]
+    return bars_pb2.Bars(
+        dates=range(10957, 10957 + count),
+        open=closes,
+        high=[close + 1 for close in closes],
+        low=[close - 1 for close in closes],
+        close=closes,
+        volume=[1000.0 + day for day in range(count)],
+    )
+
+
+@pytest.fixture
+def limited(request: pytest.FixtureRequest) -> Iterator[tuple[RunningServer, grpc.Channel]]:
+    """A server with the limits given as the fixture's parameter, and a channel to it."""
+    running = start_server(ServerConfig(host="127.0.0.1", port=0, **request.param))
+    with grpc.insecure_channel(f"127.0.0.1:{running.port}", options=HOLDING) as channel:
+        yield running, channel
+    running.stop(None)
+
+
+def refused(call: Any) -> grpc.RpcError:
+    with pytest.raises(grpc.RpcError) as caught:
+        call()
+    return caught.value
+
+
+@pytest.mark.parametrize("limited", [{"max_message_bytes": 64 * 1024}], indirect=True)
+def test_a_request_over_max_message_bytes_is_resource_exhausted(limited: tuple[RunningServer, grpc.Channel]) -> None:
+    _, channel = limited
+    indicators = indicator_grpc.IndicatorServiceStub(channel)
+    big = indicator_pb2.GetMACDRequest(inline_bars=inline_bars(3000))
+    assert big.ByteSize() > 64 * 1024
+    error = refused(lambda: indicators.GetMACD(big, timeout=TIMEOUT))
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    small = indicator_pb2.GetMACDRequest(inline_bars=inline_bars(300))
+    assert len(indicators.GetMACD(small, timeout=TIMEOUT).bars.dates) == 300
+    # The limit holds for responses too: SPY's whole history is about 550 kB of MACD.
+    error = refused(lambda: indicators.GetMACD(indicator_pb2.GetMACDRequest(symbol="SPY"), timeout=TIMEOUT))
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    window = indicator_pb2.GetMACDRequest(symbol="SPY", start_date="2024-01-01", end_date="2024-03-31")
+    assert len(indicators.GetMACD(window, timeout=TIMEOUT).bars.dates) > 50
+
+
+@pytest.mark.parametrize("limited", [{"max_bars": 100}], indirect=True)
+def test_inline_bars_over_max_bars_are_invalid_argument(limited: tuple[RunningServer, grpc.Channel]) -> None:
+    _, channel = limited
+    indicators = indicator_grpc.IndicatorServiceStub(channel)
+    graphs = graph_grpc.IndicatorGraphServiceStub(channel)
+    calls: list[Callable[[bars_pb2.Bars], object]] = [
+        lambda bars: indicators.GetMACD(indicator_pb2.GetMACDRequest(inline_bars=bars), timeout=TIMEOUT),
+        lambda bars: indicators.ComputeIndicators(
+            indicator_pb2.ComputeIndicatorsRequest(
+                inline_bars=bars, indicators=[indicators_pb2.IndicatorSpec(sma=indicators_pb2.SMAParameters())]
+            ),
+            timeout=TIMEOUT,
+        ),
+        lambda bars: list(
+            graphs.GetChart(graph_pb2.GetChartRequest(inline_bars=bars, width_px=300, height_px=200), timeout=TIMEOUT)
+        ),
+    ]
+    for call in calls:
+        error = refused(lambda: call(inline_bars(101)))  # noqa: B023 - called at once
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert (error.details() or "").startswith("inline_bars.dates: 101 bars is more than")
+        assert call(inline_bars(100))
+
+
+@pytest.mark.parametrize("limited", [{"max_image_pixels": 300_000}], indirect=True)
+def test_images_over_max_image_pixels_are_invalid_argument_naming_width_px(
+    limited: tuple[RunningServer, grpc.Channel],
+) -> None:
+    _, channel = limited
+    graphs = graph_grpc.IndicatorGraphServiceStub(channel)
+    rpcs: list[tuple[Any, Any]] = [
+        (graphs.GetChart, graph_pb2.GetChartRequest),
+        (graphs.GetMACDGraph, graph_pb2.GetMACDGraphRequest),
+    ]
+    for rpc, request_type in rpcs:
+        window = {"symbol": "SPY", "start_date": "2024-01-01", "end_date": "2024-06-30"}
+        error = refused(lambda: list(rpc(request_type(width_px=600, height_px=600, **window), timeout=TIMEOUT)))  # noqa: B023
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert (error.details() or "").startswith("width_px: 600 x 600 = 360000 pixels is more than")
+        messages = list(rpc(request_type(width_px=500, height_px=600, **window), timeout=TIMEOUT))
+        metadata = messages[0].metadata
+        assert (metadata.width_px, metadata.height_px) == (500, 600)
+        data = b"".join(message.chunk for message in messages[1:])
+        assert metadata.sha256 == hashlib.sha256(data).digest()
+
+
+def in_flight(running: RunningServer, method: str) -> float:
+    return running.metrics.registry.get_sample_value("idc_rpcs_in_flight", {"method": method}) or 0.0
+
+
+@pytest.mark.parametrize("limited", [{"max_concurrent_rpcs": 1}], indirect=True)
+def test_a_call_over_max_concurrent_rpcs_is_resource_exhausted_until_the_first_ends(
+    limited: tuple[RunningServer, grpc.Channel],
+) -> None:
+    running, channel = limited
+    graphs = graph_grpc.IndicatorGraphServiceStub(channel)
+    indicators = indicator_grpc.IndicatorServiceStub(channel)
+    held: Any = graphs.GetChart(HELD_CHART, timeout=120)
+    metadata = next(held).metadata  # rendered; now the stream waits for us to read
+    assert in_flight(running, "/idc.v1.IndicatorGraphService/GetChart") == 1
+    with grpc.insecure_channel(f"127.0.0.1:{running.port}") as second:
+        error = refused(
+            lambda: indicator_grpc.IndicatorServiceStub(second).ListSymbols(
+                indicator_pb2.ListSymbolsRequest(), timeout=TIMEOUT
+            )
+        )
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    error = refused(lambda: indicators.ListSymbols(indicator_pb2.ListSymbolsRequest(), timeout=TIMEOUT))
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    data = b"".join(message.chunk for message in held)
+    assert hashlib.sha256(data).digest() == metadata.sha256
+    # gRPC frees the slot once it has sent the first call's status, which
+    # the client may see a moment before the server has counted it.
+    response = None
+    for _ in range(200):
+        try:
+            response = indicators.ListSymbols(indicator_pb2.ListSymbolsRequest(), timeout=TIMEOUT)
+        except grpc.RpcError as error:
+            if error.code() != grpc.StatusCode.RESOURCE_EXHAUSTED:
+                raise
+            threading.Event().wait(0.01)
+        else:
+            break
+    assert response is not None, "the slot of the finished call was never freed"
+    assert "SPY" in [info.symbol for info in response.symbols]
