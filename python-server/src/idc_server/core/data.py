@@ -7,6 +7,7 @@ increasing), with float64 columns ``open, high, low, close, volume``.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -189,12 +190,15 @@ class BarStore:
         return summaries
 
 
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def parse_date(field: str, text: str) -> date | None:
-    """Parse an ISO ``YYYY-MM-DD`` date; empty means None (no bound)."""
+    """Parse an ISO ``YYYY-MM-DD`` date, and only that form; empty means None (no bound)."""
     if not text:
         return None
     try:
-        if len(text) != 10:
+        if not ISO_DATE.fullmatch(text):
             raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
