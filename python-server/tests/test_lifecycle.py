@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,9 +19,8 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
+from support import HELD_CHART, HOLDING, free_port, wait_until
 
-from idc.v1 import bars_pb2, indicators_pb2
-from idc.v1 import indicator_graph_service_pb2 as graph_pb2
 from idc.v1 import indicator_graph_service_pb2_grpc as graph_grpc
 from idc.v1 import indicator_service_pb2 as indicator_pb2
 from idc.v1 import indicator_service_pb2_grpc as indicator_grpc
@@ -36,25 +34,6 @@ SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 # A new connection per channel, so that calls on fresh channels can reach different workers.
 FRESH_CONNECTION = [("grpc.use_local_subchannel_pool", 1)]
-# No growing of the flow-control window: a big stream read slowly stays in flight on the server.
-HOLDING = [("grpc.http2.bdp_probe", 0)]
-Panel = graph_pb2.ChartPanel
-EVERY_PANEL = [
-    Panel(volume=graph_pb2.VolumeParameters()),
-    Panel(macd=bars_pb2.MACDParameters()),
-    Panel(rsi=indicators_pb2.RSIParameters()),
-    Panel(kdj=indicators_pb2.KDJParameters()),
-]
-# About 4 MB of SVG (SPY's whole history) in 1 KiB chunks: some 4000 messages.
-SLOW_CHART = graph_pb2.GetChartRequest(
-    symbol="SPY", panels=EVERY_PANEL, format=graph_pb2.IMAGE_FORMAT_SVG, chunk_size_bytes=1024
-)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def free_port_pair() -> int:
@@ -68,15 +47,6 @@ def free_port_pair() -> int:
                 continue
         return port
     raise AssertionError("no two adjacent free ports")
-
-
-def wait_until(condition: Callable[[], bool], what: str, seconds: float = 60.0) -> None:
-    """Poll ``condition`` every 20 ms for up to ``seconds``."""
-    for _ in range(int(seconds * 50)):
-        if condition():
-            return
-        threading.Event().wait(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def listening(port: int) -> bool:
@@ -172,7 +142,7 @@ def test_sigterm_drains_finishing_the_call_in_flight_refusing_new_ones_and_exits
     server.wait_for_log(r"^idc-server listening on")
     target = f"127.0.0.1:{port}"
     with grpc.insecure_channel(target, options=HOLDING) as channel, grpc.insecure_channel(target) as watching:
-        chart: Any = graph_grpc.IndicatorGraphServiceStub(channel).GetChart(SLOW_CHART, timeout=120)
+        chart: Any = graph_grpc.IndicatorGraphServiceStub(channel).GetChart(HELD_CHART, timeout=120)
         metadata = next(chart).metadata  # rendered; the other ~4000 messages wait for us to read them
         assert metadata.size_bytes > 1_000_000
         watch: Any = health_pb2_grpc.HealthStub(watching).Watch(health_pb2.HealthCheckRequest(service=""), timeout=120)
@@ -214,7 +184,7 @@ def test_sigterm_cuts_off_calls_still_running_after_the_grace_period(start: Call
     server = start("--port", str(port), "--grace-seconds", "1")
     server.wait_for_log(r"^idc-server listening on")
     with grpc.insecure_channel(f"127.0.0.1:{port}", options=HOLDING) as channel:
-        chart: Any = graph_grpc.IndicatorGraphServiceStub(channel).GetChart(SLOW_CHART, timeout=120)
+        chart: Any = graph_grpc.IndicatorGraphServiceStub(channel).GetChart(HELD_CHART, timeout=120)
         next(chart)
         server.process.send_signal(signal.SIGTERM)
         assert server.process.wait(timeout=TIMEOUT) == 0  # after about 1 s, without our reading a thing

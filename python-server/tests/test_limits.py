@@ -9,6 +9,7 @@ from typing import Any
 
 import grpc
 import pytest
+from support import HELD_CHART, HOLDING
 
 from idc.v1 import bars_pb2, indicators_pb2
 from idc.v1 import indicator_graph_service_pb2 as graph_pb2
@@ -19,20 +20,6 @@ from idc_server.config import ServerConfig
 from idc_server.server import RunningServer, start_server
 
 TIMEOUT = 30.0
-Panel = graph_pb2.ChartPanel
-EVERY_PANEL = [
-    Panel(volume=graph_pb2.VolumeParameters()),
-    Panel(macd=bars_pb2.MACDParameters()),
-    Panel(rsi=indicators_pb2.RSIParameters()),
-    Panel(kdj=indicators_pb2.KDJParameters()),
-]
-# An SVG of SPY's whole history is about 4 MB. Streamed in 1 KiB chunks over a
-# channel that does not grow its flow-control window (HOLDING), the call stays
-# in flight on the server for as long as the client does not read.
-HOLDING = [("grpc.http2.bdp_probe", 0)]
-HELD_CHART = graph_pb2.GetChartRequest(
-    symbol="SPY", panels=EVERY_PANEL, format=graph_pb2.IMAGE_FORMAT_SVG, chunk_size_bytes=1024
-)
 
 
 def inline_bars(count: int) -> bars_pb2.Bars:

@@ -6,11 +6,9 @@ import hashlib
 import json
 import logging
 import re
-import socket
-import threading
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import grpc
@@ -20,8 +18,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 from prometheus_client.parser import text_string_to_metric_families
+from support import HELD_CHART, HOLDING, free_port, wait_until
 
-from idc.v1 import bars_pb2, indicators_pb2
 from idc.v1 import indicator_graph_service_pb2 as graph_pb2
 from idc.v1 import indicator_graph_service_pb2_grpc as graph_grpc
 from idc.v1 import indicator_service_pb2 as indicator_pb2
@@ -34,36 +32,7 @@ TIMEOUT = 30.0
 GET_MACD = "/idc.v1.IndicatorService/GetMACD"
 GET_CHART = "/idc.v1.IndicatorGraphService/GetChart"
 LIST_SYMBOLS = "/idc.v1.IndicatorService/ListSymbols"
-Panel = graph_pb2.ChartPanel
-EVERY_PANEL = [
-    Panel(volume=graph_pb2.VolumeParameters()),
-    Panel(macd=bars_pb2.MACDParameters()),
-    Panel(rsi=indicators_pb2.RSIParameters()),
-    Panel(kdj=indicators_pb2.KDJParameters()),
-]
-# About 4 MB of SVG in 1 KiB chunks. Over a channel that does not grow its
-# flow-control window (HOLDING), the call stays in flight on the server for
-# as long as the client does not read.
-HOLDING = [("grpc.http2.bdp_probe", 0)]
-HELD_CHART = graph_pb2.GetChartRequest(
-    symbol="SPY", panels=EVERY_PANEL, format=graph_pb2.IMAGE_FORMAT_SVG, chunk_size_bytes=1024
-)
 SMALL_CHART = graph_pb2.GetChartRequest(symbol="SPY", start_date="2024-01-01", width_px=300, height_px=200)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_until(condition: Callable[[], bool], what: str, seconds: float = 15.0) -> None:
-    """Poll ``condition`` every 10 ms for up to ``seconds``."""
-    for _ in range(int(seconds * 100)):
-        if condition():
-            return
-        threading.Event().wait(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def read_chart(stream: Any) -> bytes:

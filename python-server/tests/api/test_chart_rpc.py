@@ -14,6 +14,7 @@ from typing import Any
 import grpc
 import pytest
 from PIL import Image
+from support import EVERY_PANEL
 
 from idc.v1 import bars_pb2, indicators_pb2
 from idc.v1 import indicator_graph_service_pb2 as graph_pb2
@@ -23,12 +24,6 @@ from idc_server.core import charts
 from idc_server.server import RunningServer, start_server
 
 Panel, Overlay = graph_pb2.ChartPanel, graph_pb2.ChartOverlay
-EVERY_PANEL = [
-    Panel(volume=graph_pb2.VolumeParameters()),
-    Panel(macd=bars_pb2.MACDParameters()),
-    Panel(rsi=indicators_pb2.RSIParameters()),
-    Panel(kdj=indicators_pb2.KDJParameters()),
-]
 EVERY_OVERLAY = [
     Overlay(sma=indicators_pb2.SMAParameters(period=20)),
     Overlay(ema=indicators_pb2.EMAParameters(period=50)),
