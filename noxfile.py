@@ -32,8 +32,11 @@ PYTHON_SOURCES = (
     "clients/article/tests",
     "tools",
     "deploy",
+    "bench",
     "noxfile.py",
 )
+# The alternatives the benchmarks compare idc with (bench/baselines), for the bench session and its tests.
+BENCH_PACKAGES = ("fastapi", "uvicorn", "uvloop", "httptools", "orjson", "urllib3")
 ARTICLE_PROTOS = "clients/article/protos"
 
 nox.options.default_venv_backend = "uv"
@@ -61,6 +64,7 @@ def lint(session: nox.Session) -> None:
         session,
         *("buf-bin", "ruff", "mypy", "types-protobuf", "grpc-stubs", "pandas-stubs"),
         *("nox", "pytest", "hypothesis", "pillow", "cryptography", "pyyaml"),
+        *BENCH_PACKAGES,
     )
     session.run("buf", "lint")
     session.run("buf", "format", "--diff", "--exit-code")
@@ -110,9 +114,9 @@ def breaking(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """Unit tests: the server (core and API over a real local server), the Python client, the Go client."""
-    install_project(session, "pytest", "hypothesis", "pillow", "ta-lib", "cryptography")
-    session.run("pytest", "python-server/tests", "clients/python/tests", *session.posargs)
+    """Unit tests: the server (core and API over a real local server), the clients, the benchmark baselines."""
+    install_project(session, "pytest", "hypothesis", "pillow", "ta-lib", "cryptography", *BENCH_PACKAGES)
+    session.run("pytest", "python-server/tests", "clients/python/tests", "bench/tests", *session.posargs)
     with session.chdir("clients/go"):
         session.run("go", "test", "./...", external=True)
 
@@ -164,6 +168,13 @@ def serve(session: nox.Session) -> None:
     """Run idc-server on its bundled real data (pass flags after --, e.g. -- --port 50052)."""
     install_project(session)
     session.run("idc-server", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def bench(session: nox.Session) -> None:
+    """Benchmark idc against REST/JSON, Arrow Flight and the seed's replies; write docs/benchmarks.* (-- --help)."""
+    install_project(session, *BENCH_PACKAGES, "py-spy")
+    session.run("python", "-m", "bench.run", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
 import re
 import signal
 import socket
@@ -24,6 +25,7 @@ from support import HELD_CHART, HOLDING, free_port, wait_until
 from idc.v1 import indicator_graph_service_pb2_grpc as graph_grpc
 from idc.v1 import indicator_service_pb2 as indicator_pb2
 from idc.v1 import indicator_service_pb2_grpc as indicator_grpc
+from idc_server.server import keep_large_buffers
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="signals, SO_REUSEPORT and /proc as on Linux")
 
@@ -243,3 +245,8 @@ def test_a_worker_that_dies_stops_the_server_with_an_error(start: Callable[..., 
     os.kill(int(started.group(1)), signal.SIGKILL)
     assert server.process.wait(timeout=TIMEOUT) != 0
     assert not listening(port)
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
+def test_large_buffers_are_kept_under_glibc() -> None:
+    assert keep_large_buffers()

@@ -111,7 +111,8 @@ def test_metrics_endpoint_serves_rpc_and_cache_metrics() -> None:
         with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
             indicators = indicator_grpc.IndicatorServiceStub(channel)
             graphs = graph_grpc.IndicatorGraphServiceStub(channel)
-            indicators.GetMACD(indicator_pb2.GetMACDRequest(start_date="2024-01-01"), timeout=TIMEOUT)
+            for _ in range(2):  # the second call finds SPY's MACD in the indicator cache
+                indicators.GetMACD(indicator_pb2.GetMACDRequest(start_date="2024-01-01"), timeout=TIMEOUT)
             with pytest.raises(grpc.RpcError):
                 indicators.GetMACD(indicator_pb2.GetMACDRequest(start_date="not a date"), timeout=TIMEOUT)
             first = read_chart(graphs.GetChart(SMALL_CHART, timeout=TIMEOUT))
@@ -128,6 +129,8 @@ def test_metrics_endpoint_serves_rpc_and_cache_metrics() -> None:
         "idc_rpcs_in_flight",
         "idc_chart_cache_hits_total",
         "idc_chart_cache_misses_total",
+        "idc_indicator_cache_hits_total",
+        "idc_indicator_cache_bytes",
     ):
         assert re.search(rf"^{name}[{{ ]", text, re.MULTILINE), f"{name} is missing"
     samples = {
@@ -139,7 +142,7 @@ def test_metrics_endpoint_serves_rpc_and_cache_metrics() -> None:
     def value(name: str, **labels: str) -> float:
         return samples[(name, tuple(sorted(labels.items())))]
 
-    assert value("idc_rpcs_total", method=GET_MACD, code="OK") == 1
+    assert value("idc_rpcs_total", method=GET_MACD, code="OK") == 2
     assert value("idc_rpcs_total", method=GET_MACD, code="INVALID_ARGUMENT") == 1
     assert value("idc_rpcs_total", method=GET_CHART, code="OK") == 2
     assert value("idc_rpc_duration_seconds_count", method=GET_CHART, code="OK") == 2
@@ -147,6 +150,9 @@ def test_metrics_endpoint_serves_rpc_and_cache_metrics() -> None:
     assert value("idc_rpcs_in_flight", method=GET_CHART) == 0
     assert value("idc_chart_cache_misses_total") == 1
     assert value("idc_chart_cache_hits_total") == 1
+    assert value("idc_indicator_cache_hits_total") >= 1
+    assert value("idc_indicator_cache_misses_total") >= 1
+    assert value("idc_indicator_cache_bytes") > 0
 
 
 def recorded(running: RunningServer, method: str) -> dict[str, float]:

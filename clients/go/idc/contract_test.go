@@ -13,6 +13,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	idcv1 "github.com/idcrpc/idc/clients/go/gen/idc/v1"
 	"github.com/idcrpc/idc/clients/go/idc"
@@ -48,6 +49,30 @@ func getRows(t *testing.T, c *idc.Client, q idc.MACDQuery) (*idcv1.GetMACDRespon
 		t.Fatalf("MACDRows: %v", err)
 	}
 	return resp, rows
+}
+
+// TestContractLargeResponse fetches a GetMACD response larger than gRPC's
+// default 4 MiB receive limit, which DefaultMaxReceiveBytes lifts.
+func TestContractLargeResponse(t *testing.T) {
+	c := contractClient(t)
+	const n = 80_000
+	rows := make([]idc.Bar, n)
+	day := time.Date(1800, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range rows {
+		price := 100 + float64(i%500)/10
+		rows[i] = idc.Bar{Date: day.AddDate(0, 0, i), Open: price, High: price + 1, Low: price - 1, Close: price, Volume: 1000}
+	}
+	query := idc.MACDQuery{Bars: idc.BarsFromRows(rows), Convention: idcv1.Convention_CONVENTION_TALIB}
+	resp, err := c.GetMACD(t.Context(), query.Request())
+	if err != nil {
+		t.Fatalf("GetMACD of %d inline bars: %v", n, err) // not the query: it would print every bar
+	}
+	if size := proto.Size(resp); size <= 4<<20 {
+		t.Fatalf("response is %d bytes; the test needs more than 4 MiB", size)
+	}
+	if got := len(resp.GetBars().GetDates()); got != n || resp.GetFirstValidIndex() != 33 {
+		t.Fatalf("got %d bars, first valid index %d; want %d and 33", got, resp.GetFirstValidIndex(), n)
+	}
 }
 
 func date(s string) time.Time {

@@ -43,6 +43,12 @@ const maxRetryAttempts = 5
 // ENHANCE_YOUR_CALM, "too_many_pings").
 const MinKeepaliveTime = 10 * time.Second
 
+// DefaultMaxReceiveBytes is the largest response message a [Client]
+// accepts unless [WithDialOptions] sets grpc.MaxCallRecvMsgSize. gRPC's
+// own default, 4 MiB, would refuse a GetMACD response of more than about
+// 60,000 bars (about 68 bytes a bar); this is the Python client's limit.
+const DefaultMaxReceiveBytes = 256 << 20
+
 // Option configures a [Client] in [Dial].
 type Option func(*config)
 
@@ -264,7 +270,10 @@ func (c *config) grpcDialOptions() ([]grpc.DialOption, error) {
 			return nil, errors.New("transport security: nil transport credentials")
 		}
 	}
-	opts := []grpc.DialOption{grpc.WithTransportCredentials(creds)}
+	opts := []grpc.DialOption{
+		grpc.WithTransportCredentials(creds),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(DefaultMaxReceiveBytes)),
+	}
 
 	if c.tokenSet {
 		if err := checkToken(c.token); err != nil {

@@ -28,6 +28,7 @@ class ServerConfig:
     max_message_bytes: int = 64 * 1024 * 1024
     max_image_pixels: int = 16_000_000
     render_cache_bytes: int = 64 * 1024 * 1024
+    indicator_cache_bytes: int = 64 * 1024 * 1024
     chunk_size: int = 64 * 1024
     grace_seconds: float = 5.0
     tls_cert: Path | None = None
@@ -123,6 +124,13 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         "memory for recently rendered charts; 0 turns it off",
         type=int,
     )
+    add(
+        limits,
+        "--indicator-cache-bytes",
+        "INDICATOR_CACHE_BYTES",
+        "memory for indicator values over stored symbols' histories; 0 turns it off",
+        type=int,
+    )
 
     security = parser.add_argument_group("security")
     add(security, "--tls-cert", "TLS_CERT", "PEM certificate chain: serve TLS", type=Path)
@@ -202,6 +210,7 @@ def load_config(argv: Sequence[str] | None = None, env: Mapping[str, str] | None
         max_message_bytes=int(args.max_message_bytes),
         max_image_pixels=int(args.max_image_pixels),
         render_cache_bytes=int(args.render_cache_bytes),
+        indicator_cache_bytes=int(args.indicator_cache_bytes),
         grace_seconds=float(args.grace_seconds),
         tls_cert=tls_cert,
         tls_key=tls_key,

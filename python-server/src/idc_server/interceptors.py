@@ -63,11 +63,10 @@ class CallInterceptor(Interceptor):
             return None
         method: str = details.method
         metadata = {key: value for key, value in details.invocation_metadata if isinstance(value, str)}
-        request_id = metadata.get("x-request-id") or uuid.uuid4().hex
         allowed = not self._tokens or method.startswith(self._exempt) or self.authorized(metadata.get("authorization"))
-        return _wrap(handler, self._observe(method, request_id), allowed)
+        return _wrap(handler, self._observe(method, metadata.get("x-request-id")), allowed)
 
-    def _observe(self, method: str, request_id: str) -> Callable[[grpc.ServicerContext, Callable[[], Any]], Any]:
+    def _observe(self, method: str, sent_id: str | None) -> Callable[[grpc.ServicerContext, Callable[[], Any]], Any]:
         metrics = self._metrics
 
         def record(context: grpc.ServicerContext, started: float, failed: bool) -> None:
@@ -76,6 +75,9 @@ class CallInterceptor(Interceptor):
             metrics.rpcs.labels(method, code.name).inc()
             metrics.latency.labels(method, code.name).observe(duration)
             level = logging.DEBUG if method.startswith(QUIET_PREFIXES) else logging.INFO
+            if not log.isEnabledFor(level):
+                return  # skip building the record, peer and request id included, when nobody reads it
+            request_id = sent_id or uuid.uuid4().hex
             log.log(
                 level,
                 "%s %s %.1fms",

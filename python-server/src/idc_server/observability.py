@@ -47,12 +47,24 @@ def setup_logging(level: str, log_format: str) -> None:
 
 
 class _CacheCollector(Collector):
-    """Reads the render cache's counters when Prometheus scrapes."""
+    """Reads the render and indicator caches' counters when Prometheus scrapes."""
 
-    def __init__(self, stats: Callable[[], CacheStats]) -> None:
+    def __init__(self, stats: Callable[[], CacheStats], indicator_stats: Callable[[], CacheStats] | None) -> None:
         self._stats = stats
+        self._indicator_stats = indicator_stats
 
     def collect(self) -> Iterable[CounterMetricFamily | GaugeMetricFamily]:
+        if self._indicator_stats is not None:
+            indicators = self._indicator_stats()
+            yield CounterMetricFamily(
+                "idc_indicator_cache_hits", "Indicator values served from the cache.", value=indicators.hits
+            )
+            yield CounterMetricFamily(
+                "idc_indicator_cache_misses", "Indicator values computed over a whole history.", value=indicators.misses
+            )
+            yield GaugeMetricFamily(
+                "idc_indicator_cache_bytes", "Bytes held by the indicator cache.", value=indicators.size_bytes
+            )
         stats = self._stats()
         yield CounterMetricFamily("idc_chart_cache_hits", "Charts served from the render cache.", value=stats.hits)
         yield CounterMetricFamily("idc_chart_cache_misses", "Charts that had to be rendered.", value=stats.misses)
@@ -66,7 +78,9 @@ class _CacheCollector(Collector):
 class Metrics:
     """The server's Prometheus metrics, in a registry of their own."""
 
-    def __init__(self, cache_stats: Callable[[], CacheStats]) -> None:
+    def __init__(
+        self, cache_stats: Callable[[], CacheStats], indicator_cache_stats: Callable[[], CacheStats] | None = None
+    ) -> None:
         self.registry = CollectorRegistry()
         self.rpcs = Counter(
             "idc_rpcs", "Finished RPCs by method and status code.", ["method", "code"], registry=self.registry
@@ -79,7 +93,7 @@ class Metrics:
             registry=self.registry,
         )
         self.in_flight = Gauge("idc_rpcs_in_flight", "RPCs in progress.", ["method"], registry=self.registry)
-        self.registry.register(_CacheCollector(cache_stats))
+        self.registry.register(_CacheCollector(cache_stats, indicator_cache_stats))
 
     def serve(self, port: int, host: str = "0.0.0.0") -> None:
         """Serve /metrics over HTTP on ``port`` (0 means off)."""

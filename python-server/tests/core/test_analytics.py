@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -78,7 +79,7 @@ def test_compute_cuts_each_series_to_its_first_valid_bar(analytics: Analytics) -
     frame = analytics.frame(selection, TALIB, [sma, rsi])
     assert [series.name for series in frame.series] == ["sma5", "rsi"]
     assert (sma.first_valid_index, rsi.first_valid_index) == (4, 14)
-    assert len(sma.values) == len(frame.dates) - 4
+    assert len(sma.values) == len(frame.days) - 4
     closes = selection.bars["close"].to_numpy()
     np.testing.assert_allclose(sma.values[0], closes[:5].mean(), rtol=1e-12)
     assert not np.isnan(rsi.values).any()
@@ -120,3 +121,38 @@ def test_chart_period_longer_than_the_data_names_the_panel(analytics: Analytics)
 def test_display_names_show_numeric_parameters() -> None:
     assert IndicatorRequest("m", INDICATORS["macd"], MACDParameters()).display_name() == "MACD(12, 26, 9)"
     assert IndicatorRequest("b", INDICATORS["boll"], BollingerParameters()).display_name() == "BOLL(20, 2)"
+
+
+def test_indicator_values_of_stored_symbols_are_cached_per_data_version(tmp_path: Path) -> None:
+    path = tmp_path / "X.csv"
+    rows = [f"2020-01-{day:02d},1,2,0.5,{day},10" for day in range(1, 31)]
+    path.write_text("date,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
+    cached = Analytics(BarStore([tmp_path]), "X", TALIB)
+    sma = IndicatorRequest("sma", INDICATORS["sma"], SMAParameters(3))
+
+    first = cached.indicator(cached.select("X", None, None), sma, TALIB)[0]
+    again = cached.indicator(cached.select("X", date(2020, 1, 10), None), sma, TALIB)[0]
+    assert cached.indicator_cache.stats().hits == 1
+    np.testing.assert_array_equal(again.values, first.values[7:])
+    assert not again.values.flags.writeable  # a view of the shared, cached values
+
+    path.write_text("date,open,high,low,close,volume\n" + "\n".join(rows[:5]) + "\n2020-01-06,1,2,0.5,100,10\n")
+    changed = cached.indicator(cached.select("X", None, None), sma, TALIB)[0]
+    assert changed.values[-1] == pytest.approx((4 + 5 + 100) / 3)  # the new file, not the cached values
+    assert cached.indicator_cache.stats().misses == 2
+
+
+def test_indicator_cache_can_be_turned_off_and_skips_inline_bars(analytics: Analytics) -> None:
+    uncached = Analytics(BarStore([bundled_data_dir()]), "SPY", TALIB, indicator_cache_bytes=0)
+    selection = uncached.select("SPY", date(2024, 1, 1), date(2024, 12, 31))
+    for _ in range(2):
+        result = uncached.macd(selection, MACDParameters(), TALIB)
+    assert uncached.indicator_cache.stats().entries == 0
+    expected = analytics.macd(analytics.select("SPY", date(2024, 1, 1), date(2024, 12, 31)), MACDParameters(), TALIB)
+    for name in ("macd", "signal", "histogram"):
+        np.testing.assert_array_equal(result.outputs[name], expected.outputs[name])
+
+    inline = analytics.store.bars("AAPL").iloc[:200]
+    before = analytics.indicator_cache.stats()
+    analytics.macd(analytics.select(None, None, None, inline), MACDParameters(), TALIB)
+    assert analytics.indicator_cache.stats() == before

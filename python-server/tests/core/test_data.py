@@ -3,12 +3,14 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from idc_server.core.data import (
     BAR_COLUMNS,
     BarStore,
+    History,
     bars_from_columns,
     bundled_data_dir,
     parse_date,
@@ -207,9 +209,28 @@ def test_changed_file_is_read_again_with_a_new_version(tmp_path: Path) -> None:
     path = tmp_path / "X.csv"
     path.write_text("date,open,high,low,close,volume\n2020-01-02,1,2,0.5,1,10\n")
     store = BarStore([tmp_path])
-    version, frame = store.versioned("x")
-    assert store.versioned("X") == (version, frame)
+    history = store.history("x")
+    assert store.history("X") is history
     path.write_text("date,open,high,low,close,volume\n2020-01-02,1,2,0.5,1,10\n2020-01-03,1,2,0.5,1.5,10\n")
-    new_version, new_frame = store.versioned("x")
-    assert new_version != version
-    assert new_frame["close"].tolist() == [1.0, 1.5]
+    changed = store.history("x")
+    assert changed.version != history.version
+    assert changed.frame["close"].tolist() == [1.0, 1.5]
+    assert changed.columns["close"].tolist() == [1.0, 1.5]
+    assert changed.days.tolist() == [18263, 18264]  # 2020-01-02 and 03, in days since 1970-01-01
+
+
+def test_history_columns_are_read_only_and_match_the_frame(store: BarStore) -> None:
+    history = store.history("SPY")
+    for name, values in history.columns.items():
+        assert not values.flags.writeable
+        np.testing.assert_array_equal(values, history.frame[name].to_numpy())
+    assert not history.days.flags.writeable
+    assert history.days[0] == (history.frame.index[0].date() - date(1970, 1, 1)).days
+
+
+def test_inline_history_version_is_a_digest_of_its_data() -> None:
+    frame = bars_from_columns([1, 2], inline_columns(2), max_bars=3)
+    same = bars_from_columns([1, 2], inline_columns(2), max_bars=3)
+    other = bars_from_columns([1, 3], inline_columns(2), max_bars=3)
+    assert History(frame).version == History(same).version != History(other).version
+    assert History(frame).version.startswith("inline:")

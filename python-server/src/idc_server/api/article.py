@@ -10,13 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import grpc
-import pandas as pd
 
 from idc import indicator_graph_pb2, indicator_graph_pb2_grpc, indicator_pb2, indicator_pb2_grpc
 from idc_server.api import streams
 from idc_server.api.errors import domain_errors
 from idc_server.core import charts
-from idc_server.core.analytics import Analytics, Selection, macd_chart_request
+from idc_server.core.analytics import Analytics, MACDResult, Selection, macd_chart_request
 from idc_server.core.data import parse_date
 from idc_server.core.indicators import Convention, MACDParameters
 
@@ -39,19 +38,26 @@ class Indicator(indicator_pb2_grpc.IndicatorServicer):
     def GetMACD(self, request: indicator_pb2.MACDRequest, context: grpc.ServicerContext) -> indicator_pb2.MACDReply:
         with domain_errors(context):
             selection = article_selection(self._analytics, request.start_date, request.end_date)
-            frame = self._analytics.macd(selection, PARAMETERS, CONVENTION).frame
-        dates = pd.DatetimeIndex(frame.index).strftime("%Y-%m-%d")
-        columns = zip(
-            dates,
-            *(frame[name].to_numpy().tolist() for name in ("open", "close", "high", "low", "macd")),
-            strict=True,
-        )
-        return indicator_pb2.MACDReply(
-            macd=[
-                indicator_pb2.MACDData(date=day, open=open_, close=close, high=high, low=low, macd=macd)
-                for day, open_, close, high, low, macd in columns
-            ]
-        )
+            result = self._analytics.macd(selection, PARAMETERS, CONVENTION)
+        return macd_reply(result)
+
+
+def macd_reply(result: MACDResult) -> indicator_pb2.MACDReply:
+    """The article's reply: one ``MACDData`` message per bar, with the date as ``YYYY-MM-DD``."""
+    columns = result.selection.columns()
+    dates = result.selection.days.astype("datetime64[D]").astype(str).tolist()
+    rows = zip(
+        dates,
+        *(columns[name].tolist() for name in ("open", "close", "high", "low")),
+        result.outputs["macd"].tolist(),
+        strict=True,
+    )
+    return indicator_pb2.MACDReply(
+        macd=[
+            indicator_pb2.MACDData(date=day, open=open_, close=close, high=high, low=low, macd=macd)
+            for day, open_, close, high, low, macd in rows
+        ]
+    )
 
 
 class IndicatorGraph(indicator_graph_pb2_grpc.IndicatorGraphServicer):

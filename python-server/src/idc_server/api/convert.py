@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import re
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any, Protocol, TypeVar, cast
 
-import numpy as np
-import pandas as pd
 from google.protobuf.descriptor import EnumDescriptor
 from google.protobuf.message import Message
 
 from idc.v1 import bars_pb2, indicator_service_pb2, indicators_pb2
 from idc.v1 import indicator_graph_service_pb2 as graph_pb2
+from idc_server.api import packed
 from idc_server.core import charts
 from idc_server.core.analytics import (
     DEFAULT_PANELS,
@@ -30,6 +30,7 @@ from idc_server.core.analytics import (
     ChartRequest,
     IndicatorFrame,
     IndicatorRequest,
+    MACDResult,
     Selection,
 )
 from idc_server.core.data import BAR_COLUMNS, bars_from_columns, parse_date
@@ -114,18 +115,23 @@ def _enum_type(hint: Any) -> type[enum.Enum] | None:
     return next((c for c in candidates if isinstance(c, type) and issubclass(c, enum.Enum)), None)
 
 
+@functools.cache
+def _fields(core: Hashable) -> tuple[tuple[str, type[enum.Enum] | None], ...]:
+    """A parameters dataclass's field names, each with its enum class if it has one."""
+    hints = typing.get_type_hints(core)
+    return tuple((field.name, _enum_type(hints[field.name])) for field in dataclasses.fields(core))  # type: ignore[arg-type]
+
+
 def parameters(core: type[T], message: Message) -> T:
     """The core parameters dataclass from its proto message; zero fields take defaults."""
-    hints = typing.get_type_hints(core)
     values: dict[str, Any] = {}
-    for field in dataclasses.fields(core):  # type: ignore[arg-type]
-        enum_type = _enum_type(hints[field.name])
+    for name, enum_type in _fields(cast(Hashable, core)):
         if enum_type is not None:
-            member = enum_field(enum_type, message, field.name)
+            member = enum_field(enum_type, message, name)
             if member is not None:
-                values[field.name] = member
-        elif value := getattr(message, field.name):
-            values[field.name] = value
+                values[name] = member
+        elif value := getattr(message, name):
+            values[name] = value
     return core(**values)
 
 
@@ -240,16 +246,19 @@ def macd_parameters_message(value: MACDParameters) -> bars_pb2.MACDParameters:
     )
 
 
-def epoch_days(index: pd.DatetimeIndex) -> np.ndarray:
-    """Days since 1970-01-01 for each date, as int32."""
-    return index.to_numpy(dtype="datetime64[D]").astype(np.int32)
-
-
-def fill_bars(message: bars_pb2.Bars, frame: pd.DataFrame) -> None:
-    """Copy a bars frame's index and OHLCV columns into ``message``."""
-    message.dates.extend(epoch_days(pd.DatetimeIndex(frame.index)).tolist())
-    for name in BAR_COLUMNS:
-        getattr(message, name).extend(frame[name].to_numpy().tolist())
+def macd_response(result: MACDResult) -> indicator_service_pb2.GetMACDResponse:
+    """A GetMACD response: the window's bars and its MACD columns from ``first_valid_index`` on."""
+    response = indicator_service_pb2.GetMACDResponse(
+        symbol=result.symbol,
+        parameters=macd_parameters_message(result.parameters),
+        convention=convention_message(result.convention),
+        first_valid_index=result.first_valid_index,
+    )
+    selection = result.selection
+    packed.append_columns(response.bars, {"dates": selection.days, **selection.columns()})
+    start = result.first_valid_index
+    packed.append_columns(response, {name: values[start:] for name, values in result.outputs.items()})
+    return response
 
 
 def indicators_response(frame: IndicatorFrame) -> indicator_service_pb2.ComputeIndicatorsResponse:
@@ -257,8 +266,8 @@ def indicators_response(frame: IndicatorFrame) -> indicator_service_pb2.ComputeI
     response = indicator_service_pb2.ComputeIndicatorsResponse(
         symbol=frame.symbol, convention=convention_message(frame.convention)
     )
-    response.dates.extend(epoch_days(frame.dates).tolist())
+    packed.append_columns(response, {"dates": frame.days})
     for result in frame.series:
         series = response.series.add(name=result.name, first_valid_index=result.first_valid_index)
-        series.values.extend(result.values.tolist())
+        packed.append_columns(series, {"values": result.values})
     return response

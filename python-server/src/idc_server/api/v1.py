@@ -33,18 +33,7 @@ class IndicatorService(indicator_grpc.IndicatorServiceServicer):
             selection = convert.selection(self._analytics, request, self._max_bars)
             with field_prefix("parameters"):
                 result = self._analytics.macd(selection, parameters, convention)
-        response = indicator_pb2.GetMACDResponse(
-            symbol=result.symbol,
-            parameters=convert.macd_parameters_message(result.parameters),
-            convention=convert.convention_message(result.convention),
-            first_valid_index=result.first_valid_index,
-        )
-        convert.fill_bars(response.bars, result.frame)
-        valid = result.frame.iloc[result.first_valid_index :]
-        response.macd.extend(valid["macd"].to_numpy().tolist())
-        response.signal.extend(valid["signal"].to_numpy().tolist())
-        response.histogram.extend(valid["histogram"].to_numpy().tolist())
-        return response
+        return convert.macd_response(result)
 
     def ComputeIndicators(
         self, request: indicator_pb2.ComputeIndicatorsRequest, context: grpc.ServicerContext

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -14,7 +14,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from idc_server.core import charts
-from idc_server.core.data import BarStore, SymbolSummary, check_window, window_positions
+from idc_server.core.data import BAR_COLUMNS, BarStore, History, SymbolSummary, check_window, window_positions
 from idc_server.core.errors import field_prefix
 from idc_server.core.indicators import INDICATORS, Convention, Indicator, MACDParameters
 from idc_server.core.render_cache import RenderAbandonedError, RenderCache
@@ -31,14 +31,32 @@ class Selection:
     """
 
     symbol: str  # canonical store symbol; "" for inline bars
-    history: pd.DataFrame
+    data: History
     window: slice  # positions into history
-    version: str  # changes whenever the history's data does
+
+    @property
+    def history(self) -> pd.DataFrame:
+        """The whole series as a bars frame (shared: do not mutate)."""
+        return self.data.frame
+
+    @property
+    def version(self) -> str:
+        """Changes whenever the history's data does."""
+        return self.data.version
 
     @property
     def bars(self) -> pd.DataFrame:
         """The bars in the window."""
         return self.history.iloc[self.window]
+
+    @property
+    def days(self) -> npt.NDArray[np.int32]:
+        """The window's dates, in days since 1970-01-01."""
+        return self.data.days[self.window]
+
+    def columns(self) -> dict[str, npt.NDArray[np.float64]]:
+        """The window's bars as NumPy columns, ``open`` to ``volume``."""
+        return {name: self.data.columns[name][self.window] for name in BAR_COLUMNS}
 
     @property
     def name(self) -> str:
@@ -99,24 +117,42 @@ class IndicatorFrame:
 
     symbol: str
     convention: Convention
-    dates: pd.DatetimeIndex
+    days: npt.NDArray[np.int32]  # days since 1970-01-01
     series: list[SeriesResult]
 
 
 @dataclass(frozen=True, slots=True)
 class MACDResult:
-    """Bars in a window with their MACD columns.
+    """The bars of a window with their MACD columns.
 
-    ``frame`` has the bars-frame index and the columns ``open, high, low,
-    close, volume, macd, signal, histogram``; MACD columns are NaN before
-    ``first_valid_index`` (warm-up bars).
+    ``outputs`` maps ``macd``, ``signal`` and ``histogram`` to values over
+    the whole window, NaN before ``first_valid_index`` (warm-up bars).
     """
 
     symbol: str
     parameters: MACDParameters
     convention: Convention
-    frame: pd.DataFrame
+    selection: Selection
+    outputs: Mapping[str, npt.NDArray[np.float64]]
     first_valid_index: int
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The window's bars frame with the columns ``macd``, ``signal`` and ``histogram`` added."""
+        bars = self.selection.bars
+        return bars.assign(**{name: pd.Series(values, index=bars.index) for name, values in self.outputs.items()})
+
+
+@dataclass(frozen=True, slots=True)
+class Outputs:
+    """An indicator's outputs over a whole history, as cached: read-only arrays by output name."""
+
+    values: Mapping[str, npt.NDArray[np.float64]]
+
+    @property
+    def size_bytes(self) -> int:
+        """The memory the arrays hold, which is what the indicator cache counts."""
+        return sum(array.nbytes for array in self.values.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,11 +164,11 @@ class Image:
     width_px: int
     height_px: int
     dpi: int
+    sha256: bytes = b""  # the SHA-256 digest of ``data``; computed when not given
 
-    @property
-    def sha256(self) -> bytes:
-        """The SHA-256 digest of ``data``."""
-        return hashlib.sha256(self.data).digest()
+    def __post_init__(self) -> None:
+        if not self.sha256:  # once per render: a cached image is served many times
+            object.__setattr__(self, "sha256", hashlib.sha256(self.data).digest())
 
     @property
     def size_bytes(self) -> int:
@@ -155,11 +191,14 @@ class Analytics:
         default_symbol: str,
         default_convention: Convention,
         render_cache_bytes: int = 64 * 1024 * 1024,
+        indicator_cache_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         self.store = store
         self.default_symbol = store.canonical(default_symbol)
         self.default_convention = default_convention
         self.render_cache: RenderCache[Image] = RenderCache(render_cache_bytes)
+        # Outputs over store symbols' whole histories; bars a client sends are computed every time.
+        self.indicator_cache: RenderCache[Outputs] = RenderCache(indicator_cache_bytes)
 
     def select(
         self,
@@ -175,14 +214,11 @@ class Analytics:
         """
         check_window(start, end)
         if inline is not None:
-            name, history = "", inline
-            digest = hashlib.sha256(pd.DatetimeIndex(inline.index).asi8.tobytes())
-            digest.update(inline.to_numpy(dtype="float64").tobytes())
-            version = f"inline:{digest.hexdigest()}"
+            name, history = "", History(inline)
         else:
             name = self.store.canonical(symbol) if symbol else self.default_symbol
-            version, history = self.store.versioned(name)
-        return Selection(name, history, window_positions(history, start, end), version)
+            history = self.store.history(name)
+        return Selection(name, history, window_positions(history.days, start, end))
 
     def convention(self, requested: Convention | None) -> Convention:
         """The convention to use: the requested one, or the server's default."""
@@ -190,26 +226,23 @@ class Analytics:
 
     def indicator(self, selection: Selection, request: IndicatorRequest, convention: Convention) -> list[SeriesResult]:
         """One indicator's output series over the selection's history, cut to its window."""
-        outputs = request.indicator.compute(selection.history, request.parameters, convention)
+        outputs = self._outputs(selection, request.indicator, request.parameters, convention)
         results = []
         names = request.indicator.series_names(request.label)
         for name, column in zip(names, request.indicator.outputs, strict=True):
-            values = outputs[column].to_numpy(dtype="float64")[selection.window]
+            values = outputs[column]
             start = first_valid(values)
             results.append(SeriesResult(name, start, values[start:]))
         return results
 
     def frame(self, selection: Selection, convention: Convention, series: list[SeriesResult]) -> IndicatorFrame:
         """Series from ``indicator`` calls, gathered into one frame over the window's dates."""
-        return IndicatorFrame(selection.symbol, convention, pd.DatetimeIndex(selection.bars.index), series)
+        return IndicatorFrame(selection.symbol, convention, selection.days, series)
 
     def macd(self, selection: Selection, parameters: MACDParameters, convention: Convention) -> MACDResult:
-        """MACD over the selection's history, joined to the bars of its window."""
-        indicator = INDICATORS["macd"].compute(selection.history, parameters, convention)
-        window = indicator.iloc[selection.window]
-        start = first_valid(window["macd"].to_numpy(dtype="float64"))
-        frame = pd.concat([selection.bars, window], axis=1)
-        return MACDResult(selection.symbol, parameters, convention, frame, start)
+        """MACD over the selection's history, for the bars of its window."""
+        outputs = self._outputs(selection, INDICATORS["macd"], parameters, convention)
+        return MACDResult(selection.symbol, parameters, convention, selection, outputs, first_valid(outputs["macd"]))
 
     def chart(
         self,
@@ -241,7 +274,7 @@ class Analytics:
         overlays = []
         for index, overlay in enumerate(request.overlays):
             with field_prefix(f"overlays[{index}].{overlay.indicator.name}"):
-                lines = self._outputs(selection, overlay, convention)
+                lines = self._outputs(selection, overlay.indicator, overlay.parameters, convention)
             overlays.append(charts.Overlay(overlay.display_name(), lines))
         panels = []
         for index, panel in enumerate(request.panels):
@@ -249,7 +282,7 @@ class Analytics:
                 panels.append(charts.Panel(charts.PanelKind.VOLUME, "Volume", {}))
                 continue
             with field_prefix(f"panels[{index}].{panel.indicator.name}"):
-                series = self._outputs(selection, panel, convention)
+                series = self._outputs(selection, panel.indicator, panel.parameters, convention)
             panels.append(charts.Panel(charts.PanelKind[panel.indicator.name.upper()], panel.display_name(), series))
         bars = selection.bars
         names = " ".join(item.display_name() for item in (*request.overlays, *request.panels) if item is not None)
@@ -261,11 +294,27 @@ class Analytics:
         return Image(data, options.format.value, options.width_px, options.height_px, options.dpi)
 
     def _outputs(
-        self, selection: Selection, request: IndicatorRequest, convention: Convention
+        self, selection: Selection, indicator: Indicator, parameters: Any, convention: Convention
     ) -> dict[str, npt.NDArray[np.float64]]:
-        """An indicator's outputs over the window, full length, NaN on warm-up bars."""
-        outputs = request.indicator.compute(selection.history, request.parameters, convention)
-        return {name: outputs[name].to_numpy(dtype="float64")[selection.window] for name in request.indicator.outputs}
+        """An indicator's outputs over the window, full length, NaN on warm-up bars.
+
+        Outputs over a store symbol's history are cached, keyed by its data
+        version, so a request for a window of it only slices arrays.
+        """
+
+        def compute(abandoned: Callable[[], bool] | None = None) -> Outputs:
+            frame = indicator.compute(selection.history, parameters, convention)
+            arrays = {name: frame[name].to_numpy(dtype="float64", copy=True) for name in indicator.outputs}
+            for array in arrays.values():
+                array.setflags(write=False)
+            return Outputs(arrays)
+
+        if selection.symbol:
+            key = (selection.version, indicator.name, parameters, convention)
+            outputs = self.indicator_cache.get_or_render(key, compute, threading.Event())
+        else:
+            outputs = compute()
+        return {name: values[selection.window] for name, values in outputs.values.items()}
 
     def symbols(self) -> list[SymbolSummary]:
         """What the store holds, by symbol."""

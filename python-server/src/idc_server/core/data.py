@@ -7,15 +7,19 @@ increasing), with float64 columns ``open, high, low, close, volume``.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from idc_server.core.errors import InvalidArgumentError, NotFoundError, shown
@@ -74,8 +78,8 @@ def read_bars_file(path: Path) -> pd.DataFrame:
 
 
 def bars_from_columns(
-    dates: Sequence[int],
-    columns: Mapping[str, Sequence[float]],
+    dates: npt.ArrayLike,
+    columns: Mapping[str, npt.ArrayLike],
     *,
     max_bars: int,
 ) -> pd.DataFrame:
@@ -84,7 +88,8 @@ def bars_from_columns(
     ``dates`` are days since 1970-01-01; ``columns`` maps each of
     ``BAR_COLUMNS`` to its values. Errors name the column at fault.
     """
-    count = len(dates)
+    days = np.asarray(dates, dtype="int64")
+    count = len(days)
     if count == 0:
         raise InvalidArgumentError("dates", "at least one bar is required")
     if count > max_bars:
@@ -98,7 +103,6 @@ def bars_from_columns(
         if len(bad):
             raise InvalidArgumentError(name, f"value {column[bad[0]]} at index {bad[0]} is not a finite number")
         values[name] = column
-    days = np.asarray(dates, dtype="int64")
     outside = np.flatnonzero((days < FIRST_DAY) | (days > LAST_DAY))
     if len(outside):
         at = outside[0]
@@ -117,6 +121,47 @@ def bars_from_columns(
         raise InvalidArgumentError("high", f"is below low at index {at} ({values['high'][at]} < {values['low'][at]})")
     index = pd.DatetimeIndex(days.astype("datetime64[D]").astype("datetime64[us]"), name="date")
     return pd.DataFrame(values, index=index)
+
+
+class History:
+    """A whole series of bars: the bars frame, and the same data as read-only NumPy columns.
+
+    The columns let hot paths slice values without pandas' per-call overhead.
+    ``version`` changes whenever the data does: a store file's name, time and
+    size, or for bars a client sent, a digest of them computed on first use.
+    """
+
+    def __init__(self, frame: pd.DataFrame, version: str | None = None) -> None:
+        self.frame = frame
+        self.days: npt.NDArray[np.int32] = _read_only(
+            pd.DatetimeIndex(frame.index).to_numpy(dtype="datetime64[D]").astype(np.int32)
+        )
+        self.columns: dict[str, npt.NDArray[np.float64]] = {
+            name: _read_only(frame[name].to_numpy(dtype="float64")) for name in BAR_COLUMNS
+        }
+        self._version = version
+
+    @functools.cached_property
+    def version(self) -> str:
+        """The data version (see the class docstring)."""
+        if self._version is not None:
+            return self._version
+        digest = hashlib.sha256(self.days.tobytes())
+        for name in BAR_COLUMNS:
+            digest.update(self.columns[name].tobytes())
+        return f"inline:{digest.hexdigest()}"
+
+    def __len__(self) -> int:
+        return len(self.days)
+
+
+Array = TypeVar("Array", bound=np.ndarray)
+
+
+def _read_only(values: Array) -> Array:
+    """``values``, no longer writable: histories are shared by every request."""
+    values.setflags(write=False)
+    return values
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +191,7 @@ class BarStore:
                 if path.is_file() and path.suffix.lower() in DATA_SUFFIXES:
                     self._paths[path.stem.upper()] = path
         self._names = {key: path.stem for key, path in self._paths.items()}
-        self._frames: dict[str, tuple[str, pd.DataFrame]] = {}
+        self._histories: dict[str, History] = {}
         self._lock = threading.Lock()
 
     def symbols(self) -> list[str]:
@@ -163,10 +208,10 @@ class BarStore:
 
     def bars(self, symbol: str) -> pd.DataFrame:
         """The whole history of ``symbol`` as a bars frame (shared: do not mutate)."""
-        return self.versioned(symbol)[1]
+        return self.history(symbol).frame
 
-    def versioned(self, symbol: str) -> tuple[str, pd.DataFrame]:
-        """``symbol``'s data version and whole history; the version changes when its file does."""
+    def history(self, symbol: str) -> History:
+        """``symbol``'s whole history, read again when its file has changed since the last call."""
         key = self.canonical(symbol).upper()
         path = self._paths[key]
         try:
@@ -175,10 +220,10 @@ class BarStore:
             raise NotFoundError("symbol", f"the data file of {shown(symbol)} is gone") from None
         version = f"{path.name}:{stat.st_mtime_ns}:{stat.st_size}"
         with self._lock:
-            cached = self._frames.get(key)
-            if cached is None or cached[0] != version:
-                cached = (version, read_bars_file(path))
-                self._frames[key] = cached
+            cached = self._histories.get(key)
+            if cached is None or cached.version != version:
+                cached = History(read_bars_file(path), version)
+                self._histories[key] = cached
         return cached
 
     def summaries(self) -> list[SymbolSummary]:
@@ -211,17 +256,16 @@ def check_window(start: date | None, end: date | None, *, end_field: str = "end_
         raise InvalidArgumentError(end_field, f"end date {end} is before start date {start}")
 
 
-def window_positions(frame: pd.DataFrame, start: date | None, end: date | None) -> slice:
-    """The positions of the rows of ``frame`` with start <= date <= end (either bound may be None).
+def window_positions(days: npt.NDArray[np.int32], start: date | None, end: date | None) -> slice:
+    """The positions of the ``days`` (days since 1970-01-01, increasing) with start <= day <= end.
 
-    Raises NotFoundError when the window holds no bars.
+    Either bound may be None. Raises NotFoundError when the window holds no bars.
     """
     check_window(start, end)
-    index = pd.DatetimeIndex(frame.index)
-    lo = 0 if start is None else int(index.searchsorted(pd.Timestamp(start), side="left"))
-    hi = len(frame) if end is None else int(index.searchsorted(pd.Timestamp(end), side="right"))
+    lo = 0 if start is None else int(np.searchsorted(days, epoch_day(start), side="left"))
+    hi = len(days) if end is None else int(np.searchsorted(days, epoch_day(end), side="right"))
     if lo >= hi:
-        first, last = (index[0].date(), index[-1].date()) if len(frame) else ("-", "-")
+        first, last = (day_date(days[0]), day_date(days[-1])) if len(days) else ("-", "-")
         raise NotFoundError(
             "start_date",
             f"no bars between {start or 'the start'} and {end or 'the end'}; data covers {first} to {last}",
@@ -229,6 +273,20 @@ def window_positions(frame: pd.DataFrame, start: date | None, end: date | None) 
     return slice(lo, hi)
 
 
+EPOCH = date(1970, 1, 1)
+
+
+def epoch_day(day: date) -> int:
+    """``day`` as days since 1970-01-01."""
+    return (day - EPOCH).days
+
+
+def day_date(days: int | np.integer) -> date:
+    """Days since 1970-01-01 as a date."""
+    return EPOCH + timedelta(days=int(days))
+
+
 def select_window(frame: pd.DataFrame, start: date | None, end: date | None) -> pd.DataFrame:
     """The rows of ``frame`` with start <= date <= end; NotFoundError when there are none."""
-    return frame.iloc[window_positions(frame, start, end)]
+    days = pd.DatetimeIndex(frame.index).to_numpy(dtype="datetime64[D]").astype(np.int32)
+    return frame.iloc[window_positions(days, start, end)]
