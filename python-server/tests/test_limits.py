@@ -9,7 +9,7 @@ from typing import Any
 
 import grpc
 import pytest
-from support import HELD_CHART, HOLDING
+from support import HELD_CHART, HOLDING, wait_until
 
 from idc.v1 import bars_pb2, indicators_pb2
 from idc.v1 import indicator_graph_service_pb2 as graph_pb2
@@ -60,9 +60,11 @@ def test_a_request_over_max_message_bytes_is_resource_exhausted(limited: tuple[R
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     small = indicator_pb2.GetMACDRequest(inline_bars=inline_bars(300))
     assert len(indicators.GetMACD(small, timeout=TIMEOUT).bars.dates) == 300
-    # The limit holds for responses too: SPY's whole history is about 550 kB of MACD.
+    # The limit holds for responses too: SPY's whole history is about 550 kB of MACD. The server
+    # says so itself, with advice, rather than leaving it to gRPC after counting the call as OK.
     error = refused(lambda: indicators.GetMACD(indicator_pb2.GetMACDRequest(symbol="SPY"), timeout=TIMEOUT))
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "more than this server's limit of 65536 (--max-message-bytes)" in (error.details() or "")
     window = indicator_pb2.GetMACDRequest(symbol="SPY", start_date="2024-01-01", end_date="2024-03-31")
     assert len(indicators.GetMACD(window, timeout=TIMEOUT).bars.dates) > 50
 
@@ -152,3 +154,19 @@ def test_a_call_over_max_concurrent_rpcs_is_resource_exhausted_until_the_first_e
             break
     assert response is not None, "the slot of the finished call was never freed"
     assert "SPY" in [info.symbol for info in response.symbols]
+
+
+@pytest.mark.parametrize("limited", [{"max_connection_age_seconds": 1.0}], indirect=True)
+def test_connections_are_closed_after_max_connection_age_and_clients_reconnect(
+    limited: tuple[RunningServer, grpc.Channel],
+) -> None:
+    _, channel = limited
+    states: list[grpc.ChannelConnectivity] = []
+    channel.subscribe(states.append)
+    indicators = indicator_grpc.IndicatorServiceStub(channel)
+    assert indicators.ListSymbols(indicator_pb2.ListSymbolsRequest(), timeout=TIMEOUT).symbols
+    ready, idle = grpc.ChannelConnectivity.READY, grpc.ChannelConnectivity.IDLE
+    wait_until(lambda: ready in states and idle in states[states.index(ready) :], "the server to close the connection")
+    # The server sent GOAWAY when the connection reached its age; the next call connects again.
+    assert indicators.ListSymbols(indicator_pb2.ListSymbolsRequest(), timeout=TIMEOUT).symbols
+    channel.unsubscribe(states.append)

@@ -31,6 +31,7 @@ class ServerConfig:
     indicator_cache_bytes: int = 64 * 1024 * 1024
     chunk_size: int = 64 * 1024
     grace_seconds: float = 5.0
+    max_connection_age_seconds: float = 0.0  # 0: connections live as long as clients keep them
     tls_cert: Path | None = None
     tls_key: Path | None = None
     tls_client_ca: Path | None = None
@@ -77,6 +78,14 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     add(serving, "--workers", "WORKERS", "server processes sharing the port with SO_REUSEPORT", type=int)
     add(serving, "--max-workers", "MAX_WORKERS", "threads serving RPCs in each process", type=int)
     add(serving, "--grace-seconds", "GRACE_SECONDS", "how long in-flight calls may finish on SIGTERM", type=float)
+    add(
+        serving,
+        "--max-connection-age-seconds",
+        "MAX_CONNECTION_AGE_SECONDS",
+        "close each client connection after this long (calls in flight get --grace-seconds to finish), "
+        "so that round_robin clients reconnect and find new replicas; 0 means never",
+        type=float,
+    )
     add(
         serving, "--no-reflection", "NO_REFLECTION", "do not serve gRPC reflection", action="store_true", fallback=False
     )
@@ -196,6 +205,9 @@ def load_config(argv: Sequence[str] | None = None, env: Mapping[str, str] | None
         parser.error("--workers must be at least 1")
     if workers > 1 and port == 0:
         parser.error("--workers needs an explicit --port: every worker must bind the same one")
+    max_connection_age = float(args.max_connection_age_seconds)
+    if max_connection_age < 0:
+        parser.error("--max-connection-age-seconds must be 0 (never) or more")
     no_reflection = args.no_reflection is True or str(args.no_reflection).lower() in ("1", "true", "yes")
     return ServerConfig(
         host=args.host,
@@ -212,6 +224,7 @@ def load_config(argv: Sequence[str] | None = None, env: Mapping[str, str] | None
         render_cache_bytes=int(args.render_cache_bytes),
         indicator_cache_bytes=int(args.indicator_cache_bytes),
         grace_seconds=float(args.grace_seconds),
+        max_connection_age_seconds=max_connection_age,
         tls_cert=tls_cert,
         tls_key=tls_key,
         tls_client_ca=tls_client_ca,

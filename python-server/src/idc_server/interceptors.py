@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import grpc
+from google.protobuf.message import Message
 
 from idc_server.observability import Metrics
 
@@ -43,10 +44,13 @@ else:
 class CallInterceptor(Interceptor):
     """Rejects calls without a valid token (unless exempt), then logs and counts every call."""
 
-    def __init__(self, metrics: Metrics, tokens: Sequence[str], exempt: Sequence[str]) -> None:
+    def __init__(
+        self, metrics: Metrics, tokens: Sequence[str], exempt: Sequence[str], max_response_bytes: int | None = None
+    ) -> None:
         self._metrics = metrics
         self._tokens = [token.encode() for token in tokens]
         self._exempt = tuple(exempt)
+        self._max_response_bytes = max_response_bytes
 
     def authorized(self, header: str | None) -> bool:
         """Whether an ``authorization`` header carries one of the tokens, compared in constant time."""
@@ -68,6 +72,7 @@ class CallInterceptor(Interceptor):
 
     def _observe(self, method: str, sent_id: str | None) -> Callable[[grpc.ServicerContext, Callable[[], Any]], Any]:
         metrics = self._metrics
+        max_response_bytes = self._max_response_bytes
 
         def record(context: grpc.ServicerContext, started: float, failed: bool) -> None:
             code = final_code(context, failed)
@@ -102,6 +107,8 @@ class CallInterceptor(Interceptor):
                 result = call()
                 if isinstance(result, Iterator):
                     return _observed_stream(result, context, started, record, gauge)
+                if max_response_bytes is not None and isinstance(result, Message):
+                    _check_size(context, result, max_response_bytes)
                 failed = False
                 record(context, started, failed)
                 gauge.dec()
@@ -138,6 +145,20 @@ class Undecodable:
 
     def __init__(self, error: Exception) -> None:
         self.error = error
+
+
+def _check_size(context: grpc.ServicerContext, response: Message, limit: int) -> None:
+    """RESOURCE_EXHAUSTED, said here so that it is logged and counted as such, for a reply over ``limit``.
+
+    gRPC would refuse to send it anyway, but after the call had been counted as OK.
+    """
+    size = response.ByteSize()
+    if size > limit:
+        context.abort(
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            f"the response is {size} bytes, more than this server's limit of {limit} (--max-message-bytes): "
+            "ask for a shorter date window or fewer indicators",
+        )
 
 
 def _tolerant(deserialize: Callable[[bytes], Any]) -> Callable[[bytes], Any]:

@@ -79,8 +79,16 @@ def build_analytics(config: ServerConfig) -> Analytics:
 
 
 def server_options(config: ServerConfig, reuse_port: bool) -> list[tuple[str, int]]:
-    """Channel arguments: message limits, keepalive, and whether the port may be shared."""
+    """Channel arguments: message limits, keepalive, connection age, and whether the port may be shared."""
+    age: list[tuple[str, int]] = []
+    if config.max_connection_age_seconds > 0:
+        # A GOAWAY after this long; the client reconnects (and re-resolves) for its next call.
+        age = [
+            ("grpc.max_connection_age_ms", round(config.max_connection_age_seconds * 1000)),
+            ("grpc.max_connection_age_grace_ms", round(config.grace_seconds * 1000)),
+        ]
     return [
+        *age,
         # One process per port unless workers run on purpose: otherwise a
         # second server would silently share the port.
         ("grpc.so_reuseport", int(reuse_port)),
@@ -115,7 +123,7 @@ def start_server(config: ServerConfig, reuse_port: bool = False) -> RunningServe
     metrics = Metrics(analytics.render_cache.stats, analytics.indicator_cache.stats)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=config.max_workers, thread_name_prefix="idc-rpc"),
-        interceptors=[CallInterceptor(metrics, config.auth_tokens, config.auth_exempt)],
+        interceptors=[CallInterceptor(metrics, config.auth_tokens, config.auth_exempt, config.max_message_bytes)],
         options=server_options(config, reuse_port),
         maximum_concurrent_rpcs=config.max_concurrent_rpcs,
     )
