@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import re
+import socket
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -104,6 +105,16 @@ def test_json_logs_carry_method_peer_code_duration_and_request_id(
 # -- Prometheus metrics ---------------------------------------------------------------------------
 
 
+def ipv6_loopback() -> bool:
+    """Whether this machine has ::1 to bind."""
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
 def test_metrics_endpoint_serves_rpc_and_cache_metrics() -> None:
     metrics_port = free_port()
     running = start_server(ServerConfig(host="127.0.0.1", port=0, metrics_port=metrics_port))
@@ -121,6 +132,9 @@ def test_metrics_endpoint_serves_rpc_and_cache_metrics() -> None:
             assert response.status == 200
             assert response.headers["Content-Type"].startswith("text/plain")
             text = response.read().decode()
+        if socket.has_ipv6 and ipv6_loopback():  # the endpoint listens on IPv6 too, where there is one
+            with urllib.request.urlopen(f"http://[::1]:{metrics_port}/metrics", timeout=TIMEOUT) as response:
+                assert response.status == 200
     finally:
         running.stop(None)
     for name in (

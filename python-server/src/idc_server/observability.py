@@ -95,7 +95,18 @@ class Metrics:
         self.in_flight = Gauge("idc_rpcs_in_flight", "RPCs in progress.", ["method"], registry=self.registry)
         self.registry.register(_CacheCollector(cache_stats, indicator_cache_stats))
 
-    def serve(self, port: int, host: str = "0.0.0.0") -> None:
-        """Serve /metrics over HTTP on ``port`` (0 means off)."""
-        if port:
+    def serve(self, port: int, host: str | None = None) -> None:
+        """Serve /metrics over HTTP on ``port`` (0 means off).
+
+        With no ``host``, on every interface: IPv6 and IPv4 both where the
+        machine has IPv6 (a dual-stack socket on ``::``), else IPv4 only.
+        """
+        if not port:
+            return
+        if host is not None:
             start_http_server(port, addr=host, registry=self.registry)
+            return
+        try:
+            start_http_server(port, addr="::", registry=self.registry)
+        except OSError:  # no IPv6 here
+            start_http_server(port, addr="0.0.0.0", registry=self.registry)
