@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import load, profile, report, scenarios, workloads
-from bench.transports import TRANSPORTS
+from bench.transports import TRANSPORTS, free_port
 from idc_server.config import ServerConfig
 from idc_server.core.analytics import IndicatorRequest
 from idc_server.core.data import bars_from_columns, parse_date
@@ -64,13 +64,6 @@ def sized_for(settings: load.Load, concurrency: int, latency_s: float) -> load.L
     return replace(at(settings, concurrency), warmup_s=warmup, window_s=window)
 
 
-def free_port() -> int:
-    """A TCP port that was free a moment ago."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def server(command: list[str], port: int, name: str, timeout: float = 60.0) -> Iterator[subprocess.Popen[bytes]]:
     """Run a server until the block ends; wait until its port accepts connections."""
@@ -97,15 +90,10 @@ def server(command: list[str], port: int, name: str, timeout: float = 60.0) -> I
             process.wait()
 
 
-def idc_command(port: int) -> list[str]:
-    """idc-server on ``port``, logging warnings only, like the baselines, which log no requests."""
-    return [sys.executable, "-m", "idc_server", "--host", "127.0.0.1", "--port", str(port), "--log-level", "WARNING"]
-
-
 def idc_server(stack: ExitStack, *flags: str) -> tuple[str, int]:
     """Start an idc-server with ``flags`` for the rest of the run; its address and pid."""
     port = free_port()
-    process = stack.enter_context(server([*idc_command(port), *flags], port, "idc-server"))
+    process = stack.enter_context(server([*TRANSPORTS["idc"].server_command(port), *flags], port, "idc-server"))
     return f"127.0.0.1:{port}", process.pid
 
 
@@ -128,14 +116,9 @@ def macd_comparison(settings: load.Load, stack: ExitStack, work: Path) -> dict[s
     """GetMACD over each transport: latency at concurrency 1, throughput at 8 and 32, for each size."""
     addresses: dict[str, tuple[str, int]] = {}
     for name in COMPARED:
-        transport = TRANSPORTS[name]
-        if transport.server_module is None:
-            addresses[name] = idc_server(stack)
-        else:
-            port = free_port()
-            command = [sys.executable, "-m", transport.server_module, "--port", str(port)]
-            process = stack.enter_context(server(command, port, transport.label))
-            addresses[name] = (f"127.0.0.1:{port}", process.pid)
+        port = free_port()
+        process = stack.enter_context(server(TRANSPORTS[name].server_command(port), port, TRANSPORTS[name].label))
+        addresses[name] = (f"127.0.0.1:{port}", process.pid)
     runs = []
     for workload in workloads.workloads():
         for name in COMPARED:
@@ -349,7 +332,7 @@ def scaling(settings: load.Load, binary: Path) -> list[dict[str, Any]]:
     chart = ["-rpc", "chart", "-symbol", "SPY", "-start", CHART.start_date, "-end", CHART.end_date]
     for workers in (1, 2):
         port = free_port()
-        command = [*idc_command(port), "--workers", str(workers), "--render-cache-bytes", "0"]
+        command = [*TRANSPORTS["idc"].server_command(port), "--workers", str(workers), "--render-cache-bytes", "0"]
         with server(command, port, f"idc-server --workers {workers}") as process:
             time.sleep(1.0 if workers > 1 else 0.0)  # every worker listening
             log(f"GetChart throughput with --workers {workers}, 16 connections")

@@ -30,6 +30,8 @@ Fairness rules, the same for every transport:
 from __future__ import annotations
 
 import json
+import socket
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
@@ -77,6 +79,32 @@ class Transport:
     label: str  # for report tables
     server_module: str | None  # started as `python -m MODULE --port P`; None: idc-server itself
     connect: Callable[[str], Caller]  # "127.0.0.1:port" -> a Caller; one Caller per thread
+
+    def server_command(self, port: int) -> list[str]:
+        """The command line of this transport's server on 127.0.0.1:``port``.
+
+        idc-server logs warnings only, like the baselines, which log no requests.
+        """
+        if self.server_module is None:
+            return [
+                sys.executable,
+                "-m",
+                "idc_server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "WARNING",
+            ]
+        return [sys.executable, "-m", self.server_module, "--port", str(port)]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 R = TypeVar("R")

@@ -12,7 +12,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +22,7 @@ import numpy as np
 import pyarrow.flight as flight
 import pytest
 
-from bench.transports import TRANSPORTS, Caller, Columns, HTTPStatusError
+from bench.transports import TRANSPORTS, Caller, Columns, HTTPStatusError, free_port
 from bench.workloads import DECADE, YEAR, Workload, inline_workload, synthetic_bars
 from idc_server.config import ServerConfig
 from idc_server.core.analytics import Analytics
@@ -41,23 +40,10 @@ _BARS = synthetic_bars(100)
 INVERTED = Workload("inverted", bars=dataclasses.replace(_BARS, high=_BARS.low, low=_BARS.high), rows=100)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def accepts(port: int) -> bool:
     with socket.socket() as probe:
         probe.settimeout(0.5)
         return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
-def command(name: str, port: int) -> list[str]:
-    module = TRANSPORTS[name].server_module
-    if module is None:
-        return [sys.executable, "-m", "idc_server", "--host", "127.0.0.1", "--port", str(port)]
-    return [sys.executable, "-m", module, "--port", str(port)]
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +56,11 @@ def addresses(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
             port, log = free_port(), logs / f"{name}.log"
             with log.open("wb") as output:
                 process = subprocess.Popen(
-                    command(name, port), cwd=ROOT, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT
+                    TRANSPORTS[name].server_command(port),
+                    cwd=ROOT,
+                    stdin=subprocess.DEVNULL,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
                 )
             servers[name] = (process, port, log)
         deadline = time.monotonic() + START_SECONDS

@@ -133,9 +133,7 @@ class History:
 
     def __init__(self, frame: pd.DataFrame, version: str | None = None) -> None:
         self.frame = frame
-        self.days: npt.NDArray[np.int32] = _read_only(
-            pd.DatetimeIndex(frame.index).to_numpy(dtype="datetime64[D]").astype(np.int32)
-        )
+        self.days = _read_only(frame_days(frame))
         self.columns: dict[str, npt.NDArray[np.float64]] = {
             name: _read_only(frame[name].to_numpy(dtype="float64")) for name in BAR_COLUMNS
         }
@@ -151,11 +149,13 @@ class History:
             digest.update(self.columns[name].tobytes())
         return f"inline:{digest.hexdigest()}"
 
-    def __len__(self) -> int:
-        return len(self.days)
-
 
 Array = TypeVar("Array", bound=np.ndarray)
+
+
+def frame_days(frame: pd.DataFrame) -> npt.NDArray[np.int32]:
+    """A bars frame's dates as days since 1970-01-01."""
+    return pd.DatetimeIndex(frame.index).to_numpy(dtype="datetime64[D]").astype(np.int32)
 
 
 def _read_only(values: Array) -> Array:
@@ -288,5 +288,4 @@ def day_date(days: int | np.integer) -> date:
 
 def select_window(frame: pd.DataFrame, start: date | None, end: date | None) -> pd.DataFrame:
     """The rows of ``frame`` with start <= date <= end; NotFoundError when there are none."""
-    days = pd.DatetimeIndex(frame.index).to_numpy(dtype="datetime64[D]").astype(np.int32)
-    return frame.iloc[window_positions(days, start, end)]
+    return frame.iloc[window_positions(frame_days(frame), start, end)]
