@@ -1,7 +1,8 @@
 """Tasks for the idc monorepo. `nox -l` lists them; `nox` runs the whole gate.
 
 Every tool is installed by the session that needs it, at the versions pinned
-in constraints.txt (Python) and tools/go/go.mod (Go code generators).
+in constraints.txt (Python), tools/go/go.mod (Go code generators) and
+clients/typescript/package-lock.json (the TypeScript generator and client).
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ ROOT = Path(__file__).parent
 CONSTRAINTS = ("-c", str(ROOT / "constraints.txt"))
 # The interpreter running nox: uv would otherwise try to download a Python.
 PYTHON = sys.executable
-GENERATED = ("clients/python/src/idc", "clients/go/gen")
+GENERATED = ("clients/python/src/idc", "clients/go/gen", "clients/typescript/gen", "clients/schema")
+TYPESCRIPT = "clients/typescript"
+# The buf image of idc.v1 that consumers without the Buf Schema Registry generate from.
+SCHEMA_IMAGE = "clients/schema/idc-v1.binpb"
 GO_MODULES = ("clients/go", "clients/go/examples/consumer")
 PYTHON_SOURCES = (
     "python-server/src",
@@ -50,11 +54,31 @@ def install_project(session: nox.Session, *extra: str) -> None:
 
 
 def install_codegen(session: nox.Session) -> None:
-    """Install buf, the Python generators and the pinned Go plugins into the venv."""
-    session.install(*CONSTRAINTS, "buf-bin", "grpcio-tools", "mypy-protobuf")
+    """Install buf, the Python generators, the pinned Go plugins and the TypeScript plugin."""
+    session.install(*CONSTRAINTS, "buf-bin", "grpcio-tools", "mypy-protobuf", "googleapis-common-protos")
     assert session.bin is not None
     with session.chdir("tools/go"):
         session.run("go", "install", "tool", env={"GOBIN": session.bin}, external=True)
+    install_typescript(session)
+
+
+def install_typescript(session: nox.Session) -> None:
+    """`npm ci` in clients/typescript: protoc-gen-es, tsc and the client's runtime, from the lockfile."""
+    with session.chdir(TYPESCRIPT):
+        session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
+
+
+def generate_google_rpc(session: nox.Session) -> None:
+    """TypeScript code for google.rpc.BadRequest, from the pinned googleapis-common-protos' own .proto file."""
+    found = session.run(
+        "python", "-c", "import google.rpc.error_details_pb2 as m; print(m.__file__)", silent=True
+    )
+    source = Path(str(found).strip()).with_suffix("").with_name("error_details.proto")
+    root = Path(session.create_tmp()) / "googleapis"
+    shutil.rmtree(root, ignore_errors=True)
+    (root / "google/rpc").mkdir(parents=True)
+    shutil.copyfile(source, root / "google/rpc/error_details.proto")
+    session.run("buf", "generate", str(root), "--template", f"{TYPESCRIPT}/buf.gen.google-rpc.yaml")
 
 
 @nox.session(python=PYTHON)
@@ -82,11 +106,14 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def generate(session: nox.Session) -> None:
-    """Regenerate all Python and Go code from proto/ with buf (offline, pinned plugins)."""
+    """Regenerate all Python, Go and TypeScript code and the idc.v1 image from proto/ (offline, pinned plugins)."""
     install_codegen(session)
     for folder in GENERATED:
         shutil.rmtree(ROOT / folder, ignore_errors=True)
     session.run("buf", "generate")
+    generate_google_rpc(session)
+    (ROOT / SCHEMA_IMAGE).parent.mkdir(parents=True)
+    session.run("buf", "build", "--path", "proto/idc/v1", "-o", SCHEMA_IMAGE)
 
 
 @nox.session(python=PYTHON)

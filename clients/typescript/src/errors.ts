@@ -1,0 +1,103 @@
+// Typed errors: every failure of an IdcClient call is an IdcError with the
+// gRPC status code and the google.rpc.BadRequest field violations that the
+// server sends in the grpc-status-details-bin trailer.
+
+import { Code, ConnectError } from "@connectrpc/connect";
+
+import { BadRequestSchema } from "../gen/google/rpc/error_details_pb.js";
+
+export { Code };
+
+/** One google.rpc.BadRequest field violation: the request field at fault and what is wrong with it. */
+export interface FieldViolation {
+  /** The field path, e.g. "start_date", "parameters.fast_period" or "panels[1].rsi.period". */
+  readonly field: string;
+  /** What is wrong with the field's value. */
+  readonly description: string;
+}
+
+/** The gRPC name of a status code, e.g. "INVALID_ARGUMENT" for `Code.InvalidArgument`. */
+export function codeName(code: Code): string {
+  const name = Code[code];
+  return name === undefined ? `CODE_${code}` : name.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
+}
+
+/** The status code whose gRPC name is `name`, e.g. `Code.NotFound` for "NOT_FOUND". */
+export function codeFromName(name: string): Code {
+  for (const value of Object.values(Code)) {
+    if (typeof value === "number" && codeName(value) === name) {
+      return value;
+    }
+  }
+  throw new RangeError(`unknown gRPC status code name ${JSON.stringify(name)}`);
+}
+
+/** A failed call: the gRPC status of the server's answer, or of what the client found wrong. */
+export class IdcError extends Error {
+  override readonly name: string = "IdcError";
+  /** The gRPC status code, e.g. `Code.InvalidArgument` (3). */
+  readonly code: Code;
+  /** The server's status message (the gRPC status details string). */
+  readonly rawMessage: string;
+  /** The field violations of the BadRequest details; empty when there are none. */
+  readonly fieldViolations: readonly FieldViolation[];
+
+  constructor(code: Code, rawMessage: string, fieldViolations: readonly FieldViolation[] = [], options?: ErrorOptions) {
+    super(`${codeName(code)}: ${rawMessage}`, options);
+    this.code = code;
+    this.rawMessage = rawMessage;
+    this.fieldViolations = fieldViolations;
+  }
+
+  /** The gRPC name of the code, e.g. "INVALID_ARGUMENT". */
+  get codeName(): string {
+    return codeName(this.code);
+  }
+
+  /** The field paths of the violations, in order. */
+  get fields(): string[] {
+    return this.fieldViolations.map((violation) => violation.field);
+  }
+}
+
+/** The server broke the protocol of a chart stream (no metadata, a chunk before it, metadata twice). Code INTERNAL. */
+export class ProtocolError extends IdcError {
+  override readonly name: string = "ProtocolError";
+
+  constructor(message: string) {
+    super(Code.Internal, message);
+  }
+}
+
+/** The reassembled image does not match its metadata (length or SHA-256). Code DATA_LOSS. */
+export class IntegrityError extends IdcError {
+  override readonly name: string = "IntegrityError";
+
+  constructor(message: string) {
+    super(Code.DataLoss, message);
+  }
+}
+
+/** The BadRequest field violations carried by `error`, a ConnectError from a call; empty for anything else. */
+export function fieldViolations(error: unknown): FieldViolation[] {
+  if (error instanceof IdcError) {
+    return [...error.fieldViolations];
+  }
+  if (!(error instanceof ConnectError)) {
+    return [];
+  }
+  return error
+    .findDetails(BadRequestSchema)
+    .flatMap((badRequest) =>
+      badRequest.fieldViolations.map((violation) => ({ field: violation.field, description: violation.description })),
+    );
+}
+
+/** `error` as an IdcError: unchanged if it is one, from the gRPC status of a ConnectError, else UNKNOWN. */
+export function toIdcError(error: unknown): IdcError {
+  if (error instanceof IdcError) {
+    return error;
+  }
+  const connectError = ConnectError.from(error);
+  return new IdcError(connectError.code, connectError.rawMessage, fieldViolations(connectError), { cause: error });
+}
