@@ -43,6 +43,15 @@ function request<Q, M extends { $typeName: string }>(query: Q | M, build: (query
   return typeof query === "object" && query !== null && "$typeName" in query ? (query as M) : build(query as Q);
 }
 
+/** Reads `stream` to its end or first error, discarding what it yields. */
+async function drain(stream: AsyncIterator<unknown>): Promise<void> {
+  try {
+    while (!(await stream.next()).done);
+  } catch {
+    // The stream was aborted: that is its expected end here.
+  }
+}
+
 /** The address of a local idc server on its default port. */
 export const DEFAULT_TARGET = "localhost:50051";
 
@@ -112,11 +121,11 @@ export class IdcClient {
     };
   }
 
-  private async unary<R>(call: () => Promise<R>): Promise<R> {
+  private async unary<R>(options: CallOptions, call: () => Promise<R>): Promise<R> {
     try {
       return await call();
     } catch (error) {
-      throw toIdcError(error);
+      throw toIdcError(error, options.signal?.aborted === true);
     }
   }
 
@@ -124,19 +133,23 @@ export class IdcClient {
   private async image(options: CallOptions, open: (signal: AbortSignal) => AsyncIterable<ImageMessage>): Promise<Image> {
     const stop = new AbortController();
     const signal = options.signal === undefined ? stop.signal : AbortSignal.any([options.signal, stop.signal]);
+    const stream = open(signal)[Symbol.asyncIterator]();
     try {
-      return await assembleImage(open(signal));
+      // Without return(): stopping early must not end the iterator before the abort below reaches it.
+      return await assembleImage({ [Symbol.asyncIterator]: () => ({ next: () => stream.next() }) });
     } catch (error) {
-      throw toIdcError(error);
-    } finally {
+      const cancelledByCaller = options.signal?.aborted === true;
       stop.abort();
+      // Read the aborted stream to its end, so that Connect also clears its deadline timer.
+      await drain(stream);
+      throw toIdcError(error, cancelledByCaller);
     }
   }
 
   /** IndicatorService.GetMACD: the bars in the window and their MACD columns (see macdRows). */
   getMACD(query: MACDQuery | GetMACDRequest = {}, options: CallOptions = {}): Promise<GetMACDResponse> {
     const message = request(query, macdRequest);
-    return this.unary(() => this.indicators.getMACD(message, this.callOptions(options, options.signal)));
+    return this.unary(options, () => this.indicators.getMACD(message, this.callOptions(options, options.signal)));
   }
 
   /** IndicatorService.ComputeIndicators: a columnar frame of named series (see indicatorFrame). */
@@ -145,12 +158,12 @@ export class IdcClient {
     options: CallOptions = {},
   ): Promise<ComputeIndicatorsResponse> {
     const message = request(query, indicatorsRequest);
-    return this.unary(() => this.indicators.computeIndicators(message, this.callOptions(options, options.signal)));
+    return this.unary(options, () => this.indicators.computeIndicators(message, this.callOptions(options, options.signal)));
   }
 
   /** IndicatorService.ListSymbols: the server's symbols with their date ranges and bar counts (see symbolRows). */
   listSymbols(options: CallOptions = {}): Promise<ListSymbolsResponse> {
-    return this.unary(() => this.indicators.listSymbols({}, this.callOptions(options, options.signal)));
+    return this.unary(options, () => this.indicators.listSymbols({}, this.callOptions(options, options.signal)));
   }
 
   /** IndicatorGraphService.GetMACDGraph, reassembled and checked against its size and SHA-256. */

@@ -93,11 +93,37 @@ export function fieldViolations(error: unknown): FieldViolation[] {
     );
 }
 
-/** `error` as an IdcError: unchanged if it is one, from the gRPC status of a ConnectError, else UNKNOWN. */
-export function toIdcError(error: unknown): IdcError {
+// Codes of Node's socket, TLS and certificate errors: the connection failed.
+const CONNECTION_FAILURE = /^(E[A-Z]+$|ERR_TLS_|ERR_SSL_|ERR_HTTP2_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_)/;
+
+/** Whether `error` or one of its causes is a Node error whose code says the connection failed. */
+function connectionFailed(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 8; cause = cause.cause, depth++) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === "string" && CONNECTION_FAILURE.test(code)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * `error` as an IdcError: unchanged if it is one, else the gRPC status of the
+ * ConnectError it is (UNKNOWN for anything else). As in Go and Python, a
+ * connection that fails (refused, TLS handshake or certificate rejected,
+ * closed under the call) is UNAVAILABLE: Connect reports some of these as
+ * INTERNAL, or as CANCELED when the server closes the stream, and idc's
+ * server never cancels a call itself. Pass `cancelledByCaller` so that a
+ * caller's own cancellation stays CANCELED.
+ */
+export function toIdcError(error: unknown, cancelledByCaller = false): IdcError {
   if (error instanceof IdcError) {
     return error;
   }
   const connectError = ConnectError.from(error);
-  return new IdcError(connectError.code, connectError.rawMessage, fieldViolations(connectError), { cause: error });
+  let code = connectError.code;
+  if ((code === Code.Canceled && !cancelledByCaller) || ((code === Code.Internal || code === Code.Unknown) && connectionFailed(connectError))) {
+    code = Code.Unavailable;
+  }
+  return new IdcError(code, connectError.rawMessage, fieldViolations(connectError), { cause: error });
 }
