@@ -83,7 +83,7 @@ def generate_google_rpc(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """buf lint and format, ruff, mypy on hand-written Python, gofmt and go vet, deployment files."""
+    """buf lint and format, ruff, mypy on hand-written Python, tsc (strict), gofmt and go vet, deployment files."""
     install_project(
         session,
         *("buf-bin", "ruff", "mypy", "types-protobuf", "grpc-stubs", "pandas-stubs"),
@@ -96,6 +96,9 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", *PYTHON_SOURCES)
     session.run("python", "deploy/check_manifests.py")
+    install_typescript(session)
+    with session.chdir(TYPESCRIPT):
+        session.run("npx", "--no-install", "tsc", "--noEmit", "-p", "tsconfig.json", external=True)
     for module in GO_MODULES:
         with session.chdir(module):
             unformatted = session.run("gofmt", "-l", ".", external=True, silent=True)
@@ -141,17 +144,21 @@ def breaking(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """Unit tests: the server (core and API over a real local server), the clients, the benchmark baselines."""
+    """Unit tests: the server (core, and API over a real local server), the three clients, the benchmark baselines."""
     install_project(session, "pytest", "hypothesis", "pillow", "ta-lib", "cryptography", *BENCH_PACKAGES)
     session.run("pytest", "python-server/tests", "clients/python/tests", "bench/tests", *session.posargs)
     with session.chdir("clients/go"):
         session.run("go", "test", "./...", external=True)
+    install_typescript(session)
+    with session.chdir(TYPESCRIPT):
+        session.run("npm", "test", external=True)
 
 
 @nox.session(python=PYTHON)
 def contract(session: nox.Session) -> None:
-    """Cross-language contract tests against the real server: Go, Python, and the article's clients."""
+    """Cross-language contract tests against the real server: Go, Python, TypeScript, and the article's clients."""
     install_project(session, "pytest", "pillow", "grpcio-tools", "ta-lib")
+    install_typescript(session)
     with running_server(session) as target:
         # IDC_SERVER_BIN lets the Go tests start servers of their own (TLS, auth, load balancing).
         env = {"IDC_ADDR": target, "IDC_TARGET": target, "IDC_SERVER_BIN": os.path.join(session.bin, "idc-server")}
@@ -160,6 +167,8 @@ def contract(session: nox.Session) -> None:
         with session.chdir("clients/go/examples/consumer"):
             session.run("go", "run", ".", external=True, env=env)
         session.run("pytest", "clients/python/tests/test_contract.py", env=env)
+        with session.chdir(TYPESCRIPT):
+            session.run("npm", "run", "test:contract", external=True, env=env)
     # The article's programs hard-code localhost:50051, so this test starts
     # `idc-server` with no arguments itself.
     session.run("pytest", "clients/article/tests")

@@ -86,31 +86,28 @@ func date(s string) time.Time {
 func TestContractGetMACD(t *testing.T) {
 	c := contractClient(t)
 
-	known := []struct {
-		symbol       string
-		macd, signal float64
-	}{
-		{"SPY", 7.4880921771, 7.5222453641},
-		{"000001.SH", -22.8746222612, -27.6650371902},
-	}
-	for _, k := range known {
-		t.Run("known values "+k.symbol, func(t *testing.T) {
-			resp, rows := getRows(t, c, idc.MACDQuery{Symbol: k.symbol, Start: "2023-12-29", End: "2023-12-29"})
-			if resp.GetSymbol() != k.symbol {
-				t.Errorf("symbol = %q, want %q", resp.GetSymbol(), k.symbol)
+	// The default convention's reference values from the shared expectations.
+	for _, k := range expected(t).MACD {
+		if k.Convention != expected(t).DefaultConvention {
+			continue
+		}
+		t.Run("known values "+k.Symbol, func(t *testing.T) {
+			resp, rows := getRows(t, c, idc.MACDQuery{Symbol: k.Symbol, Start: k.Date, End: k.Date})
+			if resp.GetSymbol() != k.Symbol {
+				t.Errorf("symbol = %q, want %q", resp.GetSymbol(), k.Symbol)
 			}
 			if len(rows) != 1 {
 				t.Fatalf("got %d rows, want 1", len(rows))
 			}
 			r := rows[0]
-			if !r.Date.Equal(date("2023-12-29")) {
-				t.Errorf("date = %v, want 2023-12-29", r.Date)
+			if !r.Date.Equal(date(k.Date)) {
+				t.Errorf("date = %v, want %s", r.Date, k.Date)
 			}
-			if math.Abs(r.MACD-k.macd) > tolerance {
-				t.Errorf("macd = %.10f, want %.10f", r.MACD, k.macd)
+			if math.Abs(r.MACD-k.MACD) > tolerance {
+				t.Errorf("macd = %.10f, want %.10f", r.MACD, k.MACD)
 			}
-			if math.Abs(r.Signal-k.signal) > tolerance {
-				t.Errorf("signal = %.10f, want %.10f", r.Signal, k.signal)
+			if math.Abs(r.Signal-k.Signal) > tolerance {
+				t.Errorf("signal = %.10f, want %.10f", r.Signal, k.Signal)
 			}
 			if math.Abs(r.Histogram-(r.MACD-r.Signal)) > 1e-9 {
 				t.Errorf("histogram = %.10f, want macd - signal = %.10f", r.Histogram, r.MACD-r.Signal)
@@ -121,14 +118,14 @@ func TestContractGetMACD(t *testing.T) {
 	t.Run("value does not depend on the window start", func(t *testing.T) {
 		_, rows := getRows(t, c, idc.MACDQuery{Symbol: "SPY", Start: "2023-12-01", End: "2023-12-31"})
 		last := rows[len(rows)-1]
-		if !last.Date.Equal(date("2023-12-29")) || math.Abs(last.MACD-7.4880921771) > tolerance || math.Abs(last.Signal-7.5222453641) > tolerance {
-			t.Errorf("last row = %+v, want 2023-12-29 macd 7.4880921771 signal 7.5222453641", last)
+		if !last.Date.Equal(date("2023-12-29")) || math.Abs(last.MACD-spyReference(t).MACD) > tolerance || math.Abs(last.Signal-spyReference(t).Signal) > tolerance {
+			t.Errorf("last row = %+v, want 2023-12-29 macd %v signal %v", last, spyReference(t).MACD, spyReference(t).Signal)
 		}
 	})
 
 	t.Run("symbol is case-insensitive", func(t *testing.T) {
 		resp, rows := getRows(t, c, idc.MACDQuery{Symbol: "spy", Start: "2023-12-29", End: "2023-12-29"})
-		if resp.GetSymbol() != "SPY" || len(rows) != 1 || math.Abs(rows[0].MACD-7.4880921771) > tolerance {
+		if resp.GetSymbol() != "SPY" || len(rows) != 1 || math.Abs(rows[0].MACD-spyReference(t).MACD) > tolerance {
 			t.Errorf("got symbol %q and rows %+v, want SPY's 2023-12-29 row", resp.GetSymbol(), rows)
 		}
 	})
@@ -153,8 +150,8 @@ func TestContractGetMACD(t *testing.T) {
 			t.Fatal("no rows")
 		}
 		i := slices.IndexFunc(rows, func(r idc.MACDRow) bool { return r.Date.Equal(date("2023-12-29")) })
-		if i < 0 || math.Abs(rows[i].MACD-7.4880921771) > tolerance {
-			t.Errorf("the whole history lacks SPY's 2023-12-29 macd 7.4880921771")
+		if i < 0 || math.Abs(rows[i].MACD-spyReference(t).MACD) > tolerance {
+			t.Errorf("the whole history lacks SPY's 2023-12-29 macd %v", spyReference(t).MACD)
 		}
 	})
 
@@ -292,7 +289,7 @@ func TestContractErrors(t *testing.T) {
 
 	t.Run("a normal call still succeeds", func(t *testing.T) {
 		_, rows := getRows(t, c, idc.MACDQuery{Symbol: "SPY", Start: "2023-12-29", End: "2023-12-29"})
-		if len(rows) != 1 || math.Abs(rows[0].MACD-7.4880921771) > tolerance {
+		if len(rows) != 1 || math.Abs(rows[0].MACD-spyReference(t).MACD) > tolerance {
 			t.Errorf("rows = %+v, want SPY's 2023-12-29 row", rows)
 		}
 		if _, err := c.GetMACDGraph(t.Context(), idc.MACDQuery{}.GraphRequest(400, 300)); err != nil {
@@ -334,18 +331,15 @@ func TestContractListSymbols(t *testing.T) {
 	}
 
 	t.Run("bundled symbols", func(t *testing.T) {
-		want := []struct {
-			symbol string
-			bars   int32
-		}{{"000001.SH", 3993}, {"AAPL", 3379}, {"SPY", 8347}}
+		want := expected(t).Symbols.List
 		got := resp.GetSymbols()
 		if len(got) != len(want) {
 			t.Fatalf("got %d symbols %v, want %d", len(got), got, len(want))
 		}
 		for i, w := range want {
 			s := got[i]
-			if s.GetSymbol() != w.symbol || s.GetBarCount() != w.bars {
-				t.Errorf("symbol %d = %s with %d bars, want %s with %d", i, s.GetSymbol(), s.GetBarCount(), w.symbol, w.bars)
+			if s.GetSymbol() != w.Symbol || s.GetBarCount() != w.BarCount {
+				t.Errorf("symbol %d = %s with %d bars, want %s with %d", i, s.GetSymbol(), s.GetBarCount(), w.Symbol, w.BarCount)
 			}
 			first, err1 := time.Parse(time.DateOnly, s.GetFirstDate())
 			last, err2 := time.Parse(time.DateOnly, s.GetLastDate())
@@ -419,13 +413,15 @@ func TestContractConvention(t *testing.T) {
 		}
 	})
 
-	known := []struct {
+	type knownQuery struct {
 		name                    string
 		q                       idc.MACDQuery
 		macd, signal, histogram float64
-	}{
-		{"000001.SH TDX", idc.MACDQuery{Symbol: "000001.SH", Start: "2026-06-16", End: "2026-06-16", Convention: tdx}, -16.2015269606, -17.7731961644, 3.1433384075},
-		{"SPY TALIB", idc.MACDQuery{Symbol: "SPY", Start: "2023-12-29", End: "2023-12-29", Convention: talib}, 7.4880921771, 7.5222453641, 7.4880921771 - 7.5222453641},
+	}
+	var known []knownQuery
+	for _, k := range expected(t).MACD {
+		q := idc.MACDQuery{Symbol: k.Symbol, Start: k.Date, End: k.Date, Convention: conventionNamed(t, k.Convention)}
+		known = append(known, knownQuery{k.Name, q, k.MACD, k.Signal, k.Histogram})
 	}
 	for _, k := range known {
 		t.Run("known values "+k.name, func(t *testing.T) {
@@ -683,8 +679,8 @@ func TestContractInlineBars(t *testing.T) {
 			in[i] = idc.Bar{Date: r.Date, Open: r.Open, High: r.High, Low: r.Low, Close: r.Close, Volume: r.Volume}
 		}
 		_, got := getRows(t, c, idc.MACDQuery{Bars: idc.BarsFromRows(in), Start: "2023-12-29", Convention: talib})
-		if len(got) != 1 || !got[0].Valid || math.Abs(got[0].MACD-7.4880921771) > tolerance || math.Abs(got[0].Signal-7.5222453641) > tolerance {
-			t.Errorf("rows = %+v, want SPY's 2023-12-29 macd 7.4880921771 signal 7.5222453641", got)
+		if len(got) != 1 || !got[0].Valid || math.Abs(got[0].MACD-spyReference(t).MACD) > tolerance || math.Abs(got[0].Signal-spyReference(t).Signal) > tolerance {
+			t.Errorf("rows = %+v, want SPY's 2023-12-29 macd %v signal %v", got, spyReference(t).MACD, spyReference(t).Signal)
 		}
 	})
 
@@ -834,7 +830,7 @@ func TestContractInvalidInputs(t *testing.T) {
 		if len(f.Dates) != 250 || !slices.Equal(f.Names, indicatorNames) {
 			t.Errorf("got %d dates and names %v, want 250 and %v", len(f.Dates), f.Names, indicatorNames)
 		}
-		if _, rows := getRows(t, c, idc.MACDQuery{Symbol: "SPY", Start: "2023-12-29", End: "2023-12-29"}); len(rows) != 1 || math.Abs(rows[0].MACD-7.4880921771) > tolerance {
+		if _, rows := getRows(t, c, idc.MACDQuery{Symbol: "SPY", Start: "2023-12-29", End: "2023-12-29"}); len(rows) != 1 || math.Abs(rows[0].MACD-spyReference(t).MACD) > tolerance {
 			t.Errorf("rows = %+v, want SPY's 2023-12-29 row", rows)
 		}
 		if resp, err := c.ListSymbols(t.Context()); err != nil || len(resp.GetSymbols()) != 3 {

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import io
+import json
 import os
 import random
 import xml.etree.ElementTree as ET
@@ -29,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pytest
+from google.protobuf import json_format
 
 from idc.v1 import (
     bars_pb2,
@@ -61,6 +63,16 @@ from idc_client.cli import main
 
 TARGET = os.environ.get("IDC_TARGET", "")
 
+# What the Go, Python and TypeScript contract tests expect, shared so that they cannot drift apart.
+EXPECTATIONS: dict[str, Any] = json.loads(
+    (Path(__file__).parents[2] / "contract" / "expectations.json").read_text(encoding="utf-8")
+)
+KNOWN = {known["name"]: known for known in EXPECTATIONS["macd"]}
+SPY = KNOWN["SPY 2023-12-29 TALIB"]
+SSE = KNOWN["000001.SH 2023-12-29 TALIB"]
+SSE_TDX = KNOWN["000001.SH 2026-06-16 TDX"]
+SYMBOLS = {entry["symbol"]: entry for entry in EXPECTATIONS["symbols"]["list"]}
+
 pytestmark = pytest.mark.skipif(
     not TARGET,
     reason="contract tests need a running idc server: set IDC_TARGET (e.g. IDC_TARGET=localhost:50051)",
@@ -78,8 +90,8 @@ def test_spy_macd_on_2023_12_29(client: IdcClient) -> None:
 
     assert list(frame.index) == [pd.Timestamp("2023-12-29")]
     row = frame.iloc[0]
-    assert row["macd"] == pytest.approx(7.4880921771, abs=1e-6)
-    assert row["signal"] == pytest.approx(7.5222453641, abs=1e-6)
+    assert row["macd"] == pytest.approx(SPY["macd"], abs=1e-6)
+    assert row["signal"] == pytest.approx(SPY["signal"], abs=1e-6)
     assert row["histogram"] == pytest.approx(row["macd"] - row["signal"], abs=1e-9)
 
 
@@ -87,8 +99,8 @@ def test_shanghai_composite_macd_on_2023_12_29(client: IdcClient) -> None:
     frame = client.macd("000001.SH", "2023-12-29", "2023-12-29")
 
     row = frame.loc["2023-12-29"]
-    assert row["macd"] == pytest.approx(-22.8746222612, abs=1e-6)
-    assert row["signal"] == pytest.approx(-27.6650371902, abs=1e-6)
+    assert row["macd"] == pytest.approx(SSE["macd"], abs=1e-6)
+    assert row["signal"] == pytest.approx(SSE["signal"], abs=1e-6)
     assert frame.attrs["symbol"] == "000001.SH"
 
 
@@ -119,7 +131,7 @@ def test_symbols_are_case_insensitive_and_answered_canonically(client: IdcClient
     frame = client.macd("spy", "2023-12-29", "2023-12-29")
 
     assert frame.attrs["symbol"] == "SPY"
-    assert frame.iloc[0]["macd"] == pytest.approx(7.4880921771, abs=1e-6)
+    assert frame.iloc[0]["macd"] == pytest.approx(SPY["macd"], abs=1e-6)
 
 
 def test_empty_request_gives_the_default_symbol_whole_history_and_periods(client: IdcClient) -> None:
@@ -177,9 +189,9 @@ def test_symbols_lists_the_bundled_data(client: IdcClient) -> None:
 
     assert list(frame.index) == ["000001.SH", "AAPL", "SPY"]
     assert frame.index.name == "symbol"
-    assert frame["bar_count"].to_dict() == {"000001.SH": 3993, "AAPL": 3379, "SPY": 8347}
-    assert frame.loc["SPY", "first_date"] == pd.Timestamp("1993-01-29")
-    assert frame.loc["SPY", "last_date"] == pd.Timestamp("2026-03-27")
+    assert frame["bar_count"].to_dict() == {symbol: entry["bar_count"] for symbol, entry in SYMBOLS.items()}
+    assert frame.loc["SPY", "first_date"] == pd.Timestamp(SYMBOLS["SPY"]["first_date"])
+    assert frame.loc["SPY", "last_date"] == pd.Timestamp(SYMBOLS["SPY"]["last_date"])
     assert pd.api.types.is_datetime64_dtype(frame["first_date"])
     assert pd.api.types.is_datetime64_dtype(frame["last_date"])
     assert frame.attrs["default_symbol"] == "SPY"
@@ -255,17 +267,17 @@ def test_shanghai_composite_tdx_macd_on_2026_06_16(client: IdcClient) -> None:
 
     assert list(frame.index) == [pd.Timestamp("2026-06-16")]
     row = frame.iloc[0]
-    assert row["macd"] == pytest.approx(-16.2015269606, abs=1e-6)
-    assert row["signal"] == pytest.approx(-17.7731961644, abs=1e-6)
-    assert row["histogram"] == pytest.approx(3.1433384075, abs=1e-6)
+    assert row["macd"] == pytest.approx(SSE_TDX["macd"], abs=1e-6)
+    assert row["signal"] == pytest.approx(SSE_TDX["signal"], abs=1e-6)
+    assert row["histogram"] == pytest.approx(SSE_TDX["histogram"], abs=1e-6)
     assert row["histogram"] == pytest.approx(2 * (row["macd"] - row["signal"]), abs=1e-9)
 
 
 def test_spy_talib_macd_on_2023_12_29(client: IdcClient) -> None:
     row = client.macd("SPY", "2023-12-29", "2023-12-29", convention="talib").iloc[0]
 
-    assert row["macd"] == pytest.approx(7.4880921771, abs=1e-6)
-    assert row["signal"] == pytest.approx(7.5222453641, abs=1e-6)
+    assert row["macd"] == pytest.approx(SPY["macd"], abs=1e-6)
+    assert row["signal"] == pytest.approx(SPY["signal"], abs=1e-6)
     assert row["histogram"] == pytest.approx(row["macd"] - row["signal"], abs=1e-6)
 
 
@@ -838,7 +850,7 @@ def test_client_still_works_after_errors(client: IdcClient) -> None:
     frame = client.macd("SPY", "2023-12-29", "2023-12-29")
     table = client.indicators([sma(20, label="sma20")], "SPY", "2023-12-29", "2023-12-29", convention="tdx")
 
-    assert frame.iloc[0]["macd"] == pytest.approx(7.4880921771, abs=1e-6)
+    assert frame.iloc[0]["macd"] == pytest.approx(SPY["macd"], abs=1e-6)
     assert list(table.index) == [pd.Timestamp("2023-12-29")]
     assert table.attrs == {"symbol": "SPY", "convention": "tdx"}
 
@@ -1197,3 +1209,69 @@ def test_cli_chart_writes_the_image(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "image/webp, 640x800 px at 100 dpi" in out
     with PILImage.open(output) as decoded:
         assert decoded.size == (640, 800)
+
+
+# -- the shared expectations' charts and bad requests ---------------------------------
+
+SHARED_METHODS: dict[str, tuple[type[Any], type[Any], str]] = {
+    "idc.v1.IndicatorService/GetMACD": (
+        indicator_service_pb2_grpc.IndicatorServiceStub,
+        indicator_service_pb2.GetMACDRequest,
+        "GetMACD",
+    ),
+    "idc.v1.IndicatorService/ComputeIndicators": (
+        indicator_service_pb2_grpc.IndicatorServiceStub,
+        indicator_service_pb2.ComputeIndicatorsRequest,
+        "ComputeIndicators",
+    ),
+    "idc.v1.IndicatorGraphService/GetMACDGraph": (
+        indicator_graph_service_pb2_grpc.IndicatorGraphServiceStub,
+        indicator_graph_service_pb2.GetMACDGraphRequest,
+        "GetMACDGraph",
+    ),
+    "idc.v1.IndicatorGraphService/GetChart": (
+        indicator_graph_service_pb2_grpc.IndicatorGraphServiceStub,
+        indicator_graph_service_pb2.GetChartRequest,
+        "GetChart",
+    ),
+}
+
+
+def shared_call(method: str, request: dict[str, Any]) -> Any:
+    """Call ``method`` with the proto3 JSON ``request`` through the generated stub; a stream is read to its end."""
+    stub_class, request_class, name = SHARED_METHODS[method]
+    with grpc.insecure_channel(TARGET) as channel:
+        answer = getattr(stub_class(channel), name)(json_format.ParseDict(request, request_class()), timeout=60.0)
+        return list(answer) if name in ("GetChart", "GetMACDGraph") else answer
+
+
+@pytest.mark.parametrize("case", EXPECTATIONS["charts"], ids=[case["name"] for case in EXPECTATIONS["charts"]])
+def test_shared_charts_decode_to_their_size(case: dict[str, Any]) -> None:
+    from PIL import Image as PILImage
+
+    messages = shared_call(case["method"], case["request"])
+    chunk_sizes(messages)
+    metadata = messages[0].metadata
+    data = b"".join(message.chunk for message in messages[1:])
+
+    assert (metadata.media_type, metadata.width_px, metadata.height_px, metadata.dpi) == (
+        case["media_type"],
+        case["width"],
+        case["height"],
+        case["dpi"],
+    )
+    with PILImage.open(io.BytesIO(data)) as decoded:
+        assert decoded.size == (case["width"], case["height"])
+
+
+@pytest.mark.parametrize(
+    "case", EXPECTATIONS["bad_requests"], ids=[case["name"] for case in EXPECTATIONS["bad_requests"]]
+)
+def test_shared_bad_requests_fail_with_their_code_and_field(case: dict[str, Any]) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        shared_call(case["method"], case["request"])
+
+    assert caught.value.code().name == case["code"]
+    if case["field"] is not None:
+        assert [name for name, _ in field_violations(caught.value)] == [case["field"]]
+        assert case["field"] in (caught.value.details() or "")
