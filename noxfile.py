@@ -70,9 +70,7 @@ def install_typescript(session: nox.Session) -> None:
 
 def generate_google_rpc(session: nox.Session) -> None:
     """TypeScript code for google.rpc.BadRequest, from the pinned googleapis-common-protos' own .proto file."""
-    found = session.run(
-        "python", "-c", "import google.rpc.error_details_pb2 as m; print(m.__file__)", silent=True
-    )
+    found = session.run("python", "-c", "import google.rpc.error_details_pb2 as m; print(m.__file__)", silent=True)
     source = Path(str(found).strip()).with_suffix("").with_name("error_details.proto")
     root = Path(session.create_tmp()) / "googleapis"
     shutil.rmtree(root, ignore_errors=True)
