@@ -70,8 +70,8 @@ def test_a_period_below_talibs_minimum_names_the_parameter_field() -> None:
     assert error_text(default_catalogue(), "talib.ADX", {"timeperiod": 0}) == (
         "params.timeperiod: 0 is below the minimum 2"
     )
-    assert error_text(default_catalogue(), "talib.ADX", {"timeperiod": 100_001}) == (
-        "params.timeperiod: 100001 is above the maximum 100000"
+    assert error_text(default_catalogue(), "talib.ADX", {"timeperiod": 1001}) == (
+        "params.timeperiod: 1001 is above the maximum 1000"
     )
 
 

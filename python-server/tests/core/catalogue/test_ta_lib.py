@@ -14,9 +14,10 @@ import talib.abstract
 from talib._ta_lib import MA_Type  # talib does not re-export it for type checkers
 
 from idc_server.core.catalogue import Entry, OutputKind, ParameterType, ParameterValue, default_catalogue
-from idc_server.core.catalogue.ta_lib import DOCUMENTED_KINDS, excluded_functions
+from idc_server.core.catalogue.ta_lib import DOCUMENTED_KINDS, excluded_functions, option_info
 from idc_server.core.data import BAR_COLUMNS, bundled_data_dir, read_bars_file
 from idc_server.core.errors import InvalidArgumentError
+from idc_server.core.indicators import MAX_PERIOD
 
 Columns = dict[str, npt.NDArray[np.float64]]
 FUNCTIONS = tuple(talib.get_functions())
@@ -154,23 +155,31 @@ def test_every_talib_entry_equals_a_direct_talib_call_bit_for_bit_with_its_lookb
     assert compared > 2 * 3 * (len(FUNCTIONS) - 1)
 
 
-def test_integer_minimums_are_what_talib_itself_refuses_below() -> None:
-    """The ranges come from TA-Lib's metadata; TA-Lib's functions check the same bounds."""
+def test_integer_ranges_are_what_talib_itself_checks_with_periods_capped_at_max_period() -> None:
+    """TA-Lib refuses below the minimum and above the maximum its metadata gives; idc caps the maximum."""
     catalogue = default_catalogue()
-    columns = DATASETS["random walk"]
+    columns = DATASETS["short random walk"]
     checked = 0
     for entry in catalogue:
         if entry.namespace != "talib":
             continue
-        for parameter in entry.parameters:
-            if parameter.type is not ParameterType.INT or parameter.minimum is None:
+        for index, parameter in enumerate(entry.parameters):
+            if parameter.type is not ParameterType.INT:
                 continue
-            below = {parameter.name: int(parameter.minimum) - 1}
-            with pytest.raises(Exception, match="TA_BAD_PARAM"):
-                direct_call(entry.local_name, columns, below)
-            direct_call(entry.local_name, columns, {parameter.name: int(parameter.minimum)})
-            with pytest.raises(InvalidArgumentError, match=f"params.{parameter.name}: .* is below the minimum"):
-                entry.bind(below)
+            assert parameter.minimum is not None, entry.name
+            name, low = parameter.name, int(parameter.minimum)
+            talib_maximum = option_info(entry.local_name, index).maximum
+            assert talib_maximum is not None, entry.name
+            for refused in (low - 1, int(talib_maximum) + 1):
+                with pytest.raises(Exception, match="TA_BAD_PARAM"):
+                    direct_call(entry.local_name, columns, {name: refused})
+            for accepted in (low, MAX_PERIOD, int(talib_maximum)):
+                direct_call(entry.local_name, columns, {name: accepted})
+            assert parameter.maximum == MAX_PERIOD < talib_maximum
+            with pytest.raises(InvalidArgumentError, match=rf"^params\.{name}: {low - 1} is below the minimum {low}$"):
+                entry.bind({name: low - 1})
+            with pytest.raises(InvalidArgumentError, match=rf"^params\.{name}: 1001 is above the maximum 1000$"):
+                entry.bind({name: MAX_PERIOD + 1})
             checked += 1
     assert checked > 100
 

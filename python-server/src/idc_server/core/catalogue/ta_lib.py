@@ -10,7 +10,10 @@ Nothing here lists functions. For each name in ``talib.get_functions()``:
   default, hint, and the range TA-Lib itself checks (``TA_IntegerRange``,
   ``TA_RealRange``) or the choices of an ``TA_IntegerList`` (the moving
   average types), read with ctypes from the library the wheel bundles,
-  because the Python wrapper drops the ranges;
+  because the Python wrapper drops the ranges. Integer ranges (all of them
+  periods or bar counts) are capped at idc's ``MAX_PERIOD`` (1000), as the
+  typed indicators are: TA-Lib allows 100000, and some functions (CCI,
+  AVGDEV, IMI, VHF, FRACTAL, PERCENTILE) cost bars x period;
 - outputs from ``output_names`` and the flags (see ``output_kind``);
 - ``lookback`` from the abstract Function's ``lookback`` (TA-Lib's
   ``TA_GetLookback``); ``compute`` calls the plain ``talib.<NAME>`` function,
@@ -52,7 +55,7 @@ from idc_server.core.catalogue.model import (
 )
 from idc_server.core.data import BAR_COLUMNS
 from idc_server.core.errors import InvalidArgumentError
-from idc_server.core.indicators import Convention
+from idc_server.core.indicators import MAX_PERIOD, Convention
 
 NAMESPACE = "talib"
 TA_REAL_BOUND = 3e37  # TA_REAL_MIN / TA_REAL_MAX: TA-Lib's way of saying "unbounded"
@@ -141,7 +144,7 @@ def _c_library() -> ctypes.CDLL:
 
 
 @dataclass(frozen=True, slots=True)
-class _OptionInfo:
+class OptionInfo:
     """One optional input as the C library declares it."""
 
     type: int
@@ -153,7 +156,8 @@ class _OptionInfo:
     choices: tuple[tuple[int, str], ...] = ()
 
 
-def _option_info(function: str, index: int) -> _OptionInfo:
+def option_info(function: str, index: int) -> OptionInfo:
+    """Optional input ``index`` of ``function`` as TA-Lib's C library declares it (``TA_GetOptInputParameterInfo``)."""
     library = _c_library()
     handle = ctypes.c_void_p()
     if library.TA_GetFuncHandle(function.encode(), ctypes.byref(handle)) != 0:
@@ -166,16 +170,16 @@ def _option_info(function: str, index: int) -> _OptionInfo:
     hint = (info.hint or b"").decode()
     if info.type == _INTEGER_RANGE:
         integers = _IntegerRange.from_address(info.data_set)
-        return _OptionInfo(info.type, name, info.default_value, hint, integers.min, integers.max)
+        return OptionInfo(info.type, name, info.default_value, hint, integers.min, integers.max)
     if info.type == _REAL_RANGE:
         reals = _RealRange.from_address(info.data_set)
         low = None if reals.min <= -TA_REAL_BOUND else reals.min
         high = None if reals.max >= TA_REAL_BOUND else reals.max
-        return _OptionInfo(info.type, name, info.default_value, hint, low, high)
+        return OptionInfo(info.type, name, info.default_value, hint, low, high)
     if info.type == _INTEGER_LIST:
         listed = _IntegerList.from_address(info.data_set)
         choices = tuple((listed.data[i].value, listed.data[i].string.decode()) for i in range(listed.count))
-        return _OptionInfo(info.type, name, info.default_value, hint, choices=choices)
+        return OptionInfo(info.type, name, info.default_value, hint, choices=choices)
     raise CatalogueError(f"{function}.{name}: TA-Lib parameter type {info.type} is not supported")
 
 
@@ -211,7 +215,7 @@ def output_kind(function: str, info: Mapping[str, Any]) -> OutputKind:
     return DOCUMENTED_KINDS.get(function, OutputKind.UNITLESS)
 
 
-def _parameter(function: str, option: _OptionInfo) -> tuple[Parameter, Callable[[ParameterValue], int | float]]:
+def _parameter(function: str, option: OptionInfo) -> tuple[Parameter, Callable[[ParameterValue], int | float]]:
     """The catalogue parameter and the conversion of its canonical value to what TA-Lib takes."""
     if option.type == _INTEGER_LIST:
         codes = {label: code for code, label in option.choices}
@@ -221,9 +225,8 @@ def _parameter(function: str, option: _OptionInfo) -> tuple[Parameter, Callable[
         parameter = Parameter(option.name, ParameterType.ENUM, default, option.hint, choices=tuple(codes))
         return parameter, lambda value: codes[str(value)]
     if option.type == _INTEGER_RANGE:
-        parameter = Parameter(
-            option.name, ParameterType.INT, int(option.default), option.hint, option.minimum, option.maximum
-        )
+        maximum = MAX_PERIOD if option.maximum is None else min(option.maximum, MAX_PERIOD)
+        parameter = Parameter(option.name, ParameterType.INT, int(option.default), option.hint, option.minimum, maximum)
         return parameter, int
     parameter = Parameter(option.name, ParameterType.FLOAT, option.default, option.hint, option.minimum, option.maximum)
     return parameter, float
@@ -231,7 +234,7 @@ def _parameter(function: str, option: _OptionInfo) -> tuple[Parameter, Callable[
 
 def _entry(function: str) -> Entry:
     info = talib.abstract.Function(function).info
-    options = [_option_info(function, index) for index in range(len(info["parameters"]))]
+    options = [option_info(function, index) for index in range(len(info["parameters"]))]
     # The wrapper reads the same structures: agreeing with it checks the ctypes layout.
     if [(option.name, option.default) for option in options] != list(info["parameters"].items()):
         raise CatalogueError(f"{function}: the C library's parameters {options} differ from the wrapper's")
