@@ -224,6 +224,15 @@ def test_an_unsupported_convention_names_the_convention_field() -> None:
         bound.lookback(Convention.TDX)
 
 
+def test_an_unspecified_convention_is_the_servers_default_where_supported_else_the_entrys_own() -> None:
+    talib_only, both = default_catalogue().get("talib.SMA"), make_entry()
+    assert talib_only.convention_for(None, Convention.TDX) is Convention.TALIB
+    assert both.convention_for(None, Convention.TDX) is Convention.TDX
+    assert both.convention_for(Convention.TALIB, Convention.TDX) is Convention.TALIB
+    with pytest.raises(InvalidArgumentError, match=r"^convention: talib\.SMA supports TALIB, not TDX$"):
+        talib_only.convention_for(Convention.TDX, Convention.TALIB)
+
+
 def test_missing_or_unequal_input_columns_are_refused() -> None:
     bound = make_entry().bind({})
     with pytest.raises(InvalidArgumentError, match=r"^low: test\.RANGE needs the bar columns high, low$"):

@@ -34,12 +34,19 @@ def random_walk(length: int, seed: int) -> Columns:
     columns = {"open": opening, "high": high, "low": low, "close": close, "volume": volume}
     assert np.all(high >= np.maximum(opening, close))
     assert np.all(low <= np.minimum(opening, close))
-    return columns
+    return read_only(columns)
 
 
 def spy() -> Columns:
     frame = read_bars_file(bundled_data_dir() / "SPY.csv")
-    return {column: frame[column].to_numpy(dtype="float64") for column in BAR_COLUMNS}
+    return read_only({column: frame[column].to_numpy(dtype="float64") for column in BAR_COLUMNS})
+
+
+def read_only(columns: Columns) -> Columns:
+    """As a History's columns are: the catalogue never writes its inputs."""
+    for values in columns.values():
+        values.setflags(write=False)
+    return columns
 
 
 def bar_inputs(function: str) -> list[str] | None:

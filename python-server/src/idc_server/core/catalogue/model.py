@@ -196,6 +196,16 @@ class Entry:
         """The name within its namespace: ``ADX`` for ``talib.ADX``."""
         return self.name.partition(".")[2]
 
+    def convention_for(self, requested: Convention | None, server_default: Convention) -> Convention:
+        """The convention to compute under: the requested one, which must be supported, or else the
+        server's default when supported, or else the entry's own (a TA-Lib entry on a TDX server)."""
+        if requested is not None:
+            if requested not in self.conventions:
+                supported = ", ".join(item.name for item in self.conventions)
+                raise InvalidArgumentError("convention", f"{self.name} supports {supported}, not {requested.name}")
+            return requested
+        return server_default if server_default in self.conventions else self.conventions[0]
+
     def defaults(self) -> dict[str, ParameterValue]:
         """Every parameter at its default."""
         return {parameter.name: parameter.default for parameter in self.parameters}
@@ -250,12 +260,7 @@ class Bound:
         return self.entry.lookback_function(self.params, self._convention(convention))
 
     def _convention(self, requested: Convention | None) -> Convention:
-        entry = self.entry
-        convention = requested or entry.conventions[0]
-        if convention not in entry.conventions:
-            supported = ", ".join(item.name for item in entry.conventions)
-            raise InvalidArgumentError("convention", f"{entry.name} supports {supported}, not {convention.name}")
-        return convention
+        return self.entry.convention_for(requested, self.entry.conventions[0])
 
     def compute(self, columns: Columns, convention: Convention | None = None) -> dict[str, FloatArray]:
         """Every output over ``columns`` (bar column name to float64 array, all one length; extra columns ignored).
