@@ -38,5 +38,5 @@ __all__ = [
 
 @functools.cache
 def default_catalogue() -> Catalogue:
-    """The built-in catalogue, built once (about 20 ms) and shared: entries are immutable."""
+    """The built-in catalogue, built once (tens of milliseconds) and shared: entries are immutable."""
     return Catalogue(talib_entries())
