@@ -223,7 +223,7 @@ def test_documented_kinds_name_installed_functions_and_bounded_percents_stay_in_
         assert {output.kind for output in catalogue.get(f"talib.{function}").outputs} == {kind}
     for function in ("RSI", "STOCH", "STOCHF", "WILLR", "MFI", "ADX", "DX", "AROON", "AROONOSC", "CMO", "ULTOSC"):
         for columns in DATASETS.values():
-            for values in catalogue.get(function).bind({}).compute(columns).values():
+            for values in catalogue.get(f"talib.{function}").bind({}).compute(columns).values():
                 finite = values[~np.isnan(values)]
                 assert np.all((finite >= -100.0 - 1e-9) & (finite <= 100.0 + 1e-9)), function
     assert {output.kind for output in catalogue.get("talib.SMA").outputs} == {OutputKind.PRICE}

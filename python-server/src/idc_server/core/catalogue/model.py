@@ -66,7 +66,7 @@ class ParameterType(enum.Enum):
 class OutputKind(enum.Enum):
     """What an output's values mean, so that a chart knows where to draw it."""
 
-    PRICE = "price"  # the units of the price inputs: an overlay on the price panel
+    PRICE = "price"  # a price level on the inputs' scale: an overlay (price differences such as MACD are UNITLESS)
     PERCENT = "percent"  # 0-100 for bounded oscillators (RSI); unbounded for rates of change
     RATIO = "ratio"  # a dimensionless ratio (1.0 = 100%)
     VOLUME = "volume"  # the units of the volume input (shares, contracts)
@@ -78,9 +78,10 @@ class OutputKind(enum.Enum):
 class Parameter:
     """One parameter of an entry.
 
-    ``minimum`` and ``maximum`` bound INT and FLOAT values, inclusive; None
-    means unbounded (FLOAT values must still be finite). ``choices`` are the
-    names an ENUM takes. ``default`` is a valid value.
+    ``minimum`` and ``maximum`` bound INT and FLOAT values, inclusive (the
+    minimum exclusive when ``minimum_exclusive``); None means unbounded (FLOAT
+    values must still be finite). ``choices`` are the names an ENUM takes.
+    ``default`` is a valid value.
     """
 
     name: str
@@ -90,6 +91,7 @@ class Parameter:
     minimum: float | None = None
     maximum: float | None = None
     choices: tuple[str, ...] = ()
+    minimum_exclusive: bool = False
 
     def __post_init__(self) -> None:
         if not PARAMETER_PATTERN.fullmatch(self.name):
@@ -126,6 +128,8 @@ class Parameter:
             number = float(value)
             if not math.isfinite(number):
                 raise InvalidArgumentError(self.name, f"must be a finite number, got {number}")
+        if self.minimum is not None and self.minimum_exclusive and number <= self.minimum:
+            raise InvalidArgumentError(self.name, f"must be above {_bound(self.minimum, self.type)}, got {number}")
         if self.minimum is not None and number < self.minimum:
             raise InvalidArgumentError(self.name, f"{number} is below the minimum {_bound(self.minimum, self.type)}")
         if self.maximum is not None and number > self.maximum:
@@ -148,6 +152,7 @@ class Output:
 
 Lookback = Callable[[Params, Convention], int]
 Compute = Callable[[Columns, Params, Convention], dict[str, FloatArray]]
+Check = Callable[[Params], None]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -156,7 +161,10 @@ class Entry:
 
     ``lookback_function`` and ``compute_function`` receive parameters already
     validated by ``Catalogue.bind`` (every declared parameter present, in
-    canonical form). Entries compare by identity.
+    canonical form). ``check_function``, if any, checks rules between
+    parameters (MACD's fast below slow) and raises InvalidArgumentError naming
+    one. ``compute_function`` may raise InvalidArgumentError naming a
+    parameter (a period longer than the series). Entries compare by identity.
     """
 
     name: str
@@ -168,6 +176,7 @@ class Entry:
     conventions: tuple[Convention, ...]
     lookback_function: Lookback = field(repr=False)
     compute_function: Compute = field(repr=False)
+    check_function: Check | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.name) > MAX_NAME_LENGTH or not NAME_PATTERN.fullmatch(self.name):
@@ -230,6 +239,8 @@ class Entry:
                 )
                 for parameter in self.parameters
             )
+            if self.check_function is not None:
+                self.check_function(dict(values))
         return Bound(self, values)
 
 
@@ -277,7 +288,10 @@ class Bound:
         if len(lengths) != 1:
             raise InvalidArgumentError(entry.inputs[0], f"input columns differ in length: {sorted(lengths)}")
         length = lengths.pop()
-        outputs = entry.compute_function({column: columns[column] for column in entry.inputs}, self.params, convention)
+        with field_prefix("params"):  # an entry names its own parameters (or none: "params")
+            outputs = entry.compute_function(
+                {column: columns[column] for column in entry.inputs}, self.params, convention
+            )
         expected = [output.name for output in entry.outputs]
         if list(outputs) != expected or any(
             values.shape != (length,) or values.dtype != np.float64 for values in outputs.values()

@@ -267,7 +267,7 @@ def _entry(function: str) -> Entry:
             result = implementation(*arrays, *values)
         except Exception as error:  # talib raises a bare Exception naming TA-Lib's return code
             if "TA_BAD_PARAM" in str(error):
-                raise InvalidArgumentError("params", f"TA-Lib refused them for {function}: {error}") from None
+                raise InvalidArgumentError("", f"TA-Lib refused them for {function}: {error}") from None
             raise
         results = result if isinstance(result, tuple) else (result,)
         outputs = {}
