@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from idc_server.core.catalogue import (
     Catalogue,
@@ -91,6 +93,8 @@ def test_the_api_layer_re_roots_parameter_errors_under_the_request() -> None:
         ({"scale": float("nan")}, "params.scale: must be a finite number, got nan"),
         ({"scale": float("inf")}, "params.scale: must be a finite number, got inf"),
         ({"scale": -0.5}, "params.scale: -0.5 is below the minimum 0"),
+        ({"scale": 10**400}, f"params.scale: must be a finite number, got 1{'0' * 34}...00 (401 characters)"),
+        ({"lag": 10**400}, f"params.lag: 1{'0' * 34}...00 (401 characters) is above the maximum 10"),
         ({"scale": None}, "params.scale: must be a number, got None"),
         ({"signed": 1}, "params.signed: must be true or false, got 1"),
         ({"mode": "Medium"}, "params.mode: 'Medium' is not one of Fast, Slow"),
@@ -249,3 +253,37 @@ def test_an_entry_returning_other_outputs_than_it_declares_is_a_catalogue_error(
 
     with pytest.raises(CatalogueError, match=r"test.RANGE returned \['range'\], not \['range'\] as float64\[3\]"):
         make_entry(compute_function=wrong).bind({}).compute(columns([1.0, 2.0, 3.0], [0.0, 0.0, 0.0]))
+
+
+ANY_VALUE = st.one_of(
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=50),
+    st.booleans(),
+    st.none(),
+    st.lists(st.integers(), max_size=3),
+    st.fractions(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=ANY_VALUE)
+def test_any_value_is_either_valid_and_in_range_or_an_invalid_argument(value: object) -> None:
+    for parameter in make_entry().parameters:
+        try:
+            canonical = parameter.validate(value)
+        except InvalidArgumentError as error:
+            refusal = (error.field, len(str(error)))
+            assert refusal[0] == parameter.name
+            assert refusal[1] < 200
+            continue
+        assert parameter.validate(canonical) == canonical
+        if parameter.type in (ParameterType.INT, ParameterType.FLOAT):
+            assert isinstance(canonical, int if parameter.type is ParameterType.INT else float)
+            assert not isinstance(canonical, bool)
+            assert parameter.minimum is None or canonical >= parameter.minimum
+            assert parameter.maximum is None or canonical <= parameter.maximum
+        elif parameter.type is ParameterType.ENUM:
+            assert canonical in parameter.choices
+        else:
+            assert isinstance(canonical, bool)

@@ -71,7 +71,7 @@ class OutputKind(enum.Enum):
     RATIO = "ratio"  # a dimensionless ratio (1.0 = 100%)
     VOLUME = "volume"  # the units of the volume input (shares, contracts)
     UNITLESS = "unitless"  # an oscillator or other value in units of its own (or none)
-    SIGNAL = "signal"  # a per-bar signal: 0 none, non-zero fired (TA-Lib patterns: ±100, ±200)
+    SIGNAL = "signal"  # a per-bar signal: 0 none, non-zero fired (TA-Lib patterns: ±100, ±80, ±200)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,15 +125,24 @@ class Parameter:
                 raise InvalidArgumentError(self.name, f"must be an integer, got {shown(value)}")  # 14.0 is 14
             number = int(value)
         else:
-            number = float(value)
+            try:
+                number = float(value)
+            except OverflowError:  # an int beyond float's range
+                number = math.inf
             if not math.isfinite(number):
-                raise InvalidArgumentError(self.name, f"must be a finite number, got {number}")
+                raise InvalidArgumentError(self.name, f"must be a finite number, got {shown(value)}")
         if self.minimum is not None and self.minimum_exclusive and number <= self.minimum:
-            raise InvalidArgumentError(self.name, f"must be above {_bound(self.minimum, self.type)}, got {number}")
+            raise InvalidArgumentError(
+                self.name, f"must be above {_bound(self.minimum, self.type)}, got {shown(number)}"
+            )
         if self.minimum is not None and number < self.minimum:
-            raise InvalidArgumentError(self.name, f"{number} is below the minimum {_bound(self.minimum, self.type)}")
+            raise InvalidArgumentError(
+                self.name, f"{shown(number)} is below the minimum {_bound(self.minimum, self.type)}"
+            )
         if self.maximum is not None and number > self.maximum:
-            raise InvalidArgumentError(self.name, f"{number} is above the maximum {_bound(self.maximum, self.type)}")
+            raise InvalidArgumentError(
+                self.name, f"{shown(number)} is above the maximum {_bound(self.maximum, self.type)}"
+            )
         return number
 
 

@@ -245,6 +245,7 @@ def _entry(function: str) -> Entry:
     outputs = tuple(
         Output(name, kind, SIGNAL_DOC if kind is OutputKind.SIGNAL else "") for name in info["output_names"]
     )
+    names = tuple(output.name for output in outputs)
     inputs = _input_columns(info)
     implementation = getattr(talib, function)
 
@@ -267,18 +268,16 @@ def _entry(function: str) -> Entry:
             result = implementation(*arrays, *values)
         except Exception as error:  # talib raises a bare Exception naming TA-Lib's return code
             if "TA_BAD_PARAM" in str(error):
-                raise InvalidArgumentError("", f"TA-Lib refused them for {function}: {error}") from None
+                raise InvalidArgumentError("", f"TA-Lib refused these for {function}: {error}") from None
             raise
-        results = result if isinstance(result, tuple) else (result,)
-        outputs = {}
-        for output, values_out in zip(outputs_names, results, strict=True):
-            if values_out.dtype != np.float64:  # integer outputs: TA-Lib writes 0 on warm-up bars
-                values_out = values_out.astype(np.float64)
-                values_out[: cached_lookback(values)] = np.nan
-            outputs[output] = values_out
-        return outputs
+        computed = {}
+        for name, column in zip(names, result if isinstance(result, tuple) else (result,), strict=True):
+            if column.dtype != np.float64:  # integer outputs: TA-Lib writes 0 on warm-up bars
+                column = column.astype(np.float64)
+                column[: cached_lookback(values)] = np.nan
+            computed[name] = column
+        return computed
 
-    outputs_names = tuple(output.name for output in outputs)
     return Entry(
         name=f"{NAMESPACE}.{function}",
         group=info["group"],
