@@ -1,10 +1,13 @@
 """Technical indicators on bars frames, under TA-Lib or 通达信 (TDX) conventions.
 
 Every indicator is one registered function: ``@indicator(name, Parameters,
-outputs)`` over a compute function ``(bars, parameters, convention) ->
-DataFrame``. The registry is what the API layer serves, so adding an
-indicator means one parameters dataclass, one function here, and one proto
-``oneof`` member with the same name and field names.
+outputs, ...)`` over a compute function ``(bars, parameters, convention) ->
+DataFrame``, declaring the bar columns it reads, its outputs' kinds and its
+lookback. Each parameter field declares its range (``period_field``), checked
+by ``check_fields``. The registry is what the API layer serves and what the
+catalogue lists as ``idc.*`` entries, so adding an indicator means one
+parameters dataclass, one function here, and one proto ``oneof`` member with
+the same name and field names.
 
 Compute functions are pure: they never mutate their inputs. They take a
 whole bars frame (see ``idc_server.core.data``) and return a frame on the same
@@ -40,7 +43,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
 import numpy as np
@@ -78,38 +81,57 @@ def check_period(field: str, value: int, low: int = 1) -> None:
         raise InvalidArgumentError(field, f"must be between {low} and {MAX_PERIOD}, got {value}")
 
 
+def period_field(default: int, doc: str, low: int = 1) -> Any:
+    """A period parameter of ``low`` to ``MAX_PERIOD`` bars (its range is in the field's metadata)."""
+    return field(default=default, metadata={"doc": doc, "minimum": low, "maximum": MAX_PERIOD})
+
+
+def check_fields(parameters: Any) -> None:
+    """Check each field against the range in its metadata; InvalidArgumentError naming the field.
+
+    Periods must lie in ``[minimum, maximum]``; a field whose metadata says
+    ``above`` must lie in ``(above, maximum]`` and be finite.
+    """
+    for item in fields(parameters):
+        value = getattr(parameters, item.name)
+        if "minimum" in item.metadata:
+            check_period(item.name, value, item.metadata["minimum"])
+        elif "above" in item.metadata:
+            low, high = item.metadata["above"], item.metadata["maximum"]
+            if not (low < value <= high and np.isfinite(value)):
+                raise InvalidArgumentError(item.name, f"must be above {low:g} and at most {high:g}, got {value}")
+
+
 @dataclass(frozen=True, slots=True)
 class SMAParameters:
     """Simple moving average of the close over ``period`` bars."""
 
-    period: int = 20
+    period: int = period_field(20, "bars in the window")
 
     def __post_init__(self) -> None:
-        check_period("period", self.period)
+        check_fields(self)
 
 
 @dataclass(frozen=True, slots=True)
 class EMAParameters:
     """Exponential moving average of the close, alpha = 2 / (period + 1)."""
 
-    period: int = 20
+    period: int = period_field(20, "span in bars: alpha = 2 / (period + 1)")
 
     def __post_init__(self) -> None:
-        check_period("period", self.period)
+        check_fields(self)
 
 
 @dataclass(frozen=True, slots=True)
 class MACDParameters:
     """The three MACD spans, in bars."""
 
-    fast_period: int = 12
-    slow_period: int = 26
-    signal_period: int = 9
+    fast_period: int = period_field(12, "span of the fast EMA, in bars; less than slow_period")
+    slow_period: int = period_field(26, "span of the slow EMA, in bars")
+    signal_period: int = period_field(9, "span of the signal EMA of the MACD line, in bars")
 
     def __post_init__(self) -> None:
-        check_period("fast_period", self.fast_period)
-        check_period("slow_period", self.slow_period)
-        check_period("signal_period", self.signal_period)
+        check_fields(self)
         if self.fast_period >= self.slow_period:
             raise InvalidArgumentError(
                 "fast_period", f"must be less than slow_period ({self.slow_period}), got {self.fast_period}"
@@ -120,10 +142,10 @@ class MACDParameters:
 class RSIParameters:
     """Relative strength index of the close, Wilder smoothing, in percent."""
 
-    period: int = 14
+    period: int = period_field(14, "Wilder smoothing period, in bars")
 
     def __post_init__(self) -> None:
-        check_period("period", self.period)
+        check_fields(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,47 +156,50 @@ class BollingerParameters:
     sample for TDX.
     """
 
-    period: int = 20
-    k: float = 2.0
-    std_dev: StdDev | None = None
+    period: int = period_field(20, "bars in the window", low=2)
+    k: float = field(default=2.0, metadata={"doc": "band width in standard deviations", "above": 0.0, "maximum": 10.0})
+    std_dev: StdDev | None = field(default=None, metadata={"doc": "population or sample; unset: the convention's"})
 
     def __post_init__(self) -> None:
-        check_period("period", self.period, low=2)
-        if not (0 < self.k <= 10 and np.isfinite(self.k)):
-            raise InvalidArgumentError("k", f"must be above 0 and at most 10, got {self.k}")
+        check_fields(self)
 
 
 @dataclass(frozen=True, slots=True)
 class KDJParameters:
     """KDJ stochastic oscillator: RSV over ``period``, K and D smoothed, J = 3K - 2D."""
 
-    period: int = 9
-    k_period: int = 3
-    d_period: int = 3
-    seed: KDJSeed = KDJSeed.FIFTY
+    period: int = period_field(9, "bars of the RSV's highest high and lowest low")
+    k_period: int = period_field(3, "smoothing of K: K = ((k_period - 1) * K' + RSV) / k_period")
+    d_period: int = period_field(3, "smoothing of D: D = ((d_period - 1) * D' + K) / d_period")
+    seed: KDJSeed = field(default=KDJSeed.FIFTY, metadata={"doc": "what K and D start from"})
 
     def __post_init__(self) -> None:
-        check_period("period", self.period)
-        check_period("k_period", self.k_period)
-        check_period("d_period", self.d_period)
+        check_fields(self)
 
 
 P = TypeVar("P")
 Compute = Callable[[pd.DataFrame, Any, Convention], pd.DataFrame]
+Lookback = Callable[[Any, Convention], int]
 
 
 @dataclass(frozen=True, slots=True)
 class Indicator:
     """A registered indicator: its parameters type, output names and function.
 
-    A one-output indicator's series is named by its label alone; others are
-    ``label.output``.
+    ``inputs`` are the bar columns it reads; ``kinds`` say what each output
+    is (``OutputKind`` values of the catalogue: "price" for a price level,
+    "percent", "unitless"); ``lookback(parameters, convention)`` is how
+    many leading bars have no value. A one-output indicator's series is named
+    by its label alone; others are ``label.output``.
     """
 
     name: str
     parameters: type
     outputs: tuple[str, ...]
     compute: Compute
+    inputs: tuple[str, ...]
+    kinds: tuple[str, ...]
+    lookback: Lookback
 
     def parameter_names(self) -> tuple[str, ...]:
         """The parameters dataclass's field names (the proto message's field names)."""
@@ -190,11 +215,19 @@ class Indicator:
 INDICATORS: dict[str, Indicator] = {}
 
 
-def indicator(name: str, parameters: type[P], outputs: tuple[str, ...]) -> Callable[[Compute], Compute]:
+def indicator(
+    name: str,
+    parameters: type[P],
+    outputs: tuple[str, ...],
+    *,
+    kinds: tuple[str, ...],
+    lookback: Lookback,
+    inputs: tuple[str, ...] = ("close",),
+) -> Callable[[Compute], Compute]:
     """Register a compute function under ``name`` (the proto oneof member's name)."""
 
     def register(compute: Compute) -> Compute:
-        INDICATORS[name] = Indicator(name, parameters, outputs, compute)
+        INDICATORS[name] = Indicator(name, parameters, outputs, compute, inputs, kinds, lookback)
         return compute
 
     return register
@@ -300,7 +333,11 @@ def _close(bars: pd.DataFrame) -> np.ndarray:
 # --- indicators ---------------------------------------------------------------
 
 
-@indicator("sma", SMAParameters, ("sma",))
+def _talib_or_tdx(talib: int, tdx: int, convention: Convention) -> int:
+    return talib if convention is Convention.TALIB else tdx
+
+
+@indicator("sma", SMAParameters, ("sma",), kinds=("price",), lookback=lambda p, c: p.period - 1)
 def compute_sma(bars: pd.DataFrame, parameters: SMAParameters, convention: Convention) -> pd.DataFrame:
     """Simple moving average of the close (talib.SMA, 通达信 MA), price units.
 
@@ -311,7 +348,7 @@ def compute_sma(bars: pd.DataFrame, parameters: SMAParameters, convention: Conve
     return _frame(bars, {"sma": _rolling_mean(bars["close"], parameters.period)})
 
 
-@indicator("ema", EMAParameters, ("ema",))
+@indicator("ema", EMAParameters, ("ema",), kinds=("price",), lookback=lambda p, c: _talib_or_tdx(p.period - 1, 0, c))
 def compute_ema(bars: pd.DataFrame, parameters: EMAParameters, convention: Convention) -> pd.DataFrame:
     """Exponential moving average of the close, alpha = 2 / (period + 1), price units.
 
@@ -327,7 +364,13 @@ def compute_ema(bars: pd.DataFrame, parameters: EMAParameters, convention: Conve
     return _frame(bars, {"ema": _ema(_close(bars), parameters.period, convention)})
 
 
-@indicator("macd", MACDParameters, ("macd", "signal", "histogram"))
+@indicator(
+    "macd",
+    MACDParameters,
+    ("macd", "signal", "histogram"),
+    kinds=("unitless",) * 3,  # price differences, drawn in a panel of their own
+    lookback=lambda p, c: _talib_or_tdx(p.slow_period - 1 + p.signal_period - 1, 0, c),
+)
 def compute_macd(bars: pd.DataFrame, parameters: MACDParameters, convention: Convention) -> pd.DataFrame:
     """MACD of the close (talib.MACD; 通达信 DIF, DEA, MACD), price units.
 
@@ -363,7 +406,7 @@ def compute_macd(bars: pd.DataFrame, parameters: MACDParameters, convention: Con
     return _frame(bars, {"macd": line, "signal": signal, "histogram": histogram})
 
 
-@indicator("rsi", RSIParameters, ("rsi",))
+@indicator("rsi", RSIParameters, ("rsi",), kinds=("percent",), lookback=lambda p, c: _talib_or_tdx(p.period, 1, c))
 def compute_rsi(bars: pd.DataFrame, parameters: RSIParameters, convention: Convention) -> pd.DataFrame:
     """Relative strength index of the close with Wilder smoothing, in percent (0-100).
 
@@ -402,7 +445,9 @@ def compute_rsi(bars: pd.DataFrame, parameters: RSIParameters, convention: Conve
     return _frame(bars, {"rsi": rsi})
 
 
-@indicator("boll", BollingerParameters, ("upper", "middle", "lower"))
+@indicator(
+    "boll", BollingerParameters, ("upper", "middle", "lower"), kinds=("price",) * 3, lookback=lambda p, c: p.period - 1
+)
 def compute_boll(bars: pd.DataFrame, parameters: BollingerParameters, convention: Convention) -> pd.DataFrame:
     """Bollinger Bands of the close (talib.BBANDS with matype 0; 通达信 BOLL), price units.
 
@@ -422,7 +467,14 @@ def compute_boll(bars: pd.DataFrame, parameters: BollingerParameters, convention
     return _frame(bars, {"upper": middle + width, "middle": middle, "lower": middle - width})
 
 
-@indicator("kdj", KDJParameters, ("k", "d", "j"))
+@indicator(
+    "kdj",
+    KDJParameters,
+    ("k", "d", "j"),
+    kinds=("percent",) * 3,
+    lookback=lambda p, c: _talib_or_tdx(p.period - 1, 0, c),
+    inputs=("high", "low", "close"),
+)
 def compute_kdj(bars: pd.DataFrame, parameters: KDJParameters, convention: Convention) -> pd.DataFrame:
     """KDJ stochastic oscillator (通达信 KDJ), in percent.
 
