@@ -44,6 +44,8 @@ STYLE: Final = re.compile(
     r"COLOR[0-9A-Z]*|LINETHICK[0-9]|NODRAW|NOTEXT|STICK|COLORSTICK|VOLSTICK|LINESTICK|"
     r"CROSSDOT|CIRCLEDOT|POINTDOT|DOTLINE|DASHLINE"
 )
+# The compiler walks the tree recursively, a few Python frames per level.
+DEPTH_CEILING: Final = 200
 _ARITHMETIC: Final = {"+", "-", "*", "/"}
 _COMPARISONS: Final = {">", "<", ">=", "<=", "=", "<>"}
 
@@ -59,10 +61,14 @@ class FormulaLimits:
 
     max_length: int = 20_000  # characters of formula text
     max_statements: int = 500
-    max_depth: int = 100  # nesting of calls, parentheses and operators
+    max_depth: int = 100  # nesting of calls and operators (parentheses alone add none), at most DEPTH_CEILING
     max_period: int = 1000  # the largest period argument, in bars
     max_bars: int = 2_000_000  # bars one evaluation may cover
     max_cells: int = 400_000_000
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_depth <= DEPTH_CEILING:
+            raise ValueError(f"max_depth must be between 1 and {DEPTH_CEILING} (the compiler recurses per level)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,13 +311,14 @@ def _position(node: lark.Tree[lark.Token] | lark.Token | None) -> tuple[int, int
 
 
 def _check_depth(tree: lark.Tree[lark.Token], limit: int) -> None:
-    pending: list[tuple[lark.Tree[lark.Token], int]] = [(tree, 0)]
+    pending: list[tuple[lark.Tree[lark.Token], int]] = [(tree, -1)]  # the root and each statement add none
     while pending:
         node, depth = pending.pop()
         if depth > limit:
             line, column = _position(node)
             raise syntax_error(line, column, f"nested deeper than the limit of {limit}")
-        pending.extend((child, depth + 1) for child in node.children if isinstance(child, lark.Tree))
+        step = 0 if node.data in ("start", "assign", "output", "unnamed_output") else 1
+        pending.extend((child, depth + step) for child in node.children if isinstance(child, lark.Tree))
 
 
 class Formula:
@@ -577,7 +584,7 @@ def compile_formula(
         raise InvalidArgumentError(
             FIELD, f"has {len(statements)} statements, more than the limit of {limits.max_statements}"
         )
-    _check_depth(tree, limits.max_depth + 1)
+    _check_depth(tree, limits.max_depth)
     compiler = _Compiler(parameters, limits)
     for statement in statements:
         compiler.statement(statement)
