@@ -17,7 +17,7 @@ and checks the relation instead:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,8 @@ import MyTT
 import numpy as np
 import pandas as pd
 import pytest
+from formula_support import SYMBOLS, Array, assert_same, real_columns, series, store
 
-from core.formula.formula_support import SYMBOLS, Array, assert_same, real_columns, series, store
 from idc_server.core.errors import InvalidArgumentError
 from idc_server.core.formula import FormulaFile, load_formula_files, parse_formula_file, system_formula_dir
 from idc_server.core.indicators import (
@@ -49,9 +49,8 @@ def system() -> dict[str, FormulaFile]:
 
 
 @pytest.fixture(autouse=True)
-def unrounded_mytt(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def unrounded_mytt(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(MyTT.MyTT, "RD", lambda values, digits=3: values)
-    yield
 
 
 def evaluate(entry: FormulaFile, columns: dict[str, Array], **params: float) -> dict[str, Array]:
@@ -64,7 +63,8 @@ def evaluate(entry: FormulaFile, columns: dict[str, Array], **params: float) -> 
 def test_the_system_indicators_are_all_there_with_declared_headers(system: dict[str, FormulaFile]) -> None:
     assert set(system) >= REQUIRED
     for entry in system.values():
-        assert entry.description and entry.group, entry.name
+        assert entry.description, entry.name
+        assert entry.group, entry.name
         assert entry.parameters, entry.name
         assert [output.name for output in entry.outputs] == [output.name for output in entry.formula.outputs]
         for parameter in entry.parameters:
@@ -237,13 +237,19 @@ def test_a_new_file_is_a_new_indicator_with_its_declared_parameters(tmp_path: Pa
     [
         (GOOD.replace("// group: trend\n", ""), "X.tdx: the header must declare '// group: ...'"),
         (GOOD.replace("// group: trend", "// group: trend\n// group: again"), "X.tdx: line 2: group is declared twice"),
-        (GOOD.replace("signal, where", "price, where"), "X.tdx: the header's outputs [('FASTMA', False), ('UP', False)]"),
+        (
+            GOOD.replace("signal, where", "price, where"),
+            "X.tdx: the header's outputs [('FASTMA', False), ('UP', False)]",
+        ),
         (GOOD.replace("// output: UP, signal, where the close crosses above it\n", ""), "X.tdx: the header's outputs"),
         (GOOD.replace("price, the short", "money, the short"), "X.tdx: line 6: kind 'money' is not one of price,"),
         (GOOD.replace("= 5, 1..50", "= 0, 1..50"), "X.tdx: line 4: parameters.FAST: default 0 is outside its range"),
         (GOOD.replace("= 5, 1..50,", "5"), "X.tdx: line 4: expected 'param: NAME = DEFAULT, MIN..MAX, doc'"),
         (GOOD.replace("// a plain", "// colour: red\n// a plain"), "X.tdx: line 3: unknown header key 'colour'"),
-        (GOOD.replace("CROSS(CLOSE,FASTMA)", "CROSS(CLOSE,FASTMA"), "X.tdx: formula: line 9, column 22: expected ')' or ','"),
+        (
+            GOOD.replace("CROSS(CLOSE,FASTMA)", "CROSS(CLOSE,FASTMA"),
+            "X.tdx: formula: line 9, column 22: expected ')' or ','",
+        ),
     ],
 )
 def test_a_wrong_file_is_refused_naming_the_file_and_the_problem(text: str, message: str) -> None:

@@ -17,21 +17,25 @@ the tests below spell out rather than hide:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import MyTT
 import numpy as np
 import pytest
+from formula_support import SYMBOLS, Array, assert_same, real_columns, run, series, walk_columns
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.formula.formula_support import SYMBOLS, Array, assert_same, real_columns, run, series, walk_columns
 from idc_server.core.formula import FUNCTIONS
+
+Oracle = Callable[[dict[str, Array]], Any]
 
 # --- MyTT, where it implements the function the same way ------------------------------------
 
 # (formula, MyTT's value from the columns); every one equal at every bar.
-SAME_AS_MYTT = [
+SAME_AS_MYTT: list[tuple[str, Oracle]] = [
     ("X:MA(C,5);", lambda c: MyTT.MA(c["close"], 5)),
     ("X:MA(C,1);", lambda c: MyTT.MA(c["close"], 1)),
     ("X:EMA(C,12);", lambda c: MyTT.EMA(c["close"], 12)),
@@ -69,9 +73,9 @@ def check_against_mytt(text: str, expected: Array, columns: dict[str, Array], st
 
 @pytest.mark.parametrize("symbol", SYMBOLS)
 @pytest.mark.parametrize(("text", "mytt"), SAME_AS_MYTT, ids=[text for text, _ in SAME_AS_MYTT])
-def test_function_equals_mytt_on_real_series(symbol: str, text: str, mytt: object) -> None:
+def test_function_equals_mytt_on_real_series(symbol: str, text: str, mytt: Oracle) -> None:
     columns = real_columns(symbol)
-    check_against_mytt(text, mytt(columns), columns)  # type: ignore[operator]
+    check_against_mytt(text, mytt(columns), columns)
 
 
 @settings(max_examples=40, deadline=None)
@@ -79,11 +83,11 @@ def test_function_equals_mytt_on_real_series(symbol: str, text: str, mytt: objec
 def test_functions_equal_mytt_on_random_walks(seed: int, length: int, scale: float) -> None:
     columns = walk_columns(length, seed, scale)
     for text, mytt in SAME_AS_MYTT:
-        check_against_mytt(text, mytt(columns), columns)  # type: ignore[operator]
+        check_against_mytt(text, mytt(columns), columns)
 
 
 # (formula, MyTT's value, the first bar from which they agree: before it MyTT has no value).
-FULL_WINDOWS_IN_MYTT = [
+FULL_WINDOWS_IN_MYTT: list[tuple[str, Oracle, int]] = [
     ("X:HHV(H,10);", lambda c: MyTT.HHV(c["high"], 10), 9),
     ("X:LLV(L,10);", lambda c: MyTT.LLV(c["low"], 10), 9),
     ("X:HHVBARS(H,10);", lambda c: MyTT.HHVBARS(c["high"], 10), 9),
@@ -97,9 +101,9 @@ FULL_WINDOWS_IN_MYTT = [
 @pytest.mark.parametrize(
     ("text", "mytt", "start"), FULL_WINDOWS_IN_MYTT, ids=[text for text, _, _ in FULL_WINDOWS_IN_MYTT]
 )
-def test_function_equals_mytt_once_its_window_is_full(symbol: str, text: str, mytt: object, start: int) -> None:
+def test_function_equals_mytt_once_its_window_is_full(symbol: str, text: str, mytt: Oracle, start: int) -> None:
     columns = real_columns(symbol)
-    expected = np.asarray(mytt(columns), dtype="float64")  # type: ignore[operator]
+    expected = np.asarray(mytt(columns), dtype="float64")
     check_against_mytt(text, expected, columns, start)
     assert not np.isnan(run(text, columns)[:start]).all() or "EVERY" in text or "EXIST" in text
 

@@ -16,6 +16,7 @@ from typing import Final
 
 import lark
 import numpy as np
+from numpy.typing import NDArray
 
 from idc_server.core.errors import InvalidArgumentError, shown
 from idc_server.core.formula.functions import FUNCTIONS, Array, Function, truth
@@ -241,7 +242,9 @@ class _Compiler:
         a, b = self.steps[left], self.steps[right]
         if operator in _COMPARISONS:
             return self.add(Step(operator, (left, right), boolean=True))
-        return self.add(Step(operator, (left, right), "", a.constant and b.constant, False, a.parameters | b.parameters))
+        return self.add(
+            Step(operator, (left, right), "", a.constant and b.constant, False, a.parameters | b.parameters)
+        )
 
     def name(self, token: lark.Token) -> int:
         name = str(token).upper()
@@ -403,7 +406,9 @@ class Formula:
             return None if None in inner else max(w for w in inner if w is not None)
         function = FUNCTIONS[str(step.value)]
         series = [
-            first[a] for a, argument in zip(step.arguments, function.arguments, strict=True) if argument.kind == "series"
+            first[a]
+            for a, argument in zip(step.arguments, function.arguments, strict=True)
+            if argument.kind == "series"
         ]
         constants = [
             scalars[a]
@@ -412,9 +417,7 @@ class Formula:
         ]
         return function.warm_up(series, constants)
 
-    def evaluate(
-        self, columns: Mapping[str, Array], params: Mapping[str, float] | None = None
-    ) -> dict[str, Array]:
+    def evaluate(self, columns: Mapping[str, Array], params: Mapping[str, float] | None = None) -> dict[str, Array]:
         """Each output's values, one float64 per bar (NaN where there is none; signals 1.0 or 0.0).
 
         ``columns`` maps ``open``, ``high``, ``low``, ``close``, ``volume``
@@ -446,7 +449,9 @@ class Formula:
         if len(lengths) > 1:
             raise InvalidArgumentError(FIELD, f"the bars columns differ in length: {sorted(lengths)}")
         if lengths and max(lengths) > self.limits.max_bars:
-            raise InvalidArgumentError(FIELD, f"covers {max(lengths)} bars, more than the limit of {self.limits.max_bars}")
+            raise InvalidArgumentError(
+                FIELD, f"covers {max(lengths)} bars, more than the limit of {self.limits.max_bars}"
+            )
         return bars
 
     def _check_cost(self, length: int, scalars: Mapping[int, float]) -> None:
@@ -516,21 +521,12 @@ def _apply(operator: str, a: Array, b: Array) -> Array:
     return a / b
 
 
-def _compare(operator: str, a: Array, b: Array) -> NDArrayBool:
-    if operator == ">":
-        return a > b
-    if operator == "<":
-        return a < b
-    if operator == ">=":
-        return a >= b
-    if operator == "<=":
-        return a <= b
-    if operator == "=":
-        return a == b
-    return a != b
+_COMPARE: Final = {">": np.greater, "<": np.less, ">=": np.greater_equal, "<=": np.less_equal, "=": np.equal}
 
 
-NDArrayBool = np.ndarray[tuple[int], np.dtype[np.bool_]]
+def _compare(operator: str, a: Array, b: Array) -> NDArray[np.bool_]:
+    result: NDArray[np.bool_] = _COMPARE.get(operator, np.not_equal)(a, b)
+    return result
 
 
 def _finite(values: Array) -> Array:
@@ -562,7 +558,8 @@ def _argument_problem(function: Function, numbers: Sequence[float], max_period: 
         if argument.kind == "period" and (
             not math.isfinite(value) or value != int(value) or not argument.minimum <= value <= max_period
         ):
-            return f"{argument.name} must be a whole number of bars between {argument.minimum} and {max_period}, got {value:g}"
+            bounds = f"between {argument.minimum} and {max_period}"
+            return f"{argument.name} must be a whole number of bars {bounds}, got {value:g}"
         if argument.kind == "constant" and not math.isfinite(value):
             return f"{argument.name} must be a finite number, got {shown(value)}"
     return function.check(numbers) if function.check else None
@@ -571,7 +568,10 @@ def _argument_problem(function: Function, numbers: Sequence[float], max_period: 
 def compile_formula(
     text: str, parameters: Sequence[FormulaParameter] = (), limits: FormulaLimits | None = None
 ) -> Formula:
-    """Parse and check ``text``; InvalidArgumentError on ``formula`` (line, column, what was expected) if it is wrong."""
+    """Parse and check ``text``.
+
+    InvalidArgumentError on ``formula`` (line, column, what was expected) when it is wrong.
+    """
     limits = limits or FormulaLimits()
     if len(text) > limits.max_length:
         raise InvalidArgumentError(FIELD, f"is {len(text)} characters long, more than the limit of {limits.max_length}")

@@ -137,7 +137,8 @@ def _parameter(value: str, field: str, where: str) -> FormulaParameter:
     numbers = (match["default"], match["low"], match["high"])
     integer = not any("." in number for number in numbers)
     try:
-        return FormulaParameter(match["name"], *(float(number) for number in numbers), match["doc"], integer)
+        default, low, high = (float(number) for number in numbers)
+        return FormulaParameter(match["name"], default, low, high, match["doc"], integer)
     except InvalidArgumentError as error:
         raise InvalidArgumentError(field, f"{where}: {error}") from None
 

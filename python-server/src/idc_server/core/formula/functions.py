@@ -146,7 +146,8 @@ def shifted(warm_ups: Sequence[int | None], constants: Sequence[float]) -> int |
 
 def truth(values: Array) -> Array:
     """1.0 where ``values`` is neither 0 nor NaN, else 0.0."""
-    return ((values != 0.0) & ~np.isnan(values)).astype(np.float64)
+    flags: Array = ((values != 0.0) & ~np.isnan(values)).astype(np.float64)
+    return flags
 
 
 def _series(values: Any) -> pd.Series:

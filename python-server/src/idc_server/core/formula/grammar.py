@@ -92,7 +92,7 @@ def syntax_error(line: int, column: int, description: str) -> InvalidArgumentErr
 
 def _expected(names: set[str]) -> str:
     """``expected ')'``, ``expected an expression`` or ``expected ')' or ','``."""
-    if _OPERAND <= names:
+    if names >= _OPERAND:
         return "an expression"
     readable = sorted({_TERMINALS.get(name, name) for name in names})
     if len(readable) > 4:
@@ -102,7 +102,7 @@ def _expected(names: set[str]) -> str:
 
 def _describe(error: UnexpectedInput, text: str) -> InvalidArgumentError:
     if isinstance(error, UnexpectedCharacters):
-        character = text[error.pos_in_stream]
+        character = str(error.char)
         if not character.isascii():
             return syntax_error(
                 error.line,

@@ -43,7 +43,7 @@ def run(text: str, columns: Mapping[str, Array], output: str = "X") -> Array:
 def series(*values: float) -> dict[str, Array]:
     """Columns whose close is ``values`` (and open, high, low, volume equal to it, for reads)."""
     close = np.array(values, dtype="float64")
-    return {column: close for column in COLUMNS}
+    return dict.fromkeys(COLUMNS, close)
 
 
 def assert_same(actual: Array, expected: object, rtol: float = 1e-12, atol: float = 0.0) -> None:
