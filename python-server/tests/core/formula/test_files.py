@@ -25,7 +25,9 @@ import MyTT
 import numpy as np
 import pandas as pd
 import pytest
-from formula_support import SYMBOLS, Array, assert_same, real_columns, series, store
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from formula_support import SYMBOLS, Array, assert_same, real_columns, series, store, walk_columns
 
 from idc_server.core.errors import InvalidArgumentError
 from idc_server.core.formula import FormulaFile, load_formula_files, parse_formula_file, system_formula_dir
@@ -266,3 +268,22 @@ def test_an_unreadable_or_badly_named_file_is_refused_without_its_folder(tmp_pat
     assert str(tmp_path) not in str(caught.value)
     with pytest.raises(InvalidArgumentError, match="must be upper-case ASCII"):
         parse_formula_file("my-cross", GOOD, "my-cross.tdx")
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_system_indicators_take_any_parameters_in_their_declared_ranges(data: st.DataObject) -> None:
+    entries = load_formula_files(system_formula_dir())
+    entry = data.draw(st.sampled_from(entries), label="indicator")
+    params = {}
+    for parameter in entry.parameters:
+        if parameter.integer:
+            params[parameter.name] = float(data.draw(st.integers(int(parameter.minimum), int(parameter.maximum))))
+        else:
+            params[parameter.name] = data.draw(st.floats(parameter.minimum, parameter.maximum))
+    length = data.draw(st.integers(0, 400), label="bars")
+    result = entry.formula.evaluate(walk_columns(length, data.draw(st.integers(0, 1000))), params)
+    assert [name for name in result] == [output.name for output in entry.outputs]
+    for values in result.values():
+        assert values.shape == (length,)
+        assert not np.isinf(values).any()

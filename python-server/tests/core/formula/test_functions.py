@@ -270,3 +270,11 @@ def test_every_declared_function_is_exercised_here() -> None:
     source = Path(__file__).read_text(encoding="utf-8")
     untested = [name for name in FUNCTIONS if f"{name}(" not in source]
     assert not untested
+
+
+def test_the_language_reference_documents_every_function() -> None:
+    reference = (Path(__file__).parents[4] / "docs" / "formula-language.md").read_text(encoding="utf-8")
+    undocumented = [
+        function.signature for function in FUNCTIONS.values() if f"| `{function.signature}` |" not in reference
+    ]
+    assert not undocumented
