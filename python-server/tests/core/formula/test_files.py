@@ -25,9 +25,9 @@ import MyTT
 import numpy as np
 import pandas as pd
 import pytest
+from formula_support import SYMBOLS, Array, assert_same, real_columns, series, store, walk_columns
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from formula_support import SYMBOLS, Array, assert_same, real_columns, series, store, walk_columns
 
 from idc_server.core.errors import InvalidArgumentError
 from idc_server.core.formula import FormulaFile, load_formula_files, parse_formula_file, system_formula_dir
