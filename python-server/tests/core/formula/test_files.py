@@ -283,7 +283,7 @@ def test_system_indicators_take_any_parameters_in_their_declared_ranges(data: st
             params[parameter.name] = data.draw(st.floats(parameter.minimum, parameter.maximum))
     length = data.draw(st.integers(0, 400), label="bars")
     result = entry.formula.evaluate(walk_columns(length, data.draw(st.integers(0, 1000))), params)
-    assert [name for name in result] == [output.name for output in entry.outputs]
+    assert list(result) == [output.name for output in entry.outputs]
     for values in result.values():
         assert values.shape == (length,)
         assert not np.isinf(values).any()
