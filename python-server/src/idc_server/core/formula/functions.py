@@ -173,22 +173,33 @@ def _windows(values: Array, n: int, reduce: Callable[[Array], Array]) -> Array:
     return out
 
 
+def _smoothed(values: Array, alpha: float) -> Array:
+    """``y = alpha * x + (1 - alpha) * y'`` seeded with the first value of ``x``, for 0 < alpha <= 1.
+
+    pandas' ``ewm(alpha, adjust=False, ignore_na=True)``: a bar where ``x`` is
+    NaN has no value and leaves ``y'`` as it was.
+    """
+    missing = np.isnan(values)
+    out = np.full(len(values), np.nan)
+    if missing.all():
+        return out
+    start = int(np.argmin(missing))
+    out[start:] = _series(values[start:]).ewm(alpha=alpha, adjust=False, ignore_na=True).mean()
+    if missing[start:].any():
+        out[missing] = np.nan
+    return out
+
+
 def _recursive(values: Array, alpha: Array) -> Array:
-    """``y = alpha * x + (1 - alpha) * y'`` seeded with the first value of ``x``.
+    """``y = alpha * x + (1 - alpha) * y'`` with a factor per bar, seeded with the first value of ``x``.
 
     A bar where ``x`` is NaN, or ``alpha`` is NaN or outside (0, 1], has no
-    value and leaves ``y'`` as it was. With one alpha for all bars this is
-    pandas' ``ewm(alpha, adjust=False, ignore_na=True)``; otherwise a tight loop.
+    value and leaves ``y'`` as it was. One usable factor for every bar is
+    ``_smoothed``; otherwise a tight loop.
     """
     usable = ~np.isnan(values) & (alpha > 0.0) & (alpha <= 1.0)
-    if not usable.any():
-        return np.full(len(values), np.nan)
-    if np.all(alpha == alpha[0]) and usable[~np.isnan(values)].all():
-        start = int(np.argmax(usable))
-        out = np.full(len(values), np.nan)
-        out[start:] = _series(values[start:]).ewm(alpha=float(alpha[0]), adjust=False, ignore_na=True).mean()
-        out[start:][np.isnan(values[start:])] = np.nan
-        return out
+    if len(values) and np.all(alpha == alpha[0]) and usable[~np.isnan(values)].all():
+        return _smoothed(values, float(alpha[0]))
     result = [np.nan] * len(values)
     previous = np.nan
     for index, (x, a, ok) in enumerate(zip(values.tolist(), alpha.tolist(), usable.tolist(), strict=True)):
@@ -232,7 +243,7 @@ def ma(x: Array, n: int) -> Array:
 @function("EMA", "X", period("N"), warm_up=same)
 def ema(x: Array, n: int) -> Array:
     """Exponential average Y = (2*X + (N-1)*Y') / (N+1), seeded with the first value of X (通达信)."""
-    return _recursive(x, np.full(len(x), 2.0 / (n + 1)))
+    return _smoothed(x, 2.0 / (n + 1))
 
 
 def _weight_within_period(constants: Sequence[float]) -> str | None:
@@ -243,7 +254,7 @@ def _weight_within_period(constants: Sequence[float]) -> str | None:
 @function("SMA", "X", period("N"), Argument("M", "constant"), warm_up=same, check=_weight_within_period)
 def sma(x: Array, n: int, m: float) -> Array:
     """通达信 SMA: Y = (M*X + (N-M)*Y') / N, seeded with the first value of X; needs 0 < M <= N."""
-    return _recursive(x, np.full(len(x), m / n))
+    return _smoothed(x, m / n)
 
 
 @function("DMA", "X", "A", warm_up=same)
