@@ -85,6 +85,12 @@ def test_drawing_styles_are_kept_and_not_evaluated() -> None:
     assert [output.styles for output in formula.outputs] == [("COLORSTICK",), ("COLORRED", "LINETHICK2"), ("NODRAW",)]
 
 
+def test_names_may_start_with_a_keyword() -> None:
+    formula = compile_formula("ORDER:1; NOTE:ORDER AND 1; ANDY:NOTE OR 0;")
+    assert [output.name for output in formula.outputs] == ["ORDER", "NOTE", "ANDY"]
+    assert formula.evaluate({"close": np.ones(2)})["ANDY"].tolist() == [1.0, 1.0]
+
+
 def test_literals_precedence_and_unary_signs() -> None:
     columns = series(2.0)
     assert run("X:1+2*3-4/2;", columns).tolist() == [5.0]
@@ -201,6 +207,7 @@ def test_parameters_give_constant_periods_and_override_defaults() -> None:
         ({"N": 2.5}, "N", "N: must be a whole number, got 2.5"),
         ({"K": math.nan}, "K", "K: must be between 0.5 and 3, got nan"),
         ({"Q": 1}, "Q", "Q: is not a parameter of this formula (parameters: N, K)"),
+        ({"K": "wide"}, "K", "K: must be a number, got 'wide'"),
         ({"N": 60}, "N", "N: line 1, column 14: REF: N must be a whole number of bars between 0 and 100, got 119"),
     ],
 )

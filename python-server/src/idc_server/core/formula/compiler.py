@@ -368,7 +368,11 @@ class Formula:
             if key not in declared:
                 known = ", ".join(declared) or "none"
                 raise InvalidArgumentError(name, f"is not a parameter of this formula (parameters: {known})")
-            values[key] = declared[key].check(float(value))
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                raise InvalidArgumentError(name, f"must be a number, got {shown(value)}") from None
+            values[key] = declared[key].check(number)
         return values
 
     def _scalars(self, values: Mapping[str, float]) -> dict[int, float]:
