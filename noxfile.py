@@ -143,7 +143,8 @@ def breaking(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Unit tests: the server (core, and API over a real local server), the three clients, the benchmark baselines."""
-    install_project(session, "pytest", "hypothesis", "pillow", "ta-lib", "cryptography", *BENCH_PACKAGES)
+    # MyTT: the independent implementation the formula functions are checked against.
+    install_project(session, "pytest", "hypothesis", "pillow", "ta-lib", "mytt", "cryptography", *BENCH_PACKAGES)
     session.run("pytest", "python-server/tests", "clients/python/tests", "bench/tests", *session.posargs)
     with session.chdir("clients/go"):
         session.run("go", "test", "./...", external=True)
