@@ -1,4 +1,4 @@
-"""Daily OHLCV bars: loading CSV files and selecting date windows.
+"""Daily OHLCV bars: the store of data files, a client's own bars, and date windows.
 
 A *bars frame* is a ``pandas.DataFrame`` indexed by a tz-naive
 ``DatetimeIndex`` named ``date`` (one row per trading day, strictly
@@ -7,13 +7,18 @@ increasing), with float64 columns ``open, high, low, close, volume``.
 
 from __future__ import annotations
 
+import enum
 import functools
 import hashlib
+import logging
+import os
 import re
 import threading
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import date, timedelta
+import time
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import TypeVar
@@ -22,59 +27,18 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from idc_server.core.errors import InvalidArgumentError, NotFoundError, shown
+from idc_server.core.bars import BAR_COLUMNS, COLUMN_ALIASES, EPOCH, BarsError, check_bars, day_date
+from idc_server.core.data_files import FILE_FORMATS, DataFileError, read_data_file
+from idc_server.core.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError, shown
 
-BAR_COLUMNS = ("open", "high", "low", "close", "volume")
+__all__ = ["BAR_COLUMNS", "COLUMN_ALIASES", "BarStore", "History", "SymbolSummary", "bars_from_columns", "day_date"]
 
-# Lower-cased source column names that mean one of ours; any column order.
-COLUMN_ALIASES: Mapping[str, str] = {
-    "date": "date",
-    "dt": "date",
-    "datetime": "date",
-    "time": "date",
-    "trade_date": "date",
-    "open": "open",
-    "high": "high",
-    "low": "low",
-    "close": "close",
-    "volume": "volume",
-    "vol": "volume",
-}
+log = logging.getLogger(__name__)
 
 
 def bundled_data_dir() -> Path:
     """The folder of real daily data shipped with the package (see PROVENANCE.md)."""
     return Path(str(resources.files("idc_server") / "data"))
-
-
-DATA_SUFFIXES = (".csv", ".parquet")
-FIRST_DAY = (date(1, 1, 1) - date(1970, 1, 1)).days  # the range of Python's date, in days since 1970-01-01
-LAST_DAY = (date(9999, 12, 31) - date(1970, 1, 1)).days
-
-
-def read_bars_file(path: Path) -> pd.DataFrame:
-    """Read one symbol's CSV or Parquet file into a bars frame.
-
-    Column names are matched case-insensitively through ``COLUMN_ALIASES``,
-    in any order; extra columns (``Adj Close``, ``symbol``) are dropped, and a
-    time of day (``2006-11-06 15:00:00``) is dropped from the date. A Parquet
-    file may keep its dates in the index.
-    """
-    raw = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
-    if raw.index.name and COLUMN_ALIASES.get(str(raw.index.name).strip().lower()) == "date":
-        raw = raw.reset_index()
-    renamed = raw.rename(columns=lambda name: COLUMN_ALIASES.get(str(name).strip().lower(), name))
-    missing = [column for column in ("date", *BAR_COLUMNS) if column not in renamed.columns]
-    if missing:
-        raise ValueError(f"{path.name}: missing columns {missing}; found {list(raw.columns)}")
-    dates = pd.DatetimeIndex(pd.to_datetime(renamed["date"]), name="date").normalize()
-    frame = pd.DataFrame(
-        {column: renamed[column].to_numpy(dtype="float64") for column in BAR_COLUMNS},
-        index=dates,
-    )
-    if not frame.index.is_monotonic_increasing or not frame.index.is_unique:
-        raise ValueError(f"{path.name}: dates must be strictly increasing")
-    return frame
 
 
 def bars_from_columns(
@@ -86,7 +50,8 @@ def bars_from_columns(
     """Validate a client's bars, sent as columns, and make them a bars frame.
 
     ``dates`` are days since 1970-01-01; ``columns`` maps each of
-    ``BAR_COLUMNS`` to its values. Errors name the column at fault.
+    ``BAR_COLUMNS`` to its values. They are held to ``check_bars``, as data
+    files are; errors name the column at fault and the bar's index.
     """
     days = np.asarray(dates, dtype="int64")
     count = len(days)
@@ -94,31 +59,17 @@ def bars_from_columns(
         raise InvalidArgumentError("dates", "at least one bar is required")
     if count > max_bars:
         raise InvalidArgumentError("dates", f"{count} bars is more than this server's limit of {max_bars}")
-    values: dict[str, np.ndarray] = {}
+    values: dict[str, npt.NDArray[np.float64]] = {}
     for name in BAR_COLUMNS:
         column = np.asarray(columns[name], dtype="float64")
         if len(column) != count:
             raise InvalidArgumentError(name, f"has {len(column)} values but dates has {count}")
-        bad = np.flatnonzero(~np.isfinite(column))
-        if len(bad):
-            raise InvalidArgumentError(name, f"value {column[bad[0]]} at index {bad[0]} is not a finite number")
         values[name] = column
-    outside = np.flatnonzero((days < FIRST_DAY) | (days > LAST_DAY))
-    if len(outside):
-        at = outside[0]
-        raise InvalidArgumentError(
-            "dates", f"{days[at]} at index {at} is outside 0001-01-01..9999-12-31 ({FIRST_DAY}..{LAST_DAY})"
-        )
-    backwards = np.flatnonzero(np.diff(days) <= 0)
-    if len(backwards):
-        at = backwards[0] + 1
-        raise InvalidArgumentError(
-            "dates", f"must be strictly increasing, but index {at} ({days[at]}) follows {days[at - 1]}"
-        )
-    inverted = np.flatnonzero(values["high"] < values["low"])
-    if len(inverted):
-        at = inverted[0]
-        raise InvalidArgumentError("high", f"is below low at index {at} ({values['high'][at]} < {values['low'][at]})")
+    try:
+        check_bars(days, values)
+    except BarsError as error:
+        issue = error.issue
+        raise InvalidArgumentError(issue.column, f"at index {issue.row}: {issue.reason}") from None
     index = pd.DatetimeIndex(days.astype("datetime64[D]").astype("datetime64[us]"), name="date")
     return pd.DataFrame(values, index=index)
 
@@ -127,8 +78,9 @@ class History:
     """A whole series of bars: the bars frame, and the same data as read-only NumPy columns.
 
     The columns let hot paths slice values without pandas' per-call overhead.
-    ``version`` changes whenever the data does: a store file's name, time and
-    size, or for bars a client sent, a digest of them computed on first use.
+    ``version`` changes whenever the data does: a store file's name and a
+    digest of its bytes, or for bars a client sent, a digest of them computed
+    on first use.
     """
 
     def __init__(self, frame: pd.DataFrame, version: str | None = None) -> None:
@@ -164,42 +116,116 @@ def _read_only(values: Array) -> Array:
     return values
 
 
+class SymbolState(enum.Enum):
+    """Whether a symbol's data can be served."""
+
+    READY = "ready"
+    INVALID = "invalid"  # its file breaks a rule of check_bars, or cannot be read; requests get FAILED_PRECONDITION
+
+
+class PriceAdjustment(enum.Enum):
+    """How a symbol's stored prices relate to the prices traded on the day, as declared in a folder's symbols.toml."""
+
+    NONE = "none"  # as traded
+    SPLITS = "splits"  # split-adjusted only
+    SPLITS_AND_DIVIDENDS = "splits_and_dividends"  # split- and dividend-adjusted
+    NOT_NEEDED = "not_needed"  # nothing to adjust for, e.g. a price index
+
+
+# A folder's declaration of its symbols' price adjustments: a TOML table per
+# symbol, e.g. ``[SPY]`` ``price_adjustment = "splits_and_dividends"``.
+MANIFEST = "symbols.toml"
+
+
 @dataclass(frozen=True, slots=True)
 class SymbolSummary:
-    """What the store holds for one symbol."""
+    """What the store holds for one symbol; dates and count are None and 0 when it is invalid."""
 
     symbol: str
-    first: date
-    last: date
+    first: date | None
+    last: date | None
     bar_count: int
+    state: SymbolState = SymbolState.READY
+    problem: str = ""  # why it is INVALID, naming the file, line or row, and column
+    warning_count: int = 0  # bars served although open or close lies outside [low, high]
+    first_warning: str = ""
+    price_adjustment: PriceAdjustment | None = None  # None: not declared
+
+
+Signature = tuple[int, int, int, int]  # inode, size, mtime and ctime in ns
+
+
+@dataclass
+class _Entry:
+    """One symbol's file and what was last read from it."""
+
+    path: Path
+    adjustment: PriceAdjustment | None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    signature: Signature | None = None
+    settled: bool = False  # the signature was taken when the file's timestamps were old enough to trust
+    digest: bytes = b""
+    history: History | None = None
+    problem: str = ""
+    warning_count: int = 0
+    first_warning: str = ""
+
+    @property
+    def name(self) -> str:
+        """The file's name relative to its folder: all a message may show of its path."""
+        return self.path.name
+
+
+# A file whose timestamps are younger than this when its signature is taken
+# may change again within the same timestamp tick (file systems keep coarse
+# times), so its content is hashed on every use until it is older.
+SETTLE_NS = 2_000_000_000
 
 
 class BarStore:
     """Daily bars by symbol, from one file per symbol (``SPY.csv`` is ``SPY``).
 
-    Files are CSV or Parquet. Later folders override earlier ones for the
-    same symbol. Symbols are matched case-insensitively against the file
-    listing, so a request can never name a path outside these folders. Each
-    file is read on first use and cached; a file whose modification time or
-    size changes is read again, and its data version changes with it.
+    Files are CSV or Parquet (``FILE_FORMATS``). Later folders override
+    earlier ones for the same symbol. Symbols are matched case-insensitively
+    against the file listing, so a request can never name a path outside
+    these folders. The folders are listed again when a lookup or a listing
+    comes ``relist_seconds`` after the last, so files added or deleted while
+    the server runs are seen.
+
+    Every file is read and held to ``check_bars`` when first listed and again
+    whenever its content changes: its stat signature (inode, size, mtime,
+    ctime) is compared on every use, and its bytes are hashed when the
+    signature changed or is too young to trust (``SETTLE_NS``), so a file
+    rewritten with the same size and mtime is read again. A file that fails
+    makes its symbol INVALID, logged once per content, while every other
+    symbol is served.
     """
 
-    def __init__(self, folders: Iterable[Path]) -> None:
-        self._paths: dict[str, Path] = {}
-        for folder in folders:
-            for path in sorted(folder.iterdir()):
-                if path.is_file() and path.suffix.lower() in DATA_SUFFIXES:
-                    self._paths[path.stem.upper()] = path
-        self._names = {key: path.stem for key, path in self._paths.items()}
-        self._histories: dict[str, History] = {}
+    def __init__(
+        self,
+        folders: Iterable[Path],
+        *,
+        relist_seconds: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._folders = tuple(folders)
+        self._relist_seconds = relist_seconds
+        self._clock = clock
         self._lock = threading.Lock()
+        self._entries: dict[str, _Entry] = {}  # by upper-cased symbol
+        self._names: dict[str, str] = {}  # upper-cased symbol -> canonical spelling (the file's stem)
+        self._listed_at = -float("inf")
+        self._logged: dict[str, str] = {}  # folder manifest -> the problem last logged for it
+        self._relist(force=True)
 
     def symbols(self) -> list[str]:
         """The canonical names of all symbols, sorted."""
+        self._relist()
         return sorted(self._names.values())
 
     def canonical(self, symbol: str) -> str:
         """The canonical spelling of ``symbol``; NotFoundError if unknown."""
+        self._relist()
         try:
             return self._names[symbol.strip().upper()]
         except KeyError:
@@ -211,28 +237,159 @@ class BarStore:
         return self.history(symbol).frame
 
     def history(self, symbol: str) -> History:
-        """``symbol``'s whole history, read again when its file has changed since the last call."""
-        key = self.canonical(symbol).upper()
-        path = self._paths[key]
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            raise NotFoundError("symbol", f"the data file of {shown(symbol)} is gone") from None
-        version = f"{path.name}:{stat.st_mtime_ns}:{stat.st_size}"
-        with self._lock:
-            cached = self._histories.get(key)
-            if cached is None or cached.version != version:
-                cached = History(read_bars_file(path), version)
-                self._histories[key] = cached
-        return cached
+        """``symbol``'s whole history, read again when its file has changed since the last call.
+
+        NotFoundError if the symbol is unknown or its file was deleted;
+        FailedPreconditionError naming the symbol, file and problem if the
+        file cannot be served.
+        """
+        name = self.canonical(symbol)
+        entry = self._entries.get(name.upper())
+        if entry is None or not self._refresh(name, entry):
+            self._listed_at = -float("inf")  # list again on the next lookup
+            raise NotFoundError("symbol", f"the data file of {shown(name)} was deleted")
+        if entry.history is None:
+            raise FailedPreconditionError("symbol", f"{shown(name)} cannot be served: {entry.name}: {entry.problem}")
+        return entry.history
 
     def summaries(self) -> list[SymbolSummary]:
-        """Every symbol's date range and bar count, sorted by symbol (reads every file once)."""
+        """Every symbol's state, date range and bar count, sorted by symbol (checks every file)."""
         summaries = []
-        for symbol in self.symbols():
-            frame = self.bars(symbol)
-            summaries.append(SymbolSummary(symbol, frame.index[0].date(), frame.index[-1].date(), len(frame)))
+        for name in self.symbols():
+            entry = self._entries.get(name.upper())
+            if entry is None or not self._refresh(name, entry):
+                continue  # deleted since the listing
+            history = entry.history
+            if history is None:
+                summary = SymbolSummary(
+                    name,
+                    None,
+                    None,
+                    0,
+                    SymbolState.INVALID,
+                    f"{entry.name}: {entry.problem}",
+                    price_adjustment=entry.adjustment,
+                )
+            else:
+                summary = SymbolSummary(
+                    name,
+                    day_date(history.days[0]),
+                    day_date(history.days[-1]),
+                    len(history.days),
+                    warning_count=entry.warning_count,
+                    first_warning=f"{entry.name}: {entry.first_warning}" if entry.first_warning else "",
+                    price_adjustment=entry.adjustment,
+                )
+            summaries.append(summary)
         return summaries
+
+    def _relist(self, *, force: bool = False) -> None:
+        """List the folders again if the last listing is older than ``relist_seconds``; check new files."""
+        now = self._clock()
+        if not force and now - self._listed_at < self._relist_seconds:
+            return
+        with self._lock:
+            if not force and now - self._listed_at < self._relist_seconds:
+                return
+            paths: dict[str, tuple[Path, PriceAdjustment | None]] = {}
+            for folder in self._folders:
+                adjustments = self._manifest(folder)
+                try:
+                    listing = sorted(folder.iterdir())
+                except OSError as error:
+                    log.warning("data folder %s cannot be listed: %s", folder, error.strerror)
+                    continue
+                for path in listing:
+                    if path.suffix.lower() in FILE_FORMATS and path.is_file():
+                        paths[path.stem.upper()] = (path, adjustments.get(path.stem.upper()))
+            entries = {}
+            for key, (path, adjustment) in paths.items():
+                entry = self._entries.get(key)
+                if entry is None or entry.path != path:
+                    entry = _Entry(path, adjustment)
+                entry.adjustment = adjustment
+                entries[key] = entry
+            fresh = [(path.stem, entries[key]) for key, (path, _) in paths.items() if entries[key].signature is None]
+            self._entries = entries
+            self._names = {key: path.stem for key, (path, _) in paths.items()}
+            self._listed_at = self._clock()
+        for name, entry in fresh:
+            self._refresh(name, entry)
+
+    def _manifest(self, folder: Path) -> dict[str, PriceAdjustment]:
+        """The price adjustments a folder's symbols.toml declares, by upper-cased symbol; problems are logged once."""
+        path = folder / MANIFEST
+        try:
+            declared = tomllib.loads(path.read_text(encoding="utf-8"))
+            adjustments = {
+                str(symbol).upper(): PriceAdjustment(table["price_adjustment"]) for symbol, table in declared.items()
+            }
+        except FileNotFoundError:
+            return {}
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, TypeError, KeyError, ValueError) as error:
+            problem = f"{type(error).__name__}: {error}"
+            if self._logged.get(str(path)) != problem:
+                self._logged[str(path)] = problem
+                expected = ", ".join(repr(member.value) for member in PriceAdjustment)
+                log.warning(
+                    "%s in data folder %s is ignored: %s (expected a table per symbol with price_adjustment one of %s)",
+                    MANIFEST,
+                    folder,
+                    problem,
+                    expected,
+                )
+            return {}
+        return adjustments
+
+    def _refresh(self, name: str, entry: _Entry) -> bool:
+        """Read ``entry``'s file again if its content may have changed; False if the file is gone."""
+        try:
+            stat = os.stat(entry.path)
+        except FileNotFoundError:
+            return False
+        signature = (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+        with entry.lock:
+            if entry.signature == signature and entry.settled:
+                return True
+            settled = time.time_ns() - max(stat.st_mtime_ns, stat.st_ctime_ns) > SETTLE_NS
+            try:
+                data = entry.path.read_bytes()
+            except FileNotFoundError:
+                return False
+            except OSError as error:
+                data, problem = b"", f"cannot be read: {error.strerror}"
+            else:
+                problem = ""
+            digest = hashlib.blake2b(data, digest_size=16).digest()
+            if entry.signature is not None and digest == entry.digest and not problem:
+                entry.signature, entry.settled = signature, settled
+                return True
+            entry.signature, entry.settled, entry.digest = signature, settled, digest
+            self._load(name, entry, data, problem)
+        return True
+
+    def _load(self, name: str, entry: _Entry, data: bytes, problem: str) -> None:
+        """Check a file's new content and keep its history or its problem; log what was found, once."""
+        entry.history, entry.warning_count, entry.first_warning = None, 0, ""
+        if not problem:
+            try:
+                bars = read_data_file(entry.path.suffix, data)
+            except DataFileError as error:
+                problem = str(error)
+            else:
+                version = f"{entry.name}:{entry.digest.hex()}"
+                entry.history = History(bars.frame, version)
+                entry.warning_count, entry.first_warning = bars.warning_count, bars.first_warning
+        entry.problem = problem
+        if problem:
+            log.warning("data file %s is refused, so symbol %s cannot be served: %s", entry.name, name, problem)
+        elif entry.warning_count:
+            log.warning(
+                "data file %s: serving %d bars whose open or close lies outside [low, high]; the first: %s",
+                entry.name,
+                entry.warning_count,
+                entry.first_warning,
+            )
 
 
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -273,19 +430,6 @@ def window_positions(days: npt.NDArray[np.int32], start: date | None, end: date 
     return slice(lo, hi)
 
 
-EPOCH = date(1970, 1, 1)
-
-
 def epoch_day(day: date) -> int:
     """``day`` as days since 1970-01-01."""
     return (day - EPOCH).days
-
-
-def day_date(days: int | np.integer) -> date:
-    """Days since 1970-01-01 as a date."""
-    return EPOCH + timedelta(days=int(days))
-
-
-def select_window(frame: pd.DataFrame, start: date | None, end: date | None) -> pd.DataFrame:
-    """The rows of ``frame`` with start <= date <= end; NotFoundError when there are none."""
-    return frame.iloc[window_positions(frame_days(frame), start, end)]

@@ -1,0 +1,197 @@
+"""Data files: one symbol's daily bars in a CSV or Parquet file, read and checked.
+
+A file is read from its bytes (so that what is checked is what was hashed),
+its columns are matched by name through ``COLUMN_ALIASES``, and its bars are
+held to ``check_bars``, the rules of inline bars. Anything wrong becomes a
+``DataFileError`` whose message names the line (CSV) or row (Parquet) and the
+file's own column name, and never a server path.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from idc_server.core.bars import BAR_COLUMNS, COLUMN_ALIASES, DATES, BarsError, check_bars
+from idc_server.core.errors import shown
+
+
+class DataFileError(Exception):
+    """A data file that cannot be served; the message says where and why, without the file's name."""
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A file's cells as read, before any checks, and how to name a row of it in a message."""
+
+    frame: pd.DataFrame  # every column as the file has it; the index may hold the dates (Parquet)
+    numbers: npt.NDArray[np.int64]  # the line or row number of each row of ``frame``
+    row_word: str  # "line" or "row"
+
+
+@dataclass(frozen=True, slots=True)
+class FileFormat:
+    """One kind of data file: its suffix and how to turn its bytes into a Table."""
+
+    suffix: str
+    read: Callable[[bytes], Table]
+
+
+def _read_csv(data: bytes) -> Table:
+    """A CSV file's cells as text; line numbers count the header as line 1."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        byte = data[error.start]
+        raise DataFileError(
+            f"line {line}, character {column}: byte 0x{byte:02x} is not UTF-8 text (save the file as UTF-8)"
+        ) from None
+    if not text.strip():
+        raise DataFileError("the file is empty")
+    try:
+        # Every cell as text, blank lines kept as empty rows so that row i is line i + 2.
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False)
+    except (ValueError, pd.errors.ParserError) as error:
+        raise DataFileError(f"not a CSV file pandas can read: {_first_line(error)}") from None
+    numbers = np.arange(2, len(frame) + 2, dtype=np.int64)
+    blank = (frame == "").all(axis=1).to_numpy()
+    return Table(frame[~blank], numbers[~blank], "line")
+
+
+def _read_parquet(data: bytes) -> Table:
+    """A Parquet file's columns; rows are numbered from 1."""
+    if not data:
+        raise DataFileError("the file is empty")
+    try:
+        frame = pd.read_parquet(io.BytesIO(data))
+    except Exception as error:  # pyarrow raises many kinds (ArrowInvalid, OSError, ...) for one cause: a bad file
+        raise DataFileError(
+            f"not a Parquet file pyarrow can read: {type(error).__name__}: {_first_line(error)}"
+        ) from None
+    return Table(frame, np.arange(1, len(frame) + 1, dtype=np.int64), "row")
+
+
+# One declaration per kind of data file, by lower-cased suffix.
+FILE_FORMATS: Mapping[str, FileFormat] = {
+    ".csv": FileFormat(".csv", _read_csv),
+    ".parquet": FileFormat(".parquet", _read_parquet),
+}
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0][:200] if lines else "no detail"
+
+
+# A UTC offset or "Z" at the end of a date: a bar's day is its local calendar day.
+_UTC_OFFSET = re.compile(r"(?:Z|[+-][0-9]{2}:?[0-9]{2})$")
+_NAN_SPELLINGS = frozenset({"nan", "-nan", "+nan", "na", "n/a", "null", "none"})
+
+
+@dataclass(frozen=True, slots=True)
+class FileBars:
+    """A data file's bars, and the rows served although inconsistent (see ``check_bars``)."""
+
+    frame: pd.DataFrame
+    warning_count: int
+    first_warning: str  # where and why, e.g. "line 1808, column Open: 209.42 is below low 209.85"; "" if none
+
+
+def read_data_file(suffix: str, data: bytes) -> FileBars:
+    """The bars of a file's bytes, checked; DataFileError if they cannot be served.
+
+    The bars frame is indexed by a ``DatetimeIndex`` named ``date`` with float64
+    columns ``BAR_COLUMNS``. Columns are matched case-insensitively through
+    ``COLUMN_ALIASES``, in any order; extra columns (``Adj Close``,
+    ``symbol``) are ignored. A Parquet file may keep its dates in its index,
+    named or not. A date's time of day and UTC offset are dropped: the bar's
+    day is the calendar day written in the file.
+    """
+    table = FILE_FORMATS[suffix.lower()].read(data)
+    frame = table.frame
+    sources: dict[str, str] = {}  # our column name -> the file's
+    for name in frame.columns:
+        ours = COLUMN_ALIASES.get(str(name).strip().lower())
+        if ours is None:
+            continue
+        if ours in sources:
+            raise DataFileError(f"columns {shown(sources[ours])} and {shown(str(name))} both mean {ours}")
+        sources[ours] = str(name)
+    if "date" in sources:
+        raw_dates = frame[sources.pop("date")]
+        sources[DATES] = str(raw_dates.name)
+    elif isinstance(frame.index, pd.DatetimeIndex) or COLUMN_ALIASES.get(str(frame.index.name).lower()) == "date":
+        raw_dates = frame.index.to_series(index=frame.index)
+        sources[DATES] = f"index {frame.index.name}" if frame.index.name else "index"
+    else:
+        raw_dates = None
+    missing = [name for name in ("date", *BAR_COLUMNS) if (DATES if name == "date" else name) not in sources]
+    if raw_dates is None or missing:
+        found = shown([str(name) for name in frame.columns], limit=200)
+        raise DataFileError(f"no {' or '.join(missing)} column; the columns are {found}")
+    if len(frame) == 0:
+        raise DataFileError("no bars: the file has column names but no rows")
+
+    def where(row: int, column: str) -> str:
+        return f"{table.row_word} {table.numbers[row]}, column {sources[column]}"
+
+    days = _days(raw_dates, lambda row: where(row, DATES))
+    columns = {name: _numbers(frame[sources[name]], functools.partial(where, column=name)) for name in BAR_COLUMNS}
+    try:
+        check = check_bars(days, columns)
+    except BarsError as error:
+        raise DataFileError(f"{where(error.issue.row, error.issue.column)}: {error.issue.reason}") from None
+    index = pd.DatetimeIndex(days.astype("datetime64[D]").astype("datetime64[us]"), name="date")
+    warning = check.first_warning
+    first_warning = f"{where(warning.row, warning.column)}: {warning.reason}" if warning else ""
+    return FileBars(pd.DataFrame(columns, index=index), check.warning_count, first_warning)
+
+
+def _days(values: pd.Series, where: Callable[[int], str]) -> npt.NDArray[np.int64]:
+    """Dates of any form pandas reads, as days since 1970-01-01; DataFileError names the first bad one."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        parsed = values.dt.tz_localize(None)
+    elif pd.api.types.is_datetime64_any_dtype(values.dtype):
+        parsed = values
+    else:
+        text = values.astype(str).str.strip().str.replace(_UTC_OFFSET, "", regex=True)
+        parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
+        if parsed.isna().iloc[0]:  # not ISO 8601: let pandas infer the form from the first date
+            parsed = pd.to_datetime(text, errors="coerce")
+    bad = np.flatnonzero(parsed.isna().to_numpy())
+    if len(bad):
+        at = int(bad[0])
+        raise DataFileError(f"{where(at)}: {shown(values.iloc[at])} is not a date in the form of the first one")
+    return np.asarray(parsed.to_numpy(dtype="datetime64[D]"), dtype="datetime64[D]").astype(np.int64)
+
+
+def _numbers(values: pd.Series, where: Callable[[int], str]) -> npt.NDArray[np.float64]:
+    """A price or volume column as float64; DataFileError names the first cell that is not a number.
+
+    NaN and infinities pass through for ``check_bars`` to refuse.
+    """
+    if pd.api.types.is_bool_dtype(values.dtype) or not (
+        pd.api.types.is_numeric_dtype(values.dtype)
+        or pd.api.types.is_object_dtype(values.dtype)
+        or pd.api.types.is_string_dtype(values.dtype)
+    ):
+        raise DataFileError(f"{where(0)}: holds {values.dtype} values, not numbers")
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    if not pd.api.types.is_numeric_dtype(values.dtype):
+        text = values.astype(str).str.strip().str.lower()
+        unparsed = np.flatnonzero(np.isnan(numbers) & ~text.isin(_NAN_SPELLINGS).to_numpy())
+        if len(unparsed):
+            at = int(unparsed[0])
+            cell = values.iloc[at]
+            what = "no value (a half-written line?)" if cell == "" else f"{shown(cell)} is not a number"
+            raise DataFileError(f"{where(at)}: {what}")
+    return numbers
