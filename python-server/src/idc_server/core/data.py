@@ -155,9 +155,19 @@ class SymbolSummary:
 Signature = tuple[int, int, int, int]  # inode, size, mtime and ctime in ns
 
 
+@dataclass(frozen=True, slots=True)
+class _Content:
+    """What one version of a file holds: its history, or the problem that keeps it from being served."""
+
+    history: History | None
+    problem: str = ""  # where and why, e.g. "line 7, column Close: 'n/a' is not a number"
+    warning_count: int = 0
+    first_warning: str = ""
+
+
 @dataclass
 class _Entry:
-    """One symbol's file and what was last read from it."""
+    """One symbol's file and what was last read from it (``content`` is replaced whole, never changed)."""
 
     path: Path
     adjustment: PriceAdjustment | None
@@ -165,10 +175,7 @@ class _Entry:
     signature: Signature | None = None
     settled: bool = False  # the signature was taken when the file's timestamps were old enough to trust
     digest: bytes = b""
-    history: History | None = None
-    problem: str = ""
-    warning_count: int = 0
-    first_warning: str = ""
+    content: _Content | None = None
 
     @property
     def name(self) -> str:
@@ -245,21 +252,23 @@ class BarStore:
         """
         name = self.canonical(symbol)
         entry = self._entries.get(name.upper())
-        if entry is None or not self._refresh(name, entry):
+        content = None if entry is None else self._refresh(name, entry)
+        if entry is None or content is None:
             self._listed_at = -float("inf")  # list again on the next lookup
             raise NotFoundError("symbol", f"the data file of {shown(name)} was deleted")
-        if entry.history is None:
-            raise FailedPreconditionError("symbol", f"{shown(name)} cannot be served: {entry.name}: {entry.problem}")
-        return entry.history
+        if content.history is None:
+            raise FailedPreconditionError("symbol", f"{shown(name)} cannot be served: {entry.name}: {content.problem}")
+        return content.history
 
     def summaries(self) -> list[SymbolSummary]:
         """Every symbol's state, date range and bar count, sorted by symbol (checks every file)."""
         summaries = []
         for name in self.symbols():
             entry = self._entries.get(name.upper())
-            if entry is None or not self._refresh(name, entry):
+            content = None if entry is None else self._refresh(name, entry)
+            if entry is None or content is None:
                 continue  # deleted since the listing
-            history = entry.history
+            history = content.history
             if history is None:
                 summary = SymbolSummary(
                     name,
@@ -267,7 +276,7 @@ class BarStore:
                     None,
                     0,
                     SymbolState.INVALID,
-                    f"{entry.name}: {entry.problem}",
+                    f"{entry.name}: {content.problem}",
                     price_adjustment=entry.adjustment,
                 )
             else:
@@ -276,8 +285,8 @@ class BarStore:
                     day_date(history.days[0]),
                     day_date(history.days[-1]),
                     len(history.days),
-                    warning_count=entry.warning_count,
-                    first_warning=f"{entry.name}: {entry.first_warning}" if entry.first_warning else "",
+                    warning_count=content.warning_count,
+                    first_warning=f"{entry.name}: {content.first_warning}" if content.first_warning else "",
                     price_adjustment=entry.adjustment,
                 )
             summaries.append(summary)
@@ -309,7 +318,7 @@ class BarStore:
                     entry = _Entry(path, adjustment)
                 entry.adjustment = adjustment
                 entries[key] = entry
-            fresh = [(path.stem, entries[key]) for key, (path, _) in paths.items() if entries[key].signature is None]
+            fresh = [(path.stem, entries[key]) for key, (path, _) in paths.items() if entries[key].content is None]
             self._entries = entries
             self._names = {key: path.stem for key, (path, _) in paths.items()}
             self._listed_at = self._clock()
@@ -341,55 +350,56 @@ class BarStore:
             return {}
         return adjustments
 
-    def _refresh(self, name: str, entry: _Entry) -> bool:
-        """Read ``entry``'s file again if its content may have changed; False if the file is gone."""
+    def _refresh(self, name: str, entry: _Entry) -> _Content | None:
+        """``entry``'s content, read again if the file may have changed; None if the file is gone."""
         try:
             stat = os.stat(entry.path)
         except FileNotFoundError:
-            return False
+            return None
         signature = (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+        content = entry.content
+        if content is not None and entry.signature == signature and entry.settled:
+            return content
         with entry.lock:
-            if entry.signature == signature and entry.settled:
-                return True
+            if entry.content is not None and entry.signature == signature and entry.settled:
+                return entry.content
             settled = time.time_ns() - max(stat.st_mtime_ns, stat.st_ctime_ns) > SETTLE_NS
             try:
                 data = entry.path.read_bytes()
             except FileNotFoundError:
-                return False
+                return None
             except OSError as error:
                 data, problem = b"", f"cannot be read: {error.strerror}"
             else:
                 problem = ""
             digest = hashlib.blake2b(data, digest_size=16).digest()
-            if entry.signature is not None and digest == entry.digest and not problem:
-                entry.signature, entry.settled = signature, settled
-                return True
+            if entry.content is None or digest != entry.digest or (problem and problem != entry.content.problem):
+                entry.content = self._load(name, entry.path, digest, data, problem)
             entry.signature, entry.settled, entry.digest = signature, settled, digest
-            self._load(name, entry, data, problem)
-        return True
+            return entry.content
 
-    def _load(self, name: str, entry: _Entry, data: bytes, problem: str) -> None:
-        """Check a file's new content and keep its history or its problem; log what was found, once."""
-        entry.history, entry.warning_count, entry.first_warning = None, 0, ""
+    @staticmethod
+    def _load(name: str, path: Path, digest: bytes, data: bytes, problem: str) -> _Content:
+        """Check a file's new content; log what was found (once per content)."""
+        content = _Content(None, problem)
         if not problem:
             try:
-                bars = read_data_file(entry.path.suffix, data)
+                bars = read_data_file(path.suffix, data)
             except DataFileError as error:
-                problem = str(error)
+                content = _Content(None, str(error))
             else:
-                version = f"{entry.name}:{entry.digest.hex()}"
-                entry.history = History(bars.frame, version)
-                entry.warning_count, entry.first_warning = bars.warning_count, bars.first_warning
-        entry.problem = problem
-        if problem:
-            log.warning("data file %s is refused, so symbol %s cannot be served: %s", entry.name, name, problem)
-        elif entry.warning_count:
+                history = History(bars.frame, f"{path.name}:{digest.hex()}")
+                content = _Content(history, "", bars.warning_count, bars.first_warning)
+        if content.problem:
+            log.warning("data file %s is refused, so symbol %s cannot be served: %s", path.name, name, content.problem)
+        elif content.warning_count:
             log.warning(
                 "data file %s: serving %d bars whose open or close lies outside [low, high]; the first: %s",
-                entry.name,
-                entry.warning_count,
-                entry.first_warning,
+                path.name,
+                content.warning_count,
+                content.first_warning,
             )
+        return content
 
 
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
