@@ -32,7 +32,7 @@ class Table:
     """A file's cells as read, before any checks, and how to name a row of it in a message."""
 
     frame: pd.DataFrame  # every column as the file has it; the index may hold the dates (Parquet)
-    numbers: npt.NDArray[np.int64]  # the line or row number of each row of ``frame``
+    number: Callable[[int], int]  # the line or row number of row i of ``frame`` (only called for messages)
     row_word: str  # "line" or "row"
 
 
@@ -44,8 +44,13 @@ class FileFormat:
     read: Callable[[bytes], Table]
 
 
+# Cells that mean "no number"; they read as NaN, which check_bars refuses. An
+# empty cell is not among them, so that it can be reported as missing.
+_NAN_CELLS = ("nan", "NaN", "NAN", "-nan", "-NaN", "NA", "N/A", "n/a", "null", "NULL", "None", "#N/A")
+
+
 def _read_csv(data: bytes) -> Table:
-    """A CSV file's cells as text; line numbers count the header as line 1."""
+    """A CSV file's cells, numbers parsed where a whole column is numbers; line numbers count the header as line 1."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -58,13 +63,18 @@ def _read_csv(data: bytes) -> Table:
     if not text.strip():
         raise DataFileError("the file is empty")
     try:
-        # Every cell as text, blank lines kept as empty rows so that row i is line i + 2.
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False)
+        # A column with a cell that is not a number stays text, for _numbers to name the cell.
+        frame = pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=_NAN_CELLS)
     except (ValueError, pd.errors.ParserError) as error:
         raise DataFileError(f"not a CSV file pandas can read: {_first_line(error)}") from None
-    numbers = np.arange(2, len(frame) + 2, dtype=np.int64)
-    blank = (frame == "").all(axis=1).to_numpy()
-    return Table(frame[~blank], numbers[~blank], "line")
+
+    @functools.cache
+    def lines() -> npt.NDArray[np.int64]:
+        """The line number of each row: pandas skips blank lines, and so does this."""
+        filled = [number for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
+        return np.asarray(filled[1:], dtype=np.int64)  # the first is the header
+
+    return Table(frame, lambda row: int(lines()[row]), "line")
 
 
 def _read_parquet(data: bytes) -> Table:
@@ -77,7 +87,7 @@ def _read_parquet(data: bytes) -> Table:
         raise DataFileError(
             f"not a Parquet file pyarrow can read: {type(error).__name__}: {_first_line(error)}"
         ) from None
-    return Table(frame, np.arange(1, len(frame) + 1, dtype=np.int64), "row")
+    return Table(frame, lambda row: row + 1, "row")
 
 
 # One declaration per kind of data file, by lower-cased suffix.
@@ -94,7 +104,7 @@ def _first_line(error: BaseException) -> str:
 
 # A UTC offset or "Z" at the end of a date: a bar's day is its local calendar day.
 _UTC_OFFSET = re.compile(r"(?:Z|[+-][0-9]{2}:?[0-9]{2})$")
-_NAN_SPELLINGS = frozenset({"nan", "-nan", "+nan", "na", "n/a", "null", "none"})
+_NAN_SPELLINGS = frozenset(cell.lower() for cell in ("+nan", *_NAN_CELLS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +152,7 @@ def read_data_file(suffix: str, data: bytes) -> FileBars:
         raise DataFileError("no bars: the file has column names but no rows")
 
     def where(row: int, column: str) -> str:
-        return f"{table.row_word} {table.numbers[row]}, column {sources[column]}"
+        return f"{table.row_word} {table.number(row)}, column {sources[column]}"
 
     days = _days(raw_dates, lambda row: where(row, DATES))
     columns = {name: _numbers(frame[sources[name]], functools.partial(where, column=name)) for name in BAR_COLUMNS}
@@ -163,7 +173,9 @@ def _days(values: pd.Series, where: Callable[[int], str]) -> npt.NDArray[np.int6
     elif pd.api.types.is_datetime64_any_dtype(values.dtype):
         parsed = values
     else:
-        text = values.astype(str).str.strip().str.replace(_UTC_OFFSET, "", regex=True)
+        text = values.astype(str).str.strip()
+        if (text.str.len() > len("YYYY-MM-DD")).any():
+            text = text.str.replace(_UTC_OFFSET, "", regex=True)
         parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
         if parsed.isna().iloc[0]:  # not ISO 8601: let pandas infer the form from the first date
             parsed = pd.to_datetime(text, errors="coerce")
@@ -185,13 +197,14 @@ def _numbers(values: pd.Series, where: Callable[[int], str]) -> npt.NDArray[np.f
         or pd.api.types.is_string_dtype(values.dtype)
     ):
         raise DataFileError(f"{where(0)}: holds {values.dtype} values, not numbers")
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        return values.to_numpy(dtype="float64", na_value=np.nan)
     numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-    if not pd.api.types.is_numeric_dtype(values.dtype):
-        text = values.astype(str).str.strip().str.lower()
-        unparsed = np.flatnonzero(np.isnan(numbers) & ~text.isin(_NAN_SPELLINGS).to_numpy())
-        if len(unparsed):
-            at = int(unparsed[0])
-            cell = values.iloc[at]
-            what = "no value (a half-written line?)" if cell == "" else f"{shown(cell)} is not a number"
-            raise DataFileError(f"{where(at)}: {what}")
+    text = values.astype(str).str.strip().str.lower()
+    unparsed = np.flatnonzero(np.isnan(numbers) & ~text.isin(_NAN_SPELLINGS).to_numpy())
+    if len(unparsed):
+        at = int(unparsed[0])
+        cell = values.iloc[at]
+        what = "no value (a half-written line?)" if cell == "" else f"{shown(cell)} is not a number"
+        raise DataFileError(f"{where(at)}: {what}")
     return numbers
