@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -291,3 +292,35 @@ def test_the_folder_is_listed_again_at_most_once_per_interval(tmp_path: Path) ->
 def test_the_bundled_files_have_no_inconsistent_rows(store: BarStore) -> None:
     # SPY has 37 rows outside [low, high] by float noise (at most 1.4e-14) and no real ones.
     assert [summary.warning_count for summary in store.summaries()] == [0, 0, 0]
+
+
+def test_readers_see_whole_versions_while_the_file_is_rewritten(tmp_path: Path) -> None:
+    path = tmp_path / "X.csv"
+    versions = {
+        (1.0,) * 3: "date,open,high,low,close,volume\n"
+        + "".join(f"2020-01-0{day},1,2,0.5,1,10\n" for day in (2, 3, 6)),
+        (2.0,) * 4: "date,open,high,low,close,volume\n"
+        + "".join(f"2020-01-0{day},1,2,0.5,2,10\n" for day in (2, 3, 6, 7)),
+    }
+    texts = list(versions.values())
+    path.write_text(texts[0])
+    store = BarStore([tmp_path])
+    done = threading.Event()
+
+    def rewrite() -> None:
+        for round_ in range(60):
+            path.write_text(texts[round_ % 2])  # not atomic: readers may catch a half-written file
+        done.set()
+
+    writer = threading.Thread(target=rewrite)
+    writer.start()
+    while not done.is_set():
+        try:
+            history = store.history("X")
+        except FailedPreconditionError:
+            continue  # a half-written file is refused, never served in part
+        closes = tuple(history.columns["close"].tolist())
+        assert closes in versions
+        assert len(history.frame) == len(history.days) == len(closes)
+    writer.join()
+    assert store.history("X").columns["close"].tolist() == [2.0] * 4
