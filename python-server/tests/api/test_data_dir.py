@@ -228,7 +228,7 @@ def test_a_bad_file_makes_only_its_symbol_invalid(
 
 
 def test_bad_files_are_logged_once_with_name_and_line(folder: Path, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="idc_server.core.data"):
+    with caplog.at_level(logging.WARNING, logger="idc_server.core.data_files"):
         running = start_server(ServerConfig(host="127.0.0.1", port=0, data_dirs=(folder,)))
         try:
             with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:

@@ -253,7 +253,7 @@ def test_parquet_dates_with_a_time_zone_count_as_their_local_day(tmp_path: Path)
 def test_a_bad_manifest_is_logged_and_ignored(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     (tmp_path / "X.csv").write_text("date,open,high,low,close,volume\n2020-01-02,1,2,0.5,1,10\n")
     (tmp_path / "symbols.toml").write_text('[X]\nprice_adjustment = "sometimes"\n')
-    with caplog.at_level(logging.WARNING, logger="idc_server.core.data"):
+    with caplog.at_level(logging.WARNING, logger="idc_server.core.data_files"):
         store = BarStore([tmp_path])
         assert store.summaries()[0].price_adjustment is None
     assert len([record for record in caplog.records if "symbols.toml" in record.getMessage()]) == 1

@@ -1,4 +1,4 @@
-"""The rules every series of daily bars obeys, whether a client sent it or a data file holds it.
+"""Daily bars: the rules every series obeys, whether a client sent it or a store holds it, and History.
 
 ``check_bars`` is the one place they are written: inline bars that break one
 get INVALID_ARGUMENT, a data file that breaks one makes its symbol invalid.
@@ -6,13 +6,16 @@ get INVALID_ARGUMENT, a data file that breaks one makes its symbol invalid.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 BAR_COLUMNS = ("open", "high", "low", "close", "volume")
 PRICE_COLUMNS = ("open", "high", "low", "close")
@@ -137,3 +140,45 @@ def check_bars(days: npt.NDArray[np.int64], columns: Mapping[str, npt.NDArray[np
 
 def _fail(column: str, row: int | np.integer, reason: str) -> NoReturn:
     raise BarsError(BarsIssue(column, int(row), reason))
+
+
+class History:
+    """A whole series of bars: the bars frame, and the same data as read-only NumPy columns.
+
+    The columns let hot paths slice values without pandas' per-call overhead.
+    ``version`` changes whenever the data does: a store file's name and a
+    digest of its bytes, or for bars a client sent, a digest of them computed
+    on first use.
+    """
+
+    def __init__(self, frame: pd.DataFrame, version: str | None = None) -> None:
+        self.frame = frame
+        self.days = _read_only(frame_days(frame))
+        self.columns: dict[str, npt.NDArray[np.float64]] = {
+            name: _read_only(frame[name].to_numpy(dtype="float64")) for name in BAR_COLUMNS
+        }
+        self._version = version
+
+    @functools.cached_property
+    def version(self) -> str:
+        """The data version (see the class docstring)."""
+        if self._version is not None:
+            return self._version
+        digest = hashlib.sha256(self.days.tobytes())
+        for name in BAR_COLUMNS:
+            digest.update(self.columns[name].tobytes())
+        return f"inline:{digest.hexdigest()}"
+
+
+Array = TypeVar("Array", bound=np.ndarray)
+
+
+def frame_days(frame: pd.DataFrame) -> npt.NDArray[np.int32]:
+    """A bars frame's dates as days since 1970-01-01."""
+    return pd.DatetimeIndex(frame.index).to_numpy(dtype="datetime64[D]").astype(np.int32)
+
+
+def _read_only(values: Array) -> Array:
+    """``values``, no longer writable: histories are shared by every request."""
+    values.setflags(write=False)
+    return values

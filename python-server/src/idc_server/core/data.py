@@ -7,33 +7,36 @@ increasing), with float64 columns ``open, high, low, close, volume``.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
-import functools
-import hashlib
-import logging
-import os
 import re
 import threading
 import time
-import tomllib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from idc_server.core.bars import BAR_COLUMNS, COLUMN_ALIASES, EPOCH, BarsError, check_bars, day_date
-from idc_server.core.data_files import FILE_FORMATS, DataFileError, read_data_file
+from idc_server.core.bars import BAR_COLUMNS, COLUMN_ALIASES, EPOCH, BarsError, History, check_bars, day_date
+from idc_server.core.data_files import FolderSource
 from idc_server.core.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError, shown
+from idc_server.core.sources import BarSource, Content, Listed, PriceAdjustment
 
-__all__ = ["BAR_COLUMNS", "COLUMN_ALIASES", "BarStore", "History", "SymbolSummary", "bars_from_columns", "day_date"]
-
-log = logging.getLogger(__name__)
+__all__ = [
+    "BAR_COLUMNS",
+    "COLUMN_ALIASES",
+    "BarStore",
+    "History",
+    "PriceAdjustment",
+    "SymbolSummary",
+    "bars_from_columns",
+    "day_date",
+]
 
 
 def bundled_data_dir() -> Path:
@@ -74,67 +77,11 @@ def bars_from_columns(
     return pd.DataFrame(values, index=index)
 
 
-class History:
-    """A whole series of bars: the bars frame, and the same data as read-only NumPy columns.
-
-    The columns let hot paths slice values without pandas' per-call overhead.
-    ``version`` changes whenever the data does: a store file's name and a
-    digest of its bytes, or for bars a client sent, a digest of them computed
-    on first use.
-    """
-
-    def __init__(self, frame: pd.DataFrame, version: str | None = None) -> None:
-        self.frame = frame
-        self.days = _read_only(frame_days(frame))
-        self.columns: dict[str, npt.NDArray[np.float64]] = {
-            name: _read_only(frame[name].to_numpy(dtype="float64")) for name in BAR_COLUMNS
-        }
-        self._version = version
-
-    @functools.cached_property
-    def version(self) -> str:
-        """The data version (see the class docstring)."""
-        if self._version is not None:
-            return self._version
-        digest = hashlib.sha256(self.days.tobytes())
-        for name in BAR_COLUMNS:
-            digest.update(self.columns[name].tobytes())
-        return f"inline:{digest.hexdigest()}"
-
-
-Array = TypeVar("Array", bound=np.ndarray)
-
-
-def frame_days(frame: pd.DataFrame) -> npt.NDArray[np.int32]:
-    """A bars frame's dates as days since 1970-01-01."""
-    return pd.DatetimeIndex(frame.index).to_numpy(dtype="datetime64[D]").astype(np.int32)
-
-
-def _read_only(values: Array) -> Array:
-    """``values``, no longer writable: histories are shared by every request."""
-    values.setflags(write=False)
-    return values
-
-
 class SymbolState(enum.Enum):
     """Whether a symbol's data can be served."""
 
     READY = "ready"
-    INVALID = "invalid"  # its file breaks a rule of check_bars, or cannot be read; requests get FAILED_PRECONDITION
-
-
-class PriceAdjustment(enum.Enum):
-    """How a symbol's stored prices relate to the prices traded on the day, as declared in a folder's symbols.toml."""
-
-    NONE = "none"  # as traded
-    SPLITS = "splits"  # split-adjusted only
-    SPLITS_AND_DIVIDENDS = "splits_and_dividends"  # split- and dividend-adjusted
-    NOT_NEEDED = "not_needed"  # nothing to adjust for, e.g. a price index
-
-
-# A folder's declaration of its symbols' price adjustments: a TOML table per
-# symbol, e.g. ``[SPY]`` ``price_adjustment = "splits_and_dividends"``.
-MANIFEST = "symbols.toml"
+    INVALID = "invalid"  # its data breaks a rule of check_bars, or cannot be read; requests get FAILED_PRECONDITION
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,89 +99,43 @@ class SymbolSummary:
     price_adjustment: PriceAdjustment | None = None  # None: not declared
 
 
-Signature = tuple[int, int, int, int]  # inode, size, mtime and ctime in ns
-
-
-@dataclass(frozen=True, slots=True)
-class _Content:
-    """What one version of a file holds: its history, or the problem that keeps it from being served."""
-
-    history: History | None
-    problem: str = ""  # where and why, e.g. "line 7, column Close: 'n/a' is not a number"
-    warning_count: int = 0
-    first_warning: str = ""
-
-
-@dataclass
-class _Entry:
-    """One symbol's file and what was last read from it (``content`` is replaced whole, never changed)."""
-
-    path: Path
-    adjustment: PriceAdjustment | None
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    signature: Signature | None = None
-    settled: bool = False  # the signature was taken when the file's timestamps were old enough to trust
-    digest: bytes = b""
-    content: _Content | None = None
-
-    @property
-    def name(self) -> str:
-        """The file's name relative to its folder: all a message may show of its path."""
-        return self.path.name
-
-
-# A file whose timestamps are younger than this when its signature is taken
-# may change again within the same timestamp tick (file systems keep coarse
-# times), so its content is hashed on every use until it is older.
-SETTLE_NS = 2_000_000_000
-
-
 class BarStore:
-    """Daily bars by symbol, from one file per symbol (``SPY.csv`` is ``SPY``).
+    """Daily bars by symbol, from sources: folders of data files (``FolderSource``) or other store kinds.
 
-    Files are CSV or Parquet (``FILE_FORMATS``). Later folders override
-    earlier ones for the same symbol. Symbols are matched case-insensitively
-    against the file listing, so a request can never name a path outside
-    these folders. The folders are listed again when a lookup or a listing
-    comes ``relist_seconds`` after the last, so files added or deleted while
-    the server runs are seen.
-
-    Every file is read and held to ``check_bars`` when first listed and again
-    whenever its content changes: its stat signature (inode, size, mtime,
-    ctime) is compared on every use, and its bytes are hashed when the
-    signature changed or is too young to trust (``SETTLE_NS``), so a file
-    rewritten with the same size and mtime is read again. A file that fails
-    makes its symbol INVALID, logged once per content, while every other
-    symbol is served.
+    Later sources override earlier ones for the same symbol. Symbols are
+    matched case-insensitively against the sources' listings, so a request
+    can never name a path outside them. The sources are listed again when a
+    lookup or a listing comes ``relist_seconds`` after the last, so symbols
+    added or deleted while the server runs are seen, and new ones are
+    checked when listed. A symbol whose data breaks a rule of ``check_bars``
+    is INVALID while every other symbol is served.
     """
 
     def __init__(
         self,
-        folders: Iterable[Path],
+        sources: Iterable[Path | BarSource],
         *,
         relist_seconds: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._folders = tuple(folders)
+        self._sources = tuple(FolderSource(source) if isinstance(source, Path) else source for source in sources)
         self._relist_seconds = relist_seconds
         self._clock = clock
         self._lock = threading.Lock()
-        self._entries: dict[str, _Entry] = {}  # by upper-cased symbol
-        self._names: dict[str, str] = {}  # upper-cased symbol -> canonical spelling (the file's stem)
+        self._listed: dict[str, tuple[BarSource, Listed]] = {}  # by upper-cased symbol
         self._listed_at = -float("inf")
-        self._logged: dict[str, str] = {}  # folder manifest -> the problem last logged for it
         self._relist(force=True)
 
     def symbols(self) -> list[str]:
         """The canonical names of all symbols, sorted."""
         self._relist()
-        return sorted(self._names.values())
+        return sorted(listed.symbol for _, listed in self._listed.values())
 
     def canonical(self, symbol: str) -> str:
         """The canonical spelling of ``symbol``; NotFoundError if unknown."""
         self._relist()
         try:
-            return self._names[symbol.strip().upper()]
+            return self._listed[symbol.strip().upper()][1].symbol
         except KeyError:
             known = ", ".join(self.symbols())
             raise NotFoundError("symbol", f"unknown symbol {shown(symbol)}; known: {known}") from None
@@ -244,41 +145,36 @@ class BarStore:
         return self.history(symbol).frame
 
     def history(self, symbol: str) -> History:
-        """``symbol``'s whole history, read again when its file has changed since the last call.
+        """``symbol``'s whole history, read again when its data has changed since the last call.
 
-        NotFoundError if the symbol is unknown or its file was deleted;
-        FailedPreconditionError naming the symbol, file and problem if the
-        file cannot be served.
+        NotFoundError if the symbol is unknown or its data was deleted;
+        FailedPreconditionError naming the symbol, its file and the problem
+        if the data cannot be served.
         """
         name = self.canonical(symbol)
-        entry = self._entries.get(name.upper())
-        content = None if entry is None else self._refresh(name, entry)
-        if entry is None or content is None:
+        found = self._content(name.upper())
+        if found is None:
             self._listed_at = -float("inf")  # list again on the next lookup
             raise NotFoundError("symbol", f"the data file of {shown(name)} was deleted")
+        listed, content = found
         if content.history is None:
-            raise FailedPreconditionError("symbol", f"{shown(name)} cannot be served: {entry.name}: {content.problem}")
+            raise FailedPreconditionError(
+                "symbol", f"{shown(name)} cannot be served: {listed.origin}: {content.problem}"
+            )
         return content.history
 
     def summaries(self) -> list[SymbolSummary]:
-        """Every symbol's state, date range and bar count, sorted by symbol (checks every file)."""
+        """Every symbol's state, date range and bar count, sorted by symbol (checks every changed file)."""
         summaries = []
         for name in self.symbols():
-            entry = self._entries.get(name.upper())
-            content = None if entry is None else self._refresh(name, entry)
-            if entry is None or content is None:
+            found = self._content(name.upper())
+            if found is None:
                 continue  # deleted since the listing
+            listed, content = found
             history = content.history
             if history is None:
-                summary = SymbolSummary(
-                    name,
-                    None,
-                    None,
-                    0,
-                    SymbolState.INVALID,
-                    f"{entry.name}: {content.problem}",
-                    price_adjustment=entry.adjustment,
-                )
+                problem = f"{listed.origin}: {content.problem}"
+                summary = SymbolSummary(name, None, None, 0, SymbolState.INVALID, problem)
             else:
                 summary = SymbolSummary(
                     name,
@@ -286,120 +182,35 @@ class BarStore:
                     day_date(history.days[-1]),
                     len(history.days),
                     warning_count=content.warning_count,
-                    first_warning=f"{entry.name}: {content.first_warning}" if content.first_warning else "",
-                    price_adjustment=entry.adjustment,
+                    first_warning=f"{listed.origin}: {content.first_warning}" if content.first_warning else "",
                 )
-            summaries.append(summary)
+            summaries.append(dataclasses.replace(summary, price_adjustment=listed.adjustment))
         return summaries
 
+    def _content(self, key: str) -> tuple[Listed, Content] | None:
+        entry = self._listed.get(key)
+        if entry is None:
+            return None
+        source, listed = entry
+        content = source.content(key)
+        return None if content is None else (listed, content)
+
     def _relist(self, *, force: bool = False) -> None:
-        """List the folders again if the last listing is older than ``relist_seconds``; check new files."""
+        """List the sources again if the last listing is older than ``relist_seconds``; check new symbols."""
         now = self._clock()
         if not force and now - self._listed_at < self._relist_seconds:
             return
         with self._lock:
             if not force and now - self._listed_at < self._relist_seconds:
                 return
-            paths: dict[str, tuple[Path, PriceAdjustment | None]] = {}
-            for folder in self._folders:
-                adjustments = self._manifest(folder)
-                try:
-                    listing = sorted(folder.iterdir())
-                except OSError as error:
-                    log.warning("data folder %s cannot be listed: %s", folder, error.strerror)
-                    continue
-                for path in listing:
-                    if path.suffix.lower() in FILE_FORMATS and path.is_file():
-                        paths[path.stem.upper()] = (path, adjustments.get(path.stem.upper()))
-            entries = {}
-            for key, (path, adjustment) in paths.items():
-                entry = self._entries.get(key)
-                if entry is None or entry.path != path:
-                    entry = _Entry(path, adjustment)
-                entry.adjustment = adjustment
-                entries[key] = entry
-            fresh = [(path.stem, entries[key]) for key, (path, _) in paths.items() if entries[key].content is None]
-            self._entries = entries
-            self._names = {key: path.stem for key, (path, _) in paths.items()}
+            merged: dict[str, tuple[BarSource, Listed]] = {}
+            for source in self._sources:
+                merged.update((key, (source, listed)) for key, listed in source.listing().items())
+            fresh = [key for key, entry in merged.items() if self._listed.get(key) != entry]
+            self._listed = merged
             self._listed_at = self._clock()
-        for name, entry in fresh:
-            self._refresh(name, entry)
-
-    def _manifest(self, folder: Path) -> dict[str, PriceAdjustment]:
-        """The price adjustments a folder's symbols.toml declares, by upper-cased symbol; problems are logged once."""
-        path = folder / MANIFEST
-        try:
-            declared = tomllib.loads(path.read_text(encoding="utf-8"))
-            adjustments = {
-                str(symbol).upper(): PriceAdjustment(table["price_adjustment"]) for symbol, table in declared.items()
-            }
-        except FileNotFoundError:
-            return {}
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, TypeError, KeyError, ValueError) as error:
-            problem = f"{type(error).__name__}: {error}"
-            if self._logged.get(str(path)) != problem:
-                self._logged[str(path)] = problem
-                expected = ", ".join(repr(member.value) for member in PriceAdjustment)
-                log.warning(
-                    "%s in data folder %s is ignored: %s (expected a table per symbol with price_adjustment one of %s)",
-                    MANIFEST,
-                    folder,
-                    problem,
-                    expected,
-                )
-            return {}
-        return adjustments
-
-    def _refresh(self, name: str, entry: _Entry) -> _Content | None:
-        """``entry``'s content, read again if the file may have changed; None if the file is gone."""
-        try:
-            stat = os.stat(entry.path)
-        except FileNotFoundError:
-            return None
-        signature = (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
-        content = entry.content
-        if content is not None and entry.signature == signature and entry.settled:
-            return content
-        with entry.lock:
-            if entry.content is not None and entry.signature == signature and entry.settled:
-                return entry.content
-            settled = time.time_ns() - max(stat.st_mtime_ns, stat.st_ctime_ns) > SETTLE_NS
-            try:
-                data = entry.path.read_bytes()
-            except FileNotFoundError:
-                return None
-            except OSError as error:
-                data, problem = b"", f"cannot be read: {error.strerror}"
-            else:
-                problem = ""
-            digest = hashlib.blake2b(data, digest_size=16).digest()
-            if entry.content is None or digest != entry.digest or (problem and problem != entry.content.problem):
-                entry.content = self._load(name, entry.path, digest, data, problem)
-            entry.signature, entry.settled, entry.digest = signature, settled, digest
-            return entry.content
-
-    @staticmethod
-    def _load(name: str, path: Path, digest: bytes, data: bytes, problem: str) -> _Content:
-        """Check a file's new content; log what was found (once per content)."""
-        content = _Content(None, problem)
-        if not problem:
-            try:
-                bars = read_data_file(path.suffix, data)
-            except DataFileError as error:
-                content = _Content(None, str(error))
-            else:
-                history = History(bars.frame, f"{path.name}:{digest.hex()}")
-                content = _Content(history, "", bars.warning_count, bars.first_warning)
-        if content.problem:
-            log.warning("data file %s is refused, so symbol %s cannot be served: %s", path.name, name, content.problem)
-        elif content.warning_count:
-            log.warning(
-                "data file %s: serving %d bars whose open or close lies outside [low, high]; the first: %s",
-                path.name,
-                content.warning_count,
-                content.first_warning,
-            )
-        return content
+        for key in fresh:
+            self._content(key)
 
 
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")

@@ -1,4 +1,4 @@
-"""Data files: one symbol's daily bars in a CSV or Parquet file, read and checked.
+"""Data files: one symbol's daily bars in a CSV or Parquet file, read and checked; a folder of them as a store.
 
 A file is read from its bytes (so that what is checked is what was hashed),
 its columns are matched by name through ``COLUMN_ALIASES``, and its bars are
@@ -10,17 +10,27 @@ file's own column name, and never a server path.
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
+import logging
+import os
 import re
+import threading
+import time
+import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from idc_server.core.bars import BAR_COLUMNS, COLUMN_ALIASES, DATES, BarsError, check_bars
+from idc_server.core.bars import BAR_COLUMNS, COLUMN_ALIASES, DATES, BarsError, History, check_bars
 from idc_server.core.errors import shown
+from idc_server.core.sources import Content, Listed, PriceAdjustment
+
+log = logging.getLogger(__name__)
 
 
 class DataFileError(Exception):
@@ -208,3 +218,141 @@ def _numbers(values: pd.Series, where: Callable[[int], str]) -> npt.NDArray[np.f
         what = "no value (a half-written line?)" if cell == "" else f"{shown(cell)} is not a number"
         raise DataFileError(f"{where(at)}: {what}")
     return numbers
+
+
+# A folder's declaration of its symbols' price adjustments: a TOML table per
+# symbol, e.g. ``[SPY]`` ``price_adjustment = "splits_and_dividends"``.
+MANIFEST = "symbols.toml"
+
+# A file whose timestamps are younger than this when its signature is taken
+# may change again within the same timestamp tick (file systems keep coarse
+# times), so its content is hashed on every use until it is older.
+SETTLE_NS = 2_000_000_000
+
+Signature = tuple[int, int, int, int]  # inode, size, mtime and ctime in ns
+
+
+@dataclass
+class _File:
+    """One data file and what was last read from it (``content`` is replaced whole, never changed)."""
+
+    path: Path
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    signature: Signature | None = None
+    settled: bool = False  # the signature was taken when the file's timestamps were old enough to trust
+    digest: bytes = b""
+    content: Content | None = None
+
+
+class FolderSource:
+    """The store kind of one folder with a CSV or Parquet file per symbol (``SPY.csv`` is ``SPY``).
+
+    A file is read and held to ``check_bars`` when first asked for and again
+    whenever its content changes: its stat signature (inode, size, mtime,
+    ctime) is compared on every use, and its bytes are hashed when the
+    signature changed or is too young to trust (``SETTLE_NS``), so a file
+    rewritten with the same size and mtime is read again. A problem is
+    logged once per content.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._files: dict[str, _File] = {}  # by upper-cased symbol
+        self._logged_manifest = ""  # the manifest problem last logged
+
+    def listing(self) -> dict[str, Listed]:
+        """The folder's data files now, by upper-cased symbol (the file name without its suffix)."""
+        adjustments = self._manifest()
+        try:
+            paths = sorted(self.folder.iterdir())
+        except OSError as error:
+            log.warning("data folder %s cannot be listed: %s", self.folder, error.strerror)
+            paths = []
+        listed, files = {}, {}
+        for path in paths:
+            if path.suffix.lower() in FILE_FORMATS and path.is_file():
+                key = path.stem.upper()
+                listed[key] = Listed(path.stem, path.name, adjustments.get(key))
+                known = self._files.get(key)
+                files[key] = known if known is not None and known.path == path else _File(path)
+        self._files = files
+        return listed
+
+    def content(self, key: str) -> Content | None:
+        """The file's content, read again if it may have changed; None if it is gone."""
+        file = self._files.get(key)
+        if file is None:
+            return None
+        try:
+            stat = os.stat(file.path)
+        except FileNotFoundError:
+            return None
+        signature = (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+        content = file.content
+        if content is not None and file.signature == signature and file.settled:
+            return content
+        with file.lock:
+            if file.content is not None and file.signature == signature and file.settled:
+                return file.content
+            settled = time.time_ns() - max(stat.st_mtime_ns, stat.st_ctime_ns) > SETTLE_NS
+            try:
+                data = file.path.read_bytes()
+            except FileNotFoundError:
+                return None
+            except OSError as error:
+                data, problem = b"", f"cannot be read: {error.strerror}"
+            else:
+                problem = ""
+            digest = hashlib.blake2b(data, digest_size=16).digest()
+            if file.content is None or digest != file.digest or (problem and problem != file.content.problem):
+                file.content = _load(file.path, digest, data, problem)
+            file.signature, file.settled, file.digest = signature, settled, digest
+            return file.content
+
+    def _manifest(self) -> dict[str, PriceAdjustment]:
+        """The price adjustments the folder's symbols.toml declares, by upper-cased symbol; problems logged once."""
+        path = self.folder / MANIFEST
+        try:
+            declared = tomllib.loads(path.read_text(encoding="utf-8"))
+            adjustments = {
+                str(symbol).upper(): PriceAdjustment(table["price_adjustment"]) for symbol, table in declared.items()
+            }
+        except FileNotFoundError:
+            return {}
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, TypeError, KeyError, ValueError) as error:
+            problem = f"{type(error).__name__}: {error}"
+            if self._logged_manifest != problem:
+                self._logged_manifest = problem
+                expected = ", ".join(repr(member.value) for member in PriceAdjustment)
+                log.warning(
+                    "%s in data folder %s is ignored: %s (expected a table per symbol with price_adjustment one of %s)",
+                    MANIFEST,
+                    self.folder,
+                    problem,
+                    expected,
+                )
+            return {}
+        return adjustments
+
+
+def _load(path: Path, digest: bytes, data: bytes, problem: str) -> Content:
+    """Check a file's new content; log what was found (once per content)."""
+    content = Content(None, problem)
+    if not problem:
+        try:
+            bars = read_data_file(path.suffix, data)
+        except DataFileError as error:
+            content = Content(None, str(error))
+        else:
+            history = History(bars.frame, f"{path.name}:{digest.hex()}")
+            content = Content(history, "", bars.warning_count, bars.first_warning)
+    if content.problem:
+        log.warning("data file %s is refused, so symbol %s cannot be served: %s", path.name, path.stem, content.problem)
+    elif content.warning_count:
+        log.warning(
+            "data file %s: serving %d bars whose open or close lies outside [low, high]; the first: %s",
+            path.name,
+            content.warning_count,
+            content.first_warning,
+        )
+    return content
