@@ -192,7 +192,9 @@ def _days(values: pd.Series, where: Callable[[int], str]) -> npt.NDArray[np.int6
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if len(bad):
         at = int(bad[0])
-        raise DataFileError(f"{where(at)}: {shown(values.iloc[at])} is not a date in the form of the first one")
+        raise DataFileError(
+            f"{where(at)}: {shown(values.iloc[at])} is not a date (ISO 8601, or the form of the first date)"
+        )
     return np.asarray(parsed.to_numpy(dtype="datetime64[D]"), dtype="datetime64[D]").astype(np.int64)
 
 

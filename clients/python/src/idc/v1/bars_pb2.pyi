@@ -33,7 +33,7 @@ class Bars(_message.Message):
     most 1e15, and volumes finite from 0 to 1e18 (so that no indicator or
     chart of them can overflow a double); and high >= low. Anything else gets
     INVALID_ARGUMENT naming the column and the index of the first bad bar,
-    e.g. "inline_bars.high: at index 3: 9.5 is below low 10". A bar whose
+    e.g. "inline_bars.high: at index 3: 9.5 is below low 10.0". A bar whose
     open or close lies outside [low, high] is accepted as it is. The server's
     data files are held to the same rules (see SymbolInfo.state).
     """
