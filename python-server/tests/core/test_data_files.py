@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from idc_server.core.data_files import DataFileError, read_data_file
 
@@ -101,3 +103,56 @@ def test_values_read_are_the_files_exactly() -> None:
     data = b"date,open,high,low,close,volume\n2024-01-02,0.1,0.30000000000000004,1e-300,0.2,1e18\n"
     frame = read_data_file(".csv", data).frame
     np.testing.assert_array_equal(frame.iloc[0].to_numpy(), [0.1, 0.30000000000000004, 1e-300, 0.2, 1e18])
+
+
+GOOD = (
+    b"Date,Open,High,Low,Close,Adj Close,Volume\n"
+    b"2015-03-04,210.630005,211.199997,209.309998,210.229996,197.801392,93957400\n"
+    b"2015-03-05,209.419998,210.800003,209.850006,210.460007,198.019653,76873000\n"
+    b"2015-03-30,205.740005,208.610001,206.960007,208.250000,196.814926,96180400\n"
+)
+
+
+def good_parquet() -> bytes:
+    buffer = io.BytesIO()
+    pd.read_csv(io.BytesIO(GOOD)).to_parquet(buffer)
+    return buffer.getvalue()
+
+
+@st.composite
+def damaged(draw: st.DrawFn, original: bytes) -> bytes:
+    """``original`` with a few bytes replaced, inserted or cut, or truncated."""
+    data = bytearray(original)
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(data)))
+        kind = draw(st.sampled_from(["replace", "insert", "cut", "truncate"]))
+        chunk = draw(st.binary(min_size=1, max_size=4) | st.sampled_from([b",", b"\n", b"nan", b"-", b"e308", b"\xe9"]))
+        if kind == "replace":
+            data[at : at + len(chunk)] = chunk
+        elif kind == "insert":
+            data[at:at] = chunk
+        elif kind == "cut":
+            del data[at : at + len(chunk)]
+        else:
+            del data[at:]
+    return bytes(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(suffix=st.sampled_from([".csv", ".parquet"]), data=st.data())
+def test_any_damage_to_a_file_is_served_or_refused_with_a_reason(suffix: str, data: st.DataObject) -> None:
+    original = GOOD if suffix == ".csv" else good_parquet()
+    content = data.draw(damaged(original) | st.binary(max_size=64))
+    try:
+        bars = read_data_file(suffix, content)
+    except DataFileError as error:
+        reason = str(error)
+    else:
+        reason = ""
+    if reason:
+        return  # refused, saying why
+    assert bars.frame.index.is_monotonic_increasing
+    assert bars.frame.index.is_unique
+    values = bars.frame.to_numpy()
+    assert np.isfinite(values).all()
+    assert (bars.frame["high"] >= bars.frame["low"]).all()

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from pandas.tseries.api import guess_datetime_format
 
 from idc_server.core.bars import BAR_COLUMNS, COLUMN_ALIASES, DATES, BarsError, History, check_bars
 from idc_server.core.errors import shown
@@ -187,8 +188,10 @@ def _days(values: pd.Series, where: Callable[[int], str]) -> npt.NDArray[np.int6
         if (text.str.len() > len("YYYY-MM-DD")).any():
             text = text.str.replace(_UTC_OFFSET, "", regex=True)
         parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
-        if parsed.isna().iloc[0]:  # not ISO 8601: let pandas infer the form from the first date
-            parsed = pd.to_datetime(text, errors="coerce")
+        if parsed.isna().iloc[0]:  # not ISO 8601: the form of the first date, if pandas can tell it
+            form = guess_datetime_format(str(text.iloc[0]))
+            if form is not None:
+                parsed = pd.to_datetime(text, format=form, errors="coerce")
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if len(bad):
         at = int(bad[0])

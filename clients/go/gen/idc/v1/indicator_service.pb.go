@@ -723,8 +723,9 @@ type SymbolInfo struct {
 	// warning_count is the number of bars that are served although they are
 	// inconsistent: their open or close lies outside [low, high] by more than
 	// a relative 1e-9 (float noise is not counted). Vendors' files have such
-	// rows (Yahoo's SPY has two where open < low); they are real data, so
-	// they are served as they are, counted here and logged once.
+	// rows (Yahoo's SPY for 2008-2017 has two where open < low; the bundled
+	// SPY has none); they are real data, so they are served as they are,
+	// counted here and logged once.
 	WarningCount int32 `protobuf:"varint,7,opt,name=warning_count,json=warningCount,proto3" json:"warning_count,omitempty"`
 	// first_warning describes the first of those bars, in the same form as
 	// problem, e.g. "X.csv: line 1808, column Open: 209.419998 is below low
