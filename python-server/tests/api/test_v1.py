@@ -220,6 +220,49 @@ def test_bad_input_gets_its_status_and_names_the_field(
     assert len(indicators.GetMACD(indicator_pb2.GetMACDRequest(start_date="2026-03-27"), timeout=10).macd) == 1
 
 
+def near_the_largest_double(changes: dict[str, dict[int, float]]) -> bars_pb2.Bars:
+    """Forty plausible bars (enough for MACD 12/26/9) with some values replaced, by column and index."""
+    columns = {"open": 10.0, "high": 11.0, "low": 9.0, "close": 10.5, "volume": 100.0}
+    values = {name: [value] * 40 for name, value in columns.items()}
+    for name, replaced in changes.items():
+        for index, value in replaced.items():
+            values[name][index] = value
+    return bars_pb2.Bars(dates=range(40), **values)
+
+
+# Finite values whose indicators or charts would overflow (issue 10, point 8) are refused before any work.
+EVERY_PRICE_1E308 = {name: dict.fromkeys(range(40), 1e308) for name in ("open", "high", "low", "close")}
+EXTREME_BARS = {
+    "volume=1.7e308": (near_the_largest_double({"volume": {1: 1.7e308}}), "volume", "at index 1: 1.7e+308"),
+    "high=1.5e308, low=0": (
+        near_the_largest_double({"high": {2: 1.5e308}, "low": {2: 0.0}}),
+        "high",
+        "at index 2: 1.5e+308 is outside -1e+15..1e+15",
+    ),
+    "every price 1e308": (
+        near_the_largest_double(EVERY_PRICE_1E308),
+        "open",
+        "at index 0: 1e+308 is outside -1e+15..1e+15",
+    ),
+}
+
+
+@pytest.mark.parametrize(("bars", "column", "message"), list(EXTREME_BARS.values()), ids=list(EXTREME_BARS))
+def test_extreme_finite_values_are_refused_naming_the_column_and_the_bar(
+    indicators: Any, graphs: Any, bars: bars_pb2.Bars, column: str, message: str
+) -> None:
+    calls: dict[str, Callable[[], object]] = {
+        "GetMACD": lambda: indicators.GetMACD(indicator_pb2.GetMACDRequest(inline_bars=bars), timeout=10),
+        "GetChart": lambda: list(graphs.GetChart(graph_pb2.GetChartRequest(inline_bars=bars), timeout=30)),
+    }
+    for name, call in calls.items():
+        with pytest.raises(grpc.RpcError) as caught:
+            call()
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, name
+        assert field_violations(caught.value) == [f"inline_bars.{column}"]
+        assert f"inline_bars.{column}: {message}" in (caught.value.details() or "")
+
+
 @pytest.mark.parametrize(
     ("fields", "field"),
     [({"width_px": 50}, "width_px"), ({"height_px": 4001}, "height_px"), ({"width_px": -1}, "width_px")],

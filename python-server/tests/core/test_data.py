@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import logging
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -11,13 +13,14 @@ from idc_server.core.data import (
     BAR_COLUMNS,
     BarStore,
     History,
+    PriceAdjustment,
+    SymbolState,
     bars_from_columns,
     bundled_data_dir,
     parse_date,
-    read_bars_file,
-    select_window,
+    window_positions,
 )
-from idc_server.core.errors import InvalidArgumentError, NotFoundError
+from idc_server.core.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 
 
 @pytest.fixture(scope="module")
@@ -51,32 +54,6 @@ def test_spy_columns_are_mapped_by_name_not_position(store: BarStore) -> None:
     assert row["close"] == pytest.approx(462.58, abs=0.01)
     assert row["volume"] == 122_283_100
     assert row["low"] <= row["open"] <= row["high"]
-
-
-def test_reads_czsc_style_file_with_times_and_vol(tmp_path: Path) -> None:
-    path = tmp_path / "X.csv"
-    path.write_text(
-        "symbol,dt,open,close,high,low,vol\n"
-        "000001.SH,2006-11-06 15:00:00,1853.19,1886.31,1886.52,1846.01,49544517.0\n"
-        "000001.SH,2006-11-07 15:00:00,1889.53,1889.53,1897.41,1862.93,54849074.0\n"
-    )
-    frame = read_bars_file(path)
-    assert list(frame.index) == [pd.Timestamp("2006-11-06"), pd.Timestamp("2006-11-07")]
-    assert frame.iloc[0].tolist() == [1853.19, 1886.52, 1846.01, 1886.31, 49544517.0]
-
-
-def test_rejects_file_without_a_close_column(tmp_path: Path) -> None:
-    path = tmp_path / "X.csv"
-    path.write_text("date,open,high,low,volume\n2020-01-02,1,2,0.5,10\n")
-    with pytest.raises(ValueError, match="close"):
-        read_bars_file(path)
-
-
-def test_rejects_file_with_dates_out_of_order(tmp_path: Path) -> None:
-    path = tmp_path / "X.csv"
-    path.write_text("date,open,high,low,close,volume\n2020-01-03,1,2,0.5,1,10\n2020-01-02,1,2,0.5,1,10\n")
-    with pytest.raises(ValueError, match="increasing"):
-        read_bars_file(path)
 
 
 def test_symbols_match_case_insensitively(store: BarStore) -> None:
@@ -117,29 +94,33 @@ def test_parse_date_reads_iso_dates_and_empty_means_unbounded() -> None:
     assert parse_date("end_date", "") is None
 
 
-def test_select_window_is_inclusive_on_both_ends(store: BarStore) -> None:
-    window = select_window(store.bars("SPY"), date(2023, 1, 3), date(2023, 12, 29))
-    assert len(window) == 250
-    assert window.index[0] == pd.Timestamp("2023-01-03")
-    assert window.index[-1] == pd.Timestamp("2023-12-29")
+def window(frame: pd.DataFrame, start: date | None, end: date | None) -> pd.DataFrame:
+    return frame.iloc[window_positions(History(frame).days, start, end)]
 
 
-def test_select_window_without_bounds_is_whole_history(store: BarStore) -> None:
-    assert len(select_window(store.bars("AAPL"), None, None)) == 3379
+def test_window_is_inclusive_on_both_ends(store: BarStore) -> None:
+    selected = window(store.bars("SPY"), date(2023, 1, 3), date(2023, 12, 29))
+    assert len(selected) == 250
+    assert selected.index[0] == pd.Timestamp("2023-01-03")
+    assert selected.index[-1] == pd.Timestamp("2023-12-29")
+
+
+def test_window_without_bounds_is_whole_history(store: BarStore) -> None:
+    assert len(window(store.bars("AAPL"), None, None)) == 3379
 
 
 @pytest.mark.parametrize(
     ("start", "end"),
     [(date(2023, 1, 7), date(2023, 1, 8)), (date(2030, 1, 1), None), (None, date(1990, 1, 1))],
 )
-def test_select_window_with_no_bars_is_not_found(store: BarStore, start: date | None, end: date | None) -> None:
+def test_window_with_no_bars_is_not_found(store: BarStore, start: date | None, end: date | None) -> None:
     with pytest.raises(NotFoundError, match="no bars"):
-        select_window(store.bars("SPY"), start, end)
+        window(store.bars("SPY"), start, end)
 
 
-def test_select_window_rejects_end_before_start(store: BarStore) -> None:
+def test_window_rejects_end_before_start(store: BarStore) -> None:
     with pytest.raises(InvalidArgumentError) as caught:
-        select_window(store.bars("SPY"), date(2023, 2, 1), date(2023, 1, 1))
+        window(store.bars("SPY"), date(2023, 2, 1), date(2023, 1, 1))
     assert caught.value.field == "end_date"
 
 
@@ -189,11 +170,28 @@ def test_inline_bars_become_a_bars_frame() -> None:
         ([1, 2, 3, 4], {}, "dates", "limit of 3"),
         ([1, 2], {"close": [1.0]}, "close", "has 1 values but dates has 2"),
         ([1, 2], {"volume": [1.0, 2.0, 3.0]}, "volume", "has 3 values"),
-        ([1, 2], {"open": [1.0, float("nan")]}, "open", "index 1 is not a finite"),
-        ([1, 2], {"high": [float("inf"), 11.0]}, "high", "index 0 is not a finite"),
-        ([1, 1], {}, "dates", "strictly increasing"),
-        ([2, 1], {}, "dates", "strictly increasing"),
-        ([1, 2], {"low": [9.0, 12.0]}, "high", "below low at index 1"),
+        ([1, 2], {"open": [1.0, float("nan")]}, "open", "at index 1: nan is not a finite number"),
+        ([1, 2], {"high": [float("inf"), 11.0]}, "high", "at index 0: inf is not a finite number"),
+        ([1, 1], {}, "dates", "at index 1: 1970-01-02 follows 1970-01-02; dates must be strictly increasing"),
+        ([2, 1], {}, "dates", "at index 1: 1970-01-02 follows 1970-01-03"),
+        ([1, 2], {"low": [9.0, 12.0]}, "high", "at index 1: 11.0 is below low 12.0"),
+        ([1, 2], {"volume": [1.0, -1.0]}, "volume", "at index 1: -1 is outside 0..1e[+]18"),
+        # Finite values whose indicators or charts would overflow a double (issue 10, point 8).
+        ([1, 2], {"volume": [1.7e308, 1.0]}, "volume", "at index 0: 1.7e[+]308 is outside 0..1e[+]18"),
+        (
+            [1, 2],
+            {"high": [11.0, 1.5e308], "low": [9.0, 0.0]},
+            "high",
+            "at index 1: 1.5e[+]308 is outside -1e[+]15..1e[+]15",
+        ),
+        (
+            [1, 2],
+            {name: [1e308, 1e308] for name in ("open", "high", "low", "close")},
+            "open",
+            "at index 0: 1e[+]308 is outside",
+        ),
+        ([1, 2], {"low": [-2e15, 9.0]}, "low", "at index 0: -2e[+]15 is outside -1e[+]15..1e[+]15"),
+        ([-719_163, 2], {}, "dates", "at index 0: -719163 is outside 0001-01-01..9999-12-31"),
     ],
 )
 def test_bad_inline_bars_name_the_column(
@@ -234,3 +232,95 @@ def test_inline_history_version_is_a_digest_of_its_data() -> None:
     other = bars_from_columns([1, 3], inline_columns(2), max_bars=3)
     assert History(frame).version == History(same).version != History(other).version
     assert History(frame).version.startswith("inline:")
+
+
+def test_parquet_with_an_unnamed_datetime_index_is_read(tmp_path: Path, store: BarStore) -> None:
+    spy = store.bars("SPY").iloc[-50:]
+    spy.rename_axis(None).to_parquet(tmp_path / "UNNAMED.parquet")
+    frame = BarStore([tmp_path]).bars("UNNAMED")
+    pd.testing.assert_frame_equal(frame, spy, check_index_type=False, check_freq=False)
+
+
+def test_parquet_dates_with_a_time_zone_count_as_their_local_day(tmp_path: Path) -> None:
+    # Midnight in Shanghai is the previous day in UTC.
+    dates = pd.DatetimeIndex(["2024-03-08 00:00", "2024-03-11 00:00"]).tz_localize("Asia/Shanghai")
+    frame = pd.DataFrame({"date": dates, "open": 1.0, "high": 2.0, "low": 0.5, "close": 1.5, "volume": 10.0})
+    frame.to_parquet(tmp_path / "TZ.parquet")
+    read = BarStore([tmp_path]).bars("TZ")
+    assert list(read.index) == [pd.Timestamp("2024-03-08"), pd.Timestamp("2024-03-11")]
+
+
+def test_a_bad_manifest_is_logged_and_ignored(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "X.csv").write_text("date,open,high,low,close,volume\n2020-01-02,1,2,0.5,1,10\n")
+    (tmp_path / "symbols.toml").write_text('[X]\nprice_adjustment = "sometimes"\n')
+    with caplog.at_level(logging.WARNING, logger="idc_server.core.data_files"):
+        store = BarStore([tmp_path])
+        assert store.summaries()[0].price_adjustment is None
+    assert len([record for record in caplog.records if "symbols.toml" in record.getMessage()]) == 1
+    (tmp_path / "symbols.toml").write_text('[x]\nprice_adjustment = "none"\n')
+    store = BarStore([tmp_path])
+    assert store.summaries()[0].price_adjustment == PriceAdjustment.NONE
+
+
+def test_an_invalid_file_fails_its_precondition_and_recovers(tmp_path: Path) -> None:
+    path = tmp_path / "X.csv"
+    path.write_text("date,open,high,low,close,volume\n2020-01-02,1,2,0.5,1,10\n2020-01-03,1,2,0.5,,10\n")
+    store = BarStore([tmp_path])
+    with pytest.raises(FailedPreconditionError) as caught:
+        store.history("x")
+    assert caught.value.field == "symbol"
+    assert (
+        caught.value.description == "'X' cannot be served: X.csv: line 3, column close: no value (a half-written line?)"
+    )
+    [summary] = store.summaries()
+    assert (summary.state, summary.first, summary.bar_count) == (SymbolState.INVALID, None, 0)
+    path.write_text("date,open,high,low,close,volume\n2020-01-02,1,2,0.5,1,10\n2020-01-03,1,2,0.5,2,10\n")
+    assert store.history("x").columns["close"].tolist() == [1.0, 2.0]
+    assert store.summaries()[0].state == SymbolState.READY
+
+
+def test_the_folder_is_listed_again_at_most_once_per_interval(tmp_path: Path) -> None:
+    now = [0.0]
+    store = BarStore([tmp_path], relist_seconds=1.0, clock=lambda: now[0])
+    (tmp_path / "LATE.csv").write_text("date,open,high,low,close,volume\n2020-01-02,1,2,0.5,1,10\n")
+    now[0] = 0.9
+    assert store.symbols() == []
+    now[0] = 1.0
+    assert store.symbols() == ["LATE"]
+
+
+def test_the_bundled_files_have_no_inconsistent_rows(store: BarStore) -> None:
+    # SPY has 37 rows outside [low, high] by float noise (at most 1.4e-14) and no real ones.
+    assert [summary.warning_count for summary in store.summaries()] == [0, 0, 0]
+
+
+def test_readers_see_whole_versions_while_the_file_is_rewritten(tmp_path: Path) -> None:
+    path = tmp_path / "X.csv"
+    versions = {
+        (1.0,) * 3: "date,open,high,low,close,volume\n"
+        + "".join(f"2020-01-0{day},1,2,0.5,1,10\n" for day in (2, 3, 6)),
+        (2.0,) * 4: "date,open,high,low,close,volume\n"
+        + "".join(f"2020-01-0{day},1,2,0.5,2,10\n" for day in (2, 3, 6, 7)),
+    }
+    texts = list(versions.values())
+    path.write_text(texts[0])
+    store = BarStore([tmp_path])
+    done = threading.Event()
+
+    def rewrite() -> None:
+        for round_ in range(60):
+            path.write_text(texts[round_ % 2])  # not atomic: readers may catch a half-written file
+        done.set()
+
+    writer = threading.Thread(target=rewrite)
+    writer.start()
+    while not done.is_set():
+        try:
+            history = store.history("X")
+        except FailedPreconditionError:
+            continue  # a half-written file is refused, never served in part
+        closes = tuple(history.columns["close"].tolist())
+        assert closes in versions
+        assert len(history.frame) == len(history.days) == len(closes)
+    writer.join()
+    assert store.history("X").columns["close"].tolist() == [2.0] * 4

@@ -33,7 +33,7 @@ from idc_server.core.analytics import (
     MACDResult,
     Selection,
 )
-from idc_server.core.data import BAR_COLUMNS, bars_from_columns, parse_date
+from idc_server.core.data import BAR_COLUMNS, SymbolSummary, bars_from_columns, parse_date
 from idc_server.core.errors import InvalidArgumentError, field_prefix, shown
 from idc_server.core.indicators import INDICATORS, Convention, MACDParameters
 
@@ -271,3 +271,21 @@ def indicators_response(frame: IndicatorFrame) -> indicator_service_pb2.ComputeI
         series = response.series.add(name=result.name, first_valid_index=result.first_valid_index)
         packed.append_columns(series, {"values": result.values})
     return response
+
+
+def symbol_info(summary: SymbolSummary) -> indicator_service_pb2.SymbolInfo:
+    """A ListSymbols entry: the symbol's range, state, warnings and price adjustment."""
+    adjustment = summary.price_adjustment
+    return indicator_service_pb2.SymbolInfo(
+        symbol=summary.symbol,
+        first_date=summary.first.isoformat() if summary.first else "",
+        last_date=summary.last.isoformat() if summary.last else "",
+        bar_count=summary.bar_count,
+        state=indicator_service_pb2.SymbolState.Value(f"SYMBOL_STATE_{summary.state.name}"),
+        problem=summary.problem,
+        warning_count=summary.warning_count,
+        first_warning=summary.first_warning,
+        price_adjustment=indicator_service_pb2.PriceAdjustment.Value(f"PRICE_ADJUSTMENT_{adjustment.name}")
+        if adjustment
+        else indicator_service_pb2.PRICE_ADJUSTMENT_UNSPECIFIED,
+    )

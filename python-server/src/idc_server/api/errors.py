@@ -16,7 +16,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from idc_server.core.errors import IdcError, InvalidArgumentError, NotFoundError
+from idc_server.core.errors import FailedPreconditionError, IdcError, InvalidArgumentError, NotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,7 @@ MAX_DESCRIPTION = 1000
 _CODES: dict[type[IdcError], int] = {
     InvalidArgumentError: code_pb2.INVALID_ARGUMENT,
     NotFoundError: code_pb2.NOT_FOUND,
+    FailedPreconditionError: code_pb2.FAILED_PRECONDITION,
 }
 
 

@@ -53,15 +53,7 @@ class IndicatorService(indicator_grpc.IndicatorServiceServicer):
     ) -> indicator_pb2.ListSymbolsResponse:
         return indicator_pb2.ListSymbolsResponse(
             default_symbol=self._analytics.default_symbol,
-            symbols=[
-                indicator_pb2.SymbolInfo(
-                    symbol=summary.symbol,
-                    first_date=summary.first.isoformat(),
-                    last_date=summary.last.isoformat(),
-                    bar_count=summary.bar_count,
-                )
-                for summary in self._analytics.symbols()
-            ],
+            symbols=[convert.symbol_info(summary) for summary in self._analytics.symbols()],
         )
 
 

@@ -1,4 +1,4 @@
-"""Daily OHLCV bars: loading CSV files and selecting date windows.
+"""Daily OHLCV bars: the store of data files, a client's own bars, and date windows.
 
 A *bars frame* is a ``pandas.DataFrame`` indexed by a tz-naive
 ``DatetimeIndex`` named ``date`` (one row per trading day, strictly
@@ -7,74 +7,41 @@ increasing), with float64 columns ``open, high, low, close, volume``.
 
 from __future__ import annotations
 
-import functools
-import hashlib
+import dataclasses
+import enum
 import re
 import threading
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from idc_server.core.errors import InvalidArgumentError, NotFoundError, shown
+from idc_server.core.bars import BAR_COLUMNS, COLUMN_ALIASES, EPOCH, BarsError, History, check_bars, day_date
+from idc_server.core.data_files import FolderSource
+from idc_server.core.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError, shown
+from idc_server.core.sources import BarSource, Content, Listed, PriceAdjustment
 
-BAR_COLUMNS = ("open", "high", "low", "close", "volume")
-
-# Lower-cased source column names that mean one of ours; any column order.
-COLUMN_ALIASES: Mapping[str, str] = {
-    "date": "date",
-    "dt": "date",
-    "datetime": "date",
-    "time": "date",
-    "trade_date": "date",
-    "open": "open",
-    "high": "high",
-    "low": "low",
-    "close": "close",
-    "volume": "volume",
-    "vol": "volume",
-}
+__all__ = [
+    "BAR_COLUMNS",
+    "COLUMN_ALIASES",
+    "BarStore",
+    "History",
+    "PriceAdjustment",
+    "SymbolSummary",
+    "bars_from_columns",
+    "day_date",
+]
 
 
 def bundled_data_dir() -> Path:
     """The folder of real daily data shipped with the package (see PROVENANCE.md)."""
     return Path(str(resources.files("idc_server") / "data"))
-
-
-DATA_SUFFIXES = (".csv", ".parquet")
-FIRST_DAY = (date(1, 1, 1) - date(1970, 1, 1)).days  # the range of Python's date, in days since 1970-01-01
-LAST_DAY = (date(9999, 12, 31) - date(1970, 1, 1)).days
-
-
-def read_bars_file(path: Path) -> pd.DataFrame:
-    """Read one symbol's CSV or Parquet file into a bars frame.
-
-    Column names are matched case-insensitively through ``COLUMN_ALIASES``,
-    in any order; extra columns (``Adj Close``, ``symbol``) are dropped, and a
-    time of day (``2006-11-06 15:00:00``) is dropped from the date. A Parquet
-    file may keep its dates in the index.
-    """
-    raw = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
-    if raw.index.name and COLUMN_ALIASES.get(str(raw.index.name).strip().lower()) == "date":
-        raw = raw.reset_index()
-    renamed = raw.rename(columns=lambda name: COLUMN_ALIASES.get(str(name).strip().lower(), name))
-    missing = [column for column in ("date", *BAR_COLUMNS) if column not in renamed.columns]
-    if missing:
-        raise ValueError(f"{path.name}: missing columns {missing}; found {list(raw.columns)}")
-    dates = pd.DatetimeIndex(pd.to_datetime(renamed["date"]), name="date").normalize()
-    frame = pd.DataFrame(
-        {column: renamed[column].to_numpy(dtype="float64") for column in BAR_COLUMNS},
-        index=dates,
-    )
-    if not frame.index.is_monotonic_increasing or not frame.index.is_unique:
-        raise ValueError(f"{path.name}: dates must be strictly increasing")
-    return frame
 
 
 def bars_from_columns(
@@ -86,7 +53,8 @@ def bars_from_columns(
     """Validate a client's bars, sent as columns, and make them a bars frame.
 
     ``dates`` are days since 1970-01-01; ``columns`` maps each of
-    ``BAR_COLUMNS`` to its values. Errors name the column at fault.
+    ``BAR_COLUMNS`` to its values. They are held to ``check_bars``, as data
+    files are; errors name the column at fault and the bar's index.
     """
     days = np.asarray(dates, dtype="int64")
     count = len(days)
@@ -94,114 +62,80 @@ def bars_from_columns(
         raise InvalidArgumentError("dates", "at least one bar is required")
     if count > max_bars:
         raise InvalidArgumentError("dates", f"{count} bars is more than this server's limit of {max_bars}")
-    values: dict[str, np.ndarray] = {}
+    values: dict[str, npt.NDArray[np.float64]] = {}
     for name in BAR_COLUMNS:
         column = np.asarray(columns[name], dtype="float64")
         if len(column) != count:
             raise InvalidArgumentError(name, f"has {len(column)} values but dates has {count}")
-        bad = np.flatnonzero(~np.isfinite(column))
-        if len(bad):
-            raise InvalidArgumentError(name, f"value {column[bad[0]]} at index {bad[0]} is not a finite number")
         values[name] = column
-    outside = np.flatnonzero((days < FIRST_DAY) | (days > LAST_DAY))
-    if len(outside):
-        at = outside[0]
-        raise InvalidArgumentError(
-            "dates", f"{days[at]} at index {at} is outside 0001-01-01..9999-12-31 ({FIRST_DAY}..{LAST_DAY})"
-        )
-    backwards = np.flatnonzero(np.diff(days) <= 0)
-    if len(backwards):
-        at = backwards[0] + 1
-        raise InvalidArgumentError(
-            "dates", f"must be strictly increasing, but index {at} ({days[at]}) follows {days[at - 1]}"
-        )
-    inverted = np.flatnonzero(values["high"] < values["low"])
-    if len(inverted):
-        at = inverted[0]
-        raise InvalidArgumentError("high", f"is below low at index {at} ({values['high'][at]} < {values['low'][at]})")
+    try:
+        check_bars(days, values)
+    except BarsError as error:
+        issue = error.issue
+        raise InvalidArgumentError(issue.column, f"at index {issue.row}: {issue.reason}") from None
     index = pd.DatetimeIndex(days.astype("datetime64[D]").astype("datetime64[us]"), name="date")
     return pd.DataFrame(values, index=index)
 
 
-class History:
-    """A whole series of bars: the bars frame, and the same data as read-only NumPy columns.
+class SymbolState(enum.Enum):
+    """Whether a symbol's data can be served."""
 
-    The columns let hot paths slice values without pandas' per-call overhead.
-    ``version`` changes whenever the data does: a store file's name, time and
-    size, or for bars a client sent, a digest of them computed on first use.
-    """
-
-    def __init__(self, frame: pd.DataFrame, version: str | None = None) -> None:
-        self.frame = frame
-        self.days = _read_only(frame_days(frame))
-        self.columns: dict[str, npt.NDArray[np.float64]] = {
-            name: _read_only(frame[name].to_numpy(dtype="float64")) for name in BAR_COLUMNS
-        }
-        self._version = version
-
-    @functools.cached_property
-    def version(self) -> str:
-        """The data version (see the class docstring)."""
-        if self._version is not None:
-            return self._version
-        digest = hashlib.sha256(self.days.tobytes())
-        for name in BAR_COLUMNS:
-            digest.update(self.columns[name].tobytes())
-        return f"inline:{digest.hexdigest()}"
-
-
-Array = TypeVar("Array", bound=np.ndarray)
-
-
-def frame_days(frame: pd.DataFrame) -> npt.NDArray[np.int32]:
-    """A bars frame's dates as days since 1970-01-01."""
-    return pd.DatetimeIndex(frame.index).to_numpy(dtype="datetime64[D]").astype(np.int32)
-
-
-def _read_only(values: Array) -> Array:
-    """``values``, no longer writable: histories are shared by every request."""
-    values.setflags(write=False)
-    return values
+    READY = "ready"
+    INVALID = "invalid"  # its data breaks a rule of check_bars, or cannot be read; requests get FAILED_PRECONDITION
 
 
 @dataclass(frozen=True, slots=True)
 class SymbolSummary:
-    """What the store holds for one symbol."""
+    """What the store holds for one symbol; dates and count are None and 0 when it is invalid."""
 
     symbol: str
-    first: date
-    last: date
+    first: date | None
+    last: date | None
     bar_count: int
+    state: SymbolState = SymbolState.READY
+    problem: str = ""  # why it is INVALID, naming the file, line or row, and column
+    warning_count: int = 0  # bars served although open or close lies outside [low, high]
+    first_warning: str = ""
+    price_adjustment: PriceAdjustment | None = None  # None: not declared
 
 
 class BarStore:
-    """Daily bars by symbol, from one file per symbol (``SPY.csv`` is ``SPY``).
+    """Daily bars by symbol, from sources: folders of data files (``FolderSource``) or other store kinds.
 
-    Files are CSV or Parquet. Later folders override earlier ones for the
-    same symbol. Symbols are matched case-insensitively against the file
-    listing, so a request can never name a path outside these folders. Each
-    file is read on first use and cached; a file whose modification time or
-    size changes is read again, and its data version changes with it.
+    Later sources override earlier ones for the same symbol. Symbols are
+    matched case-insensitively against the sources' listings, so a request
+    can never name a path outside them. The sources are listed again when a
+    lookup or a listing comes ``relist_seconds`` after the last, so symbols
+    added or deleted while the server runs are seen, and new ones are
+    checked when listed. A symbol whose data breaks a rule of ``check_bars``
+    is INVALID while every other symbol is served.
     """
 
-    def __init__(self, folders: Iterable[Path]) -> None:
-        self._paths: dict[str, Path] = {}
-        for folder in folders:
-            for path in sorted(folder.iterdir()):
-                if path.is_file() and path.suffix.lower() in DATA_SUFFIXES:
-                    self._paths[path.stem.upper()] = path
-        self._names = {key: path.stem for key, path in self._paths.items()}
-        self._histories: dict[str, History] = {}
+    def __init__(
+        self,
+        sources: Iterable[Path | BarSource],
+        *,
+        relist_seconds: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._sources = tuple(FolderSource(source) if isinstance(source, Path) else source for source in sources)
+        self._relist_seconds = relist_seconds
+        self._clock = clock
         self._lock = threading.Lock()
+        self._listed: dict[str, tuple[BarSource, Listed]] = {}  # by upper-cased symbol
+        self._listed_at = -float("inf")
+        self._relist(force=True)
 
     def symbols(self) -> list[str]:
         """The canonical names of all symbols, sorted."""
-        return sorted(self._names.values())
+        self._relist()
+        return sorted(listed.symbol for _, listed in self._listed.values())
 
     def canonical(self, symbol: str) -> str:
         """The canonical spelling of ``symbol``; NotFoundError if unknown."""
+        self._relist()
         try:
-            return self._names[symbol.strip().upper()]
+            return self._listed[symbol.strip().upper()][1].symbol
         except KeyError:
             known = ", ".join(self.symbols())
             raise NotFoundError("symbol", f"unknown symbol {shown(symbol)}; known: {known}") from None
@@ -211,28 +145,72 @@ class BarStore:
         return self.history(symbol).frame
 
     def history(self, symbol: str) -> History:
-        """``symbol``'s whole history, read again when its file has changed since the last call."""
-        key = self.canonical(symbol).upper()
-        path = self._paths[key]
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            raise NotFoundError("symbol", f"the data file of {shown(symbol)} is gone") from None
-        version = f"{path.name}:{stat.st_mtime_ns}:{stat.st_size}"
-        with self._lock:
-            cached = self._histories.get(key)
-            if cached is None or cached.version != version:
-                cached = History(read_bars_file(path), version)
-                self._histories[key] = cached
-        return cached
+        """``symbol``'s whole history, read again when its data has changed since the last call.
+
+        NotFoundError if the symbol is unknown or its data was deleted;
+        FailedPreconditionError naming the symbol, its file and the problem
+        if the data cannot be served.
+        """
+        name = self.canonical(symbol)
+        found = self._content(name.upper())
+        if found is None:
+            self._listed_at = -float("inf")  # list again on the next lookup
+            raise NotFoundError("symbol", f"the data file of {shown(name)} was deleted")
+        listed, content = found
+        if content.history is None:
+            raise FailedPreconditionError(
+                "symbol", f"{shown(name)} cannot be served: {listed.origin}: {content.problem}"
+            )
+        return content.history
 
     def summaries(self) -> list[SymbolSummary]:
-        """Every symbol's date range and bar count, sorted by symbol (reads every file once)."""
+        """Every symbol's state, date range and bar count, sorted by symbol (checks every changed file)."""
         summaries = []
-        for symbol in self.symbols():
-            frame = self.bars(symbol)
-            summaries.append(SymbolSummary(symbol, frame.index[0].date(), frame.index[-1].date(), len(frame)))
+        for name in self.symbols():
+            found = self._content(name.upper())
+            if found is None:
+                continue  # deleted since the listing
+            listed, content = found
+            history = content.history
+            if history is None:
+                problem = f"{listed.origin}: {content.problem}"
+                summary = SymbolSummary(name, None, None, 0, SymbolState.INVALID, problem)
+            else:
+                summary = SymbolSummary(
+                    name,
+                    day_date(history.days[0]),
+                    day_date(history.days[-1]),
+                    len(history.days),
+                    warning_count=content.warning_count,
+                    first_warning=f"{listed.origin}: {content.first_warning}" if content.first_warning else "",
+                )
+            summaries.append(dataclasses.replace(summary, price_adjustment=listed.adjustment))
         return summaries
+
+    def _content(self, key: str) -> tuple[Listed, Content] | None:
+        entry = self._listed.get(key)
+        if entry is None:
+            return None
+        source, listed = entry
+        content = source.content(key)
+        return None if content is None else (listed, content)
+
+    def _relist(self, *, force: bool = False) -> None:
+        """List the sources again if the last listing is older than ``relist_seconds``; check new symbols."""
+        now = self._clock()
+        if not force and now - self._listed_at < self._relist_seconds:
+            return
+        with self._lock:
+            if not force and now - self._listed_at < self._relist_seconds:
+                return
+            merged: dict[str, tuple[BarSource, Listed]] = {}
+            for source in self._sources:
+                merged.update((key, (source, listed)) for key, listed in source.listing().items())
+            fresh = [key for key, entry in merged.items() if self._listed.get(key) != entry]
+            self._listed = merged
+            self._listed_at = self._clock()
+        for key in fresh:
+            self._content(key)
 
 
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -273,19 +251,6 @@ def window_positions(days: npt.NDArray[np.int32], start: date | None, end: date 
     return slice(lo, hi)
 
 
-EPOCH = date(1970, 1, 1)
-
-
 def epoch_day(day: date) -> int:
     """``day`` as days since 1970-01-01."""
     return (day - EPOCH).days
-
-
-def day_date(days: int | np.integer) -> date:
-    """Days since 1970-01-01 as a date."""
-    return EPOCH + timedelta(days=int(days))
-
-
-def select_window(frame: pd.DataFrame, start: date | None, end: date | None) -> pd.DataFrame:
-    """The rows of ``frame`` with start <= date <= end; NotFoundError when there are none."""
-    return frame.iloc[window_positions(frame_days(frame), start, end)]

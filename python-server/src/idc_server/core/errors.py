@@ -32,6 +32,10 @@ class NotFoundError(IdcError):
     """The requested thing, such as a symbol or a window of bars, does not exist."""
 
 
+class FailedPreconditionError(IdcError):
+    """The request is fine but the server's data for it cannot be served, e.g. a symbol whose file is invalid."""
+
+
 @contextmanager
 def field_prefix(prefix: str) -> Iterator[None]:
     """Name the fields of errors raised in the body as children of ``prefix``.

@@ -44,7 +44,10 @@ type IndicatorGraphServiceClient interface {
 	//   - INVALID_ARGUMENT: a malformed date, end_date before start_date, a
 	//     period or an image size out of range, an unknown convention, or bad
 	//     inline bars; the message names the field.
-	//   - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+	//   - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
+	//     the window holds no bars.
+	//   - FAILED_PRECONDITION: the symbol's data file is invalid (see
+	//     IndicatorService.GetMACD).
 	GetMACDGraph(ctx context.Context, in *GetMACDGraphRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[GetMACDGraphResponse], error)
 	// GetChart is a server-streaming RPC that renders a chart of the selected
 	// bars with the panels and overlays the request lists, in PNG, SVG, JPEG
@@ -67,7 +70,10 @@ type IndicatorGraphServiceClient interface {
 	//     names it, e.g. "panels[1].rsi.period"), an image larger than the
 	//     server's pixel limit, or an unknown format, theme, color scheme or
 	//     convention.
-	//   - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+	//   - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
+	//     the window holds no bars.
+	//   - FAILED_PRECONDITION: the symbol's data file is invalid (see
+	//     IndicatorService.GetMACD).
 	GetChart(ctx context.Context, in *GetChartRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[GetChartResponse], error)
 }
 
@@ -138,7 +144,10 @@ type IndicatorGraphServiceServer interface {
 	//   - INVALID_ARGUMENT: a malformed date, end_date before start_date, a
 	//     period or an image size out of range, an unknown convention, or bad
 	//     inline bars; the message names the field.
-	//   - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+	//   - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
+	//     the window holds no bars.
+	//   - FAILED_PRECONDITION: the symbol's data file is invalid (see
+	//     IndicatorService.GetMACD).
 	GetMACDGraph(*GetMACDGraphRequest, grpc.ServerStreamingServer[GetMACDGraphResponse]) error
 	// GetChart is a server-streaming RPC that renders a chart of the selected
 	// bars with the panels and overlays the request lists, in PNG, SVG, JPEG
@@ -161,7 +170,10 @@ type IndicatorGraphServiceServer interface {
 	//     names it, e.g. "panels[1].rsi.period"), an image larger than the
 	//     server's pixel limit, or an unknown format, theme, color scheme or
 	//     convention.
-	//   - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+	//   - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
+	//     the window holds no bars.
+	//   - FAILED_PRECONDITION: the symbol's data file is invalid (see
+	//     IndicatorService.GetMACD).
 	GetChart(*GetChartRequest, grpc.ServerStreamingServer[GetChartResponse]) error
 	mustEmbedUnimplementedIndicatorGraphServiceServer()
 }

@@ -21,6 +21,129 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// SymbolState says whether a symbol's data can be served.
+type SymbolState int32
+
+const (
+	// SYMBOL_STATE_UNSPECIFIED is never sent by this server.
+	SymbolState_SYMBOL_STATE_UNSPECIFIED SymbolState = 0
+	// SYMBOL_STATE_READY means the data passed every check and is served.
+	SymbolState_SYMBOL_STATE_READY SymbolState = 1
+	// SYMBOL_STATE_INVALID means the data file breaks a rule of Bars (or
+	// cannot be read as CSV or Parquet at all); SymbolInfo.problem says
+	// which. The server checks the file again whenever its content changes.
+	SymbolState_SYMBOL_STATE_INVALID SymbolState = 2
+)
+
+// Enum value maps for SymbolState.
+var (
+	SymbolState_name = map[int32]string{
+		0: "SYMBOL_STATE_UNSPECIFIED",
+		1: "SYMBOL_STATE_READY",
+		2: "SYMBOL_STATE_INVALID",
+	}
+	SymbolState_value = map[string]int32{
+		"SYMBOL_STATE_UNSPECIFIED": 0,
+		"SYMBOL_STATE_READY":       1,
+		"SYMBOL_STATE_INVALID":     2,
+	}
+)
+
+func (x SymbolState) Enum() *SymbolState {
+	p := new(SymbolState)
+	*p = x
+	return p
+}
+
+func (x SymbolState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SymbolState) Descriptor() protoreflect.EnumDescriptor {
+	return file_idc_v1_indicator_service_proto_enumTypes[0].Descriptor()
+}
+
+func (SymbolState) Type() protoreflect.EnumType {
+	return &file_idc_v1_indicator_service_proto_enumTypes[0]
+}
+
+func (x SymbolState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SymbolState.Descriptor instead.
+func (SymbolState) EnumDescriptor() ([]byte, []int) {
+	return file_idc_v1_indicator_service_proto_rawDescGZIP(), []int{0}
+}
+
+// PriceAdjustment says how a series' stored prices relate to the prices
+// traded on the day.
+type PriceAdjustment int32
+
+const (
+	// PRICE_ADJUSTMENT_UNSPECIFIED means nobody declared it: the server does
+	// not know (typical for an operator's own files).
+	PriceAdjustment_PRICE_ADJUSTMENT_UNSPECIFIED PriceAdjustment = 0
+	// PRICE_ADJUSTMENT_NONE means prices as traded, with jumps at splits and
+	// dividends.
+	PriceAdjustment_PRICE_ADJUSTMENT_NONE PriceAdjustment = 1
+	// PRICE_ADJUSTMENT_SPLITS means prices adjusted for splits only, back
+	// from the last bar (e.g. the bundled AAPL, Yahoo's OHLC).
+	PriceAdjustment_PRICE_ADJUSTMENT_SPLITS PriceAdjustment = 2
+	// PRICE_ADJUSTMENT_SPLITS_AND_DIVIDENDS means prices adjusted for splits
+	// and dividends, back from the data's download date (e.g. the bundled SPY,
+	// Yahoo's auto-adjusted OHLC).
+	PriceAdjustment_PRICE_ADJUSTMENT_SPLITS_AND_DIVIDENDS PriceAdjustment = 3
+	// PRICE_ADJUSTMENT_NOT_NEEDED means the series has no splits or dividends
+	// to adjust for, e.g. a price index such as the bundled 000001.SH.
+	PriceAdjustment_PRICE_ADJUSTMENT_NOT_NEEDED PriceAdjustment = 4
+)
+
+// Enum value maps for PriceAdjustment.
+var (
+	PriceAdjustment_name = map[int32]string{
+		0: "PRICE_ADJUSTMENT_UNSPECIFIED",
+		1: "PRICE_ADJUSTMENT_NONE",
+		2: "PRICE_ADJUSTMENT_SPLITS",
+		3: "PRICE_ADJUSTMENT_SPLITS_AND_DIVIDENDS",
+		4: "PRICE_ADJUSTMENT_NOT_NEEDED",
+	}
+	PriceAdjustment_value = map[string]int32{
+		"PRICE_ADJUSTMENT_UNSPECIFIED":          0,
+		"PRICE_ADJUSTMENT_NONE":                 1,
+		"PRICE_ADJUSTMENT_SPLITS":               2,
+		"PRICE_ADJUSTMENT_SPLITS_AND_DIVIDENDS": 3,
+		"PRICE_ADJUSTMENT_NOT_NEEDED":           4,
+	}
+)
+
+func (x PriceAdjustment) Enum() *PriceAdjustment {
+	p := new(PriceAdjustment)
+	*p = x
+	return p
+}
+
+func (x PriceAdjustment) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PriceAdjustment) Descriptor() protoreflect.EnumDescriptor {
+	return file_idc_v1_indicator_service_proto_enumTypes[1].Descriptor()
+}
+
+func (PriceAdjustment) Type() protoreflect.EnumType {
+	return &file_idc_v1_indicator_service_proto_enumTypes[1]
+}
+
+func (x PriceAdjustment) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PriceAdjustment.Descriptor instead.
+func (PriceAdjustment) EnumDescriptor() ([]byte, []int) {
+	return file_idc_v1_indicator_service_proto_rawDescGZIP(), []int{1}
+}
+
 // GetMACDRequest is the request of IndicatorService.GetMACD.
 type GetMACDRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -587,9 +710,33 @@ type SymbolInfo struct {
 	// last_date is the last bar's trading day, as "YYYY-MM-DD".
 	LastDate string `protobuf:"bytes,3,opt,name=last_date,json=lastDate,proto3" json:"last_date,omitempty"`
 	// bar_count is the number of daily bars.
-	BarCount      int32 `protobuf:"varint,4,opt,name=bar_count,json=barCount,proto3" json:"bar_count,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	BarCount int32 `protobuf:"varint,4,opt,name=bar_count,json=barCount,proto3" json:"bar_count,omitempty"`
+	// state says whether the symbol is served. When it is
+	// SYMBOL_STATE_INVALID, first_date and last_date are empty, bar_count is
+	// 0, and requests for the symbol get FAILED_PRECONDITION.
+	State SymbolState `protobuf:"varint,5,opt,name=state,proto3,enum=idc.v1.SymbolState" json:"state,omitempty"`
+	// problem says why the symbol is SYMBOL_STATE_INVALID, naming the file
+	// (relative to its folder), the line (CSV, counting the header as line 1)
+	// or row (Parquet, from 1), and the column, e.g. "X.csv: line 7, column
+	// Close: 'n/a' is not a number". Empty when the symbol is ready.
+	Problem string `protobuf:"bytes,6,opt,name=problem,proto3" json:"problem,omitempty"`
+	// warning_count is the number of bars that are served although they are
+	// inconsistent: their open or close lies outside [low, high] by more than
+	// a relative 1e-9 (float noise is not counted). Vendors' files have such
+	// rows (Yahoo's SPY for 2008-2017 has two where open < low; the bundled
+	// SPY has none); they are real data, so they are served as they are,
+	// counted here and logged once.
+	WarningCount int32 `protobuf:"varint,7,opt,name=warning_count,json=warningCount,proto3" json:"warning_count,omitempty"`
+	// first_warning describes the first of those bars, in the same form as
+	// problem, e.g. "X.csv: line 1808, column Open: 209.419998 is below low
+	// 209.850006". Empty when warning_count is 0.
+	FirstWarning string `protobuf:"bytes,8,opt,name=first_warning,json=firstWarning,proto3" json:"first_warning,omitempty"`
+	// price_adjustment says how the stored prices are adjusted for splits and
+	// dividends, as declared beside the data (a folder's symbols.toml).
+	// Indicators are computed on the prices as stored.
+	PriceAdjustment PriceAdjustment `protobuf:"varint,9,opt,name=price_adjustment,json=priceAdjustment,proto3,enum=idc.v1.PriceAdjustment" json:"price_adjustment,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *SymbolInfo) Reset() {
@@ -650,6 +797,41 @@ func (x *SymbolInfo) GetBarCount() int32 {
 	return 0
 }
 
+func (x *SymbolInfo) GetState() SymbolState {
+	if x != nil {
+		return x.State
+	}
+	return SymbolState_SYMBOL_STATE_UNSPECIFIED
+}
+
+func (x *SymbolInfo) GetProblem() string {
+	if x != nil {
+		return x.Problem
+	}
+	return ""
+}
+
+func (x *SymbolInfo) GetWarningCount() int32 {
+	if x != nil {
+		return x.WarningCount
+	}
+	return 0
+}
+
+func (x *SymbolInfo) GetFirstWarning() string {
+	if x != nil {
+		return x.FirstWarning
+	}
+	return ""
+}
+
+func (x *SymbolInfo) GetPriceAdjustment() PriceAdjustment {
+	if x != nil {
+		return x.PriceAdjustment
+	}
+	return PriceAdjustment_PRICE_ADJUSTMENT_UNSPECIFIED
+}
+
 var File_idc_v1_indicator_service_proto protoreflect.FileDescriptor
 
 const file_idc_v1_indicator_service_proto_rawDesc = "" +
@@ -706,14 +888,29 @@ const file_idc_v1_indicator_service_proto_rawDesc = "" +
 	"\x12ListSymbolsRequest\"j\n" +
 	"\x13ListSymbolsResponse\x12,\n" +
 	"\asymbols\x18\x01 \x03(\v2\x12.idc.v1.SymbolInfoR\asymbols\x12%\n" +
-	"\x0edefault_symbol\x18\x02 \x01(\tR\rdefaultSymbol\"}\n" +
+	"\x0edefault_symbol\x18\x02 \x01(\tR\rdefaultSymbol\"\xd0\x02\n" +
 	"\n" +
 	"SymbolInfo\x12\x16\n" +
 	"\x06symbol\x18\x01 \x01(\tR\x06symbol\x12\x1d\n" +
 	"\n" +
 	"first_date\x18\x02 \x01(\tR\tfirstDate\x12\x1b\n" +
 	"\tlast_date\x18\x03 \x01(\tR\blastDate\x12\x1b\n" +
-	"\tbar_count\x18\x04 \x01(\x05R\bbarCount2\xf0\x01\n" +
+	"\tbar_count\x18\x04 \x01(\x05R\bbarCount\x12)\n" +
+	"\x05state\x18\x05 \x01(\x0e2\x13.idc.v1.SymbolStateR\x05state\x12\x18\n" +
+	"\aproblem\x18\x06 \x01(\tR\aproblem\x12#\n" +
+	"\rwarning_count\x18\a \x01(\x05R\fwarningCount\x12#\n" +
+	"\rfirst_warning\x18\b \x01(\tR\ffirstWarning\x12B\n" +
+	"\x10price_adjustment\x18\t \x01(\x0e2\x17.idc.v1.PriceAdjustmentR\x0fpriceAdjustment*]\n" +
+	"\vSymbolState\x12\x1c\n" +
+	"\x18SYMBOL_STATE_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12SYMBOL_STATE_READY\x10\x01\x12\x18\n" +
+	"\x14SYMBOL_STATE_INVALID\x10\x02*\xb7\x01\n" +
+	"\x0fPriceAdjustment\x12 \n" +
+	"\x1cPRICE_ADJUSTMENT_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15PRICE_ADJUSTMENT_NONE\x10\x01\x12\x1b\n" +
+	"\x17PRICE_ADJUSTMENT_SPLITS\x10\x02\x12)\n" +
+	"%PRICE_ADJUSTMENT_SPLITS_AND_DIVIDENDS\x10\x03\x12\x1f\n" +
+	"\x1bPRICE_ADJUSTMENT_NOT_NEEDED\x10\x042\xf0\x01\n" +
 	"\x10IndicatorService\x12:\n" +
 	"\aGetMACD\x12\x16.idc.v1.GetMACDRequest\x1a\x17.idc.v1.GetMACDResponse\x12X\n" +
 	"\x11ComputeIndicators\x12 .idc.v1.ComputeIndicatorsRequest\x1a!.idc.v1.ComputeIndicatorsResponse\x12F\n" +
@@ -733,45 +930,50 @@ func file_idc_v1_indicator_service_proto_rawDescGZIP() []byte {
 	return file_idc_v1_indicator_service_proto_rawDescData
 }
 
+var file_idc_v1_indicator_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
 var file_idc_v1_indicator_service_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_idc_v1_indicator_service_proto_goTypes = []any{
-	(*GetMACDRequest)(nil),            // 0: idc.v1.GetMACDRequest
-	(*GetMACDResponse)(nil),           // 1: idc.v1.GetMACDResponse
-	(*ComputeIndicatorsRequest)(nil),  // 2: idc.v1.ComputeIndicatorsRequest
-	(*ComputeIndicatorsResponse)(nil), // 3: idc.v1.ComputeIndicatorsResponse
-	(*ListSymbolsRequest)(nil),        // 4: idc.v1.ListSymbolsRequest
-	(*ListSymbolsResponse)(nil),       // 5: idc.v1.ListSymbolsResponse
-	(*SymbolInfo)(nil),                // 6: idc.v1.SymbolInfo
-	(*Bars)(nil),                      // 7: idc.v1.Bars
-	(*MACDParameters)(nil),            // 8: idc.v1.MACDParameters
-	(Convention)(0),                   // 9: idc.v1.Convention
-	(*IndicatorSpec)(nil),             // 10: idc.v1.IndicatorSpec
-	(*Series)(nil),                    // 11: idc.v1.Series
+	(SymbolState)(0),                  // 0: idc.v1.SymbolState
+	(PriceAdjustment)(0),              // 1: idc.v1.PriceAdjustment
+	(*GetMACDRequest)(nil),            // 2: idc.v1.GetMACDRequest
+	(*GetMACDResponse)(nil),           // 3: idc.v1.GetMACDResponse
+	(*ComputeIndicatorsRequest)(nil),  // 4: idc.v1.ComputeIndicatorsRequest
+	(*ComputeIndicatorsResponse)(nil), // 5: idc.v1.ComputeIndicatorsResponse
+	(*ListSymbolsRequest)(nil),        // 6: idc.v1.ListSymbolsRequest
+	(*ListSymbolsResponse)(nil),       // 7: idc.v1.ListSymbolsResponse
+	(*SymbolInfo)(nil),                // 8: idc.v1.SymbolInfo
+	(*Bars)(nil),                      // 9: idc.v1.Bars
+	(*MACDParameters)(nil),            // 10: idc.v1.MACDParameters
+	(Convention)(0),                   // 11: idc.v1.Convention
+	(*IndicatorSpec)(nil),             // 12: idc.v1.IndicatorSpec
+	(*Series)(nil),                    // 13: idc.v1.Series
 }
 var file_idc_v1_indicator_service_proto_depIdxs = []int32{
-	7,  // 0: idc.v1.GetMACDRequest.inline_bars:type_name -> idc.v1.Bars
-	8,  // 1: idc.v1.GetMACDRequest.parameters:type_name -> idc.v1.MACDParameters
-	9,  // 2: idc.v1.GetMACDRequest.convention:type_name -> idc.v1.Convention
-	8,  // 3: idc.v1.GetMACDResponse.parameters:type_name -> idc.v1.MACDParameters
-	7,  // 4: idc.v1.GetMACDResponse.bars:type_name -> idc.v1.Bars
-	9,  // 5: idc.v1.GetMACDResponse.convention:type_name -> idc.v1.Convention
-	7,  // 6: idc.v1.ComputeIndicatorsRequest.inline_bars:type_name -> idc.v1.Bars
-	9,  // 7: idc.v1.ComputeIndicatorsRequest.convention:type_name -> idc.v1.Convention
-	10, // 8: idc.v1.ComputeIndicatorsRequest.indicators:type_name -> idc.v1.IndicatorSpec
-	9,  // 9: idc.v1.ComputeIndicatorsResponse.convention:type_name -> idc.v1.Convention
-	11, // 10: idc.v1.ComputeIndicatorsResponse.series:type_name -> idc.v1.Series
-	6,  // 11: idc.v1.ListSymbolsResponse.symbols:type_name -> idc.v1.SymbolInfo
-	0,  // 12: idc.v1.IndicatorService.GetMACD:input_type -> idc.v1.GetMACDRequest
-	2,  // 13: idc.v1.IndicatorService.ComputeIndicators:input_type -> idc.v1.ComputeIndicatorsRequest
-	4,  // 14: idc.v1.IndicatorService.ListSymbols:input_type -> idc.v1.ListSymbolsRequest
-	1,  // 15: idc.v1.IndicatorService.GetMACD:output_type -> idc.v1.GetMACDResponse
-	3,  // 16: idc.v1.IndicatorService.ComputeIndicators:output_type -> idc.v1.ComputeIndicatorsResponse
-	5,  // 17: idc.v1.IndicatorService.ListSymbols:output_type -> idc.v1.ListSymbolsResponse
-	15, // [15:18] is the sub-list for method output_type
-	12, // [12:15] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	9,  // 0: idc.v1.GetMACDRequest.inline_bars:type_name -> idc.v1.Bars
+	10, // 1: idc.v1.GetMACDRequest.parameters:type_name -> idc.v1.MACDParameters
+	11, // 2: idc.v1.GetMACDRequest.convention:type_name -> idc.v1.Convention
+	10, // 3: idc.v1.GetMACDResponse.parameters:type_name -> idc.v1.MACDParameters
+	9,  // 4: idc.v1.GetMACDResponse.bars:type_name -> idc.v1.Bars
+	11, // 5: idc.v1.GetMACDResponse.convention:type_name -> idc.v1.Convention
+	9,  // 6: idc.v1.ComputeIndicatorsRequest.inline_bars:type_name -> idc.v1.Bars
+	11, // 7: idc.v1.ComputeIndicatorsRequest.convention:type_name -> idc.v1.Convention
+	12, // 8: idc.v1.ComputeIndicatorsRequest.indicators:type_name -> idc.v1.IndicatorSpec
+	11, // 9: idc.v1.ComputeIndicatorsResponse.convention:type_name -> idc.v1.Convention
+	13, // 10: idc.v1.ComputeIndicatorsResponse.series:type_name -> idc.v1.Series
+	8,  // 11: idc.v1.ListSymbolsResponse.symbols:type_name -> idc.v1.SymbolInfo
+	0,  // 12: idc.v1.SymbolInfo.state:type_name -> idc.v1.SymbolState
+	1,  // 13: idc.v1.SymbolInfo.price_adjustment:type_name -> idc.v1.PriceAdjustment
+	2,  // 14: idc.v1.IndicatorService.GetMACD:input_type -> idc.v1.GetMACDRequest
+	4,  // 15: idc.v1.IndicatorService.ComputeIndicators:input_type -> idc.v1.ComputeIndicatorsRequest
+	6,  // 16: idc.v1.IndicatorService.ListSymbols:input_type -> idc.v1.ListSymbolsRequest
+	3,  // 17: idc.v1.IndicatorService.GetMACD:output_type -> idc.v1.GetMACDResponse
+	5,  // 18: idc.v1.IndicatorService.ComputeIndicators:output_type -> idc.v1.ComputeIndicatorsResponse
+	7,  // 19: idc.v1.IndicatorService.ListSymbols:output_type -> idc.v1.ListSymbolsResponse
+	17, // [17:20] is the sub-list for method output_type
+	14, // [14:17] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_idc_v1_indicator_service_proto_init() }
@@ -794,13 +996,14 @@ func file_idc_v1_indicator_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_idc_v1_indicator_service_proto_rawDesc), len(file_idc_v1_indicator_service_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      2,
 			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_idc_v1_indicator_service_proto_goTypes,
 		DependencyIndexes: file_idc_v1_indicator_service_proto_depIdxs,
+		EnumInfos:         file_idc_v1_indicator_service_proto_enumTypes,
 		MessageInfos:      file_idc_v1_indicator_service_proto_msgTypes,
 	}.Build()
 	File_idc_v1_indicator_service_proto = out.File

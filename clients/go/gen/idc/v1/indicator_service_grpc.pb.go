@@ -49,7 +49,13 @@ type IndicatorServiceClient interface {
 	//   - INVALID_ARGUMENT: a malformed date, end_date before start_date, a
 	//     period out of range, an unknown convention, or bad inline bars. The
 	//     message and the google.rpc.BadRequest detail name the field.
-	//   - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+	//   - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
+	//     the window holds no bars.
+	//   - FAILED_PRECONDITION: the symbol's data file breaks the rules of Bars
+	//     (SymbolInfo.state is SYMBOL_STATE_INVALID). The message names the
+	//     symbol, the file (relative to its folder) and the problem, e.g.
+	//     "symbol: 'X' cannot be served: X.csv: line 7, column Close: 'n/a' is
+	//     not a number". It lasts until the file is fixed.
 	GetMACD(ctx context.Context, in *GetMACDRequest, opts ...grpc.CallOption) (*GetMACDResponse, error)
 	// ComputeIndicators is a unary RPC that computes a list of indicators over
 	// one selection of bars and returns them as one columnar frame: the dates
@@ -60,11 +66,18 @@ type IndicatorServiceClient interface {
 	//     list, a spec with no indicator set, a bad or duplicate label, or a
 	//     parameter out of range. Field paths name the spec, e.g.
 	//     "indicators[2].rsi.period".
-	//   - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+	//   - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
+	//     the window holds no bars.
+	//   - FAILED_PRECONDITION: the symbol's data file is invalid, as for GetMACD.
 	ComputeIndicators(ctx context.Context, in *ComputeIndicatorsRequest, opts ...grpc.CallOption) (*ComputeIndicatorsResponse, error)
 	// ListSymbols is a unary RPC that lists the symbols in the server's data
 	// store (the bundled data plus the operator's --data-dir), with each one's
-	// date range and bar count. It never fails for a valid server.
+	// date range, bar count, state and price adjustment. It never fails for a
+	// valid server: a data file that breaks the rules of Bars is listed with
+	// SYMBOL_STATE_INVALID and its problem, and every other symbol is still
+	// listed and served. Files added to, changed in or deleted from a data
+	// folder are seen without a restart (the folders are listed again at most
+	// once a second).
 	ListSymbols(ctx context.Context, in *ListSymbolsRequest, opts ...grpc.CallOption) (*ListSymbolsResponse, error)
 }
 
@@ -131,7 +144,13 @@ type IndicatorServiceServer interface {
 	//   - INVALID_ARGUMENT: a malformed date, end_date before start_date, a
 	//     period out of range, an unknown convention, or bad inline bars. The
 	//     message and the google.rpc.BadRequest detail name the field.
-	//   - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+	//   - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
+	//     the window holds no bars.
+	//   - FAILED_PRECONDITION: the symbol's data file breaks the rules of Bars
+	//     (SymbolInfo.state is SYMBOL_STATE_INVALID). The message names the
+	//     symbol, the file (relative to its folder) and the problem, e.g.
+	//     "symbol: 'X' cannot be served: X.csv: line 7, column Close: 'n/a' is
+	//     not a number". It lasts until the file is fixed.
 	GetMACD(context.Context, *GetMACDRequest) (*GetMACDResponse, error)
 	// ComputeIndicators is a unary RPC that computes a list of indicators over
 	// one selection of bars and returns them as one columnar frame: the dates
@@ -142,11 +161,18 @@ type IndicatorServiceServer interface {
 	//     list, a spec with no indicator set, a bad or duplicate label, or a
 	//     parameter out of range. Field paths name the spec, e.g.
 	//     "indicators[2].rsi.period".
-	//   - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+	//   - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
+	//     the window holds no bars.
+	//   - FAILED_PRECONDITION: the symbol's data file is invalid, as for GetMACD.
 	ComputeIndicators(context.Context, *ComputeIndicatorsRequest) (*ComputeIndicatorsResponse, error)
 	// ListSymbols is a unary RPC that lists the symbols in the server's data
 	// store (the bundled data plus the operator's --data-dir), with each one's
-	// date range and bar count. It never fails for a valid server.
+	// date range, bar count, state and price adjustment. It never fails for a
+	// valid server: a data file that breaks the rules of Bars is listed with
+	// SYMBOL_STATE_INVALID and its problem, and every other symbol is still
+	// listed and served. Files added to, changed in or deleted from a data
+	// folder are seen without a restart (the folders are listed again at most
+	// once a second).
 	ListSymbols(context.Context, *ListSymbolsRequest) (*ListSymbolsResponse, error)
 	mustEmbedUnimplementedIndicatorServiceServer()
 }

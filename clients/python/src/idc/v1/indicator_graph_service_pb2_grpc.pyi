@@ -49,7 +49,10 @@ class IndicatorGraphServiceStub:
     - INVALID_ARGUMENT: a malformed date, end_date before start_date, a
       period or an image size out of range, an unknown convention, or bad
       inline bars; the message names the field.
-    - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+    - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
+      the window holds no bars.
+    - FAILED_PRECONDITION: the symbol's data file is invalid (see
+      IndicatorService.GetMACD).
     """
     GetChart: _grpc.UnaryStreamMultiCallable[_indicator_graph_service_pb2.GetChartRequest, _indicator_graph_service_pb2.GetChartResponse]
     """GetChart is a server-streaming RPC that renders a chart of the selected
@@ -73,7 +76,10 @@ class IndicatorGraphServiceStub:
       names it, e.g. "panels[1].rsi.period"), an image larger than the
       server's pixel limit, or an unknown format, theme, color scheme or
       convention.
-    - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+    - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
+      the window holds no bars.
+    - FAILED_PRECONDITION: the symbol's data file is invalid (see
+      IndicatorService.GetMACD).
     """
 
 @_typing.type_check_only
@@ -97,7 +103,10 @@ class IndicatorGraphServiceAsyncStub(IndicatorGraphServiceStub):
     - INVALID_ARGUMENT: a malformed date, end_date before start_date, a
       period or an image size out of range, an unknown convention, or bad
       inline bars; the message names the field.
-    - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+    - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
+      the window holds no bars.
+    - FAILED_PRECONDITION: the symbol's data file is invalid (see
+      IndicatorService.GetMACD).
     """
     GetChart: _aio.UnaryStreamMultiCallable[_indicator_graph_service_pb2.GetChartRequest, _indicator_graph_service_pb2.GetChartResponse]  # type: ignore[assignment]
     """GetChart is a server-streaming RPC that renders a chart of the selected
@@ -121,7 +130,10 @@ class IndicatorGraphServiceAsyncStub(IndicatorGraphServiceStub):
       names it, e.g. "panels[1].rsi.period"), an image larger than the
       server's pixel limit, or an unknown format, theme, color scheme or
       convention.
-    - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+    - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
+      the window holds no bars.
+    - FAILED_PRECONDITION: the symbol's data file is invalid (see
+      IndicatorService.GetMACD).
     """
 
 class IndicatorGraphServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -148,7 +160,10 @@ class IndicatorGraphServiceServicer(metaclass=_abc_1.ABCMeta):
         - INVALID_ARGUMENT: a malformed date, end_date before start_date, a
           period or an image size out of range, an unknown convention, or bad
           inline bars; the message names the field.
-        - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+        - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
+          the window holds no bars.
+        - FAILED_PRECONDITION: the symbol's data file is invalid (see
+          IndicatorService.GetMACD).
         """
 
     @_abc_1.abstractmethod
@@ -178,7 +193,10 @@ class IndicatorGraphServiceServicer(metaclass=_abc_1.ABCMeta):
           names it, e.g. "panels[1].rsi.period"), an image larger than the
           server's pixel limit, or an unknown format, theme, color scheme or
           convention.
-        - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+        - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
+          the window holds no bars.
+        - FAILED_PRECONDITION: the symbol's data file is invalid (see
+          IndicatorService.GetMACD).
         """
 
 def add_IndicatorGraphServiceServicer_to_server(servicer: IndicatorGraphServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -7,6 +7,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from idc.v1 import bars_pb2 as _bars_pb2
 from idc.v1 import indicators_pb2 as _indicators_pb2
 import builtins as _builtins
@@ -19,6 +20,92 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _SymbolState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SymbolStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SymbolState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SYMBOL_STATE_UNSPECIFIED: _SymbolState.ValueType  # 0
+    """SYMBOL_STATE_UNSPECIFIED is never sent by this server."""
+    SYMBOL_STATE_READY: _SymbolState.ValueType  # 1
+    """SYMBOL_STATE_READY means the data passed every check and is served."""
+    SYMBOL_STATE_INVALID: _SymbolState.ValueType  # 2
+    """SYMBOL_STATE_INVALID means the data file breaks a rule of Bars (or
+    cannot be read as CSV or Parquet at all); SymbolInfo.problem says
+    which. The server checks the file again whenever its content changes.
+    """
+
+class SymbolState(_SymbolState, metaclass=_SymbolStateEnumTypeWrapper):
+    """SymbolState says whether a symbol's data can be served."""
+
+SYMBOL_STATE_UNSPECIFIED: SymbolState.ValueType  # 0
+"""SYMBOL_STATE_UNSPECIFIED is never sent by this server."""
+SYMBOL_STATE_READY: SymbolState.ValueType  # 1
+"""SYMBOL_STATE_READY means the data passed every check and is served."""
+SYMBOL_STATE_INVALID: SymbolState.ValueType  # 2
+"""SYMBOL_STATE_INVALID means the data file breaks a rule of Bars (or
+cannot be read as CSV or Parquet at all); SymbolInfo.problem says
+which. The server checks the file again whenever its content changes.
+"""
+Global___SymbolState: _TypeAlias = SymbolState  # noqa: Y015
+
+class _PriceAdjustment:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _PriceAdjustmentEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PriceAdjustment.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PRICE_ADJUSTMENT_UNSPECIFIED: _PriceAdjustment.ValueType  # 0
+    """PRICE_ADJUSTMENT_UNSPECIFIED means nobody declared it: the server does
+    not know (typical for an operator's own files).
+    """
+    PRICE_ADJUSTMENT_NONE: _PriceAdjustment.ValueType  # 1
+    """PRICE_ADJUSTMENT_NONE means prices as traded, with jumps at splits and
+    dividends.
+    """
+    PRICE_ADJUSTMENT_SPLITS: _PriceAdjustment.ValueType  # 2
+    """PRICE_ADJUSTMENT_SPLITS means prices adjusted for splits only, back
+    from the last bar (e.g. the bundled AAPL, Yahoo's OHLC).
+    """
+    PRICE_ADJUSTMENT_SPLITS_AND_DIVIDENDS: _PriceAdjustment.ValueType  # 3
+    """PRICE_ADJUSTMENT_SPLITS_AND_DIVIDENDS means prices adjusted for splits
+    and dividends, back from the data's download date (e.g. the bundled SPY,
+    Yahoo's auto-adjusted OHLC).
+    """
+    PRICE_ADJUSTMENT_NOT_NEEDED: _PriceAdjustment.ValueType  # 4
+    """PRICE_ADJUSTMENT_NOT_NEEDED means the series has no splits or dividends
+    to adjust for, e.g. a price index such as the bundled 000001.SH.
+    """
+
+class PriceAdjustment(_PriceAdjustment, metaclass=_PriceAdjustmentEnumTypeWrapper):
+    """PriceAdjustment says how a series' stored prices relate to the prices
+    traded on the day.
+    """
+
+PRICE_ADJUSTMENT_UNSPECIFIED: PriceAdjustment.ValueType  # 0
+"""PRICE_ADJUSTMENT_UNSPECIFIED means nobody declared it: the server does
+not know (typical for an operator's own files).
+"""
+PRICE_ADJUSTMENT_NONE: PriceAdjustment.ValueType  # 1
+"""PRICE_ADJUSTMENT_NONE means prices as traded, with jumps at splits and
+dividends.
+"""
+PRICE_ADJUSTMENT_SPLITS: PriceAdjustment.ValueType  # 2
+"""PRICE_ADJUSTMENT_SPLITS means prices adjusted for splits only, back
+from the last bar (e.g. the bundled AAPL, Yahoo's OHLC).
+"""
+PRICE_ADJUSTMENT_SPLITS_AND_DIVIDENDS: PriceAdjustment.ValueType  # 3
+"""PRICE_ADJUSTMENT_SPLITS_AND_DIVIDENDS means prices adjusted for splits
+and dividends, back from the data's download date (e.g. the bundled SPY,
+Yahoo's auto-adjusted OHLC).
+"""
+PRICE_ADJUSTMENT_NOT_NEEDED: PriceAdjustment.ValueType  # 4
+"""PRICE_ADJUSTMENT_NOT_NEEDED means the series has no splits or dividends
+to adjust for, e.g. a price index such as the bundled 000001.SH.
+"""
+Global___PriceAdjustment: _TypeAlias = PriceAdjustment  # noqa: Y015
 
 @_typing.final
 class GetMACDRequest(_message.Message):
@@ -326,6 +413,11 @@ class SymbolInfo(_message.Message):
     FIRST_DATE_FIELD_NUMBER: _builtins.int
     LAST_DATE_FIELD_NUMBER: _builtins.int
     BAR_COUNT_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    PROBLEM_FIELD_NUMBER: _builtins.int
+    WARNING_COUNT_FIELD_NUMBER: _builtins.int
+    FIRST_WARNING_FIELD_NUMBER: _builtins.int
+    PRICE_ADJUSTMENT_FIELD_NUMBER: _builtins.int
     symbol: _builtins.str
     """symbol is the canonical name to use in requests."""
     first_date: _builtins.str
@@ -334,6 +426,35 @@ class SymbolInfo(_message.Message):
     """last_date is the last bar's trading day, as "YYYY-MM-DD"."""
     bar_count: _builtins.int
     """bar_count is the number of daily bars."""
+    state: Global___SymbolState.ValueType
+    """state says whether the symbol is served. When it is
+    SYMBOL_STATE_INVALID, first_date and last_date are empty, bar_count is
+    0, and requests for the symbol get FAILED_PRECONDITION.
+    """
+    problem: _builtins.str
+    """problem says why the symbol is SYMBOL_STATE_INVALID, naming the file
+    (relative to its folder), the line (CSV, counting the header as line 1)
+    or row (Parquet, from 1), and the column, e.g. "X.csv: line 7, column
+    Close: 'n/a' is not a number". Empty when the symbol is ready.
+    """
+    warning_count: _builtins.int
+    """warning_count is the number of bars that are served although they are
+    inconsistent: their open or close lies outside [low, high] by more than
+    a relative 1e-9 (float noise is not counted). Vendors' files have such
+    rows (Yahoo's SPY for 2008-2017 has two where open < low; the bundled
+    SPY has none); they are real data, so they are served as they are,
+    counted here and logged once.
+    """
+    first_warning: _builtins.str
+    """first_warning describes the first of those bars, in the same form as
+    problem, e.g. "X.csv: line 1808, column Open: 209.419998 is below low
+    209.850006". Empty when warning_count is 0.
+    """
+    price_adjustment: Global___PriceAdjustment.ValueType
+    """price_adjustment says how the stored prices are adjusted for splits and
+    dividends, as declared beside the data (a folder's symbols.toml).
+    Indicators are computed on the prices as stored.
+    """
     def __init__(
         self,
         *,
@@ -341,10 +462,15 @@ class SymbolInfo(_message.Message):
         first_date: _builtins.str = ...,
         last_date: _builtins.str = ...,
         bar_count: _builtins.int = ...,
+        state: Global___SymbolState.ValueType = ...,
+        problem: _builtins.str = ...,
+        warning_count: _builtins.int = ...,
+        first_warning: _builtins.str = ...,
+        price_adjustment: Global___PriceAdjustment.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bar_count", b"bar_count", "first_date", b"first_date", "last_date", b"last_date", "symbol", b"symbol"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bar_count", b"bar_count", "first_date", b"first_date", "first_warning", b"first_warning", "last_date", b"last_date", "price_adjustment", b"price_adjustment", "problem", b"problem", "state", b"state", "symbol", b"symbol", "warning_count", b"warning_count"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -54,7 +54,13 @@ class IndicatorServiceStub:
     - INVALID_ARGUMENT: a malformed date, end_date before start_date, a
       period out of range, an unknown convention, or bad inline bars. The
       message and the google.rpc.BadRequest detail name the field.
-    - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+    - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
+      the window holds no bars.
+    - FAILED_PRECONDITION: the symbol's data file breaks the rules of Bars
+      (SymbolInfo.state is SYMBOL_STATE_INVALID). The message names the
+      symbol, the file (relative to its folder) and the problem, e.g.
+      "symbol: 'X' cannot be served: X.csv: line 7, column Close: 'n/a' is
+      not a number". It lasts until the file is fixed.
     """
     ComputeIndicators: _grpc.UnaryUnaryMultiCallable[_indicator_service_pb2.ComputeIndicatorsRequest, _indicator_service_pb2.ComputeIndicatorsResponse]
     """ComputeIndicators is a unary RPC that computes a list of indicators over
@@ -66,12 +72,19 @@ class IndicatorServiceStub:
       list, a spec with no indicator set, a bad or duplicate label, or a
       parameter out of range. Field paths name the spec, e.g.
       "indicators[2].rsi.period".
-    - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+    - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
+      the window holds no bars.
+    - FAILED_PRECONDITION: the symbol's data file is invalid, as for GetMACD.
     """
     ListSymbols: _grpc.UnaryUnaryMultiCallable[_indicator_service_pb2.ListSymbolsRequest, _indicator_service_pb2.ListSymbolsResponse]
     """ListSymbols is a unary RPC that lists the symbols in the server's data
     store (the bundled data plus the operator's --data-dir), with each one's
-    date range and bar count. It never fails for a valid server.
+    date range, bar count, state and price adjustment. It never fails for a
+    valid server: a data file that breaks the rules of Bars is listed with
+    SYMBOL_STATE_INVALID and its problem, and every other symbol is still
+    listed and served. Files added to, changed in or deleted from a data
+    folder are seen without a restart (the folders are listed again at most
+    once a second).
     """
 
 @_typing.type_check_only
@@ -100,7 +113,13 @@ class IndicatorServiceAsyncStub(IndicatorServiceStub):
     - INVALID_ARGUMENT: a malformed date, end_date before start_date, a
       period out of range, an unknown convention, or bad inline bars. The
       message and the google.rpc.BadRequest detail name the field.
-    - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+    - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
+      the window holds no bars.
+    - FAILED_PRECONDITION: the symbol's data file breaks the rules of Bars
+      (SymbolInfo.state is SYMBOL_STATE_INVALID). The message names the
+      symbol, the file (relative to its folder) and the problem, e.g.
+      "symbol: 'X' cannot be served: X.csv: line 7, column Close: 'n/a' is
+      not a number". It lasts until the file is fixed.
     """
     ComputeIndicators: _aio.UnaryUnaryMultiCallable[_indicator_service_pb2.ComputeIndicatorsRequest, _indicator_service_pb2.ComputeIndicatorsResponse]  # type: ignore[assignment]
     """ComputeIndicators is a unary RPC that computes a list of indicators over
@@ -112,12 +131,19 @@ class IndicatorServiceAsyncStub(IndicatorServiceStub):
       list, a spec with no indicator set, a bad or duplicate label, or a
       parameter out of range. Field paths name the spec, e.g.
       "indicators[2].rsi.period".
-    - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+    - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
+      the window holds no bars.
+    - FAILED_PRECONDITION: the symbol's data file is invalid, as for GetMACD.
     """
     ListSymbols: _aio.UnaryUnaryMultiCallable[_indicator_service_pb2.ListSymbolsRequest, _indicator_service_pb2.ListSymbolsResponse]  # type: ignore[assignment]
     """ListSymbols is a unary RPC that lists the symbols in the server's data
     store (the bundled data plus the operator's --data-dir), with each one's
-    date range and bar count. It never fails for a valid server.
+    date range, bar count, state and price adjustment. It never fails for a
+    valid server: a data file that breaks the rules of Bars is listed with
+    SYMBOL_STATE_INVALID and its problem, and every other symbol is still
+    listed and served. Files added to, changed in or deleted from a data
+    folder are seen without a restart (the folders are listed again at most
+    once a second).
     """
 
 class IndicatorServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -149,7 +175,13 @@ class IndicatorServiceServicer(metaclass=_abc_1.ABCMeta):
         - INVALID_ARGUMENT: a malformed date, end_date before start_date, a
           period out of range, an unknown convention, or bad inline bars. The
           message and the google.rpc.BadRequest detail name the field.
-        - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+        - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
+          the window holds no bars.
+        - FAILED_PRECONDITION: the symbol's data file breaks the rules of Bars
+          (SymbolInfo.state is SYMBOL_STATE_INVALID). The message names the
+          symbol, the file (relative to its folder) and the problem, e.g.
+          "symbol: 'X' cannot be served: X.csv: line 7, column Close: 'n/a' is
+          not a number". It lasts until the file is fixed.
         """
 
     @_abc_1.abstractmethod
@@ -167,7 +199,9 @@ class IndicatorServiceServicer(metaclass=_abc_1.ABCMeta):
           list, a spec with no indicator set, a bad or duplicate label, or a
           parameter out of range. Field paths name the spec, e.g.
           "indicators[2].rsi.period".
-        - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+        - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
+          the window holds no bars.
+        - FAILED_PRECONDITION: the symbol's data file is invalid, as for GetMACD.
         """
 
     @_abc_1.abstractmethod
@@ -178,7 +212,12 @@ class IndicatorServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_indicator_service_pb2.ListSymbolsResponse, _abc.Awaitable[_indicator_service_pb2.ListSymbolsResponse]]:
         """ListSymbols is a unary RPC that lists the symbols in the server's data
         store (the bundled data plus the operator's --data-dir), with each one's
-        date range and bar count. It never fails for a valid server.
+        date range, bar count, state and price adjustment. It never fails for a
+        valid server: a data file that breaks the rules of Bars is listed with
+        SYMBOL_STATE_INVALID and its problem, and every other symbol is still
+        listed and served. Files added to, changed in or deleted from a data
+        folder are seen without a restart (the folders are listed again at most
+        once a second).
         """
 
 def add_IndicatorServiceServicer_to_server(servicer: IndicatorServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,60 @@
+"""What a kind of store (a folder of files today; a database or a Parquet dataset later) gives the BarStore.
+
+A store kind is one class that implements ``BarSource``: it lists the
+symbols it holds and, for one of them, returns its current ``Content``,
+checked with ``check_bars``. The BarStore merges sources, bounds how often
+they are listed, and turns content into responses and errors.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from idc_server.core.bars import History
+
+
+class PriceAdjustment(enum.Enum):
+    """How a symbol's stored prices relate to the prices traded on the day."""
+
+    NONE = "none"  # as traded
+    SPLITS = "splits"  # split-adjusted only
+    SPLITS_AND_DIVIDENDS = "splits_and_dividends"  # split- and dividend-adjusted
+    NOT_NEEDED = "not_needed"  # nothing to adjust for, e.g. a price index
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """One symbol a source holds."""
+
+    symbol: str  # the canonical spelling
+    origin: str  # what messages may call its data, e.g. the file name relative to its folder
+    adjustment: PriceAdjustment | None  # None: not declared
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """One version of a symbol's data: its history, or the problem that keeps it from being served."""
+
+    history: History | None
+    problem: str = ""  # where and why, e.g. "line 7, column Close: 'n/a' is not a number"
+    warning_count: int = 0  # bars served although open or close lies outside [low, high]
+    first_warning: str = ""  # where and why, for the first of them
+
+
+class BarSource(Protocol):
+    """One kind of store. Implementations: ``data_files.FolderSource``."""
+
+    def listing(self) -> Mapping[str, Listed]:
+        """The symbols held now, by upper-cased symbol."""
+        ...
+
+    def content(self, key: str) -> Content | None:
+        """The current content of a listed symbol (``key`` upper-cased); None if it is gone.
+
+        Called on every request for the symbol, so it must be cheap when
+        nothing changed. Problems are logged by the source, once per version.
+        """
+        ...
