@@ -445,23 +445,34 @@ func (l *specList) periodFlag(name string, build func(int32) *idcv1.IndicatorSpe
 	}
 }
 
-// boolSpecFlag is a boolean flag that appends a spec when set to true.
-type boolSpecFlag struct {
-	list  *specList
-	build func() *idcv1.IndicatorSpec
-}
+// macdSpecFlag is the --macd flag of indicators: a boolean flag that
+// appends a MACD labelled "macd" (its periods from --fast, --slow and
+// --signal), or with --macd=FAST,SLOW,SIGNAL a MACD with those periods
+// labelled "macd_FAST_SLOW_SIGNAL", as the Python client's idc-client does.
+type macdSpecFlag struct{ list *specList }
 
-func (f boolSpecFlag) String() string   { return "false" }
-func (f boolSpecFlag) IsBoolFlag() bool { return true }
+func (f macdSpecFlag) String() string   { return "false" }
+func (f macdSpecFlag) IsBoolFlag() bool { return true }
 
-func (f boolSpecFlag) Set(s string) error {
-	on, err := strconv.ParseBool(s)
-	if err != nil {
-		return errors.New("not a boolean")
+func (f macdSpecFlag) Set(s string) error {
+	if on, err := strconv.ParseBool(s); err == nil {
+		if on {
+			*f.list = append(*f.list, idc.MACD(0, 0, 0))
+		}
+		return nil
 	}
-	if on {
-		*f.list = append(*f.list, f.build())
+	parts := strings.Split(s, ",")
+	var p [3]int32
+	if len(parts) != 3 {
+		return errors.New("want FAST,SLOW,SIGNAL as three integers")
 	}
+	for i, part := range parts {
+		if err := int32Flag(&p[i])(part); err != nil {
+			return errors.New("want FAST,SLOW,SIGNAL as three integers")
+		}
+	}
+	label := fmt.Sprintf("macd_%d_%d_%d", p[0], p[1], p[2])
+	*f.list = append(*f.list, idc.Labeled(label, idc.MACD(p[0], p[1], p[2])))
 	return nil
 }
 
@@ -477,8 +488,9 @@ func runIndicators(ctx context.Context, fs *flag.FlagSet, conn *connection, args
 		specs.periodFlag("boll", func(n int32) *idcv1.IndicatorSpec { return idc.Bollinger(n, 0) }))
 	fs.Func("kdj", "add KDJ with an RSV window of `N` bars, columns kdjN.k, .d, .j (repeatable)",
 		specs.periodFlag("kdj", func(n int32) *idcv1.IndicatorSpec { return idc.KDJ(n, 0, 0) }))
-	fs.Var(boolSpecFlag{&specs, func() *idcv1.IndicatorSpec { return idc.MACD(0, 0, 0) }}, "macd",
-		"add MACD with the --fast, --slow and --signal periods, columns macd.macd, .signal, .histogram")
+	fs.Var(macdSpecFlag{&specs}, "macd",
+		"add MACD with the --fast, --slow and --signal periods, columns macd.macd, .signal, .histogram; "+
+			"--macd=FAST,SLOW,SIGNAL for other periods, columns macd_FAST_SLOW_SIGNAL.macd, ... (repeatable)")
 	fs.Func("fast", "fast EMA period `N` of --macd (default 12)", int32Flag(&fast))
 	fs.Func("slow", "slow EMA period `N` of --macd (default 26)", int32Flag(&slow))
 	fs.Func("signal", "signal EMA period `N` of --macd (default 9)", int32Flag(&signal))
@@ -493,7 +505,7 @@ func runIndicators(ctx context.Context, fs *flag.FlagSet, conn *connection, args
 		return errUsage
 	}
 	for _, s := range specs {
-		if m := s.GetMacd(); m != nil {
+		if m := s.GetMacd(); m != nil && s.GetLabel() == "" {
 			m.FastPeriod, m.SlowPeriod, m.SignalPeriod = fast, slow, signal
 		}
 		if b := s.GetBoll(); b != nil {

@@ -320,6 +320,12 @@ func TestRun(t *testing.T) {
 			[]string{"\ndate sma macd.macd macd.signal macd.histogram\n"}, nil, false,
 			&idcv1.ComputeIndicatorsRequest{Indicators: []*idcv1.IndicatorSpec{idc.SMA(0), idc.MACD(0, 0, 0)}},
 		},
+		{
+			"indicators macd with periods", []string{"indicators", "--target", addr, "--macd=5,35,5", "--macd", "--fast", "6"}, 0,
+			[]string{"\ndate macd_5_35_5.macd macd_5_35_5.signal macd_5_35_5.histogram macd.macd macd.signal macd.histogram\n"}, nil, false,
+			&idcv1.ComputeIndicatorsRequest{Indicators: []*idcv1.IndicatorSpec{idc.Labeled("macd_5_35_5", idc.MACD(5, 35, 5)), idc.MACD(6, 0, 0)}},
+		},
+		{"indicators bad macd", []string{"indicators", "--macd=5,35"}, 2, nil, []string{"want FAST,SLOW,SIGNAL"}, false, nil},
 		{"indicators without any", []string{"indicators", "--target", addr, "--symbol", "SPY"}, 2, nil, []string{"no indicators", "-sma N"}, false, nil},
 		{"indicators bad period", []string{"indicators", "--sma", "x"}, 2, nil, []string{"-sma", "not a 32-bit integer"}, false, nil},
 		{
