@@ -29,6 +29,7 @@ PYTHON_SOURCES = (
     "python-server/tests",
     "clients/python/src/idc_client",
     "clients/python/tests",
+    "clients/tests",
     "clients/article/tests",
     "tools",
     "deploy",
@@ -124,7 +125,7 @@ def tests(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def contract(session: nox.Session) -> None:
     """Cross-language contract tests against the real server: Go, Python, and the article's clients."""
-    install_project(session, "pytest", "pillow", "grpcio-tools", "ta-lib")
+    install_project(session, "pytest", "pillow", "grpcio-tools", "ta-lib", "cryptography")
     with running_server(session) as target:
         # IDC_SERVER_BIN lets the Go tests start servers of their own (TLS, auth, load balancing).
         env = {"IDC_ADDR": target, "IDC_TARGET": target, "IDC_SERVER_BIN": os.path.join(session.bin, "idc-server")}
@@ -133,6 +134,8 @@ def contract(session: nox.Session) -> None:
         with session.chdir("clients/go/examples/consumer"):
             session.run("go", "run", ".", external=True, env=env)
         session.run("pytest", "clients/python/tests/test_contract.py", env=env)
+    # Both CLIs against servers of their own (plaintext, TLS, mTLS), and the README's Go and Python.
+    session.run("pytest", "clients/tests")
     # The article's programs hard-code localhost:50051, so this test starts
     # `idc-server` with no arguments itself.
     session.run("pytest", "clients/article/tests")

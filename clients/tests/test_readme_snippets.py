@@ -30,9 +30,12 @@ def target() -> Iterator[str]:
 
 def test_the_extractor_finds_the_readmes_go_and_python_programs() -> None:
     go, python = code_blocks(README, "go"), code_blocks(README, "python")
-    assert len(go) == 1 and go[0].startswith("package main\n"), go
-    assert len(python) == 1 and "IdcClient" in python[0], python
-    assert DEFAULT_TARGET in go[0] and DEFAULT_TARGET in python[0]
+    assert len(go) == 1, go
+    assert go[0].startswith("package main\n"), go
+    assert len(python) == 1, python
+    assert "IdcClient" in python[0], python
+    assert DEFAULT_TARGET in go[0]
+    assert DEFAULT_TARGET in python[0]
 
 
 def test_the_readme_go_program_compiles_and_prints_the_last_macd(target: str, tmp_path: Path) -> None:
@@ -46,13 +49,21 @@ def test_the_readme_go_program_compiles_and_prints_the_last_macd(target: str, tm
     environment = os.environ | {"GOFLAGS": "-mod=mod", "GOWORK": "off"}
     steps = [
         [go, "mod", "init", "example.com/readme"],
-        [go, "mod", "edit", "-require=github.com/idcrpc/idc/clients/go@v0.0.0", f"-replace=github.com/idcrpc/idc/clients/go={GO_MODULE}"],
+        [
+            go,
+            "mod",
+            "edit",
+            "-require=github.com/idcrpc/idc/clients/go@v0.0.0",
+            f"-replace=github.com/idcrpc/idc/clients/go={GO_MODULE}",
+        ],
         [go, "mod", "tidy"],
         [go, "vet", "."],
         [go, "run", "."],
     ]
     for step in steps:
-        done = subprocess.run(step, cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=600, check=False)
+        done = subprocess.run(
+            step, cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=600, check=False
+        )
         assert done.returncode == 0, f"{' '.join(step[1:])}:\n{done.stdout}{done.stderr}"
     assert done.stdout == "2023-12-29 close 462.58 MACD 7.4881\n"
     assert (tmp_path / "macd.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")

@@ -52,9 +52,7 @@ def self_signed(folder: Path, name: str) -> tuple[Path, Path]:
     cert_file, key_file = folder / f"{name}.pem", folder / f"{name}-key.pem"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return cert_file, key_file
 
@@ -107,7 +105,12 @@ def test_tls_files_that_are_not_what_their_flags_say_are_named_not_the_port(tmp_
         ("--tls-cert", cert, "--tls-key", cert): (
             f"--tls-key {cert}: not a PEM private key (want a file with -----BEGIN ... PRIVATE KEY-----)"
         ),
-        ("--tls-cert", cert, "--tls-key", other_key): f"--tls-key {other_key} is not the private key of --tls-cert {cert}",
+        (
+            "--tls-cert",
+            cert,
+            "--tls-key",
+            other_key,
+        ): f"--tls-key {other_key} is not the private key of --tls-cert {cert}",
         ("--tls-cert", cert, "--tls-key", key, "--tls-client-ca", garbage): (
             f"--tls-client-ca {garbage}: not a PEM file of CA certificates"
         ),

@@ -1022,7 +1022,10 @@ def test_cli_chart_sends_every_flag_and_prints_the_image(
     out = capsys.readouterr().out
     assert status == 0
     assert output.read_bytes() == PNG
-    assert f"wrote {output}: image/png 800x600 at 120 dpi, {len(PNG)} bytes, sha256 {hashlib.sha256(PNG).hexdigest()}\n" in out
+    assert (
+        f"wrote {output}: image/png 800x600 at 120 dpi, {len(PNG)} bytes, sha256 {hashlib.sha256(PNG).hexdigest()}\n"
+        in out
+    )
     assert hashlib.sha256(PNG).hexdigest() in out
     assert fake.graphs.chart_requests == [
         indicator_graph_service_pb2.GetChartRequest(

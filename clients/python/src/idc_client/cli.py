@@ -120,13 +120,21 @@ def _connection_arguments(parser: argparse.ArgumentParser) -> None:
         help="ping the server after this long without activity (at least 10s); 0 is off",
     )
     connection.add_argument(
-        "--tls", action="store_true", help="connect over TLS, trusting the system's root CAs (implied by --ca, --cert and --key)"
+        "--tls",
+        action="store_true",
+        help="connect over TLS, trusting the system's root CAs (implied by --ca, --cert and --key)",
     )
-    connection.add_argument("--ca", metavar="FILE", help="PEM file of the CA that signed the server's certificate; implies --tls")
     connection.add_argument(
-        "--cert", metavar="FILE", help="PEM file of the client certificate, for servers requiring mutual TLS; needs --key"
+        "--ca", metavar="FILE", help="PEM file of the CA that signed the server's certificate; implies --tls"
     )
-    connection.add_argument("--key", metavar="FILE", help="PEM file of the client certificate's private key; needs --cert")
+    connection.add_argument(
+        "--cert",
+        metavar="FILE",
+        help="PEM file of the client certificate, for servers requiring mutual TLS; needs --key",
+    )
+    connection.add_argument(
+        "--key", metavar="FILE", help="PEM file of the client certificate's private key; needs --cert"
+    )
     connection.add_argument(
         "--token-file",
         metavar="FILE",
@@ -522,16 +530,12 @@ def _date_cell(value: pd.Timestamp) -> str:
 def _print_macd(response: indicator_service_pb2.GetMACDResponse, csv_output: bool) -> None:
     """Print a GetMACD response as Go's ``idc macd`` does."""
     frame = macd_frame(response)
-    table = _Table(["date", "open", "high", "low", "close", "volume", "macd", "signal", "histogram"], csv_output)
-    for day, row in zip(frame.index, frame.itertuples(index=False), strict=True):
-        table.rows.append(
-            [
-                _date_cell(day),
-                *(table.num(value, 4) for value in (row.open, row.high, row.low, row.close)),
-                table.num(row.volume, 0),
-                *(table.num(value, 6) for value in (row.macd, row.signal, row.histogram)),
-            ]
-        )
+    columns = ["open", "high", "low", "close", "volume", "macd", "signal", "histogram"]
+    decimals = [4, 4, 4, 4, 0, 6, 6, 6]
+    table = _Table(["date", *columns], csv_output)
+    values = frame[columns].to_numpy(dtype=float)
+    for day, row in zip(frame.index, values, strict=True):
+        table.rows.append([_date_cell(day), *(table.num(float(v), d) for v, d in zip(row, decimals, strict=True))])
     if not csv_output:
         parameters = response.parameters
         heading = (
@@ -548,8 +552,8 @@ def _print_indicators(response: indicator_service_pb2.ComputeIndicatorsResponse,
     """Print a ComputeIndicators response as Go's ``idc indicators`` does."""
     frame = indicator_frame(response)
     table = _Table(["date", *frame.columns], csv_output)
-    for day, values in zip(frame.index, frame.itertuples(index=False), strict=True):
-        table.rows.append([_date_cell(day), *(table.num(value, 4) for value in values)])
+    for day, row in zip(frame.index, frame.to_numpy(dtype=float), strict=True):
+        table.rows.append([_date_cell(day), *(table.num(float(value), 4) for value in row)])
     if not csv_output:
         print(f"{_source_name(response.symbol)}, {len(frame)} bars, convention {frame.attrs['convention']}")
     table.write()
@@ -642,7 +646,9 @@ def _explain_unavailable(details: str, args: argparse.Namespace) -> str | None:
     """
     target = args.target
     if "Connection refused" in details:
-        return f"nothing listens on {target} (connection refused): start idc-server there, or set --target or IDC_TARGET"
+        return (
+            f"nothing listens on {target} (connection refused): start idc-server there, or set --target or IDC_TARGET"
+        )
     if "WRONG_VERSION_NUMBER" in details:
         return f"{target} does not serve TLS: drop --tls, --ca, --cert and --key"
     if "CERTIFICATE_VERIFY_FAILED" in details or "not in peer certificate" in details:

@@ -247,7 +247,8 @@ class IdcClient:
             if token is not None and not insecure_token:
                 warnings.warn(
                     "IdcClient sends the token over plaintext, where anyone on the network can read it: "
-                    "pass credentials (see idc_client.tls_credentials), or insecure_token=True for a server on this host",
+                    "pass credentials (see idc_client.tls_credentials), "
+                    "or insecure_token=True for a server on this host",
                     FutureWarning,
                     stacklevel=2,
                 )
