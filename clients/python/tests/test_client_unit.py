@@ -1034,7 +1034,7 @@ def test_cli_chart_sends_every_flag_and_prints_the_image(
             end_date="2023-12-31",
             convention=indicators_pb2.CONVENTION_TDX,
             panels=[volume_panel(), macd_panel(5), rsi_panel(), kdj_panel()],
-            overlays=[sma_overlay(20), sma_overlay(5), ema_overlay(12), boll_overlay(20, 2.5)],
+            overlays=[sma_overlay(20), ema_overlay(12), boll_overlay(20, 2.5), sma_overlay(5)],  # flag order, as Go
             format=indicator_graph_service_pb2.IMAGE_FORMAT_SVG,
             width_px=1000,
             height_px=700,

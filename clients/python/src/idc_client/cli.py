@@ -299,13 +299,13 @@ def _chart_arguments(parser: argparse.ArgumentParser) -> None:
     layout.add_argument("--slow", type=int, default=0, help="slow EMA period of the macd panels (default: 26)")
     layout.add_argument("--signal", type=int, default=0, help="signal EMA period of the macd panels (default: 9)")
     layout.add_argument(
-        "--sma", type=int, action="append", default=[], metavar="PERIOD", help="simple moving average (repeatable)"
+        "--sma", type=int, action=_InOrder, default=[], metavar="PERIOD", help="simple moving average (repeatable)"
     )
     layout.add_argument(
-        "--ema", type=int, action="append", default=[], metavar="PERIOD", help="exponential moving average (repeatable)"
+        "--ema", type=int, action=_InOrder, default=[], metavar="PERIOD", help="exponential moving average (repeatable)"
     )
     layout.add_argument(
-        "--boll", type=int, action="append", default=[], metavar="PERIOD", help="Bollinger Bands (repeatable)"
+        "--boll", type=int, action=_InOrder, default=[], metavar="PERIOD", help="Bollinger Bands (repeatable)"
     )
     layout.add_argument("--boll-k", type=float, default=0.0, metavar="K", help="band width of --boll (default: 2)")
     image = parser.add_argument_group("image")
@@ -346,10 +346,13 @@ def chart_panels(args: argparse.Namespace) -> list[indicator_graph_service_pb2.C
 
 
 def chart_overlays(args: argparse.Namespace) -> list[indicator_graph_service_pb2.ChartOverlay]:
-    """The ``ChartOverlay`` messages of the parsed ``chart`` flags, in the order sma, ema, boll."""
-    overlays = [charts.sma_overlay(period) for period in args.sma]
-    overlays += [charts.ema_overlay(period) for period in args.ema]
-    overlays += [charts.boll_overlay(period, args.boll_k) for period in args.boll]
+    """The ``ChartOverlay`` messages of the parsed ``chart`` flags, in the order they were given, as Go's ``idc``."""
+    overlays = []
+    for name, period in getattr(args, "in_order", None) or []:
+        if name == "boll":
+            overlays.append(charts.boll_overlay(period, args.boll_k))
+        else:
+            overlays.append({"sma": charts.sma_overlay, "ema": charts.ema_overlay}[name](period))
     return overlays
 
 
@@ -364,9 +367,8 @@ class _InOrder(argparse.Action):
         option_string: str | None = None,
     ) -> None:
         value = self.const if values is None else values
-        getattr(namespace, self.dest).append(value)
-        order = getattr(namespace, "in_order", None) or []
-        namespace.in_order = [*order, (self.dest, value)]
+        setattr(namespace, self.dest, [*getattr(namespace, self.dest), value])
+        namespace.in_order = [*(getattr(namespace, "in_order", None) or []), (self.dest, value)]
 
 
 def _indicator_arguments(parser: argparse.ArgumentParser) -> None:
