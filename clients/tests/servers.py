@@ -31,28 +31,50 @@ def free_port() -> int:
 
 
 @contextmanager
-def idc_server(*flags: str, seconds: float = 60.0) -> Iterator[str]:
-    """``python -m idc_server`` on a free loopback port until the block ends; yields its target."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "idc_server", "--host", "127.0.0.1", "--port", str(port), *flags],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def idc_servers(*flag_sets: tuple[str, ...], seconds: float = 180.0) -> Iterator[list[str]]:
+    """``python -m idc_server`` with each set of flags, on free loopback ports, until the block ends.
+
+    The servers start together and are waited for together (each imports
+    pandas and matplotlib, which takes a while on a busy machine); yields
+    their targets in order.
+    """
+    ports = [free_port() for _ in flag_sets]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "idc_server", "--host", "127.0.0.1", "--port", str(port), *flags],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for port, flags in zip(ports, flag_sets, strict=True)
+    ]
     try:
         deadline = time.monotonic() + seconds
-        while True:
-            assert process.poll() is None, f"idc-server {flags} exited with {process.returncode}"
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            assert time.monotonic() < deadline, f"idc-server {flags} did not listen within {seconds}s"
+        waiting = set(range(len(ports)))
+        while waiting:
+            for index in sorted(waiting):
+                process = processes[index]
+                assert process.poll() is None, f"idc-server {flag_sets[index]} exited with {process.returncode}"
+                with socket.socket() as probe:
+                    if probe.connect_ex(("127.0.0.1", ports[index])) == 0:
+                        waiting.discard(index)
+            assert time.monotonic() < deadline, (
+                f"idc-server {[flag_sets[i] for i in waiting]} not listening in {seconds}s"
+            )
             time.sleep(0.05)
-        yield f"127.0.0.1:{port}"
+        yield [f"127.0.0.1:{port}" for port in ports]
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+
+
+@contextmanager
+def idc_server(*flags: str) -> Iterator[str]:
+    """One ``idc-server`` with ``flags`` (see ``idc_servers``); yields its target."""
+    with idc_servers(flags) as (target,):
+        yield target
 
 
 def go_binary(folder: Path) -> Path:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from servers import free_port, go_binary, idc_server, write_pki
+from servers import free_port, go_binary, idc_servers, write_pki
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +31,7 @@ def go_idc(folder: Path) -> Path:
 def targets(folder: Path) -> Iterator[dict[str, str]]:
     """A plaintext, a TLS and a mutual-TLS server, and an address where nothing listens."""
     tls = ("--tls-cert", str(folder / "server.pem"), "--tls-key", str(folder / "server-key.pem"))
-    with (
-        idc_server() as plain,
-        idc_server(*tls) as secured,
-        idc_server(*tls, "--tls-client-ca", str(folder / "ca.pem")) as mutual,
-    ):
+    with idc_servers((), tls, (*tls, "--tls-client-ca", str(folder / "ca.pem"))) as (plain, secured, mutual):
         yield {"plain": plain, "tls": secured, "mtls": mutual, "nothing": f"127.0.0.1:{free_port()}"}
 
 
