@@ -33,6 +33,7 @@ PYTHON_SOURCES = (
     "python-server/tests",
     "clients/python/src/idc_client",
     "clients/python/tests",
+    "clients/tests",
     "clients/article/tests",
     "tools",
     "deploy",
@@ -156,7 +157,7 @@ def tests(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def contract(session: nox.Session) -> None:
     """Cross-language contract tests against the real server: Go, Python, TypeScript, and the article's clients."""
-    install_project(session, "pytest", "pillow", "grpcio-tools", "ta-lib")
+    install_project(session, "pytest", "pillow", "grpcio-tools", "ta-lib", "cryptography")
     install_typescript(session)
     with running_server(session) as target:
         # IDC_SERVER_BIN lets the Go tests start servers of their own (TLS, auth, load balancing).
@@ -168,6 +169,8 @@ def contract(session: nox.Session) -> None:
         session.run("pytest", "clients/python/tests/test_contract.py", env=env)
         with session.chdir(TYPESCRIPT):
             session.run("npm", "run", "test:contract", external=True, env=env)
+    # Both CLIs against servers of their own (plaintext, TLS, mTLS), and the README's Go and Python.
+    session.run("pytest", "clients/tests")
     # The article's programs hard-code localhost:50051, so this test starts
     # `idc-server` with no arguments itself.
     session.run("pytest", "clients/article/tests")

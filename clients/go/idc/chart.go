@@ -21,7 +21,8 @@ import idcv1 "github.com/idcrpc/idc/clients/go/gen/idc/v1"
 //	img, err := c.GetChart(ctx, q.Request())
 type ChartQuery struct {
 	// Symbol names the series, e.g. "SPY"; case-insensitive. Empty means
-	// the server's default symbol. It is ignored when Bars is set.
+	// the server's default symbol. Set Symbol or Bars, not
+	// both (see [ErrSymbolAndBars]).
 	Symbol string
 	// Bars, when not nil, are the client's own bars (see [BarsFromRows]),
 	// sent as inline_bars instead of Symbol.
@@ -63,6 +64,7 @@ type ChartQuery struct {
 
 // Request returns the IndicatorGraphService.GetChart request for q. The
 // request shares q's Bars, Panels and Overlays rather than copying them.
+// It panics with [ErrSymbolAndBars] when q sets both Symbol and Bars.
 func (q ChartQuery) Request() *idcv1.GetChartRequest {
 	req := &idcv1.GetChartRequest{
 		StartDate:      q.Start,
@@ -78,6 +80,7 @@ func (q ChartQuery) Request() *idcv1.GetChartRequest {
 		ColorScheme:    q.Scheme,
 		ChunkSizeBytes: q.ChunkSize,
 	}
+	q.mustHaveOneSource()
 	switch {
 	case q.Bars != nil:
 		req.Source = &idcv1.GetChartRequest_InlineBars{InlineBars: q.Bars}

@@ -83,9 +83,9 @@ func TestChartQuery(t *testing.T) {
 		}
 	})
 
-	t.Run("bars win over the symbol", func(t *testing.T) {
+	t.Run("inline bars", func(t *testing.T) {
 		bars := &idcv1.Bars{Dates: []int32{19720}, Open: []float64{1}, High: []float64{2}, Low: []float64{0.5}, Close: []float64{1.5}, Volume: []float64{10}}
-		req := idc.ChartQuery{Symbol: "SPY", Bars: bars}.Request()
+		req := idc.ChartQuery{Bars: bars}.Request()
 		if req.GetInlineBars() != bars || req.GetSymbol() != "" {
 			t.Errorf("Request() = %v, want the inline bars and no symbol", req)
 		}

@@ -650,7 +650,7 @@ func TestContractInlineBars(t *testing.T) {
 		t.Run("whole history inline equals the symbol "+conv.String(), func(t *testing.T) {
 			q := idc.MACDQuery{Symbol: "SPY", Start: "2015-01-01", End: "2023-12-31", Convention: conv}
 			sresp, want := getRows(t, c, q)
-			q.Bars = all
+			q.Symbol, q.Bars = "", all // a query takes one source
 			iresp, got := getRows(t, c, q)
 			if iresp.GetSymbol() != "" {
 				t.Errorf("symbol = %q, want empty for inline bars", iresp.GetSymbol())

@@ -73,9 +73,9 @@ func TestIndicatorQuery(t *testing.T) {
 			t.Errorf("Request() = %v, want %v", req, want)
 		}
 	})
-	t.Run("inline bars win over the symbol", func(t *testing.T) {
+	t.Run("inline bars", func(t *testing.T) {
 		bars := idc.BarsFromRows([]idc.Bar{{Date: date("2023-12-29"), Open: 1, High: 1, Low: 1, Close: 1, Volume: 1}})
-		req := idc.IndicatorQuery{Symbol: "SPY", Bars: bars, Indicators: specs}.Request()
+		req := idc.IndicatorQuery{Bars: bars, Indicators: specs}.Request()
 		if req.GetInlineBars() != bars || req.GetSymbol() != "" || len(req.GetIndicators()) != 2 {
 			t.Errorf("Request() = %v, want the inline bars", req)
 		}

@@ -1,6 +1,10 @@
 package idc
 
-import idcv1 "github.com/idcrpc/idc/clients/go/gen/idc/v1"
+import (
+	"errors"
+
+	idcv1 "github.com/idcrpc/idc/clients/go/gen/idc/v1"
+)
 
 // MACDQuery selects bars, MACD periods and a convention. Its zero value asks
 // for the server's defaults: the default symbol, its whole history, periods
@@ -8,8 +12,8 @@ import idcv1 "github.com/idcrpc/idc/clients/go/gen/idc/v1"
 // [MACDQuery.Request] or [MACDQuery.GraphRequest].
 type MACDQuery struct {
 	// Symbol names the series, e.g. "SPY", "AAPL" or "000001.SH";
-	// case-insensitive. Empty means the server's default symbol. It is
-	// ignored when Bars is set.
+	// case-insensitive. Empty means the server's default symbol. Set Symbol or Bars,
+	// not both (see [ErrSymbolAndBars]).
 	Symbol string
 	// Bars, when not nil, are the client's own bars (see [BarsFromRows]),
 	// sent as inline_bars instead of Symbol. The MACD is computed over all
@@ -34,6 +38,7 @@ type MACDQuery struct {
 }
 
 // Request returns the IndicatorService.GetMACD request for q.
+// It panics with [ErrSymbolAndBars] when q sets both Symbol and Bars.
 func (q MACDQuery) Request() *idcv1.GetMACDRequest {
 	req := &idcv1.GetMACDRequest{
 		StartDate:  q.Start,
@@ -41,6 +46,7 @@ func (q MACDQuery) Request() *idcv1.GetMACDRequest {
 		Parameters: q.parameters(),
 		Convention: q.Convention,
 	}
+	q.mustHaveOneSource()
 	switch {
 	case q.Bars != nil:
 		req.Source = &idcv1.GetMACDRequest_InlineBars{InlineBars: q.Bars}
@@ -53,6 +59,7 @@ func (q MACDQuery) Request() *idcv1.GetMACDRequest {
 // GraphRequest returns the IndicatorGraphService.GetMACDGraph request for
 // q and an image of width x height pixels. Zero sizes mean the server's
 // defaults, 1200 x 800.
+// It panics with [ErrSymbolAndBars] when q sets both Symbol and Bars.
 func (q MACDQuery) GraphRequest(width, height int32) *idcv1.GetMACDGraphRequest {
 	req := &idcv1.GetMACDGraphRequest{
 		StartDate:  q.Start,
@@ -62,6 +69,7 @@ func (q MACDQuery) GraphRequest(width, height int32) *idcv1.GetMACDGraphRequest 
 		HeightPx:   height,
 		Convention: q.Convention,
 	}
+	q.mustHaveOneSource()
 	switch {
 	case q.Bars != nil:
 		req.Source = &idcv1.GetMACDGraphRequest_InlineBars{InlineBars: q.Bars}
@@ -85,7 +93,8 @@ func (q MACDQuery) parameters() *idcv1.MACDParameters {
 // [Labeled].
 type IndicatorQuery struct {
 	// Symbol names the series; case-insensitive. Empty means the server's
-	// default symbol. It is ignored when Bars is set.
+	// default symbol. Set Symbol or Bars, not
+	// both (see [ErrSymbolAndBars]).
 	Symbol string
 	// Bars, when not nil, are the client's own bars (see [BarsFromRows]),
 	// sent as inline_bars instead of Symbol.
@@ -106,6 +115,7 @@ type IndicatorQuery struct {
 
 // Request returns the IndicatorService.ComputeIndicators request for q. The
 // request shares q's Bars and Indicators rather than copying them.
+// It panics with [ErrSymbolAndBars] when q sets both Symbol and Bars.
 func (q IndicatorQuery) Request() *idcv1.ComputeIndicatorsRequest {
 	req := &idcv1.ComputeIndicatorsRequest{
 		StartDate:  q.Start,
@@ -113,6 +123,7 @@ func (q IndicatorQuery) Request() *idcv1.ComputeIndicatorsRequest {
 		Convention: q.Convention,
 		Indicators: q.Indicators,
 	}
+	q.mustHaveOneSource()
 	switch {
 	case q.Bars != nil:
 		req.Source = &idcv1.ComputeIndicatorsRequest_InlineBars{InlineBars: q.Bars}
@@ -120,4 +131,40 @@ func (q IndicatorQuery) Request() *idcv1.ComputeIndicatorsRequest {
 		req.Source = &idcv1.ComputeIndicatorsRequest_Symbol{Symbol: q.Symbol}
 	}
 	return req
+}
+
+// ErrSymbolAndBars is the error of a query that sets both Symbol and Bars:
+// a request carries one source of bars, and the client does not choose one
+// for you. [MACDQuery.Validate], [IndicatorQuery.Validate] and
+// [ChartQuery.Validate] return it; the Request methods panic with it, as
+// for any other programming error.
+var ErrSymbolAndBars = errors.New("idc: the query sets both Symbol and Bars; set one of them")
+
+// Validate returns [ErrSymbolAndBars] when q sets both Symbol and Bars. The
+// server checks everything else.
+func (q MACDQuery) Validate() error { return oneSource(q.Symbol, q.Bars) }
+
+// Validate returns [ErrSymbolAndBars] when q sets both Symbol and Bars. The
+// server checks everything else.
+func (q IndicatorQuery) Validate() error { return oneSource(q.Symbol, q.Bars) }
+
+// Validate returns [ErrSymbolAndBars] when q sets both Symbol and Bars. The
+// server checks everything else.
+func (q ChartQuery) Validate() error { return oneSource(q.Symbol, q.Bars) }
+
+func (q MACDQuery) mustHaveOneSource()      { mustHaveOneSource(q.Validate()) }
+func (q IndicatorQuery) mustHaveOneSource() { mustHaveOneSource(q.Validate()) }
+func (q ChartQuery) mustHaveOneSource()     { mustHaveOneSource(q.Validate()) }
+
+func oneSource(symbol string, bars *idcv1.Bars) error {
+	if symbol != "" && bars != nil {
+		return ErrSymbolAndBars
+	}
+	return nil
+}
+
+func mustHaveOneSource(err error) {
+	if err != nil {
+		panic(err)
+	}
 }

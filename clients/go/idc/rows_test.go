@@ -305,16 +305,16 @@ func TestMACDQuery(t *testing.T) {
 
 	t.Run("convention and inline bars", func(t *testing.T) {
 		bars := idc.BarsFromRows([]idc.Bar{{Date: date("2023-12-29"), Open: 1, High: 1, Low: 1, Close: 1, Volume: 1}})
-		q := idc.MACDQuery{Symbol: "SPY", Bars: bars, Convention: idcv1.Convention_CONVENTION_TDX}
+		q := idc.MACDQuery{Bars: bars, Convention: idcv1.Convention_CONVENTION_TDX}
 		req := q.Request()
 		if req.GetInlineBars() != bars || req.GetSymbol() != "" || req.GetConvention() != idcv1.Convention_CONVENTION_TDX {
-			t.Errorf("Request() = %v, want the inline bars instead of the symbol, and TDX", req)
+			t.Errorf("Request() = %v, want the inline bars, and TDX", req)
 		}
 		g := q.GraphRequest(0, 0)
 		if g.GetInlineBars() != bars || g.GetSymbol() != "" || g.GetConvention() != idcv1.Convention_CONVENTION_TDX {
-			t.Errorf("GraphRequest() = %v, want the inline bars instead of the symbol, and TDX", g)
+			t.Errorf("GraphRequest() = %v, want the inline bars, and TDX", g)
 		}
-		q.Bars = nil
+		q.Bars, q.Symbol = nil, "SPY"
 		if req := q.Request(); req.GetSymbol() != "SPY" || req.GetInlineBars() != nil {
 			t.Errorf("Request() without bars = %v, want symbol SPY", req)
 		}

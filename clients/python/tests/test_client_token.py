@@ -1,4 +1,4 @@
-"""``IdcClient(token=...)`` and ``idc-client --token``: the bearer token on every call, plaintext and TLS."""
+"""``IdcClient(token=...)`` and ``idc-client``'s token: the bearer token on every call, plaintext and TLS."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import hashlib
 import ipaddress
 from collections.abc import Iterator
 from concurrent import futures
+from pathlib import Path
 
 import grpc
 import pytest
@@ -123,9 +124,16 @@ RPCS = [
 
 def test_every_call_sends_the_token_as_a_bearer_header(plaintext: tuple[Recorder, str]) -> None:
     recorder, target = plaintext
-    with IdcClient(target, timeout=10, token=TOKEN) as client:
+    with IdcClient(target, timeout=10, token=TOKEN, insecure_token=True) as client:
         call_everything(client)
     assert recorder.headers == [(rpc, f"Bearer {TOKEN}") for rpc in RPCS]
+
+
+def test_a_token_over_plaintext_without_insecure_token_warns_but_is_still_sent(plaintext: tuple[Recorder, str]) -> None:
+    recorder, target = plaintext
+    with pytest.warns(FutureWarning, match="insecure_token=True"), IdcClient(target, timeout=10, token=TOKEN) as client:
+        client.symbols()
+    assert recorder.headers == [("ListSymbols", f"Bearer {TOKEN}")]
 
 
 def test_without_a_token_no_call_sends_an_authorization_header(plaintext: tuple[Recorder, str]) -> None:
@@ -138,11 +146,11 @@ def test_without_a_token_no_call_sends_an_authorization_header(plaintext: tuple[
 @pytest.mark.parametrize("token", ["", " ", "two words", "line\nbreak", "tab\t", "caf\u00e9", " padded"])
 def test_a_token_that_cannot_be_a_header_raises_value_error(token: str) -> None:
     with pytest.raises(ValueError, match="token"):
-        IdcClient("127.0.0.1:1", token=token)
+        IdcClient("127.0.0.1:1", token=token, insecure_token=True)
 
 
 def test_the_repr_never_shows_the_token() -> None:
-    with IdcClient("127.0.0.1:1", token=TOKEN) as client:
+    with IdcClient("127.0.0.1:1", token=TOKEN, insecure_token=True) as client:
         assert TOKEN not in repr(client)
         assert TOKEN not in str(client)
 
@@ -199,36 +207,71 @@ def test_over_tls_the_token_travels_as_call_credentials(tls_files: tuple[bytes, 
 # -- the CLI ---------------------------------------------------------------------------------------
 
 
-def test_cli_token_flag_is_sent(plaintext: tuple[Recorder, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("IDC_TOKEN", raising=False)
+def test_cli_refuses_a_token_over_plaintext_without_insecure_token(
+    plaintext: tuple[Recorder, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     recorder, target = plaintext
-    assert main(["symbols", "--target", target, "--token", TOKEN]) == 0
+    monkeypatch.setenv("IDC_TOKEN", TOKEN)
+    assert main(["symbols", "--target", target]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: a bearer token needs TLS: add --tls or --ca, or --insecure-token for a server on this host\n"
+    assert recorder.headers == []
+
+
+def test_cli_token_comes_from_idc_token(plaintext: tuple[Recorder, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    recorder, target = plaintext
+    monkeypatch.setenv("IDC_TOKEN", TOKEN)
+    assert main(["symbols", "--target", target, "--insecure-token"]) == 0
+    monkeypatch.setenv("IDC_TOKEN", "")
     assert main(["symbols", "--target", target]) == 0
     assert recorder.headers == [("ListSymbols", f"Bearer {TOKEN}"), ("ListSymbols", None)]
 
 
-def test_cli_token_defaults_to_idc_token(plaintext: tuple[Recorder, str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_token_file_wins_over_idc_token(
+    plaintext: tuple[Recorder, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     recorder, target = plaintext
-    monkeypatch.setenv("IDC_TOKEN", TOKEN)
-    assert main(["symbols", "--target", target]) == 0
-    assert main(["symbols", "--target", target, "--token", "from-the-flag"]) == 0
-    monkeypatch.setenv("IDC_TOKEN", "")
-    assert main(["symbols", "--target", target]) == 0
-    assert recorder.headers == [
-        ("ListSymbols", f"Bearer {TOKEN}"),
-        ("ListSymbols", "Bearer from-the-flag"),
-        ("ListSymbols", None),
-    ]
+    monkeypatch.setenv("IDC_TOKEN", "from-the-environment")
+    token_file = tmp_path / "token"
+    token_file.write_text(f"{TOKEN}\nignored\n")
+    assert main(["symbols", "--target", target, "--token-file", str(token_file), "--insecure-token"]) == 0
+    assert recorder.headers == [("ListSymbols", f"Bearer {TOKEN}")]
+
+
+def test_cli_deprecated_token_flag_still_works_and_says_so(
+    plaintext: tuple[Recorder, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("IDC_TOKEN", raising=False)
+    recorder, target = plaintext
+    assert main(["symbols", "--target", target, "--token", TOKEN, "--insecure-token"]) == 0
+    assert "--token is deprecated" in capsys.readouterr().err
+    assert recorder.headers == [("ListSymbols", f"Bearer {TOKEN}")]
 
 
 def test_cli_refuses_a_bad_token_without_calling(
     plaintext: tuple[Recorder, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.delenv("IDC_TOKEN", raising=False)
+    monkeypatch.setenv("IDC_TOKEN", "two words")
     recorder, target = plaintext
-    assert main(["symbols", "--target", target, "--token", "two words"]) == 1
+    assert main(["symbols", "--target", target, "--insecure-token"]) == 2
     assert "token" in capsys.readouterr().err
     assert recorder.headers == []
+
+
+def test_cli_over_tls_with_ca_sends_the_token(
+    tls_files: tuple[bytes, bytes, bytes], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    ca, cert, key = tls_files
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_bytes(ca)
+    recorder = Recorder()
+    server, port = serve(recorder, grpc.ssl_server_credentials([(key, cert)]))
+    monkeypatch.setenv("IDC_TOKEN", TOKEN)
+    try:
+        assert main(["symbols", "--target", f"localhost:{port}", "--ca", str(ca_file)]) == 0
+    finally:
+        server.stop(None).wait()
+    assert recorder.headers == [("ListSymbols", f"Bearer {TOKEN}")]
 
 
 def test_cli_help_never_shows_the_token(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -236,5 +279,5 @@ def test_cli_help_never_shows_the_token(monkeypatch: pytest.MonkeyPatch, capsys:
     with pytest.raises(SystemExit):
         main(["symbols", "--help"])
     out = capsys.readouterr().out
-    assert "--token" in out
+    assert "--token-file" in out
     assert TOKEN not in out

@@ -905,7 +905,7 @@ def test_cli_macd_prints_a_table(fake: FakeServer, capsys: pytest.CaptureFixture
 
     out = capsys.readouterr().out
     assert status == 0
-    assert "SPY MACD(12,26,9) talib, 1 bars" in out
+    assert out.splitlines()[0] == "SPY MACD(12,26,9), 1 bars, convention talib"
     assert "2023-12-29" in out
     assert "histogram" in out
     request = fake.indicators.requests[0]
@@ -939,7 +939,7 @@ def test_cli_graph_writes_the_file_and_prints_size_and_sha256(
     assert (fake.graphs.requests[0].width_px, fake.graphs.requests[0].height_px) == (800, 600)
 
 
-def test_cli_prints_rpc_errors_with_field_violations_and_exits_1(
+def test_cli_prints_rpc_errors_with_field_violations_and_exits_with_the_code(
     fake: FakeServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fake.indicators.status = bad_request_status("start_date", 'must be a date as YYYY-MM-DD, got "2023-13-01"')
@@ -947,21 +947,21 @@ def test_cli_prints_rpc_errors_with_field_violations_and_exits_1(
     status = main(["macd", "--target", fake.target, "--start", "2023-13-01"])
 
     captured = capsys.readouterr()
-    assert status == 1
+    assert status == 3  # INVALID_ARGUMENT
     assert captured.out == ""
     assert captured.err.startswith("error: INVALID_ARGUMENT: start_date: ")
     assert '  start_date: must be a date as YYYY-MM-DD, got "2023-13-01"' in captured.err
 
 
-def test_cli_prints_integrity_errors_and_exits_1(
+def test_cli_prints_protocol_errors_and_exits_13(
     fake: FakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fake.graphs.responses = []
 
     status = main(["graph", "--target", fake.target, "-o", str(tmp_path / "macd.png")])
 
-    assert status == 1
-    assert "error: GetMACDGraph stream ended without metadata" in capsys.readouterr().err
+    assert status == 13  # INTERNAL, as Go's idc.ErrProtocol
+    assert capsys.readouterr().err == "error: INTERNAL: GetMACDGraph stream ended without metadata\n"
     assert not (tmp_path / "macd.png").exists()
 
 
@@ -1022,7 +1022,10 @@ def test_cli_chart_sends_every_flag_and_prints_the_image(
     out = capsys.readouterr().out
     assert status == 0
     assert output.read_bytes() == PNG
-    assert f"wrote {output}: {len(PNG)} bytes, image/png, 800x600 px at 120 dpi" in out
+    assert (
+        f"wrote {output}: image/png 800x600 at 120 dpi, {len(PNG)} bytes, sha256 {hashlib.sha256(PNG).hexdigest()}\n"
+        in out
+    )
     assert hashlib.sha256(PNG).hexdigest() in out
     assert fake.graphs.chart_requests == [
         indicator_graph_service_pb2.GetChartRequest(
@@ -1031,7 +1034,7 @@ def test_cli_chart_sends_every_flag_and_prints_the_image(
             end_date="2023-12-31",
             convention=indicators_pb2.CONVENTION_TDX,
             panels=[volume_panel(), macd_panel(5), rsi_panel(), kdj_panel()],
-            overlays=[sma_overlay(20), sma_overlay(5), ema_overlay(12), boll_overlay(20, 2.5)],
+            overlays=[sma_overlay(20), ema_overlay(12), boll_overlay(20, 2.5), sma_overlay(5)],  # flag order, as Go
             format=indicator_graph_service_pb2.IMAGE_FORMAT_SVG,
             width_px=1000,
             height_px=700,
@@ -1087,7 +1090,7 @@ def test_cli_chart_prints_field_violations(
     status = main(["chart", "--target", fake.target, "--dpi", "10", "-o", str(tmp_path / "c.png")])
 
     err = capsys.readouterr().err
-    assert status == 1
+    assert status == 3  # INVALID_ARGUMENT
     assert err.startswith("error: INVALID_ARGUMENT: dpi: ")
     assert "  dpi: must be between 50 and 600, got 10" in err
     assert not (tmp_path / "c.png").exists()
@@ -1178,16 +1181,16 @@ def test_cli_indicators_builds_labelled_specs(fake: FakeServer, capsys: pytest.C
         sma(20, label="sma20"),
         sma(5, label="sma5"),
         indicators_pb2.IndicatorSpec(label="ema12", ema=indicators_pb2.EMAParameters(period=12)),
-        macd(label="macd"),
-        macd(5, 35, 5, label="macd_5_35_5"),
         rsi(14, label="rsi14"),
         boll(20, label="boll20"),
         kdj(9, label="kdj9"),
-    ]
-    assert out.splitlines()[0] == "SPY tdx, 2 bars"
+        macd(label="macd"),
+        macd(5, 35, 5, label="macd_5_35_5"),
+    ]  # in the order of the flags, as Go's idc indicators
+    assert out.splitlines()[0] == "SPY, 2 bars, convention tdx"
     assert "sma20" in out
-    assert "61.5" in out
-    assert "NaN" in out
+    assert "61.5000" in out
+    assert "NaN" not in out  # warm-up cells are empty, as in Go's tables
 
 
 def test_cli_indicators_csv_and_period_zero(fake: FakeServer, capsys: pytest.CaptureFixture[str]) -> None:
@@ -1233,7 +1236,7 @@ def test_cli_sends_a_bars_csv_as_inline_bars(
     assert main(["macd", "--target", fake.target, "--bars", str(path)]) == 0
     assert main(["indicators", "--target", fake.target, "--bars", str(path), "--sma", "2"]) == 0
 
-    assert "(inline bars) MACD(12,26,9) talib, 1 bars" in capsys.readouterr().out
+    assert "(inline bars) MACD(12,26,9), 1 bars, convention talib" in capsys.readouterr().out
     requests: list[indicator_service_pb2.GetMACDRequest | indicator_service_pb2.ComputeIndicatorsRequest] = [
         fake.indicators.requests[0],
         fake.indicators.indicator_requests[0],
@@ -1256,7 +1259,7 @@ def test_cli_reports_an_unreadable_bars_file(
 ) -> None:
     status = main(["macd", "--target", fake.target, "--bars", str(tmp_path / "missing.csv")])
 
-    assert status == 1
+    assert status == 2
     assert capsys.readouterr().err.startswith("error: ")
     assert fake.indicators.requests == []
 
@@ -1268,9 +1271,12 @@ def test_cli_symbols_prints_a_table(fake: FakeServer, capsys: pytest.CaptureFixt
 
     lines = capsys.readouterr().out.splitlines()
     assert status == 0
-    assert lines[0] == "2 symbols, default SPY"
-    assert "bar_count" in lines[1]
-    assert lines[-1].split() == ["SPY", "1993-01-29", "2026-03-27", "8347"]
+    assert lines == [
+        "symbol          first        last  bars",
+        "000001.SH  2010-01-04  2026-06-16  3993",
+        "SPY        1993-01-29  2026-03-27  8347",
+        "default symbol: SPY",
+    ]
 
 
 def test_cli_symbols_csv(fake: FakeServer, capsys: pytest.CaptureFixture[str]) -> None:
@@ -1280,7 +1286,7 @@ def test_cli_symbols_csv(fake: FakeServer, capsys: pytest.CaptureFixture[str]) -
 
     assert status == 0
     assert capsys.readouterr().out.splitlines() == [
-        "symbol,first_date,last_date,bar_count",
+        "symbol,first,last,bars",
         "000001.SH,2010-01-04,2026-06-16,3993",
         "SPY,1993-01-29,2026-03-27,8347",
     ]

@@ -886,11 +886,11 @@ def test_cli_graph_writes_the_png(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert hashlib.sha256(data).hexdigest() in out
 
 
-def test_cli_reports_errors_on_stderr_and_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_reports_errors_on_stderr_and_exits_with_the_code(capsys: pytest.CaptureFixture[str]) -> None:
     status = main(["macd", "--target", TARGET, "--start", "2023-13-01"])
 
     err = capsys.readouterr().err
-    assert status == 1
+    assert status == 3  # INVALID_ARGUMENT
     assert err.startswith("error: INVALID_ARGUMENT: ")
     assert "  start_date: " in err
 
@@ -903,9 +903,9 @@ def test_cli_indicators_prints_the_columns(client: IdcClient, capsys: pytest.Cap
     assert status == 0
     printed = pd.read_csv(io.StringIO(capsys.readouterr().out), index_col="date", parse_dates=["date"])
     expected = client.indicators(
-        [sma(20, label="sma20"), macd(), rsi(14, label="rsi14")], "SPY", "2023-12-01", "2023-12-29", convention="tdx"
+        [sma(20, label="sma20"), rsi(14, label="rsi14"), macd()], "SPY", "2023-12-01", "2023-12-29", convention="tdx"
     )
-    assert list(printed.columns) == ["sma20", "macd.macd", "macd.signal", "macd.histogram", "rsi14"]
+    assert list(printed.columns) == ["sma20", "rsi14", "macd.macd", "macd.signal", "macd.histogram"]  # flag order
     assert list(printed.index) == list(expected.index)
     np.testing.assert_allclose(printed[expected.columns], expected, rtol=1e-12)
 
@@ -915,8 +915,8 @@ def test_cli_symbols_prints_the_symbols(capsys: pytest.CaptureFixture[str]) -> N
 
     lines = capsys.readouterr().out.splitlines()
     assert status == 0
-    assert lines[0] == "3 symbols, default SPY"
-    assert lines[-1].split() == ["SPY", "1993-01-29", "2026-03-27", "8347"]
+    assert lines[0].split() == ["symbol", "first", "last", "bars"]
+    assert lines[-2:] == ["SPY        1993-01-29  2026-03-27  8347", "default symbol: SPY"]
 
 
 # -- GetChart -------------------------------------------------------------------------
@@ -1206,7 +1206,7 @@ def test_cli_chart_writes_the_image(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert status == 0
     data = output.read_bytes()
     assert hashlib.sha256(data).hexdigest() in out
-    assert "image/webp, 640x800 px at 100 dpi" in out
+    assert f"wrote {output}: image/webp 640x800 at 100 dpi, {len(data)} bytes, sha256 " in out
     with PILImage.open(output) as decoded:
         assert decoded.size == (640, 800)
 

@@ -201,6 +201,9 @@ def load_config(argv: Sequence[str] | None = None, env: Mapping[str, str] | None
         except OSError as error:
             parser.error(f"--auth-token-file: {error.strerror}: {token_file}")
     workers, port = int(args.workers), int(args.port)
+    for flag, value in (("--port", port), ("--metrics-port", int(args.metrics_port))):
+        if not 0 <= value <= 65535:
+            parser.error(f"{flag} must be a TCP port, 0-65535, got {value}")
     if workers < 1:
         parser.error("--workers must be at least 1")
     if workers > 1 and port == 0:

@@ -90,13 +90,14 @@ type caller func(ctx context.Context, c *idc.Client) (int64, error)
 // function calling it.
 func newCaller(o options) caller {
 	var bars *idcv1.Bars
+	symbol := o.Symbol
 	if o.InlineBars > 0 {
-		bars = syntheticBars(o.InlineBars, barsSeed)
+		bars, symbol = syntheticBars(o.InlineBars, barsSeed), "" // a query takes one source
 	}
 	switch o.RPC {
 	case rpcIndicators:
 		req := idc.IndicatorQuery{
-			Symbol: o.Symbol, Bars: bars, Start: o.Start, End: o.End,
+			Symbol: symbol, Bars: bars, Start: o.Start, End: o.End,
 			Indicators: []*idcv1.IndicatorSpec{
 				idc.SMA(20), idc.EMA(20), idc.MACD(12, 26, 9), idc.RSI(14), idc.Bollinger(20, 2),
 			},
@@ -113,7 +114,7 @@ func newCaller(o options) caller {
 		}
 	case rpcChart:
 		query := idc.ChartQuery{
-			Symbol: o.Symbol, Bars: bars, Start: o.Start, End: o.End,
+			Symbol: symbol, Bars: bars, Start: o.Start, End: o.End,
 			Panels: []*idcv1.ChartPanel{idc.VolumePanel(), idc.MACDPanel(12, 26, 9)},
 			Format: idcv1.ImageFormat_IMAGE_FORMAT_PNG,
 			Width:  int32(o.Width), Height: int32(o.Height), ChunkSize: int32(o.ChunkBytes),
@@ -140,7 +141,7 @@ func newCaller(o options) caller {
 			return int64(len(img.Data)), nil
 		}
 	default:
-		req := idc.MACDQuery{Symbol: o.Symbol, Bars: bars, Start: o.Start, End: o.End}.Request()
+		req := idc.MACDQuery{Symbol: symbol, Bars: bars, Start: o.Start, End: o.End}.Request()
 		return func(ctx context.Context, c *idc.Client) (int64, error) {
 			resp, err := c.GetMACD(ctx, req)
 			if err != nil {

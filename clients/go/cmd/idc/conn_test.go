@@ -64,20 +64,20 @@ func TestConnectionFlags(t *testing.T) {
 		code   int
 		stderr string
 	}{
-		{"TLS and token from IDC_TOKEN", "tok", []string{"--addr", tlsAddr, "--ca", pki.CAFile}, 0, ""},
-		{"TLS and token file", "", []string{"--addr", tlsAddr, "--ca", pki.CAFile, "--token-file", tokenFile}, 0, ""},
-		{"no token", "", []string{"--addr", tlsAddr, "--ca", pki.CAFile}, int(codes.Unauthenticated), "missing or wrong bearer token"},
-		{"wrong token", "nope", []string{"--addr", tlsAddr, "--ca", pki.CAFile}, int(codes.Unauthenticated), "Unauthenticated"},
-		{"wrong CA", "tok", []string{"--addr", tlsAddr, "--ca", pki.OtherCAFile, "--retry", "1"}, int(codes.Unavailable), "certificate"},
-		{"mutual TLS", "tok", []string{"--addr", mtlsAddr, "--ca", pki.CAFile, "--cert", pki.ClientCert, "--key", pki.ClientKey}, 0, ""},
-		{"mutual TLS without a certificate", "tok", []string{"--addr", mtlsAddr, "--ca", pki.CAFile}, int(codes.Unavailable), ""},
-		{"token over plaintext refused", "tok", []string{"--addr", plainAddr}, 2, "needs TLS"},
-		{"token over plaintext allowed", "tok", []string{"--addr", plainAddr, "--insecure-token"}, 0, ""},
-		{"cert without key", "", []string{"--addr", tlsAddr, "--ca", pki.CAFile, "--cert", pki.ClientCert}, 2, "--cert and --key go together"},
-		{"missing CA file", "", []string{"--addr", tlsAddr, "--ca", filepath.Join(t.TempDir(), "none.pem")}, 2, "read CA file"},
-		{"missing token file", "", []string{"--addr", tlsAddr, "--ca", pki.CAFile, "--token-file", filepath.Join(t.TempDir(), "none")}, 2, "--token-file"},
-		{"keepalive below 10s", "", []string{"--addr", tlsAddr, "--keepalive", "5s"}, 2, "below the server's minimum"},
-		{"keepalive", "tok", []string{"--addr", tlsAddr, "--ca", pki.CAFile, "--keepalive", "30s"}, 0, ""},
+		{"TLS and token from IDC_TOKEN", "tok", []string{"--target", tlsAddr, "--ca", pki.CAFile}, 0, ""},
+		{"TLS and token file", "", []string{"--target", tlsAddr, "--ca", pki.CAFile, "--token-file", tokenFile}, 0, ""},
+		{"no token", "", []string{"--target", tlsAddr, "--ca", pki.CAFile}, int(codes.Unauthenticated), "missing or wrong bearer token"},
+		{"wrong token", "nope", []string{"--target", tlsAddr, "--ca", pki.CAFile}, int(codes.Unauthenticated), "error: UNAUTHENTICATED: missing or wrong bearer token"},
+		{"wrong CA", "tok", []string{"--target", tlsAddr, "--ca", pki.OtherCAFile, "--retry", "1"}, int(codes.Unavailable), "certificate"},
+		{"mutual TLS", "tok", []string{"--target", mtlsAddr, "--ca", pki.CAFile, "--cert", pki.ClientCert, "--key", pki.ClientKey}, 0, ""},
+		{"mutual TLS without a certificate", "tok", []string{"--target", mtlsAddr, "--ca", pki.CAFile}, int(codes.Unavailable), ""},
+		{"token over plaintext refused", "tok", []string{"--target", plainAddr}, 2, "needs TLS"},
+		{"token over plaintext allowed", "tok", []string{"--target", plainAddr, "--insecure-token"}, 0, ""},
+		{"cert without key", "", []string{"--target", tlsAddr, "--ca", pki.CAFile, "--cert", pki.ClientCert}, 2, "--cert and --key go together"},
+		{"missing CA file", "", []string{"--target", tlsAddr, "--ca", filepath.Join(t.TempDir(), "none.pem")}, 2, "read CA file"},
+		{"missing token file", "", []string{"--target", tlsAddr, "--ca", pki.CAFile, "--token-file", filepath.Join(t.TempDir(), "none")}, 2, "--token-file"},
+		{"keepalive below 10s", "", []string{"--target", tlsAddr, "--keepalive", "5s"}, 2, "below the server's minimum"},
+		{"keepalive", "tok", []string{"--target", tlsAddr, "--ca", pki.CAFile, "--keepalive", "30s"}, 0, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("IDC_TOKEN", tc.env)

@@ -10,42 +10,42 @@
 //
 // For example:
 //
-//	go run ./cmd/idc macd --addr localhost:50051 --symbol SPY --start 2023-01-01 --end 2023-12-31 --convention tdx
+//	go run ./cmd/idc macd --target localhost:50051 --symbol SPY --start 2023-01-01 --end 2023-12-31 --convention tdx
 //	go run ./cmd/idc graph --symbol SPY --start 2023-01-01 --end 2023-12-31 --width 1200 --height 800 -o macd.png
 //	go run ./cmd/idc chart --symbol SPY --start 2023-01-01 --end 2023-12-31 --panels volume,macd,rsi,kdj --sma 20 --boll 20 --format svg --theme dark -o spy.svg
 //	go run ./cmd/idc indicators --symbol SPY --start 2024-01-01 --end 2024-03-31 --sma 20 --ema 12 --rsi 14 --boll 20 --kdj 9 --macd
 //	go run ./cmd/idc symbols
 //
-// Every command takes the connection flags: --addr (default IDC_ADDR, else
-// localhost:50051), --timeout, --retry and --keepalive, and for a secured
-// server --tls (system root CAs) or --ca FILE, --cert FILE and --key FILE
-// (mutual TLS), and a bearer token from the IDC_TOKEN environment variable
-// or --token-file FILE, sent only over TLS unless --insecure-token is given:
+// Every command takes the connection flags: --target (default IDC_TARGET,
+// else localhost:50051; --addr and IDC_ADDR are deprecated spellings),
+// --timeout, --retry and --keepalive, and for a secured server --tls
+// (system root CAs) or --ca FILE, --cert FILE and --key FILE (mutual TLS),
+// and a bearer token from the IDC_TOKEN environment variable or
+// --token-file FILE, sent only over TLS unless --insecure-token is given:
 //
-//	IDC_TOKEN=secret1 go run ./cmd/idc symbols --addr idc.example.com:443 --ca ca.pem --cert client.pem --key client-key.pem
+//	IDC_TOKEN=secret1 go run ./cmd/idc symbols --target idc.example.com:443 --ca ca.pem --cert client.pem --key client-key.pem
 //
-// Run "idc <command> -h" for the flags of a command. On error, idc prints it
-// to stderr and exits with the gRPC status code as its exit status (2 for
-// usage errors and errors without a status).
+// The Python client's idc-client command takes the same flags and prints
+// the same tables (clients/CLI.md describes both). Run "idc <command> -h"
+// for the flags of a command. On error, idc prints one line saying what
+// went wrong and what to do ("error: NOT_FOUND: ...", then any request
+// fields at fault) and exits with the gRPC status code as its exit status
+// (2 for usage errors and errors without a status).
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
-
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	idcv1 "github.com/idcrpc/idc/clients/go/gen/idc/v1"
 	"github.com/idcrpc/idc/clients/go/idc"
@@ -77,7 +77,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	var cmd func(context.Context, []string, io.Writer, io.Writer) error
+	var cmd func(context.Context, *flag.FlagSet, *connection, []string, io.Writer) error
 	switch args[0] {
 	case "macd":
 		cmd = runMACD
@@ -96,8 +96,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "idc: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
-	err := cmd(ctx, args[1:], stdout, stderr)
-	return exitStatus(err, stderr)
+	fs, conn := newFlagSet(args[0], stderr)
+	err := cmd(ctx, fs, conn, args[1:], stdout)
+	return exitStatus(err, conn, stderr)
 }
 
 // errUsage marks command-line errors, already reported by the flag set.
@@ -105,38 +106,39 @@ var errUsage = errors.New("usage error")
 
 // exitStatus reports err on stderr and maps it to an exit status: 0 for
 // none, the gRPC status code when err has one, else 2.
-func exitStatus(err error, stderr io.Writer) int {
+func exitStatus(err error, conn *connection, stderr io.Writer) int {
 	switch {
 	case err == nil:
 		return 0
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errUsage):
-		return 2
+		return dialflags.ExitUsage
 	}
-	fmt.Fprintf(stderr, "idc: %v\n", err)
-	for _, v := range idc.FieldViolations(err) {
-		fmt.Fprintf(stderr, "  field %s: %s\n", v.GetField(), v.GetDescription())
+	lines, code := conn.flags.Report(err, conn.target)
+	for _, line := range lines {
+		fmt.Fprintln(stderr, line)
 	}
-	st, ok := status.FromError(err)
-	if !ok || st.Code() == codes.OK {
-		return 2
-	}
-	fmt.Fprintf(stderr, "  status: %s (%d)\n", st.Code(), st.Code())
-	return int(st.Code())
+	return code
 }
 
 // connection holds the flags every command takes.
 type connection struct {
-	addr  string
-	flags *dialflags.Flags
+	target string
+	flags  *dialflags.Flags
 }
+
+// DefaultTarget is the server a command calls when neither --target nor
+// IDC_TARGET names one.
+const DefaultTarget = "localhost:50051"
 
 func newFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *connection) {
 	fs := flag.NewFlagSet("idc "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c := &connection{}
-	fs.StringVar(&c.addr, "addr", envOr("IDC_ADDR", "localhost:50051"), "server address host:port; IDC_ADDR sets the default")
+	def := cmp.Or(os.Getenv("IDC_TARGET"), os.Getenv("IDC_ADDR"), DefaultTarget)
+	fs.StringVar(&c.target, "target", def, "server `address` host:port or a gRPC target such as dns:///host:port; IDC_TARGET sets the default")
+	fs.StringVar(&c.target, "addr", def, "deprecated spelling of --target (and IDC_ADDR of IDC_TARGET)")
 	c.flags = dialflags.Register(fs)
 	return fs, c
 }
@@ -146,7 +148,7 @@ func (c *connection) dial() (*idc.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return idc.Dial(c.addr, opts...)
+	return idc.Dial(c.target, opts...)
 }
 
 // selection holds the flags that select bars and the convention.
@@ -194,9 +196,9 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-func runMACD(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, conn := newFlagSet("macd", stderr)
+func runMACD(ctx context.Context, fs *flag.FlagSet, conn *connection, args []string, stdout io.Writer) error {
 	query := macdFlags(fs, selectionFlags(fs))
+	csvOut := fs.Bool("csv", false, "print CSV, with full precision, instead of a table")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -214,25 +216,26 @@ func runMACD(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	p := resp.GetParameters()
-	fmt.Fprintf(stdout, "%s MACD(%d,%d,%d), %d bars, convention %s", resp.GetSymbol(),
-		p.GetFastPeriod(), p.GetSlowPeriod(), p.GetSignalPeriod(), len(rows), conventionName(resp.GetConvention()))
-	if n := resp.GetFirstValidIndex(); n > 0 {
-		fmt.Fprintf(stdout, ", %d warm-up bars without MACD", n)
-	}
-	fmt.Fprintln(stdout)
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "date\topen\thigh\tlow\tclose\tvolume\tmacd\tsignal\thistogram\t")
+	t := &table{csv: *csvOut, header: []string{"date", "open", "high", "low", "close", "volume", "macd", "signal", "histogram"}}
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f\t%.4f\t%.0f\t%s\t%s\t%s\t\n",
-			r.Date.Format(time.DateOnly), r.Open, r.High, r.Low, r.Close, r.Volume,
-			cell(r.MACD, 6), cell(r.Signal, 6), cell(r.Histogram, 6))
+		t.rows = append(t.rows, []string{
+			r.Date.Format(time.DateOnly), t.num(r.Open, 4), t.num(r.High, 4), t.num(r.Low, 4), t.num(r.Close, 4),
+			t.num(r.Volume, 0), t.num(r.MACD, 6), t.num(r.Signal, 6), t.num(r.Histogram, 6),
+		})
 	}
-	return tw.Flush()
+	if !t.csv {
+		p := resp.GetParameters()
+		fmt.Fprintf(stdout, "%s MACD(%d,%d,%d), %d bars, convention %s", sourceName(resp.GetSymbol()),
+			p.GetFastPeriod(), p.GetSlowPeriod(), p.GetSignalPeriod(), len(rows), conventionName(resp.GetConvention()))
+		if n := resp.GetFirstValidIndex(); n > 0 {
+			fmt.Fprintf(stdout, ", %d warm-up bars without MACD", n)
+		}
+		fmt.Fprintln(stdout)
+	}
+	return t.write(stdout)
 }
 
-func runGraph(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, conn := newFlagSet("graph", stderr)
+func runGraph(ctx context.Context, fs *flag.FlagSet, conn *connection, args []string, stdout io.Writer) error {
 	query := macdFlags(fs, selectionFlags(fs))
 	var width, height int32
 	fs.Func("width", "image width in pixels, 200-4000 (default 1200)", int32Flag(&width))
@@ -359,8 +362,7 @@ func overlayFlag(p *[]*idcv1.ChartOverlay, build func(int32) *idcv1.ChartOverlay
 	}
 }
 
-func runChart(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, conn := newFlagSet("chart", stderr)
+func runChart(ctx context.Context, fs *flag.FlagSet, conn *connection, args []string, stdout io.Writer) error {
 	sel := selectionFlags(fs)
 	q := idc.ChartQuery{}
 	var fast, slow, signal int32
@@ -443,28 +445,38 @@ func (l *specList) periodFlag(name string, build func(int32) *idcv1.IndicatorSpe
 	}
 }
 
-// boolSpecFlag is a boolean flag that appends a spec when set to true.
-type boolSpecFlag struct {
-	list  *specList
-	build func() *idcv1.IndicatorSpec
-}
+// macdSpecFlag is the --macd flag of indicators: a boolean flag that
+// appends a MACD labelled "macd" (its periods from --fast, --slow and
+// --signal), or with --macd=FAST,SLOW,SIGNAL a MACD with those periods
+// labelled "macd_FAST_SLOW_SIGNAL", as the Python client's idc-client does.
+type macdSpecFlag struct{ list *specList }
 
-func (f boolSpecFlag) String() string   { return "false" }
-func (f boolSpecFlag) IsBoolFlag() bool { return true }
+func (f macdSpecFlag) String() string   { return "false" }
+func (f macdSpecFlag) IsBoolFlag() bool { return true }
 
-func (f boolSpecFlag) Set(s string) error {
-	on, err := strconv.ParseBool(s)
-	if err != nil {
-		return errors.New("not a boolean")
+func (f macdSpecFlag) Set(s string) error {
+	if on, err := strconv.ParseBool(s); err == nil {
+		if on {
+			*f.list = append(*f.list, idc.MACD(0, 0, 0))
+		}
+		return nil
 	}
-	if on {
-		*f.list = append(*f.list, f.build())
+	parts := strings.Split(s, ",")
+	var p [3]int32
+	if len(parts) != 3 {
+		return errors.New("want FAST,SLOW,SIGNAL as three integers")
 	}
+	for i, part := range parts {
+		if err := int32Flag(&p[i])(part); err != nil {
+			return errors.New("want FAST,SLOW,SIGNAL as three integers")
+		}
+	}
+	label := fmt.Sprintf("macd_%d_%d_%d", p[0], p[1], p[2])
+	*f.list = append(*f.list, idc.Labeled(label, idc.MACD(p[0], p[1], p[2])))
 	return nil
 }
 
-func runIndicators(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, conn := newFlagSet("indicators", stderr)
+func runIndicators(ctx context.Context, fs *flag.FlagSet, conn *connection, args []string, stdout io.Writer) error {
 	sel := selectionFlags(fs)
 	var specs specList
 	var fast, slow, signal int32
@@ -476,12 +488,14 @@ func runIndicators(ctx context.Context, args []string, stdout, stderr io.Writer)
 		specs.periodFlag("boll", func(n int32) *idcv1.IndicatorSpec { return idc.Bollinger(n, 0) }))
 	fs.Func("kdj", "add KDJ with an RSV window of `N` bars, columns kdjN.k, .d, .j (repeatable)",
 		specs.periodFlag("kdj", func(n int32) *idcv1.IndicatorSpec { return idc.KDJ(n, 0, 0) }))
-	fs.Var(boolSpecFlag{&specs, func() *idcv1.IndicatorSpec { return idc.MACD(0, 0, 0) }}, "macd",
-		"add MACD with the --fast, --slow and --signal periods, columns macd.macd, .signal, .histogram")
+	fs.Var(macdSpecFlag{&specs}, "macd",
+		"add MACD with the --fast, --slow and --signal periods, columns macd.macd, .signal, .histogram; "+
+			"--macd=FAST,SLOW,SIGNAL for other periods, columns macd_FAST_SLOW_SIGNAL.macd, ... (repeatable)")
 	fs.Func("fast", "fast EMA period `N` of --macd (default 12)", int32Flag(&fast))
 	fs.Func("slow", "slow EMA period `N` of --macd (default 26)", int32Flag(&slow))
 	fs.Func("signal", "signal EMA period `N` of --macd (default 9)", int32Flag(&signal))
 	fs.Float64Var(&bollK, "boll-k", 0, "band width `K` of --boll in standard deviations (default 2)")
+	csvOut := fs.Bool("csv", false, "print CSV, with full precision, instead of a table")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -491,7 +505,7 @@ func runIndicators(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return errUsage
 	}
 	for _, s := range specs {
-		if m := s.GetMacd(); m != nil {
+		if m := s.GetMacd(); m != nil && s.GetLabel() == "" {
 			m.FastPeriod, m.SlowPeriod, m.SignalPeriod = fast, slow, signal
 		}
 		if b := s.GetBoll(); b != nil {
@@ -516,21 +530,22 @@ func runIndicators(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s, %d bars, convention %s\n", resp.GetSymbol(), len(f.Dates), conventionName(resp.GetConvention()))
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "date\t%s\t\n", strings.Join(f.Names, "\t"))
+	t := &table{csv: *csvOut, header: append([]string{"date"}, f.Names...)}
 	for i, d := range f.Dates {
-		fmt.Fprint(tw, d.Format(time.DateOnly), "\t")
+		row := []string{d.Format(time.DateOnly)}
 		for _, name := range f.Names {
-			fmt.Fprint(tw, cell(f.Columns[name][i], 4), "\t")
+			row = append(row, t.num(f.Columns[name][i], 4))
 		}
-		fmt.Fprintln(tw)
+		t.rows = append(t.rows, row)
 	}
-	return tw.Flush()
+	if !t.csv {
+		fmt.Fprintf(stdout, "%s, %d bars, convention %s\n", sourceName(resp.GetSymbol()), len(f.Dates), conventionName(resp.GetConvention()))
+	}
+	return t.write(stdout)
 }
 
-func runSymbols(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, conn := newFlagSet("symbols", stderr)
+func runSymbols(ctx context.Context, fs *flag.FlagSet, conn *connection, args []string, stdout io.Writer) error {
+	csvOut := fs.Bool("csv", false, "print CSV instead of a table")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -544,25 +559,21 @@ func runSymbols(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "symbol\tfirst\tlast\tbars")
+	t := &table{csv: *csvOut, header: []string{"symbol", "first", "last", "bars"}}
 	for _, s := range resp.GetSymbols() {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", s.GetSymbol(), s.GetFirstDate(), s.GetLastDate(), s.GetBarCount())
+		t.rows = append(t.rows, []string{s.GetSymbol(), s.GetFirstDate(), s.GetLastDate(), strconv.Itoa(int(s.GetBarCount()))})
 	}
-	if err := tw.Flush(); err != nil {
+	if err := t.write(stdout); err != nil || t.csv {
 		return err
 	}
 	_, err = fmt.Fprintf(stdout, "default symbol: %s\n", resp.GetDefaultSymbol())
 	return err
 }
 
-// cell formats v with prec decimals, or as an empty cell when v is NaN (a
-// warm-up bar without a value).
-func cell(v float64, prec int) string {
-	if math.IsNaN(v) {
-		return ""
-	}
-	return strconv.FormatFloat(v, 'f', prec, 64)
+// sourceName is how a result's symbol is shown: the symbol, or "(inline
+// bars)" for the caller's own bars.
+func sourceName(symbol string) string {
+	return cmp.Or(symbol, "(inline bars)")
 }
 
 // conventionFlag returns a flag.Func parser that stores a convention given

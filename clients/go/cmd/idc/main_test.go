@@ -222,40 +222,41 @@ func TestRun(t *testing.T) {
 		{"unknown command", []string{"bogus"}, 2, nil, []string{`unknown command "bogus"`}, false, nil},
 		{"bad flag", []string{"macd", "--fast", "x"}, 2, nil, []string{"-fast", "not a 32-bit integer"}, false, nil},
 		{"bad convention", []string{"macd", "--convention", "bogus"}, 2, nil, []string{"-convention", "want talib or tdx"}, false, nil},
-		{"extra argument", []string{"macd", "--addr", addr, "SPY"}, 2, nil, []string{"unexpected arguments"}, false, nil},
+		{"extra argument", []string{"macd", "--target", addr, "SPY"}, 2, nil, []string{"unexpected arguments"}, false, nil},
 		{"flag help", []string{"graph", "-h"}, 0, nil, []string{"-width", "-height", "-o", "-convention talib|tdx"}, false, nil},
 		{
-			"macd table", []string{"macd", "--addr", addr, "--symbol", "SPY", "--start", "2023-12-29", "--end", "2023-12-29"}, 0,
+			"macd table", []string{"macd", "--target", addr, "--symbol", "SPY", "--start", "2023-12-29", "--end", "2023-12-29"}, 0,
 			[]string{"SPY MACD(12,26,9), 1 bars, convention talib\n", "date", "histogram", "2023-12-29", "462.5800", "122283100", "7.488092", "7.522245", "-0.034153"}, nil, false,
 			&idcv1.GetMACDRequest{Source: &idcv1.GetMACDRequest_Symbol{Symbol: "SPY"}, StartDate: "2023-12-29", EndDate: "2023-12-29"},
 		},
 		{
-			"macd convention", []string{"macd", "--addr", addr, "--convention", "TDX", "--slow", "30"}, 0,
+			"macd convention", []string{"macd", "--target", addr, "--convention", "TDX", "--slow", "30"}, 0,
 			[]string{"SPY MACD(12,26,9), 1 bars, convention tdx\n"}, nil, false,
 			&idcv1.GetMACDRequest{Convention: idcv1.Convention_CONVENTION_TDX, Parameters: &idcv1.MACDParameters{SlowPeriod: 30}},
 		},
 		{
-			"macd warm-up rows are blank", []string{"macd", "--addr", addr, "--symbol", "WARM"}, 0,
+			"macd warm-up rows are blank", []string{"macd", "--target", addr, "--symbol", "WARM"}, 0,
 			[]string{"WARM MACD(12,26,9), 2 bars, convention talib, 1 warm-up bars without MACD\n", "0.125000"}, nil, false, nil,
 		},
-		{"macd not found", []string{"macd", "--addr", addr, "--symbol", "NOPE"}, int(codes.NotFound), nil, []string{"get macd:", "NotFound"}, false, nil},
+		{"macd not found", []string{"macd", "--target", addr, "--symbol", "NOPE"}, int(codes.NotFound), nil, []string{"error: NOT_FOUND: symbol: unknown symbol 'NOPE'\n"}, false, nil},
+		{"deprecated --addr", []string{"macd", "--addr", addr, "--symbol", "NOPE"}, int(codes.NotFound), nil, []string{"error: NOT_FOUND: symbol: unknown symbol 'NOPE'\n"}, false, nil},
 		{
-			"macd invalid argument", []string{"macd", "--addr", addr, "--start", "2023-13-01"}, int(codes.InvalidArgument),
-			nil, []string{"field start_date: not a date", "InvalidArgument (3)"}, false, nil,
+			"macd invalid argument", []string{"macd", "--target", addr, "--start", "2023-13-01"}, int(codes.InvalidArgument),
+			nil, []string{"error: INVALID_ARGUMENT: start_date: bad\n  start_date: not a date\n"}, false, nil,
 		},
 		{
-			"graph", []string{"graph", "--addr", addr, "--width", "800", "--height", "600", "-o", out}, 0,
+			"graph", []string{"graph", "--target", addr, "--width", "800", "--height", "600", "-o", out}, 0,
 			[]string{"wrote " + out, "image/png 800x600", fmt.Sprintf("%d bytes", len(png)), fmt.Sprintf("%x", sum)}, nil, true,
 			&idcv1.GetMACDGraphRequest{WidthPx: 800, HeightPx: 600},
 		},
 		{
-			"graph convention", []string{"graph", "--addr", addr, "--convention", "tdx", "--symbol", "AAPL", "-o", out}, 0,
+			"graph convention", []string{"graph", "--target", addr, "--convention", "tdx", "--symbol", "AAPL", "-o", out}, 0,
 			[]string{"wrote " + out}, nil, true,
 			&idcv1.GetMACDGraphRequest{Source: &idcv1.GetMACDGraphRequest_Symbol{Symbol: "AAPL"}, Convention: idcv1.Convention_CONVENTION_TDX},
 		},
-		{"graph corrupt", []string{"graph", "--addr", addr, "--width", "666", "-o", out}, int(codes.DataLoss), nil, []string{"integrity"}, false, nil},
+		{"graph corrupt", []string{"graph", "--target", addr, "--width", "666", "-o", out}, int(codes.DataLoss), nil, []string{"error: DATA_LOSS: get macd graph: idc: image integrity check failed"}, false, nil},
 		{
-			"graph chunk size", []string{"graph", "--addr", addr, "--chunk-size", "4096", "-o", out}, 0,
+			"graph chunk size", []string{"graph", "--target", addr, "--chunk-size", "4096", "-o", out}, 0,
 			[]string{"wrote " + out}, nil, true, &idcv1.GetMACDGraphRequest{ChunkSizeBytes: 4096},
 		},
 		{
@@ -264,13 +265,13 @@ func TestRun(t *testing.T) {
 			false, nil,
 		},
 		{
-			"chart defaults", []string{"chart", "--addr", addr, "-o", out}, 0,
+			"chart defaults", []string{"chart", "--target", addr, "-o", out}, 0,
 			[]string{"wrote " + out + ": image/png 1200x800 at 100 dpi", fmt.Sprintf("%d bytes", len(png)), fmt.Sprintf("%x", sum)}, nil, true,
 			&idcv1.GetChartRequest{},
 		},
 		{
 			"chart every flag", []string{
-				"chart", "--addr", addr, "--symbol", "SPY", "--start", "2023-01-01", "--end", "2023-12-31", "--convention", "tdx",
+				"chart", "--target", addr, "--symbol", "SPY", "--start", "2023-01-01", "--end", "2023-12-31", "--convention", "tdx",
 				"--panels", "volume,MACD", "--panels", "rsi,kdj", "--fast", "5", "--sma", "20", "--ema", "12", "--boll", "20", "--boll-k", "2.5", "--sma", "5",
 				"--format", "SVG", "--theme", "dark", "--scheme", "cn", "--width", "1000", "--height", "700", "--dpi", "120", "--chunk-size", "1024", "-o", out,
 			}, 0,
@@ -283,10 +284,10 @@ func TestRun(t *testing.T) {
 				Width: 1000, Height: 700, DPI: 120, ChunkSize: 1024,
 			}.Request(),
 		},
-		{"chart corrupt", []string{"chart", "--addr", addr, "--width", "666", "-o", out}, int(codes.DataLoss), nil, []string{"get chart:", "integrity"}, false, nil},
+		{"chart corrupt", []string{"chart", "--target", addr, "--width", "666", "-o", out}, int(codes.DataLoss), nil, []string{"error: DATA_LOSS: get chart: idc: image integrity check failed"}, false, nil},
 		{
-			"chart invalid argument", []string{"chart", "--addr", addr, "--dpi", "10", "-o", out}, int(codes.InvalidArgument),
-			nil, []string{"get chart:", "field dpi: must be 50-600, got 10", "InvalidArgument (3)"}, false, nil,
+			"chart invalid argument", []string{"chart", "--target", addr, "--dpi", "10", "-o", out}, int(codes.InvalidArgument),
+			nil, []string{"error: INVALID_ARGUMENT: dpi: must be 50-600\n  dpi: must be 50-600, got 10\n"}, false, nil,
 		},
 		{"chart bad panel", []string{"chart", "--panels", "volume,candles"}, 2, nil, []string{"-panels", `unknown panel "candles"`}, false, nil},
 		{"chart bad format", []string{"chart", "--format", "gif"}, 2, nil, []string{"-format", "want png, svg, jpeg or webp"}, false, nil},
@@ -295,7 +296,7 @@ func TestRun(t *testing.T) {
 		{"chart bad period", []string{"chart", "--sma", "x"}, 2, nil, []string{"-sma", "not a 32-bit integer"}, false, nil},
 		{
 			"indicators", []string{
-				"indicators", "--addr", addr, "--symbol", "SPY", "--start", "2023-12-28", "--end", "2023-12-29", "--convention", "tdx",
+				"indicators", "--target", addr, "--symbol", "SPY", "--start", "2023-12-28", "--end", "2023-12-29", "--convention", "tdx",
 				"--sma", "20", "--ema", "12", "--rsi", "14", "--boll", "20", "--kdj", "9", "--macd", "--sma", "5", "--fast", "5", "--boll-k", "2.5",
 			}, 0,
 			[]string{
@@ -315,22 +316,44 @@ func TestRun(t *testing.T) {
 			},
 		},
 		{
-			"indicators default labels", []string{"indicators", "--addr", addr, "--sma", "0", "--macd=true", "--macd=false"}, 0,
+			"indicators default labels", []string{"indicators", "--target", addr, "--sma", "0", "--macd=true", "--macd=false"}, 0,
 			[]string{"\ndate sma macd.macd macd.signal macd.histogram\n"}, nil, false,
 			&idcv1.ComputeIndicatorsRequest{Indicators: []*idcv1.IndicatorSpec{idc.SMA(0), idc.MACD(0, 0, 0)}},
 		},
-		{"indicators without any", []string{"indicators", "--addr", addr, "--symbol", "SPY"}, 2, nil, []string{"no indicators", "-sma N"}, false, nil},
+		{
+			"indicators macd with periods", []string{"indicators", "--target", addr, "--macd=5,35,5", "--macd", "--fast", "6"}, 0,
+			[]string{"\ndate macd_5_35_5.macd macd_5_35_5.signal macd_5_35_5.histogram macd.macd macd.signal macd.histogram\n"}, nil, false,
+			&idcv1.ComputeIndicatorsRequest{Indicators: []*idcv1.IndicatorSpec{idc.Labeled("macd_5_35_5", idc.MACD(5, 35, 5)), idc.MACD(6, 0, 0)}},
+		},
+		{"indicators bad macd", []string{"indicators", "--macd=5,35"}, 2, nil, []string{"want FAST,SLOW,SIGNAL"}, false, nil},
+		{"indicators without any", []string{"indicators", "--target", addr, "--symbol", "SPY"}, 2, nil, []string{"no indicators", "-sma N"}, false, nil},
 		{"indicators bad period", []string{"indicators", "--sma", "x"}, 2, nil, []string{"-sma", "not a 32-bit integer"}, false, nil},
 		{
-			"indicators not found", []string{"indicators", "--addr", addr, "--symbol", "NOPE", "--rsi", "14"}, int(codes.NotFound),
-			nil, []string{"compute indicators:", "NotFound"}, false, nil,
+			"indicators not found", []string{"indicators", "--target", addr, "--symbol", "NOPE", "--rsi", "14"}, int(codes.NotFound),
+			nil, []string{"error: NOT_FOUND: symbol: unknown symbol 'NOPE'\n"}, false, nil,
 		},
 		{
-			"symbols", []string{"symbols", "--addr", addr}, 0,
+			"symbols", []string{"symbols", "--target", addr}, 0,
 			[]string{"symbol first last bars\n000001.SH 2010-01-04 2026-06-16 3993\nSPY 1993-01-29 2026-03-27 8347\ndefault symbol: SPY\n"},
 			nil, false, &idcv1.ListSymbolsRequest{},
 		},
-		{"symbols extra argument", []string{"symbols", "--addr", addr, "SPY"}, 2, nil, []string{"unexpected arguments"}, false, nil},
+		{
+			"symbols csv", []string{"symbols", "--target", addr, "--csv"}, 0,
+			[]string{"symbol,first,last,bars\n000001.SH,2010-01-04,2026-06-16,3993\nSPY,1993-01-29,2026-03-27,8347\n"}, nil, false, nil,
+		},
+		{
+			"macd csv has full precision", []string{"macd", "--target", addr, "--csv"}, 0,
+			[]string{"date,open,high,low,close,volume,macd,signal,histogram\n2023-12-29,463.7283,464.2539,460.6238,462.58,122283100,7.4880921771,7.5222453641,-0.034153187\n"},
+			nil, false, nil,
+		},
+		{
+			"indicators csv leaves warm-up cells empty", []string{"indicators", "--target", addr, "--sma", "20", "--rsi", "14", "--csv"}, 0,
+			[]string{"date,sma20,rsi14\n2023-12-28,,100.25\n2023-12-29,1.25,101.25\n"}, nil, false, nil,
+		},
+		{"timeout in seconds", []string{"symbols", "--target", addr, "--timeout", "2.5"}, 0, []string{"default symbol: SPY"}, nil, false, nil},
+		{"timeout as a duration", []string{"symbols", "--target", addr, "--timeout", "1m"}, 0, []string{"default symbol: SPY"}, nil, false, nil},
+		{"bad timeout", []string{"symbols", "--timeout", "soon"}, 2, nil, []string{"-timeout", "want seconds or a duration"}, false, nil},
+		{"symbols extra argument", []string{"symbols", "--target", addr, "SPY"}, 2, nil, []string{"unexpected arguments"}, false, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -370,6 +393,25 @@ func TestRun(t *testing.T) {
 	}
 }
 
+// TestTableLayout checks the exact text of a table: the first column
+// aligned left, the others right, two spaces between columns. The Python
+// client's idc-client prints the same bytes (clients/CLI.md).
+func TestTableLayout(t *testing.T) {
+	addr, _ := serve(t)
+	var stdout, stderr bytes.Buffer
+	if code := run(t.Context(), []string{"symbols", "--target", addr}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit status %d: %s", code, &stderr)
+	}
+	want := "" +
+		"symbol          first        last  bars\n" +
+		"000001.SH  2010-01-04  2026-06-16  3993\n" +
+		"SPY        1993-01-29  2026-03-27  8347\n" +
+		"default symbol: SPY\n"
+	if got := stdout.String(); got != want {
+		t.Errorf("stdout =\n%s\nwant\n%s", got, want)
+	}
+}
+
 // squeeze trims each line of s and turns its runs of spaces into one, so
 // that tests need not depend on column widths.
 func squeeze(s string) string {
@@ -389,8 +431,8 @@ func TestWarmUpRowsAreBlank(t *testing.T) {
 		args   []string
 		fields []int // the number of fields of the two data rows
 	}{
-		{"macd", []string{"macd", "--addr", addr, "--symbol", "WARM"}, []int{6, 9}},
-		{"indicators", []string{"indicators", "--addr", addr, "--sma", "20", "--rsi", "14", "--sma", "5"}, []int{2, 4}},
+		{"macd", []string{"macd", "--target", addr, "--symbol", "WARM"}, []int{6, 9}},
+		{"indicators", []string{"indicators", "--target", addr, "--sma", "20", "--rsi", "14", "--sma", "5"}, []int{2, 4}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -417,7 +459,7 @@ func TestChartDefaultOutput(t *testing.T) {
 	addr, _ := serve(t)
 	t.Chdir(t.TempDir())
 	for format, name := range map[string]string{"": "chart.png", "svg": "chart.svg", "jpeg": "chart.jpg", "webp": "chart.webp"} {
-		args := []string{"chart", "--addr", addr}
+		args := []string{"chart", "--target", addr}
 		if format != "" {
 			args = append(args, "--format", format)
 		}

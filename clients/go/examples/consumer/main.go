@@ -3,11 +3,13 @@
 // picks the default symbol, window, periods, panels and image, and prints a
 // one-line summary.
 //
-// It reads the server address from IDC_ADDR (default localhost:50051) and
+// It reads the server address from IDC_TARGET, as the idc commands do (else
+// the deprecated IDC_ADDR, else localhost:50051), and
 // exits with status 1 on any failure.
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -20,10 +22,7 @@ import (
 )
 
 func main() {
-	addr := os.Getenv("IDC_ADDR")
-	if addr == "" {
-		addr = "localhost:50051"
-	}
+	addr := cmp.Or(os.Getenv("IDC_TARGET"), os.Getenv("IDC_ADDR"), "localhost:50051")
 	summary, err := check(context.Background(), addr)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "consumer: %s: %v\n", addr, err)

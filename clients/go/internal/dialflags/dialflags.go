@@ -7,7 +7,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,10 +43,32 @@ func Register(fs *flag.FlagSet) *Flags {
 	fs.StringVar(&f.KeyFile, "key", "", "PEM `file` of the client certificate's private key; needs --cert")
 	fs.StringVar(&f.TokenFile, "token-file", "", "`file` whose first line is the bearer token to send; "+TokenEnv+" sets the token otherwise")
 	fs.BoolVar(&f.InsecureToken, "insecure-token", false, "allow sending the token without TLS (local servers only)")
-	fs.DurationVar(&f.Timeout, "timeout", idc.DefaultTimeout, "deadline of each call")
+	f.Timeout = idc.DefaultTimeout
+	fs.Func("timeout", "deadline of each call: seconds (30, 2.5) or a duration (30s, 1m) (default 30s)", durationFlag(&f.Timeout))
 	fs.IntVar(&f.Retry, "retry", idc.DefaultRetryAttempts, "attempts per call on UNAVAILABLE; 1 turns retries off")
 	fs.DurationVar(&f.Keepalive, "keepalive", 0, "ping the server after this long without activity (at least 10s); 0 is off")
 	return f
+}
+
+// durationFlag returns a flag.Func parser that stores a duration given as
+// seconds ("30", "2.5") or in Go's notation ("30s", "1m30s"), as the
+// Python client's --timeout takes it too.
+func durationFlag(p *time.Duration) func(string) error {
+	return func(s string) error {
+		if secs, err := strconv.ParseFloat(s, 64); err == nil {
+			if math.IsNaN(secs) || math.IsInf(secs, 0) {
+				return errors.New("want seconds or a duration such as 30s")
+			}
+			*p = time.Duration(secs * float64(time.Second))
+			return nil
+		}
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return errors.New("want seconds or a duration such as 30s")
+		}
+		*p = d
+		return nil
+	}
 }
 
 // Options returns the client options the flags select, reading the token

@@ -42,8 +42,8 @@ from idc_client.charts import (
     sma_overlay,
     volume_panel,
 )
-from idc_client.client import BarsLike, DateLike, IdcClient
-from idc_client.errors import IntegrityError, field_violations
+from idc_client.client import BarsLike, DateLike, IdcClient, tls_credentials
+from idc_client.errors import IntegrityError, ProtocolError, field_violations
 from idc_client.frames import (
     MACDRow,
     bars_frame,
@@ -63,6 +63,7 @@ __all__ = [
     "Image",
     "IntegrityError",
     "MACDRow",
+    "ProtocolError",
     "bars_frame",
     "bars_message",
     "boll",
@@ -87,5 +88,6 @@ __all__ = [
     "sma",
     "sma_overlay",
     "symbols_frame",
+    "tls_credentials",
     "volume_panel",
 ]

@@ -10,24 +10,35 @@ Examples::
     idc-client chart --symbol SPY --start 2023-01-01 --panels volume,macd,rsi,kdj --sma 20 --boll 20 --format svg
     idc-client macd --bars my_bars.csv
 
-The target defaults to ``$IDC_TARGET``, else ``localhost:50051``; the bearer
-token of ``--token`` defaults to ``$IDC_TOKEN``.
+The flags, the tables, the messages and the exit status are those of the Go
+client's ``idc`` command (``clients/CLI.md`` describes both): the target
+defaults to ``$IDC_TARGET``, else ``localhost:50051``; the bearer token comes
+from ``$IDC_TOKEN`` or ``--token-file`` and is sent only over TLS unless
+``--insecure-token`` is given; a failed call exits with its gRPC status code.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import csv
+import json
+import math
 import os
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import grpc
+import numpy as np
 import pandas as pd
 
-from idc.v1 import indicator_graph_service_pb2, indicators_pb2
+from idc.v1 import indicator_graph_service_pb2, indicator_service_pb2, indicators_pb2
 from idc_client import charts, indicators
-from idc_client.client import DEFAULT_TARGET, DEFAULT_TIMEOUT, IdcClient
-from idc_client.errors import IntegrityError, field_violations
+from idc_client.client import DEFAULT_TARGET, DEFAULT_TIMEOUT, IdcClient, tls_credentials
+from idc_client.errors import IntegrityError, ProtocolError, field_violations
+from idc_client.frames import indicator_frame, macd_frame
 
 __all__ = ["build_parser", "chart_overlays", "chart_panels", "indicator_specs", "main"]
 
@@ -43,26 +54,179 @@ _EXTENSIONS = {"png": "png", "svg": "svg", "jpeg": "jpg", "webp": "webp"}
 """The extension of ``chart``'s default output file, by ``--format``."""
 
 
+EXIT_USAGE = 2
+"""The exit status of a usage error or of a failure without a gRPC status (also UNKNOWN's code)."""
+
+TOKEN_ENV = "IDC_TOKEN"
+"""The environment variable the bearer token is read from when ``--token-file`` is not given."""
+
+DEFAULT_RETRY_ATTEMPTS = 3
+"""Attempts per call on UNAVAILABLE, the first included, as in the Go client."""
+
+MIN_KEEPALIVE_SECONDS = 10.0
+"""The shortest keepalive ping interval an idc server permits."""
+
+_SERVICES = ("idc.v1.IndicatorService", "idc.v1.IndicatorGraphService", "idc.Indicator", "idc.IndicatorGraph")
+"""The services the retry policy covers, as in the Go client."""
+
+_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ms|s|m|h)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _seconds(text: str) -> float:
+    """Parse a duration given as seconds (``30``, ``2.5``) or as ``30s``, ``1m30s``, ``500ms``, as Go's CLI does."""
+    try:
+        value = float(text)
+    except ValueError:
+        parts = _DURATION.findall(text)
+        if not parts or "".join(number + unit for number, unit in parts) != text:
+            raise argparse.ArgumentTypeError("want seconds or a duration such as 30s") from None
+        return sum(float(number) * _UNIT_SECONDS[unit] for number, unit in parts)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError("want seconds or a duration such as 30s")
+    return value
+
+
 def _connection_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the flags shared by every subcommand: where and how to connect."""
+    """Add the flags shared by every subcommand: where and how to connect (those of Go's ``idc``)."""
     connection = parser.add_argument_group("connection")
+    default_target = os.environ.get("IDC_TARGET") or os.environ.get("IDC_ADDR") or DEFAULT_TARGET
     connection.add_argument(
         "--target",
-        default=os.environ.get("IDC_TARGET", DEFAULT_TARGET),
-        help="server address host:port (default: $IDC_TARGET, else %(default)s)",
+        "--addr",
+        default=default_target,
+        help="server address host:port or a gRPC target such as dns:///host:port "
+        "(default: $IDC_TARGET, else %(default)s; --addr and $IDC_ADDR are deprecated spellings)",
     )
     connection.add_argument(
         "--timeout",
-        type=float,
+        type=_seconds,
         default=DEFAULT_TIMEOUT,
-        help="deadline of the call in seconds (default: %(default)s)",
+        metavar="SECONDS",
+        help="deadline of each call: seconds (30, 2.5) or a duration (30s, 1m) (default: 30s)",
     )
-    connection.add_argument("--tls", action="store_true", help="connect with TLS using the system's root certificates")
     connection.add_argument(
-        "--token",
-        default=os.environ.get("IDC_TOKEN") or None,
-        help="bearer token sent as 'authorization: Bearer TOKEN' on every call (default: $IDC_TOKEN); "
-        "without --tls it crosses the network in the clear, so use that only for local testing",
+        "--retry",
+        type=int,
+        default=DEFAULT_RETRY_ATTEMPTS,
+        metavar="N",
+        help="attempts per call on UNAVAILABLE; 1 turns retries off (default: %(default)s)",
+    )
+    connection.add_argument(
+        "--keepalive",
+        type=_seconds,
+        default=0.0,
+        metavar="DURATION",
+        help="ping the server after this long without activity (at least 10s); 0 is off",
+    )
+    connection.add_argument(
+        "--tls",
+        action="store_true",
+        help="connect over TLS, trusting the system's root CAs (implied by --ca, --cert and --key)",
+    )
+    connection.add_argument(
+        "--ca", metavar="FILE", help="PEM file of the CA that signed the server's certificate; implies --tls"
+    )
+    connection.add_argument(
+        "--cert",
+        metavar="FILE",
+        help="PEM file of the client certificate, for servers requiring mutual TLS; needs --key",
+    )
+    connection.add_argument(
+        "--key", metavar="FILE", help="PEM file of the client certificate's private key; needs --cert"
+    )
+    connection.add_argument(
+        "--token-file",
+        metavar="FILE",
+        help=f"file whose first line is the bearer token to send; ${TOKEN_ENV} sets the token otherwise",
+    )
+    connection.add_argument(
+        "--insecure-token", action="store_true", help="allow sending the token without TLS (local servers only)"
+    )
+    connection.add_argument(
+        "--token", help=f"deprecated: shows the token in process listings; use ${TOKEN_ENV} or --token-file"
+    )
+
+
+def _secure(args: argparse.Namespace) -> bool:
+    """Whether the connection flags ask for TLS."""
+    return bool(args.tls or args.ca or args.cert)
+
+
+def _token(args: argparse.Namespace) -> str | None:
+    """The bearer token: the first line of ``--token-file``, else the deprecated ``--token``, else ``$IDC_TOKEN``."""
+    if args.token_file is not None:
+        try:
+            with open(args.token_file, encoding="utf-8") as file:
+                token = file.readline().strip()
+        except OSError as error:
+            raise ValueError(f"--token-file: {error.strerror or error}: {args.token_file}") from None
+        if not token:
+            raise ValueError(f"--token-file: {args.token_file} has an empty first line")
+        return token
+    if args.token is not None:
+        print(f"warning: --token is deprecated: use ${TOKEN_ENV} or --token-file", file=sys.stderr)
+        return str(args.token)
+    return os.environ.get(TOKEN_ENV) or None
+
+
+def _channel_options(args: argparse.Namespace) -> list[tuple[str, Any]]:
+    """The gRPC channel options of ``--retry`` and ``--keepalive``, as the Go client sets them."""
+    options: list[tuple[str, Any]] = []
+    if args.retry > 1:
+        config = {
+            "methodConfig": [
+                {
+                    "name": [{"service": service} for service in _SERVICES],
+                    "retryPolicy": {
+                        "maxAttempts": min(args.retry, 5),
+                        "initialBackoff": "0.1s",
+                        "maxBackoff": "1s",
+                        "backoffMultiplier": 2,
+                        "retryableStatusCodes": ["UNAVAILABLE"],
+                    },
+                }
+            ],
+            "retryThrottling": {"maxTokens": 10, "tokenRatio": 0.1},
+        }
+        options += [("grpc.enable_retries", 1), ("grpc.service_config", json.dumps(config))]
+    if args.keepalive:
+        options += [
+            ("grpc.keepalive_time_ms", int(args.keepalive * 1000)),
+            ("grpc.keepalive_timeout_ms", 20_000),
+            ("grpc.keepalive_permit_without_calls", 1),
+        ]
+    return options
+
+
+def _client(args: argparse.Namespace) -> IdcClient:
+    """The client the connection flags describe.
+
+    Raises:
+        ValueError: for flags that do not go together, unreadable files, or a
+            token over plaintext without ``--insecure-token``; the messages
+            are those of Go's ``idc``.
+    """
+    if (args.cert is None) != (args.key is None):
+        raise ValueError("--cert and --key go together")
+    if args.retry < 1:
+        raise ValueError(f"--retry must be at least 1, got {args.retry}")
+    if 0 < args.keepalive < MIN_KEEPALIVE_SECONDS:
+        raise ValueError(f"--keepalive {args.keepalive:g}s is below the server's minimum of 10s")
+    if args.timeout <= 0:
+        raise ValueError(f"--timeout must be positive, got {args.timeout:g}s")
+    secure = _secure(args)
+    credentials = tls_credentials(args.ca, args.cert, args.key) if secure else None
+    token = _token(args)
+    if token is not None and not secure and not args.insecure_token:
+        raise ValueError("a bearer token needs TLS: add --tls or --ca, or --insecure-token for a server on this host")
+    return IdcClient(
+        args.target,
+        timeout=args.timeout,
+        credentials=credentials,
+        token=token,
+        insecure_token=args.insecure_token,
+        options=_channel_options(args),
     )
 
 
@@ -135,13 +299,13 @@ def _chart_arguments(parser: argparse.ArgumentParser) -> None:
     layout.add_argument("--slow", type=int, default=0, help="slow EMA period of the macd panels (default: 26)")
     layout.add_argument("--signal", type=int, default=0, help="signal EMA period of the macd panels (default: 9)")
     layout.add_argument(
-        "--sma", type=int, action="append", default=[], metavar="PERIOD", help="simple moving average (repeatable)"
+        "--sma", type=int, action=_InOrder, default=[], metavar="PERIOD", help="simple moving average (repeatable)"
     )
     layout.add_argument(
-        "--ema", type=int, action="append", default=[], metavar="PERIOD", help="exponential moving average (repeatable)"
+        "--ema", type=int, action=_InOrder, default=[], metavar="PERIOD", help="exponential moving average (repeatable)"
     )
     layout.add_argument(
-        "--boll", type=int, action="append", default=[], metavar="PERIOD", help="Bollinger Bands (repeatable)"
+        "--boll", type=int, action=_InOrder, default=[], metavar="PERIOD", help="Bollinger Bands (repeatable)"
     )
     layout.add_argument("--boll-k", type=float, default=0.0, metavar="K", help="band width of --boll (default: 2)")
     image = parser.add_argument_group("image")
@@ -182,41 +346,59 @@ def chart_panels(args: argparse.Namespace) -> list[indicator_graph_service_pb2.C
 
 
 def chart_overlays(args: argparse.Namespace) -> list[indicator_graph_service_pb2.ChartOverlay]:
-    """The ``ChartOverlay`` messages of the parsed ``chart`` flags, in the order sma, ema, boll."""
-    overlays = [charts.sma_overlay(period) for period in args.sma]
-    overlays += [charts.ema_overlay(period) for period in args.ema]
-    overlays += [charts.boll_overlay(period, args.boll_k) for period in args.boll]
+    """The ``ChartOverlay`` messages of the parsed ``chart`` flags, in the order they were given, as Go's ``idc``."""
+    overlays = []
+    for name, period in getattr(args, "in_order", None) or []:
+        if name == "boll":
+            overlays.append(charts.boll_overlay(period, args.boll_k))
+        else:
+            overlays.append({"sma": charts.sma_overlay, "ema": charts.ema_overlay}[name](period))
     return overlays
+
+
+class _InOrder(argparse.Action):
+    """Append ``(flag name, value)`` to ``args.in_order`` too, so ``indicators`` keeps the command line's order."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        value = self.const if values is None else values
+        setattr(namespace, self.dest, [*getattr(namespace, self.dest), value])
+        namespace.in_order = [*(getattr(namespace, "in_order", None) or []), (self.dest, value)]
 
 
 def _indicator_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the repeatable indicator flags of ``indicators``."""
     group = parser.add_argument_group(
         "indicators",
-        "Each flag may be repeated. A column is named by its flag and period, e.g. sma20, boll20.upper; "
-        "a period of 0 means the server's default.",
+        "Each flag may be repeated; columns come in the order of the flags. A column is named by its flag and "
+        "period, e.g. sma20, boll20.upper; a period of 0 means the server's default.",
     )
-    group.add_argument("--sma", type=int, action="append", default=[], metavar="PERIOD", help="simple moving average")
-    group.add_argument(
-        "--ema", type=int, action="append", default=[], metavar="PERIOD", help="exponential moving average"
-    )
+    common: dict[str, Any] = {"type": int, "action": _InOrder, "default": [], "metavar": "PERIOD"}
+    group.add_argument("--sma", help="simple moving average", **common)
+    group.add_argument("--ema", help="exponential moving average", **common)
     group.add_argument(
         "--macd",
         type=_macd_periods,
-        action="append",
+        action=_InOrder,
         nargs="?",
-        const=(0, 0, 0),
+        const=None,
         default=[],
         metavar="FAST,SLOW,SIGNAL",
-        help="MACD (default periods 12,26,9)",
+        help="MACD, columns macd.macd, .signal, .histogram; with periods, macd_FAST_SLOW_SIGNAL.macd, ... "
+        "(default periods: --fast, --slow and --signal)",
     )
-    group.add_argument(
-        "--rsi", type=int, action="append", default=[], metavar="PERIOD", help="relative strength index (default 14)"
-    )
-    group.add_argument(
-        "--boll", type=int, action="append", default=[], metavar="PERIOD", help="Bollinger Bands, k = 2 (default 20)"
-    )
-    group.add_argument("--kdj", type=int, action="append", default=[], metavar="PERIOD", help="KDJ (default 9)")
+    group.add_argument("--rsi", help="relative strength index (default 14)", **common)
+    group.add_argument("--boll", help="Bollinger Bands (default 20)", **common)
+    group.add_argument("--kdj", help="KDJ (default 9)", **common)
+    group.add_argument("--fast", type=int, default=0, help="fast EMA period of --macd without periods (default: 12)")
+    group.add_argument("--slow", type=int, default=0, help="slow EMA period of --macd without periods (default: 26)")
+    group.add_argument("--signal", type=int, default=0, help="signal EMA period of --macd without periods (default: 9)")
+    group.add_argument("--boll-k", type=float, default=0.0, metavar="K", help="band width of --boll (default: 2)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -230,13 +412,13 @@ def build_parser() -> argparse.ArgumentParser:
     _connection_arguments(macd)
     _selection_arguments(macd)
     _period_arguments(macd)
-    macd.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    macd.add_argument("--csv", action="store_true", help="print CSV, with full precision, instead of a table")
 
     table = commands.add_parser("indicators", help="print several indicators as one table")
     _connection_arguments(table)
     _selection_arguments(table)
     _indicator_arguments(table)
-    table.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    table.add_argument("--csv", action="store_true", help="print CSV, with full precision, instead of a table")
 
     graph = commands.add_parser("graph", help="save a PNG chart of price over MACD")
     _connection_arguments(graph)
@@ -268,21 +450,30 @@ def _label(name: str, period: int) -> str:
 
 
 def indicator_specs(args: argparse.Namespace) -> list[indicators_pb2.IndicatorSpec]:
-    """The ``IndicatorSpec`` messages of the parsed ``indicators`` flags, in the order sma, ema, macd, rsi, boll, kdj.
+    """The ``IndicatorSpec`` messages of the parsed ``indicators`` flags, in the order they were given.
 
     Labels are the flag's name and period (``sma20``, ``boll20``), or the
-    name alone for period 0; a MACD with periods is labelled
-    ``macd_FAST_SLOW_SIGNAL``. Repeating a flag with the same period gives a
-    duplicate label, which the server rejects.
+    name alone for period 0; ``--macd`` is labelled ``macd`` and takes the
+    ``--fast``, ``--slow`` and ``--signal`` periods, ``--macd FAST,SLOW,SIGNAL``
+    is labelled ``macd_FAST_SLOW_SIGNAL``. Repeating a flag with the same
+    period gives a duplicate label, which the server rejects. Go's ``idc
+    indicators`` builds the same list.
     """
-    specs = [indicators.sma(period, _label("sma", period)) for period in args.sma]
-    specs += [indicators.ema(period, _label("ema", period)) for period in args.ema]
-    for fast, slow, signal in args.macd:
-        label = f"macd_{fast}_{slow}_{signal}" if (fast, slow, signal) != (0, 0, 0) else "macd"
-        specs.append(indicators.macd(fast, slow, signal, label))
-    specs += [indicators.rsi(period, _label("rsi", period)) for period in args.rsi]
-    specs += [indicators.boll(period, label=_label("boll", period)) for period in args.boll]
-    specs += [indicators.kdj(period, label=_label("kdj", period)) for period in args.kdj]
+    specs = []
+    for name, value in getattr(args, "in_order", None) or []:
+        if name == "macd":
+            if value is None:
+                specs.append(indicators.macd(args.fast, args.slow, args.signal, "macd"))
+            else:
+                fast, slow, signal = value
+                specs.append(indicators.macd(fast, slow, signal, f"macd_{fast}_{slow}_{signal}"))
+        elif name == "boll":
+            specs.append(indicators.boll(value, args.boll_k, label=_label("boll", value)))
+        elif name == "kdj":
+            specs.append(indicators.kdj(value, label=_label("kdj", value)))
+        else:
+            build = {"sma": indicators.sma, "ema": indicators.ema, "rsi": indicators.rsi}[name]
+            specs.append(build(value, _label(name, value)))
     return specs
 
 
@@ -298,26 +489,96 @@ def _source_name(symbol: str) -> str:
     return symbol or "(inline bars)"
 
 
-def _print_frame(frame: pd.DataFrame, csv: bool, heading: str) -> None:
-    """Print ``frame`` as CSV, or as a table under ``heading``."""
-    if csv:
-        frame.to_csv(sys.stdout)
-    else:
+class _Table:
+    """What ``macd``, ``indicators`` and ``symbols`` print, byte for byte as Go's ``idc`` does.
+
+    As text, each column is as wide as its widest cell; the first column is
+    aligned left, the others right, and columns are separated by two
+    spaces. As CSV, the same header and cells, numbers with full precision.
+    """
+
+    def __init__(self, header: Sequence[str], csv_output: bool) -> None:
+        self.header = list(header)
+        self.csv = csv_output
+        self.rows: list[list[str]] = []
+
+    def num(self, value: float, decimals: int) -> str:
+        """``value`` with ``decimals`` decimals (CSV: the shortest that reads back), or ``""`` for NaN."""
+        if math.isnan(value):
+            return ""
+        if self.csv:
+            return str(np.format_float_positional(value, unique=True, trim="-"))
+        return f"{value:.{decimals}f}"
+
+    def write(self) -> None:
+        """Print the table to stdout."""
+        if self.csv:
+            writer = csv.writer(sys.stdout, lineterminator="\n")
+            writer.writerow(self.header)
+            writer.writerows(self.rows)
+            return
+        lines = [self.header, *self.rows]
+        widths = [max(len(line[i]) for line in lines) for i in range(len(self.header))]
+        for line in lines:
+            cells = [line[0].ljust(widths[0]) if len(line) > 1 else line[0]]
+            cells += [cell.rjust(width) for cell, width in zip(line[1:], widths[1:], strict=True)]
+            print("  ".join(cells))
+
+
+def _date_cell(value: pd.Timestamp) -> str:
+    return str(value.strftime("%Y-%m-%d"))
+
+
+def _print_macd(response: indicator_service_pb2.GetMACDResponse, csv_output: bool) -> None:
+    """Print a GetMACD response as Go's ``idc macd`` does."""
+    frame = macd_frame(response)
+    columns = ["open", "high", "low", "close", "volume", "macd", "signal", "histogram"]
+    decimals = [4, 4, 4, 4, 0, 6, 6, 6]
+    table = _Table(["date", *columns], csv_output)
+    values = frame[columns].to_numpy(dtype=float)
+    for day, row in zip(frame.index, values, strict=True):
+        table.rows.append([_date_cell(day), *(table.num(float(v), d) for v, d in zip(row, decimals, strict=True))])
+    if not csv_output:
+        parameters = response.parameters
+        heading = (
+            f"{_source_name(response.symbol)} MACD({parameters.fast_period},{parameters.slow_period},"
+            f"{parameters.signal_period}), {len(frame)} bars, convention {frame.attrs['convention']}"
+        )
+        if response.first_valid_index > 0:
+            heading += f", {response.first_valid_index} warm-up bars without MACD"
         print(heading)
-        print(frame.to_string())
+    table.write()
+
+
+def _print_indicators(response: indicator_service_pb2.ComputeIndicatorsResponse, csv_output: bool) -> None:
+    """Print a ComputeIndicators response as Go's ``idc indicators`` does."""
+    frame = indicator_frame(response)
+    table = _Table(["date", *frame.columns], csv_output)
+    for day, row in zip(frame.index, frame.to_numpy(dtype=float), strict=True):
+        table.rows.append([_date_cell(day), *(table.num(float(value), 4) for value in row)])
+    if not csv_output:
+        print(f"{_source_name(response.symbol)}, {len(frame)} bars, convention {frame.attrs['convention']}")
+    table.write()
+
+
+def _print_symbols(response: indicator_service_pb2.ListSymbolsResponse, csv_output: bool) -> None:
+    """Print a ListSymbols response as Go's ``idc symbols`` does."""
+    table = _Table(["symbol", "first", "last", "bars"], csv_output)
+    table.rows = [[info.symbol, info.first_date, info.last_date, str(info.bar_count)] for info in response.symbols]
+    table.write()
+    if not csv_output:
+        print(f"default symbol: {response.default_symbol}")
 
 
 def _run(args: argparse.Namespace) -> None:
     """Perform the parsed command, printing its result to stdout."""
-    credentials = grpc.ssl_channel_credentials() if args.tls else None
-    with IdcClient(args.target, timeout=args.timeout, credentials=credentials, token=args.token) as client:
+    with _client(args) as client:
         if args.command == "symbols":
-            frame = client.symbols()
-            _print_frame(frame, args.csv, f"{len(frame)} symbols, default {frame.attrs['default_symbol']}")
+            _print_symbols(client.symbols_response(), args.csv)
             return
         bars = _read_bars(args.bars)
         if args.command == "macd":
-            frame = client.macd(
+            response = client.macd_response(
                 args.symbol,
                 args.start,
                 args.end,
@@ -327,19 +588,16 @@ def _run(args: argparse.Namespace) -> None:
                 convention=args.convention,
                 bars=bars,
             )
-            parameters = frame.attrs["parameters"]
-            heading = (
-                f"{_source_name(frame.attrs['symbol'])} MACD({parameters['fast']},{parameters['slow']},"
-                f"{parameters['signal']}) {frame.attrs['convention']}, {len(frame)} bars"
-            )
-            _print_frame(frame, args.csv, heading)
+            _print_macd(response, args.csv)
         elif args.command == "indicators":
-            frame = client.indicators(
-                indicator_specs(args), args.symbol, args.start, args.end, bars=bars, convention=args.convention
+            _print_indicators(
+                client.indicators_response(
+                    indicator_specs(args), args.symbol, args.start, args.end, bars=bars, convention=args.convention
+                ),
+                args.csv,
             )
-            heading = f"{_source_name(frame.attrs['symbol'])} {frame.attrs['convention']}, {len(frame)} bars"
-            _print_frame(frame, args.csv, heading)
         elif args.command == "chart":
+            output = args.output or f"chart.{_EXTENSIONS[args.format]}"
             image = client.chart(
                 args.symbol,
                 args.start,
@@ -356,10 +614,10 @@ def _run(args: argparse.Namespace) -> None:
                 scheme=args.scheme,
                 chunk_size=args.chunk_size,
             )
-            path = image.save(args.output or f"chart.{_EXTENSIONS[args.format]}")
+            image.save(output)
             print(
-                f"wrote {path}: {image.size_bytes} bytes, {image.media_type}, "
-                f"{image.width_px}x{image.height_px} px at {image.dpi} dpi, sha256 {image.sha256_hex}"
+                f"wrote {output}: {image.media_type} {image.width_px}x{image.height_px} at {image.dpi} dpi, "
+                f"{image.size_bytes} bytes, sha256 {image.sha256_hex}"
             )
         else:
             image = client.graph(
@@ -375,37 +633,104 @@ def _run(args: argparse.Namespace) -> None:
                 bars=bars,
                 chunk_size=args.chunk_size,
             )
-            path = image.save(args.output)
+            image.save(args.output)
             print(
-                f"wrote {path}: {image.size_bytes} bytes, {image.media_type}, "
-                f"{image.width_px}x{image.height_px} px, sha256 {image.sha256_hex}"
+                f"wrote {args.output}: {image.media_type} {image.width_px}x{image.height_px}, "
+                f"{image.size_bytes} bytes, sha256 {image.sha256_hex}"
             )
+
+
+def _explain_unavailable(details: str, args: argparse.Namespace) -> str | None:
+    """What to do about a connection that failed, from grpcio's description; ``None`` if not recognised.
+
+    The cases and their words are those of Go's ``idc`` (internal/dialflags),
+    listed in ``clients/CLI.md``.
+    """
+    target = args.target
+    if "Connection refused" in details:
+        return (
+            f"nothing listens on {target} (connection refused): start idc-server there, or set --target or IDC_TARGET"
+        )
+    if "WRONG_VERSION_NUMBER" in details:
+        return f"{target} does not serve TLS: drop --tls, --ca, --cert and --key"
+    if "CERTIFICATE_VERIFY_FAILED" in details or "not in peer certificate" in details:
+        return (
+            f"the certificate of {target} is not trusted or does not name it: "
+            "pass the CA that signed it with --ca FILE, and use a host name the certificate holds"
+        )
+    if any(text in details for text in ("Socket closed", "Connection reset", "Broken pipe")):
+        if not _secure(args):
+            return f"{target} closed the connection: if it serves TLS, add --tls (or --ca FILE for a private CA)"
+        if args.cert is None:
+            return (
+                f"{target} closed the connection after the TLS handshake: "
+                "if it requires client certificates, add --cert FILE --key FILE"
+            )
+        return f"{target} closed the connection after the TLS handshake: it does not accept the certificate of --cert"
+    return None
+
+
+def _report(error: grpc.RpcError, args: argparse.Namespace) -> int:
+    """Print a failed call as Go's ``idc`` does and return its exit status, the gRPC status code."""
+    code = error.code()
+    details = error.details() or ""
+    if code == grpc.StatusCode.UNAVAILABLE:
+        details = _explain_unavailable(details, args) or details
+    print(f"error: {code.name}: {details}", file=sys.stderr)
+    for field, description in field_violations(error):
+        print(f"  {field}: {description}", file=sys.stderr)
+    return int(code.value[0])
+
+
+@contextlib.contextmanager
+def _quiet_grpc_core() -> Iterator[None]:
+    """Keep gRPC's C core from printing its own log lines (TLS handshake failures) on stderr.
+
+    They repeat what ``_report`` then says in one line. The C core reads
+    ``GRPC_VERBOSITY`` when grpcio is imported, before this command starts,
+    so stderr itself is pointed at /dev/null while the call runs. Set
+    ``GRPC_VERBOSITY`` (e.g. ``debug``) to see them again.
+    """
+    if "GRPC_VERBOSITY" in os.environ:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``idc-client`` with ``argv`` (default: the process arguments).
 
-    Returns the exit status: 0 on success, 1 if the call failed (the error
-    is printed to stderr as ``error: CODE: details``, followed by any field
-    violations) or a file could not be read or written. Invalid arguments
-    exit with status 2, as argparse does; ``indicators`` needs at least one
-    indicator flag.
+    Returns the exit status, as Go's ``idc`` does: 0 on success; the gRPC
+    status code of a failed call (``error: CODE: details`` on stderr, with
+    any field violations and, for a connection that failed, what to do);
+    13 (INTERNAL) for a chart stream out of order and 15 (DATA_LOSS) for an
+    image that does not match its metadata; 2 for invalid arguments and for
+    files that cannot be read or written.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "indicators" and not indicator_specs(args):
         parser.error("indicators needs at least one of --sma, --ema, --macd, --rsi, --boll, --kdj")
     try:
-        _run(args)
+        with _quiet_grpc_core():
+            _run(args)
     except grpc.RpcError as error:
-        print(f"error: {error.code().name}: {error.details()}", file=sys.stderr)
-        for field, description in field_violations(error):
-            print(f"  {field}: {description}", file=sys.stderr)
-        return 1
+        return _report(error, args)
+    except ProtocolError as error:
+        print(f"error: INTERNAL: {error}", file=sys.stderr)
+        return int(grpc.StatusCode.INTERNAL.value[0])
     except IntegrityError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+        print(f"error: DATA_LOSS: {error}", file=sys.stderr)
+        return int(grpc.StatusCode.DATA_LOSS.value[0])
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return 1
+        return EXIT_USAGE
     return 0

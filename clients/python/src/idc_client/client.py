@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime
+import os
+import warnings
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, cast
 
@@ -24,7 +27,15 @@ from idc_client.frames import bars_message, indicator_frame, macd_frame, symbols
 from idc_client.image import Image, ImageResponse, assemble_image
 from idc_client.indicators import parse_convention
 
-__all__ = ["DEFAULT_OPTIONS", "DEFAULT_TARGET", "DEFAULT_TIMEOUT", "BarsLike", "DateLike", "IdcClient"]
+__all__ = [
+    "DEFAULT_OPTIONS",
+    "DEFAULT_TARGET",
+    "DEFAULT_TIMEOUT",
+    "BarsLike",
+    "DateLike",
+    "IdcClient",
+    "tls_credentials",
+]
 
 DEFAULT_TARGET = "localhost:50051"
 """The address of a local idc server on its default port."""
@@ -116,6 +127,42 @@ def _check_token(token: str) -> str:
     return token
 
 
+def _read_pem(path: str | os.PathLike[str], what: str) -> bytes:
+    """The bytes of a PEM file, or ``ValueError`` naming ``what`` and the file."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        raise ValueError(f"{what} {os.fspath(path)}: {error.strerror or error}") from None
+    if b"-----BEGIN " not in data:
+        raise ValueError(f"{what} {os.fspath(path)}: not a PEM file")
+    return data
+
+
+def tls_credentials(
+    ca: str | os.PathLike[str] | None = None,
+    cert: str | os.PathLike[str] | None = None,
+    key: str | os.PathLike[str] | None = None,
+) -> grpc.ChannelCredentials:
+    """TLS channel credentials from PEM files, as Go's ``idc.WithTLSFiles``.
+
+    Args:
+        ca: the CA certificate(s) that signed the server's certificate;
+            ``None`` trusts the system's root CAs.
+        cert: the client certificate, for servers that require mutual TLS.
+        key: the private key of ``cert``.
+
+    Raises:
+        ValueError: if only one of ``cert`` and ``key`` is given, or a file
+            cannot be read or holds no PEM block.
+    """
+    if (cert is None) != (key is None):
+        raise ValueError("cert and key go together: give both for mutual TLS, or neither")
+    root = _read_pem(ca, "CA file") if ca is not None else None
+    chain = _read_pem(cert, "certificate file") if cert is not None else None
+    private = _read_pem(key, "key file") if key is not None else None
+    return grpc.ssl_channel_credentials(root_certificates=root, private_key=private, certificate_chain=chain)
+
+
 def _channel_options(options: Sequence[tuple[str, Any]]) -> list[tuple[str, Any]]:
     """``DEFAULT_OPTIONS`` overridden by ``options``, one entry per key."""
     merged = dict(DEFAULT_OPTIONS)
@@ -157,6 +204,7 @@ class IdcClient:
         credentials: grpc.ChannelCredentials | None = None,
         options: Sequence[tuple[str, Any]] = (),
         token: str | None = None,
+        insecure_token: bool = False,
     ) -> None:
         """Open a channel to ``target``.
 
@@ -173,7 +221,13 @@ class IdcClient:
                 travels as gRPC call credentials, only over TLS. Without
                 ``credentials`` it is sent as plain metadata over a
                 plaintext channel, where anyone on the network can read it:
-                use that only for local testing.
+                say so with ``insecure_token=True`` (a server on the same
+                host, tests).
+            insecure_token: allow ``token`` over a plaintext channel. Without
+                it, a token over plaintext still works but warns with a
+                ``FutureWarning``: a later version will refuse it, as the Go
+                client (``idc.WithInsecureToken``) and both CLIs
+                (``--insecure-token``) already do.
 
         Raises:
             ValueError: for a ``timeout`` that is not positive, or a
@@ -190,6 +244,14 @@ class IdcClient:
         if token is not None:
             token = _check_token(token)
         if credentials is None:
+            if token is not None and not insecure_token:
+                warnings.warn(
+                    "IdcClient sends the token over plaintext, where anyone on the network can read it: "
+                    "pass credentials (see idc_client.tls_credentials), "
+                    "or insecure_token=True for a server on this host",
+                    FutureWarning,
+                    stacklevel=2,
+                )
             if token is not None:
                 self._metadata = (("authorization", f"Bearer {token}"),)
             self._channel = grpc.insecure_channel(target, options=channel_options)

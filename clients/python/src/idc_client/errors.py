@@ -12,7 +12,7 @@ import grpc
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-__all__ = ["IntegrityError", "field_violations"]
+__all__ = ["IntegrityError", "ProtocolError", "field_violations"]
 
 
 class IntegrityError(Exception):
@@ -22,6 +22,16 @@ class IntegrityError(Exception):
     stream is not the metadata, when the stream ends before any metadata,
     when metadata is repeated, or when the reassembled bytes differ in size
     or SHA-256 from what the metadata announced.
+    """
+
+
+class ProtocolError(IntegrityError):
+    """A chart stream broke the protocol: no metadata first, or metadata twice.
+
+    A subclass of ``IntegrityError``, so ``except IntegrityError`` still
+    catches it; the ``idc-client`` command exits with INTERNAL (13) for it
+    and DATA_LOSS (15) for bytes that do not match the metadata, as Go's
+    ``idc.ErrProtocol`` and ``idc.ErrIntegrity`` do.
     """
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from idc.v1 import indicator_graph_service_pb2
-from idc_client.errors import IntegrityError
+from idc_client.errors import IntegrityError, ProtocolError
 
 __all__ = ["Image", "ImageResponse", "assemble_image"]
 
@@ -85,9 +85,9 @@ def assemble_image(responses: Iterable[ImageResponse], rpc: str = "GetMACDGraph"
     iterator = iter(responses)
     first = next(iterator, None)
     if first is None:
-        raise IntegrityError(f"{rpc} stream ended without metadata")
+        raise ProtocolError(f"{rpc} stream ended without metadata")
     if first.WhichOneof("payload") != "metadata":
-        raise IntegrityError(f"{rpc} stream did not start with metadata")
+        raise ProtocolError(f"{rpc} stream did not start with metadata")
     metadata = first.metadata
     expected_size = metadata.size_bytes
 
@@ -96,7 +96,7 @@ def assemble_image(responses: Iterable[ImageResponse], rpc: str = "GetMACDGraph"
     for response in iterator:
         payload = response.WhichOneof("payload")
         if payload == "metadata":
-            raise IntegrityError(f"{rpc} stream repeated its metadata")
+            raise ProtocolError(f"{rpc} stream repeated its metadata")
         if payload != "chunk":
             continue  # A payload this client does not know; nothing to reassemble.
         received += len(response.chunk)

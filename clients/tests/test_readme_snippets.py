@@ -1,0 +1,90 @@
+"""The README's Go and Python examples, extracted from it, compiled and run against a real server.
+
+The Go program is built in a module of its own that imports the client the
+way the README says to before the module is published: a ``replace``
+directive to this checkout.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from readme_snippets import code_blocks
+from servers import GO_MODULE, REPOSITORY, idc_server
+
+README = REPOSITORY / "README.md"
+DEFAULT_TARGET = "localhost:50051"
+
+
+@pytest.fixture(scope="module")
+def target() -> Iterator[str]:
+    with idc_server() as address:
+        yield address
+
+
+def test_the_extractor_finds_the_readmes_go_and_python_programs() -> None:
+    go, python = code_blocks(README, "go"), code_blocks(README, "python")
+    assert len(go) == 1, go
+    assert go[0].startswith("package main\n"), go
+    assert len(python) == 1, python
+    assert "IdcClient" in python[0], python
+    assert DEFAULT_TARGET in go[0]
+    assert DEFAULT_TARGET in python[0]
+
+
+def test_the_readme_go_program_compiles_and_prints_the_last_macd(target: str, tmp_path: Path) -> None:
+    (program,) = code_blocks(README, "go")
+    go = shutil.which("go")
+    assert go is not None, "the Go toolchain is needed to check the README's Go"
+    (tmp_path / "main.go").write_text(program.replace(DEFAULT_TARGET, target))
+    # What the README tells a new module to do, pointed at this checkout; the
+    # consumer example's go.sum holds the checksums, so nothing is downloaded.
+    shutil.copy(GO_MODULE / "examples" / "consumer" / "go.sum", tmp_path / "go.sum")
+    environment = os.environ | {"GOFLAGS": "-mod=mod", "GOWORK": "off"}
+    steps = [
+        [go, "mod", "init", "example.com/readme"],
+        [
+            go,
+            "mod",
+            "edit",
+            "-require=github.com/idcrpc/idc/clients/go@v0.0.0",
+            f"-replace=github.com/idcrpc/idc/clients/go={GO_MODULE}",
+        ],
+        [go, "mod", "tidy"],
+        [go, "vet", "."],
+        [go, "run", "."],
+    ]
+    for step in steps:
+        done = subprocess.run(
+            step, cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=600, check=False
+        )
+        assert done.returncode == 0, f"{' '.join(step[1:])}:\n{done.stdout}{done.stderr}"
+    assert done.stdout == "2023-12-29 close 462.58 MACD 7.4881\n"
+    assert (tmp_path / "macd.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_the_readme_python_program_runs_and_prints_the_last_macd(target: str, tmp_path: Path) -> None:
+    (program,) = code_blocks(README, "python")
+    done = subprocess.run(
+        [sys.executable, "-c", program.replace(DEFAULT_TARGET, target)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    values = dict(line.split() for line in done.stdout.splitlines()[:4])
+    assert {name: round(float(value), 6) for name, value in values.items()} == {
+        "close": 462.579956,
+        "macd": 7.488092,
+        "signal": 7.522245,
+        "histogram": -0.034153,
+    }
+    assert (tmp_path / "macd.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
