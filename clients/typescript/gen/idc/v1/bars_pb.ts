@@ -22,9 +22,13 @@ export const file_idc_v1_bars: GenFile = /*@__PURE__*/
  *
  * Sent as inline_bars in a request, every column must have the same length,
  * from 1 bar to the server's limit (500,000 by default); dates must be
- * strictly increasing; prices and volumes must be finite, with high >= low.
- * Anything else gets INVALID_ARGUMENT naming the column, e.g.
- * "inline_bars.high".
+ * strictly increasing; prices must be finite with an absolute value of at
+ * most 1e15, and volumes finite from 0 to 1e18 (so that no indicator or
+ * chart of them can overflow a double); and high >= low. Anything else gets
+ * INVALID_ARGUMENT naming the column and the index of the first bad bar,
+ * e.g. "inline_bars.high: at index 3: 9.5 is below low 10.0". A bar whose
+ * open or close lies outside [low, high] is accepted as it is. The server's
+ * data files are held to the same rules (see SymbolInfo.state).
  *
  * @generated from message idc.v1.Bars
  */

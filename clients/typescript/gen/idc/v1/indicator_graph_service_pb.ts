@@ -634,7 +634,10 @@ export const IndicatorGraphService: GenService<{
    * - INVALID_ARGUMENT: a malformed date, end_date before start_date, a
    *   period or an image size out of range, an unknown convention, or bad
    *   inline bars; the message names the field.
-   * - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+   * - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
+   *   the window holds no bars.
+   * - FAILED_PRECONDITION: the symbol's data file is invalid (see
+   *   IndicatorService.GetMACD).
    *
    * @generated from rpc idc.v1.IndicatorGraphService.GetMACDGraph
    */
@@ -665,7 +668,10 @@ export const IndicatorGraphService: GenService<{
    *   names it, e.g. "panels[1].rsi.period"), an image larger than the
    *   server's pixel limit, or an unknown format, theme, color scheme or
    *   convention.
-   * - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+   * - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
+   *   the window holds no bars.
+   * - FAILED_PRECONDITION: the symbol's data file is invalid (see
+   *   IndicatorService.GetMACD).
    *
    * @generated from rpc idc.v1.IndicatorGraphService.GetChart
    */

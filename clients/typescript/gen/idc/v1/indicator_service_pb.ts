@@ -2,8 +2,8 @@
 // @generated from file idc/v1/indicator_service.proto (package idc.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Bars, MACDParameters } from "./bars_pb.js";
 import { file_idc_v1_bars } from "./bars_pb.js";
 import type { Convention, IndicatorSpec, Series } from "./indicators_pb.js";
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file idc/v1/indicator_service.proto.
  */
 export const file_idc_v1_indicator_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch5pZGMvdjEvaW5kaWNhdG9yX3NlcnZpY2UucHJvdG8SBmlkYy52MSLLAQoOR2V0TUFDRFJlcXVlc3QSEAoGc3ltYm9sGAEgASgJSAASIwoLaW5saW5lX2JhcnMYBSABKAsyDC5pZGMudjEuQmFyc0gAEhIKCnN0YXJ0X2RhdGUYAiABKAkSEAoIZW5kX2RhdGUYAyABKAkSKgoKcGFyYW1ldGVycxgEIAEoCzIWLmlkYy52MS5NQUNEUGFyYW1ldGVycxImCgpjb252ZW50aW9uGAYgASgOMhIuaWRjLnYxLkNvbnZlbnRpb25CCAoGc291cmNlIt0BCg9HZXRNQUNEUmVzcG9uc2USDgoGc3ltYm9sGAEgASgJEioKCnBhcmFtZXRlcnMYAiABKAsyFi5pZGMudjEuTUFDRFBhcmFtZXRlcnMSGgoEYmFycxgDIAEoCzIMLmlkYy52MS5CYXJzEgwKBG1hY2QYBCADKAESDgoGc2lnbmFsGAUgAygBEhEKCWhpc3RvZ3JhbRgGIAMoARImCgpjb252ZW50aW9uGAcgASgOMhIuaWRjLnYxLkNvbnZlbnRpb24SGQoRZmlyc3RfdmFsaWRfaW5kZXgYCCABKAUi1AEKGENvbXB1dGVJbmRpY2F0b3JzUmVxdWVzdBIQCgZzeW1ib2wYASABKAlIABIjCgtpbmxpbmVfYmFycxgCIAEoCzIMLmlkYy52MS5CYXJzSAASEgoKc3RhcnRfZGF0ZRgDIAEoCRIQCghlbmRfZGF0ZRgEIAEoCRImCgpjb252ZW50aW9uGAUgASgOMhIuaWRjLnYxLkNvbnZlbnRpb24SKQoKaW5kaWNhdG9ycxgGIAMoCzIVLmlkYy52MS5JbmRpY2F0b3JTcGVjQggKBnNvdXJjZSKCAQoZQ29tcHV0ZUluZGljYXRvcnNSZXNwb25zZRIOCgZzeW1ib2wYASABKAkSJgoKY29udmVudGlvbhgCIAEoDjISLmlkYy52MS5Db252ZW50aW9uEg0KBWRhdGVzGAMgAygFEh4KBnNlcmllcxgEIAMoCzIOLmlkYy52MS5TZXJpZXMiFAoSTGlzdFN5bWJvbHNSZXF1ZXN0IlIKE0xpc3RTeW1ib2xzUmVzcG9uc2USIwoHc3ltYm9scxgBIAMoCzISLmlkYy52MS5TeW1ib2xJbmZvEhYKDmRlZmF1bHRfc3ltYm9sGAIgASgJIlYKClN5bWJvbEluZm8SDgoGc3ltYm9sGAEgASgJEhIKCmZpcnN0X2RhdGUYAiABKAkSEQoJbGFzdF9kYXRlGAMgASgJEhEKCWJhcl9jb3VudBgEIAEoBTLwAQoQSW5kaWNhdG9yU2VydmljZRI6CgdHZXRNQUNEEhYuaWRjLnYxLkdldE1BQ0RSZXF1ZXN0GhcuaWRjLnYxLkdldE1BQ0RSZXNwb25zZRJYChFDb21wdXRlSW5kaWNhdG9ycxIgLmlkYy52MS5Db21wdXRlSW5kaWNhdG9yc1JlcXVlc3QaIS5pZGMudjEuQ29tcHV0ZUluZGljYXRvcnNSZXNwb25zZRJGCgtMaXN0U3ltYm9scxIaLmlkYy52MS5MaXN0U3ltYm9sc1JlcXVlc3QaGy5pZGMudjEuTGlzdFN5bWJvbHNSZXNwb25zZUKPAQoKY29tLmlkYy52MUIVSW5kaWNhdG9yU2VydmljZVByb3RvUAFaMWdpdGh1Yi5jb20vaWRjcnBjL2lkYy9jbGllbnRzL2dvL2dlbi9pZGMvdjE7aWRjdjGiAgNJWFiqAgZJZGMuVjHKAgZJZGNcVjHiAhJJZGNcVjFcR1BCTWV0YWRhdGHqAgdJZGM6OlYxYgZwcm90bzM", [file_idc_v1_bars, file_idc_v1_indicators]);
+  fileDesc("Ch5pZGMvdjEvaW5kaWNhdG9yX3NlcnZpY2UucHJvdG8SBmlkYy52MSLLAQoOR2V0TUFDRFJlcXVlc3QSEAoGc3ltYm9sGAEgASgJSAASIwoLaW5saW5lX2JhcnMYBSABKAsyDC5pZGMudjEuQmFyc0gAEhIKCnN0YXJ0X2RhdGUYAiABKAkSEAoIZW5kX2RhdGUYAyABKAkSKgoKcGFyYW1ldGVycxgEIAEoCzIWLmlkYy52MS5NQUNEUGFyYW1ldGVycxImCgpjb252ZW50aW9uGAYgASgOMhIuaWRjLnYxLkNvbnZlbnRpb25CCAoGc291cmNlIt0BCg9HZXRNQUNEUmVzcG9uc2USDgoGc3ltYm9sGAEgASgJEioKCnBhcmFtZXRlcnMYAiABKAsyFi5pZGMudjEuTUFDRFBhcmFtZXRlcnMSGgoEYmFycxgDIAEoCzIMLmlkYy52MS5CYXJzEgwKBG1hY2QYBCADKAESDgoGc2lnbmFsGAUgAygBEhEKCWhpc3RvZ3JhbRgGIAMoARImCgpjb252ZW50aW9uGAcgASgOMhIuaWRjLnYxLkNvbnZlbnRpb24SGQoRZmlyc3RfdmFsaWRfaW5kZXgYCCABKAUi1AEKGENvbXB1dGVJbmRpY2F0b3JzUmVxdWVzdBIQCgZzeW1ib2wYASABKAlIABIjCgtpbmxpbmVfYmFycxgCIAEoCzIMLmlkYy52MS5CYXJzSAASEgoKc3RhcnRfZGF0ZRgDIAEoCRIQCghlbmRfZGF0ZRgEIAEoCRImCgpjb252ZW50aW9uGAUgASgOMhIuaWRjLnYxLkNvbnZlbnRpb24SKQoKaW5kaWNhdG9ycxgGIAMoCzIVLmlkYy52MS5JbmRpY2F0b3JTcGVjQggKBnNvdXJjZSKCAQoZQ29tcHV0ZUluZGljYXRvcnNSZXNwb25zZRIOCgZzeW1ib2wYASABKAkSJgoKY29udmVudGlvbhgCIAEoDjISLmlkYy52MS5Db252ZW50aW9uEg0KBWRhdGVzGAMgAygFEh4KBnNlcmllcxgEIAMoCzIOLmlkYy52MS5TZXJpZXMiFAoSTGlzdFN5bWJvbHNSZXF1ZXN0IlIKE0xpc3RTeW1ib2xzUmVzcG9uc2USIwoHc3ltYm9scxgBIAMoCzISLmlkYy52MS5TeW1ib2xJbmZvEhYKDmRlZmF1bHRfc3ltYm9sGAIgASgJIuwBCgpTeW1ib2xJbmZvEg4KBnN5bWJvbBgBIAEoCRISCgpmaXJzdF9kYXRlGAIgASgJEhEKCWxhc3RfZGF0ZRgDIAEoCRIRCgliYXJfY291bnQYBCABKAUSIgoFc3RhdGUYBSABKA4yEy5pZGMudjEuU3ltYm9sU3RhdGUSDwoHcHJvYmxlbRgGIAEoCRIVCg13YXJuaW5nX2NvdW50GAcgASgFEhUKDWZpcnN0X3dhcm5pbmcYCCABKAkSMQoQcHJpY2VfYWRqdXN0bWVudBgJIAEoDjIXLmlkYy52MS5QcmljZUFkanVzdG1lbnQqXQoLU3ltYm9sU3RhdGUSHAoYU1lNQk9MX1NUQVRFX1VOU1BFQ0lGSUVEEAASFgoSU1lNQk9MX1NUQVRFX1JFQURZEAESGAoUU1lNQk9MX1NUQVRFX0lOVkFMSUQQAiq3AQoPUHJpY2VBZGp1c3RtZW50EiAKHFBSSUNFX0FESlVTVE1FTlRfVU5TUEVDSUZJRUQQABIZChVQUklDRV9BREpVU1RNRU5UX05PTkUQARIbChdQUklDRV9BREpVU1RNRU5UX1NQTElUUxACEikKJVBSSUNFX0FESlVTVE1FTlRfU1BMSVRTX0FORF9ESVZJREVORFMQAxIfChtQUklDRV9BREpVU1RNRU5UX05PVF9ORUVERUQQBDLwAQoQSW5kaWNhdG9yU2VydmljZRI6CgdHZXRNQUNEEhYuaWRjLnYxLkdldE1BQ0RSZXF1ZXN0GhcuaWRjLnYxLkdldE1BQ0RSZXNwb25zZRJYChFDb21wdXRlSW5kaWNhdG9ycxIgLmlkYy52MS5Db21wdXRlSW5kaWNhdG9yc1JlcXVlc3QaIS5pZGMudjEuQ29tcHV0ZUluZGljYXRvcnNSZXNwb25zZRJGCgtMaXN0U3ltYm9scxIaLmlkYy52MS5MaXN0U3ltYm9sc1JlcXVlc3QaGy5pZGMudjEuTGlzdFN5bWJvbHNSZXNwb25zZUKPAQoKY29tLmlkYy52MUIVSW5kaWNhdG9yU2VydmljZVByb3RvUAFaMWdpdGh1Yi5jb20vaWRjcnBjL2lkYy9jbGllbnRzL2dvL2dlbi9pZGMvdjE7aWRjdjGiAgNJWFiqAgZJZGMuVjHKAgZJZGNcVjHiAhJJZGNcVjFcR1BCTWV0YWRhdGHqAgdJZGM6OlYxYgZwcm90bzM", [file_idc_v1_bars, file_idc_v1_indicators]);
 
 /**
  * GetMACDRequest is the request of IndicatorService.GetMACD.
@@ -370,6 +370,55 @@ export type SymbolInfo = Message<"idc.v1.SymbolInfo"> & {
    * @generated from field: int32 bar_count = 4;
    */
   barCount: number;
+
+  /**
+   * state says whether the symbol is served. When it is
+   * SYMBOL_STATE_INVALID, first_date and last_date are empty, bar_count is
+   * 0, and requests for the symbol get FAILED_PRECONDITION.
+   *
+   * @generated from field: idc.v1.SymbolState state = 5;
+   */
+  state: SymbolState;
+
+  /**
+   * problem says why the symbol is SYMBOL_STATE_INVALID, naming the file
+   * (relative to its folder), the line (CSV, counting the header as line 1)
+   * or row (Parquet, from 1), and the column, e.g. "X.csv: line 7, column
+   * Close: 'n/a' is not a number". Empty when the symbol is ready.
+   *
+   * @generated from field: string problem = 6;
+   */
+  problem: string;
+
+  /**
+   * warning_count is the number of bars that are served although they are
+   * inconsistent: their open or close lies outside [low, high] by more than
+   * a relative 1e-9 (float noise is not counted). Vendors' files have such
+   * rows (Yahoo's SPY for 2008-2017 has two where open < low; the bundled
+   * SPY has none); they are real data, so they are served as they are,
+   * counted here and logged once.
+   *
+   * @generated from field: int32 warning_count = 7;
+   */
+  warningCount: number;
+
+  /**
+   * first_warning describes the first of those bars, in the same form as
+   * problem, e.g. "X.csv: line 1808, column Open: 209.419998 is below low
+   * 209.850006". Empty when warning_count is 0.
+   *
+   * @generated from field: string first_warning = 8;
+   */
+  firstWarning: string;
+
+  /**
+   * price_adjustment says how the stored prices are adjusted for splits and
+   * dividends, as declared beside the data (a folder's symbols.toml).
+   * Indicators are computed on the prices as stored.
+   *
+   * @generated from field: idc.v1.PriceAdjustment price_adjustment = 9;
+   */
+  priceAdjustment: PriceAdjustment;
 };
 
 /**
@@ -378,6 +427,97 @@ export type SymbolInfo = Message<"idc.v1.SymbolInfo"> & {
  */
 export const SymbolInfoSchema: GenMessage<SymbolInfo> = /*@__PURE__*/
   messageDesc(file_idc_v1_indicator_service, 6);
+
+/**
+ * SymbolState says whether a symbol's data can be served.
+ *
+ * @generated from enum idc.v1.SymbolState
+ */
+export enum SymbolState {
+  /**
+   * SYMBOL_STATE_UNSPECIFIED is never sent by this server.
+   *
+   * @generated from enum value: SYMBOL_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * SYMBOL_STATE_READY means the data passed every check and is served.
+   *
+   * @generated from enum value: SYMBOL_STATE_READY = 1;
+   */
+  READY = 1,
+
+  /**
+   * SYMBOL_STATE_INVALID means the data file breaks a rule of Bars (or
+   * cannot be read as CSV or Parquet at all); SymbolInfo.problem says
+   * which. The server checks the file again whenever its content changes.
+   *
+   * @generated from enum value: SYMBOL_STATE_INVALID = 2;
+   */
+  INVALID = 2,
+}
+
+/**
+ * Describes the enum idc.v1.SymbolState.
+ */
+export const SymbolStateSchema: GenEnum<SymbolState> = /*@__PURE__*/
+  enumDesc(file_idc_v1_indicator_service, 0);
+
+/**
+ * PriceAdjustment says how a series' stored prices relate to the prices
+ * traded on the day.
+ *
+ * @generated from enum idc.v1.PriceAdjustment
+ */
+export enum PriceAdjustment {
+  /**
+   * PRICE_ADJUSTMENT_UNSPECIFIED means nobody declared it: the server does
+   * not know (typical for an operator's own files).
+   *
+   * @generated from enum value: PRICE_ADJUSTMENT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * PRICE_ADJUSTMENT_NONE means prices as traded, with jumps at splits and
+   * dividends.
+   *
+   * @generated from enum value: PRICE_ADJUSTMENT_NONE = 1;
+   */
+  NONE = 1,
+
+  /**
+   * PRICE_ADJUSTMENT_SPLITS means prices adjusted for splits only, back
+   * from the last bar (e.g. the bundled AAPL, Yahoo's OHLC).
+   *
+   * @generated from enum value: PRICE_ADJUSTMENT_SPLITS = 2;
+   */
+  SPLITS = 2,
+
+  /**
+   * PRICE_ADJUSTMENT_SPLITS_AND_DIVIDENDS means prices adjusted for splits
+   * and dividends, back from the data's download date (e.g. the bundled SPY,
+   * Yahoo's auto-adjusted OHLC).
+   *
+   * @generated from enum value: PRICE_ADJUSTMENT_SPLITS_AND_DIVIDENDS = 3;
+   */
+  SPLITS_AND_DIVIDENDS = 3,
+
+  /**
+   * PRICE_ADJUSTMENT_NOT_NEEDED means the series has no splits or dividends
+   * to adjust for, e.g. a price index such as the bundled 000001.SH.
+   *
+   * @generated from enum value: PRICE_ADJUSTMENT_NOT_NEEDED = 4;
+   */
+  NOT_NEEDED = 4,
+}
+
+/**
+ * Describes the enum idc.v1.PriceAdjustment.
+ */
+export const PriceAdjustmentSchema: GenEnum<PriceAdjustment> = /*@__PURE__*/
+  enumDesc(file_idc_v1_indicator_service, 1);
 
 /**
  * IndicatorService computes technical indicators on daily bars with pandas
@@ -405,7 +545,13 @@ export const IndicatorService: GenService<{
    * - INVALID_ARGUMENT: a malformed date, end_date before start_date, a
    *   period out of range, an unknown convention, or bad inline bars. The
    *   message and the google.rpc.BadRequest detail name the field.
-   * - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+   * - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
+   *   the window holds no bars.
+   * - FAILED_PRECONDITION: the symbol's data file breaks the rules of Bars
+   *   (SymbolInfo.state is SYMBOL_STATE_INVALID). The message names the
+   *   symbol, the file (relative to its folder) and the problem, e.g.
+   *   "symbol: 'X' cannot be served: X.csv: line 7, column Close: 'n/a' is
+   *   not a number". It lasts until the file is fixed.
    *
    * @generated from rpc idc.v1.IndicatorService.GetMACD
    */
@@ -424,7 +570,9 @@ export const IndicatorService: GenService<{
    *   list, a spec with no indicator set, a bad or duplicate label, or a
    *   parameter out of range. Field paths name the spec, e.g.
    *   "indicators[2].rsi.period".
-   * - NOT_FOUND: the symbol is unknown, or the window holds no bars.
+   * - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
+   *   the window holds no bars.
+   * - FAILED_PRECONDITION: the symbol's data file is invalid, as for GetMACD.
    *
    * @generated from rpc idc.v1.IndicatorService.ComputeIndicators
    */
@@ -436,7 +584,12 @@ export const IndicatorService: GenService<{
   /**
    * ListSymbols is a unary RPC that lists the symbols in the server's data
    * store (the bundled data plus the operator's --data-dir), with each one's
-   * date range and bar count. It never fails for a valid server.
+   * date range, bar count, state and price adjustment. It never fails for a
+   * valid server: a data file that breaks the rules of Bars is listed with
+   * SYMBOL_STATE_INVALID and its problem, and every other symbol is still
+   * listed and served. Files added to, changed in or deleted from a data
+   * folder are seen without a restart (the folders are listed again at most
+   * once a second).
    *
    * @generated from rpc idc.v1.IndicatorService.ListSymbols
    */
