@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	idcv1 "github.com/idcrpc/idc/clients/go/gen/idc/v1"
+	"github.com/idcrpc/idc/clients/go/internal/testenv"
 )
 
 func TestPercentile(t *testing.T) {
@@ -306,14 +307,11 @@ func TestBenchFake(t *testing.T) {
 }
 
 // startServer starts the idc-server in IDC_SERVER_BIN on a free local port
-// and returns its address once it accepts connections, or skips the test
-// when IDC_SERVER_BIN is unset. The server is killed when the test ends.
+// and returns its address once it accepts connections (see internal/testenv
+// for an unset IDC_SERVER_BIN). The server is killed when the test ends.
 func startServer(t *testing.T) string {
 	t.Helper()
-	bin := os.Getenv("IDC_SERVER_BIN")
-	if bin == "" {
-		t.Skip("needs the idc-server executable: set IDC_SERVER_BIN to run it")
-	}
+	bin := testenv.Require(t, "IDC_SERVER_BIN", "the idc-server executable")
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

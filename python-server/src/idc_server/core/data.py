@@ -22,24 +22,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from idc_common.columns import COLUMN_ALIASES
 from idc_server.core.errors import InvalidArgumentError, NotFoundError, shown
 
 BAR_COLUMNS = ("open", "high", "low", "close", "volume")
-
-# Lower-cased source column names that mean one of ours; any column order.
-COLUMN_ALIASES: Mapping[str, str] = {
-    "date": "date",
-    "dt": "date",
-    "datetime": "date",
-    "time": "date",
-    "trade_date": "date",
-    "open": "open",
-    "high": "high",
-    "low": "low",
-    "close": "close",
-    "volume": "volume",
-    "vol": "volume",
-}
 
 
 def bundled_data_dir() -> Path:
