@@ -16,7 +16,7 @@
 ARG PYTHON_IMAGE=python:3.11-slim-trixie
 
 # ---------------------------------------------------------------------------
-# Build stage: wheels for the two packages and every dependency, at the
+# Build stage: wheels for the two distributions and every dependency, at the
 # versions pinned in constraints.txt. Nothing from this stage but /wheels is
 # used later.
 FROM ${PYTHON_IMAGE} AS build
@@ -28,14 +28,15 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 WORKDIR /src
 # Only what the build needs (.dockerignore keeps everything else, tests and
 # build leftovers included, out of the context). The generated gRPC code is
-# committed in clients/python, so no proto compiler runs here.
+# committed in python-proto, so no proto compiler runs here. The Python
+# client (clients/python) is not part of the image.
 COPY constraints.txt ./
-COPY clients/python ./clients/python
+COPY python-proto ./python-proto
 COPY python-server ./python-server
 
-# idc-server depends on idc-client==0.1.0; naming both paths makes pip use
-# the local client rather than look for it on an index.
-RUN pip wheel -c constraints.txt --wheel-dir /wheels ./clients/python ./python-server
+# idc-server depends on idc-proto==0.1.0; naming both paths makes pip use
+# the local one rather than look for it on an index.
+RUN pip wheel -c constraints.txt --wheel-dir /wheels ./python-proto ./python-server
 
 # ---------------------------------------------------------------------------
 # Runtime stage: the same slim base, the wheels installed from a bind mount

@@ -302,23 +302,22 @@ def check_dockerignore(report: Report, copies: list[str]) -> None:
     report.section(f".dockerignore ({shown(DOCKERIGNORE)})")
     patterns = compile_ignore(DOCKERIGNORE.read_text(encoding="utf-8"))
     must_exclude = [".git/HEAD", ".nox/x", ".mypy_cache/x", "clients/go/go.mod", "docs/x.md", "proto/x.proto"]
+    must_exclude += ["clients/python/pyproject.toml", "clients/python/src/idc_client/cli.py"]
     must_exclude += [
         "python-server/tests/x.py",
-        "clients/python/build/lib/x.py",
+        "python-proto/build/lib/x.py",
         "python-server/src/x.egg-info/PKG-INFO",
     ]
     must_exclude += ["python-server/src/idc_server/__pycache__/cli.cpython-311.pyc", "Dockerfile", "deploy/README.md"]
     leaked = [path for path in must_exclude if not ignored(path, patterns)]
-    report.check(
-        not leaked, "excludes .git, .nox, caches, clients/go, docs, proto, tests, build leftovers", str(leaked)
-    )
+    report.check(not leaked, "excludes .git, .nox, caches, clients, docs, proto, tests, build leftovers", str(leaked))
 
     files = sorted(repository_files())
     context = [path for path in files if not ignored(path, patterns)]
     size = sum((ROOT / path).stat().st_size for path in context)
     print(f"      build context: {len(context)} of {len(files)} files, {size / 1024:.0f} KiB")
-    outside = sorted({path.split("/")[0] for path in context} - {"constraints.txt", "clients", "python-server"})
-    report.check(not outside, "context holds only constraints.txt, clients/python and python-server", str(outside))
+    outside = sorted({path.split("/")[0] for path in context} - {"constraints.txt", "python-proto", "python-server"})
+    report.check(not outside, "context holds only constraints.txt, python-proto and python-server", str(outside))
     for source in copies:
         report.check(
             any(path == source or path.startswith(source.rstrip("/") + "/") for path in context),
@@ -327,13 +326,11 @@ def check_dockerignore(report: Report, copies: list[str]) -> None:
     needed = [
         path
         for path in files
-        if (path.startswith(("clients/python/src/", "python-server/src/")) and "/__pycache__/" not in path)
+        if (path.startswith(("python-proto/src/", "python-server/src/")) and "/__pycache__/" not in path)
         and ".egg-info/" not in path
     ]
     needed += [
-        f"{package}/{name}"
-        for package in ("clients/python", "python-server")
-        for name in ("pyproject.toml", "README.md")
+        f"{package}/{name}" for package in ("python-proto", "python-server") for name in ("pyproject.toml", "README.md")
     ]
     missing = [path for path in needed if ignored(path, patterns)]
     report.check(

@@ -13,6 +13,9 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +23,7 @@ import (
 
 	idcv1 "github.com/idcrpc/idc/clients/go/gen/idc/v1"
 	"github.com/idcrpc/idc/clients/go/idc"
+	"github.com/idcrpc/idc/clients/go/internal/testenv"
 )
 
 // Contract tests of IndicatorGraphService.GetChart and the chunk size of
@@ -441,23 +445,83 @@ func TestContractChartErrors(t *testing.T) {
 	})
 }
 
+// renderCounters reads the server's render-cache counters from its
+// Prometheus endpoint, IDC_METRICS_URL: renders started (cache misses) and
+// renders abandoned.
+func renderCounters(t *testing.T) (started, abandoned float64) {
+	t.Helper()
+	url := testenv.Require(t, "IDC_METRICS_URL", "the /metrics URL of the server in IDC_ADDR")
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s, %v", url, resp.Status, err)
+	}
+	values := map[string]float64{}
+	for line := range strings.SplitSeq(string(body), "\n") {
+		if name, value, ok := strings.Cut(line, " "); ok && !strings.HasPrefix(name, "#") {
+			if n, err := strconv.ParseFloat(value, 64); err == nil {
+				values[name] = n
+			}
+		}
+	}
+	const startedName, abandonedName = "idc_chart_cache_misses_total", "idc_chart_renders_abandoned_total"
+	for _, name := range []string{startedName, abandonedName} {
+		if _, ok := values[name]; !ok {
+			t.Fatalf("%s has no %s:\n%s", url, name, body)
+		}
+	}
+	return values[startedName], values[abandonedName]
+}
+
+// TestContractChartDeadline checks that a deadline stops the render itself,
+// not only the call: once a render has started for a call whose deadline
+// then passes, the server's abandoned-render counter must go up. A render
+// that ran to the end would never count.
 func TestContractChartDeadline(t *testing.T) {
 	c := contractClient(t)
+	getChart(t, c, spy2023(pngFormat, 400, 300, 0).Request()) // a warm connection
 
-	// A large SVG of SPY's whole history with every panel and overlay. The
-	// dpi varies from run to run so that the render cache cannot hold it.
-	q := idc.ChartQuery{
-		Symbol: "SPY", Panels: allPanels(),
-		Overlays: []*idcv1.ChartOverlay{idc.SMAOverlay(20), idc.EMAOverlay(12), idc.BollingerOverlay(20, 0)},
-		Format:   svgFormat, Width: 8000, Height: 2000, DPI: 60 + rand.Int32N(500),
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	_, err := c.GetChart(ctx, q.Request())
-	wantCode(t, err, codes.DeadlineExceeded, "")
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("the call took %v to fail after a 50 ms deadline", d)
+	// A large SVG of SPY's whole history with every panel and overlay (about
+	// 1.5 s to render on a 2-core machine). A deadline so short that the
+	// call ends before its render starts proves nothing, so it doubles
+	// until a render has started.
+	for deadline := 50 * time.Millisecond; ; deadline *= 2 {
+		if deadline > 2*time.Second {
+			t.Fatal("no render started before its deadline passed, even with 1.6 s")
+		}
+		started, abandoned := renderCounters(t)
+		// The dpi varies from call to call so that the render cache cannot hold the chart.
+		q := idc.ChartQuery{
+			Symbol: "SPY", Panels: allPanels(),
+			Overlays: []*idcv1.ChartOverlay{idc.SMAOverlay(20), idc.EMAOverlay(12), idc.BollingerOverlay(20, 0)},
+			Format:   svgFormat, Width: 8000, Height: 2000, DPI: 60 + rand.Int32N(500),
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), deadline)
+		begin := time.Now()
+		_, err := c.GetChart(ctx, q.Request())
+		cancel()
+		wantCode(t, err, codes.DeadlineExceeded, "")
+		if d := time.Since(begin); d > deadline+5*time.Second {
+			t.Errorf("the call took %v to fail after a %v deadline", d, deadline)
+		}
+		if now, _ := renderCounters(t); now == started {
+			continue // the call ended before its render started
+		}
+		// The server notices the deadline at the render's next checkpoint.
+		for waited := time.Now(); ; time.Sleep(100 * time.Millisecond) {
+			if _, now := renderCounters(t); now > abandoned {
+				break
+			}
+			if time.Since(waited) > time.Minute {
+				t.Fatalf("idc_chart_renders_abandoned stayed at %v for a minute after a %v deadline: "+
+					"the server rendered the chart to the end", abandoned, deadline)
+			}
+		}
+		break
 	}
 
 	img := getChart(t, c, spy2023(pngFormat, 400, 300, 0).Request())

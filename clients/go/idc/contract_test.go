@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"image/png"
 	"math"
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -17,19 +16,19 @@ import (
 
 	idcv1 "github.com/idcrpc/idc/clients/go/gen/idc/v1"
 	"github.com/idcrpc/idc/clients/go/idc"
+	"github.com/idcrpc/idc/clients/go/internal/testenv"
 )
 
 // The contract tests call a real idc server, serving its bundled data, at
 // the address in IDC_ADDR, e.g. IDC_ADDR=localhost:50051 go test ./...
+// `nox -s contract` sets it (and IDC_CONTRACT, so that a missing one fails:
+// see internal/testenv).
 
 const tolerance = 1e-6
 
 func contractClient(t *testing.T) *idc.Client {
 	t.Helper()
-	addr := os.Getenv("IDC_ADDR")
-	if addr == "" {
-		t.Skip("contract tests need a running idc server: set IDC_ADDR=host:port to run them")
-	}
+	addr := testenv.Require(t, "IDC_ADDR", "the host:port of a running idc server")
 	c, err := idc.Dial(addr, idc.WithTimeout(time.Minute))
 	if err != nil {
 		t.Fatalf("Dial(%q): %v", addr, err)

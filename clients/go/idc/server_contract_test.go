@@ -26,6 +26,7 @@ import (
 
 	idcv1 "github.com/idcrpc/idc/clients/go/gen/idc/v1"
 	"github.com/idcrpc/idc/clients/go/idc"
+	"github.com/idcrpc/idc/clients/go/internal/testenv"
 	"github.com/idcrpc/idc/clients/go/internal/testpki"
 )
 
@@ -35,8 +36,9 @@ import (
 //
 //	IDC_SERVER_BIN=$(command -v idc-server) go test ./idc
 //
-// They are skipped when IDC_SERVER_BIN is unset, and each one is skipped,
-// saying why, when the server's --help lacks a flag it needs. They run in
+// They are skipped when IDC_SERVER_BIN is unset outside the gate (see
+// internal/testenv), and each one fails, saying why, when the server's
+// --help lacks a flag it needs: a missing feature is a failure. They run in
 // parallel, since each server takes seconds to start.
 
 // serverStartTimeout bounds how long a server may take to open its port.
@@ -44,11 +46,7 @@ const serverStartTimeout = 2 * time.Minute
 
 func serverBin(t *testing.T) string {
 	t.Helper()
-	bin := os.Getenv("IDC_SERVER_BIN")
-	if bin == "" {
-		t.Skip("server contract tests need the idc-server executable: set IDC_SERVER_BIN to run them")
-	}
-	return bin
+	return testenv.Require(t, "IDC_SERVER_BIN", "the idc-server executable")
 }
 
 var serverHelp = sync.OnceValues(func() (string, error) {
@@ -59,8 +57,9 @@ var serverHelp = sync.OnceValues(func() (string, error) {
 	return string(out), nil
 })
 
-// requireServer skips the test unless IDC_SERVER_BIN is set and its --help
-// mentions every one of features (flags or environment variables).
+// requireServer returns the server in IDC_SERVER_BIN, and fails the test
+// unless its --help mentions every one of features (flags or environment
+// variables).
 func requireServer(t *testing.T, features ...string) string {
 	t.Helper()
 	bin := serverBin(t)
@@ -70,7 +69,7 @@ func requireServer(t *testing.T, features ...string) string {
 	}
 	for _, f := range features {
 		if !regexp.MustCompile(`(^|[\s\[(,])` + regexp.QuoteMeta(f) + `($|[\s\]),=])`).MatchString(help) {
-			t.Skipf("idc-server --help has no %s yet: skipping until the server supports it", f)
+			t.Fatalf("idc-server --help has no %s, which this test needs:\n%s", f, help)
 		}
 	}
 	return bin
@@ -294,9 +293,6 @@ func waitServing(t *testing.T, ctx context.Context, hc healthpb.HealthClient, se
 	}
 	for {
 		resp, err := stream.Recv()
-		if status.Code(err) == codes.Unimplemented {
-			t.Skipf("idc-server has no health service yet: %v", err)
-		}
 		if err != nil {
 			t.Fatalf("Watch(%q): %v", service, err)
 		}

@@ -20,6 +20,9 @@ import io
 import json
 import os
 import random
+import re
+import time
+import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -62,6 +65,10 @@ from idc_client import (
 from idc_client.cli import main
 
 TARGET = os.environ.get("IDC_TARGET", "")
+# `nox -s contract` sets IDC_CONTRACT with IDC_TARGET and IDC_METRICS_URL: there a missing one fails.
+IN_GATE = bool(os.environ.get("IDC_CONTRACT"))
+if IN_GATE and not TARGET:
+    raise RuntimeError("IDC_CONTRACT is set but IDC_TARGET (the address of a running idc server) is not")
 
 # What the Go, Python and TypeScript contract tests expect, shared so that they cannot drift apart.
 EXPECTATIONS: dict[str, Any] = json.loads(
@@ -77,6 +84,30 @@ pytestmark = pytest.mark.skipif(
     not TARGET,
     reason="contract tests need a running idc server: set IDC_TARGET (e.g. IDC_TARGET=localhost:50051)",
 )
+
+
+def required_env(name: str, purpose: str) -> str:
+    """The variable's value; a missing one fails the test in the gate and skips it elsewhere."""
+    value = os.environ.get(name, "")
+    if not value:
+        message = f"{name} ({purpose}) is not set"
+        if IN_GATE:
+            pytest.fail(f"IDC_CONTRACT is set but {message}: the session must provide it")
+        pytest.skip(f"{message}: set it to run this test")
+    return value
+
+
+def render_counters() -> tuple[float, float]:
+    """The server's renders started (cache misses) and renders abandoned, from its Prometheus endpoint."""
+    url = required_env("IDC_METRICS_URL", "the /metrics URL of the server in IDC_TARGET")
+    with urllib.request.urlopen(url, timeout=10) as response:
+        text = response.read().decode()
+    counters = []
+    for name in ("idc_chart_cache_misses_total", "idc_chart_renders_abandoned_total"):
+        values = re.findall(rf"^{name} (\S+)$", text, flags=re.MULTILINE)
+        assert len(values) == 1, f"{url} has no {name}"
+        counters.append(float(values[0]))
+    return counters[0], counters[1]
 
 
 @pytest.fixture(scope="module")
@@ -1172,22 +1203,36 @@ def test_bad_charts_fail_with_the_documented_code_and_field(
         assert field in (caught.value.details() or "")
 
 
-def test_a_chart_past_its_deadline_fails_and_the_next_call_succeeds(client: IdcClient) -> None:
-    # A large SVG of SPY's whole history with every panel and overlay. The dpi
-    # varies from run to run so that the render cache cannot hold it.
-    with pytest.raises(grpc.RpcError) as caught:
-        client.chart(
-            "SPY",
-            panels=all_panels(),
-            overlays=[sma_overlay(20), ema_overlay(12), boll_overlay(20)],
-            format="svg",
-            width=8000,
-            height=2000,
-            dpi=random.randint(60, 559),
-            timeout=0.05,
-        )
-
-    assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+def test_a_chart_past_its_deadline_stops_its_render_and_the_next_call_succeeds(client: IdcClient) -> None:
+    client.chart("SPY", "2023-01-01", "2023-12-31", width=400, height=300)  # a warm channel
+    # A large SVG of SPY's whole history with every panel and overlay (about
+    # 1.5 s to render on a 2-core machine). A deadline so short that the call
+    # ends before its render starts proves nothing, so it doubles until a
+    # render has started; then the render must be abandoned, which a render
+    # run to the end never is.
+    for timeout in (0.05, 0.1, 0.2, 0.4, 0.8, 1.6):
+        started, abandoned = render_counters()
+        with pytest.raises(grpc.RpcError) as caught:
+            client.chart(
+                "SPY",
+                panels=all_panels(),
+                overlays=[sma_overlay(20), ema_overlay(12), boll_overlay(20)],
+                format="svg",
+                width=8000,
+                height=2000,
+                dpi=random.randint(60, 559),  # new on every call, so the render cache cannot hold it
+                timeout=timeout,
+            )
+        assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        if render_counters()[0] > started:
+            break
+    else:
+        pytest.fail("no render started before its deadline passed, even with 1.6 s")
+    # The server stops the render at its next checkpoint.
+    deadline = time.monotonic() + 60
+    while render_counters()[1] <= abandoned:
+        assert time.monotonic() < deadline, f"no render abandoned after a {timeout} s deadline: it ran to the end"
+        time.sleep(0.1)
     image = client.chart("SPY", "2023-01-01", "2023-12-31", width=400, height=300)
     assert (image.media_type, image.width_px, image.height_px) == ("image/png", 400, 300)
 

@@ -7,7 +7,6 @@ import io
 import os
 import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -41,7 +40,6 @@ from idc_server.core.indicators import (
     INDICATORS,
     BollingerParameters,
     Convention,
-    EMAParameters,
     KDJParameters,
     MACDParameters,
     RSIParameters,
@@ -290,17 +288,6 @@ def test_ten_year_window_renders_as_png_and_svg(decade: Any) -> None:
 )
 def test_extreme_sizes_render(quarter: Any, width: int, height: int, dpi: int) -> None:
     assert decode(render(quarter, width_px=width, height_px=height, dpi=dpi)).size == (width, height)
-
-
-def test_2500_bars_with_4_panels_and_3_overlays_render_quickly(decade: Any) -> None:
-    bars, overlays, panels = decade
-    history = random_bars(2520, seed=2)
-    overlays = [*overlays, Overlay("EMA(50)", outputs(history, "ema", EMAParameters(50), slice(None)))]
-    render_chart(bars, title="warm-up", overlays=overlays, panels=panels)
-    start = time.perf_counter()
-    render_chart(bars, title="timed", overlays=overlays, panels=panels)
-    # About 0.3 s on a development machine; the bound only catches pathological slowdowns.
-    assert time.perf_counter() - start < 2.5
 
 
 # --- colours ----------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Indicators against TA-Lib, 通达信 reference values and independent loop implementations."""
+"""Indicators against TA-Lib, 通达信 regression pins and independent loop implementations."""
 
 from __future__ import annotations
 
@@ -239,7 +239,10 @@ def test_first_valid_bar_is_the_documented_warm_up(
         assert result[output].iloc[first:].notna().all(), output
 
 
-# --- 通达信 reference values ---------------------------------------------------------------
+# --- 通达信 regression pins ----------------------------------------------------------------
+# These figures came from our own code (PROVENANCE.md), not from 通达信: they pin today's
+# values against accidental change. The independent oracle is MyTT, in
+# test_indicators_tdx_oracle.py.
 
 
 @pytest.mark.parametrize(
@@ -252,19 +255,19 @@ def test_first_valid_bar_is_the_documented_warm_up(
         ("AAPL", "2018-01-19", 1.7824423213, 1.2813726230),
     ],
 )
-def test_tdx_macd_matches_reference_values(store: BarStore, symbol: str, day: str, dif: float, dea: float) -> None:
+def test_tdx_macd_matches_its_regression_pins(store: BarStore, symbol: str, day: str, dif: float, dea: float) -> None:
     row = compute("macd", store.bars(symbol), MACDParameters(), TDX).loc[day]
     assert row["macd"] == pytest.approx(dif, abs=1e-9)
     assert row["signal"] == pytest.approx(dea, abs=1e-9)
     assert row["histogram"] == pytest.approx(2 * (dif - dea), abs=1e-9)
 
 
-def test_tdx_macd_bar_matches_the_reference_value(store: BarStore) -> None:
+def test_tdx_macd_bar_matches_its_regression_pin(store: BarStore) -> None:
     row = compute("macd", store.bars("000001.SH"), MACDParameters(), TDX).loc["2026-06-16"]
     assert row["histogram"] == pytest.approx(3.1433384075, abs=1e-9)
 
 
-def test_aapl_reference_values_hold_under_both_conventions(store: BarStore) -> None:
+def test_aapl_regression_pins_hold_under_both_conventions(store: BarStore) -> None:
     for convention in Convention:
         row = compute("macd", store.bars("AAPL"), MACDParameters(), convention).loc["2018-01-19"]
         assert row["macd"] == pytest.approx(1.7824423213, abs=1e-9)

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	idcv1 "github.com/idcrpc/idc/clients/go/gen/idc/v1"
+	"github.com/idcrpc/idc/clients/go/internal/testenv"
 )
 
 func TestPercentile(t *testing.T) {
@@ -306,14 +307,11 @@ func TestBenchFake(t *testing.T) {
 }
 
 // startServer starts the idc-server in IDC_SERVER_BIN on a free local port
-// and returns its address once it accepts connections, or skips the test
-// when IDC_SERVER_BIN is unset. The server is killed when the test ends.
+// and returns its address once it accepts connections (see internal/testenv
+// for an unset IDC_SERVER_BIN). The server is killed when the test ends.
 func startServer(t *testing.T) string {
 	t.Helper()
-	bin := os.Getenv("IDC_SERVER_BIN")
-	if bin == "" {
-		t.Skip("needs the idc-server executable: set IDC_SERVER_BIN to run it")
-	}
+	bin := testenv.Require(t, "IDC_SERVER_BIN", "the idc-server executable")
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -358,6 +356,10 @@ func startServer(t *testing.T) string {
 	return ""
 }
 
+// TestServer runs each kind of load against a real server. Chart loads warm
+// up for 3 s, since a cold render (matplotlib's first figure) takes over a
+// second on a busy 2-core machine, and a call that ends in the warm-up is
+// not counted.
 func TestServer(t *testing.T) {
 	addr := startServer(t)
 	for _, tc := range []struct {
@@ -366,9 +368,9 @@ func TestServer(t *testing.T) {
 	}{
 		{"macd", []string{"-rpc", "macd", "-symbol", "SPY", "-start", "2024-01-01", "-end", "2024-12-31", "-concurrency", "2", "-duration", "1s"}},
 		{"indicators", []string{"-rpc", "indicators", "-symbol", "SPY", "-start", "2024-01-01", "-end", "2024-12-31", "-duration", "500ms"}},
-		{"chart", []string{"-rpc", "chart", "-symbol", "SPY", "-start", "2024-01-01", "-end", "2024-12-31", "-width", "400", "-height", "300", "-chunk-bytes", "4096", "-duration", "500ms"}},
+		{"chart", []string{"-rpc", "chart", "-symbol", "SPY", "-start", "2024-01-01", "-end", "2024-12-31", "-width", "400", "-height", "300", "-chunk-bytes", "4096", "-warmup", "3s", "-duration", "1s"}},
 		{"macd with inline bars", []string{"-rpc", "macd", "-inline-bars", "2000", "-duration", "500ms"}},
-		{"distinct charts", []string{"-rpc", "chart", "-symbol", "SPY", "-start", "2024-01-01", "-end", "2024-12-31", "-width", "300", "-height", "200", "-distinct", "-concurrency", "2", "-duration", "1s"}},
+		{"distinct charts", []string{"-rpc", "chart", "-symbol", "SPY", "-start", "2024-01-01", "-end", "2024-12-31", "-width", "300", "-height", "200", "-distinct", "-concurrency", "2", "-warmup", "3s", "-duration", "3s"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer

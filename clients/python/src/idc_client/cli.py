@@ -39,6 +39,7 @@ from idc_client import charts, indicators
 from idc_client.client import DEFAULT_TARGET, DEFAULT_TIMEOUT, IdcClient, tls_credentials
 from idc_client.errors import IntegrityError, ProtocolError, field_violations
 from idc_client.frames import indicator_frame, macd_frame
+from idc_common.columns import canonical_column
 
 __all__ = ["build_parser", "chart_overlays", "chart_panels", "indicator_specs", "main"]
 
@@ -238,8 +239,8 @@ def _selection_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument(
         "--bars",
         metavar="CSV",
-        help="send your own daily bars instead: a CSV file with a date column first and columns "
-        "open, high, low, close, volume",
+        help="send your own daily bars instead: a CSV file with columns date, open, high, low, close, "
+        "volume, spelled as --data-dir accepts them (e.g. a Yahoo Finance download)",
     )
     selection.add_argument("--start", help="first day YYYY-MM-DD, inclusive (default: first bar)")
     selection.add_argument("--end", help="last day YYYY-MM-DD, inclusive (default: last bar)")
@@ -478,10 +479,19 @@ def indicator_specs(args: argparse.Namespace) -> list[indicators_pb2.IndicatorSp
 
 
 def _read_bars(path: str | None) -> pd.DataFrame | None:
-    """The bars of the ``--bars`` CSV file, indexed by its first column, or ``None`` without one."""
+    """The bars of the ``--bars`` CSV file, or ``None`` without one.
+
+    Columns are matched as the server's ``--data-dir`` reader matches them
+    (``idc_common.columns``: ``Date``/``trade_date``, ``Open``, ``vol``, any
+    case and order; extra columns dropped). The dates are the ``date``
+    column, or the first column when no column is named for dates.
+    """
     if path is None:
         return None
-    return pd.read_csv(path, index_col=0, parse_dates=[0])
+    raw = pd.read_csv(path)
+    frame = raw.rename(columns=lambda name: canonical_column(name) or name)
+    dates = "date" if "date" in frame.columns else frame.columns[0]
+    return frame.set_index(pd.DatetimeIndex(pd.to_datetime(frame.pop(dates)), name="date"))
 
 
 def _source_name(symbol: str) -> str:

@@ -17,25 +17,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-BAR_COLUMNS = ("open", "high", "low", "close", "volume")
+# One definition of the columns, shared with the Python client's --bars reader.
+from idc_common.columns import BAR_COLUMNS as BAR_COLUMNS
+from idc_common.columns import COLUMN_ALIASES as COLUMN_ALIASES
 PRICE_COLUMNS = ("open", "high", "low", "close")
 DATES = "dates"  # the name of the date column in the rules' messages (Bars.dates)
-
-# Lower-cased source column names that mean one of ours; any column order.
-# Both the server's data files and the Python client's --bars reader accept these.
-COLUMN_ALIASES: Mapping[str, str] = {
-    "date": "date",
-    "dt": "date",
-    "datetime": "date",
-    "time": "date",
-    "trade_date": "date",
-    "open": "open",
-    "high": "high",
-    "low": "low",
-    "close": "close",
-    "volume": "volume",
-    "vol": "volume",
-}
 
 # Finite bounds that keep every indicator and chart of the bars finite: squares
 # of prices (variance), sums of 500,000 volumes and axis spans stay far below
