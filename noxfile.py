@@ -107,7 +107,7 @@ def generate_google_rpc(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """buf lint and format, ruff, mypy, import-linter's layers, tsc (strict), gofmt, go vet and staticcheck, deployment files."""
+    """buf lint and format, ruff, mypy, import-linter's layers, tsc, gofmt, go vet, staticcheck, deployment files."""
     install_project(
         session,
         *("buf-bin", "ruff", "mypy", "types-protobuf", "grpc-stubs", "pandas-stubs", "import-linter"),

@@ -20,6 +20,7 @@ import pandas as pd
 # One definition of the columns, shared with the Python client's --bars reader.
 from idc_common.columns import BAR_COLUMNS as BAR_COLUMNS
 from idc_common.columns import COLUMN_ALIASES as COLUMN_ALIASES
+
 PRICE_COLUMNS = ("open", "high", "low", "close")
 DATES = "dates"  # the name of the date column in the rules' messages (Bars.dates)
 
