@@ -60,6 +60,7 @@ FONT_PT = 9.0  # base font size at the default size; shrunk for small images, gr
 MAX_FONT_GROWTH = 2.5
 PRICE_SHARE = 2.0  # price panel height relative to one sub-panel...
 PRICE_FRACTION = 0.52  # ...but at least this share of the plotting height with many panels
+PANEL_LINES = 6.0  # least sub-panel height, in lines of text
 Y_LABEL_CHARS = 7.5  # room for y tick labels, in characters
 
 Checkpoint = Callable[[], None]
@@ -229,9 +230,16 @@ class _CheckpointArtist(Artist):
 
 
 def _font_size(w_in: float, h_in: float, panels: int) -> float:
-    """Base font size in points: FONT_PT, smaller for small images, somewhat larger for large ones."""
+    """Base font size in points: FONT_PT, smaller for small images, somewhat larger for large ones.
+
+    Small enough that every sub-panel is at least PANEL_LINES lines of text
+    high (three tick labels that do not touch) after the title, the legend
+    headers and the date labels; and that about 42 characters fit across.
+    """
     grow = min(MAX_FONT_GROWTH, max(1.0, math.sqrt(min(w_in / 12.0, h_in / 8.0))))
-    fit = min(h_in * 72.0 / (28.0 + 6.0 * max(0, panels - 1)), w_in * 72.0 / 42.0)
+    share = max(PRICE_SHARE, panels * PRICE_FRACTION / (1.0 - PRICE_FRACTION))
+    lines = 2.2 + 1.6 + (panels + 1) * legend.height_pt(1, 1.0) + 0.5 * panels + PANEL_LINES * (share + panels)
+    fit = min((h_in * 72.0 - 8.0) / lines, w_in * 72.0 / 42.0)
     return max(3.0, min(FONT_PT * grow, fit))
 
 
@@ -460,12 +468,21 @@ def _draw_overlay(
         else:
             ax.fill_between(x, lower, upper, color=color, alpha=style.palette.band_alpha, linewidth=0, zorder=1)
         for key in band:
-            ax.plot(*buckets.line(x, lines[key]), color=color, linewidth=0.6 * lw, alpha=0.65, zorder=3.5)
+            ax.plot(
+                *buckets.line(x, lines[key]), color=color, linewidth=0.6 * lw, alpha=0.65, zorder=3.5, label=overlay.label
+            )
     plain = [key for key in overlay.kind.lines if band is None or key not in band]
     for i, key in enumerate(plain):
         zorder = 3.5 if band is not None else 4.0
         linestyle = _LINE_STYLES[i % len(_LINE_STYLES)] if band is None else "-"
-        ax.plot(*buckets.line(x, lines[key]), color=color, linewidth=lw, linestyle=linestyle, zorder=zorder)
+        ax.plot(
+            *buckets.line(x, lines[key]),
+            color=color,
+            linewidth=lw,
+            linestyle=linestyle,
+            zorder=zorder,
+            label=overlay.label,
+        )
 
 
 # --- panels -----------------------------------------------------------------------------------
@@ -503,9 +520,15 @@ def _draw_panel(
 ) -> None:
     """One panel from its declaration: bars, then lines (the first series on top), guides and the y axis."""
     p = style.palette
-    fixed = kind.y_range is not None
-    scaled = values.Scaled() if fixed else values.Scaled.of(*series.values())
-    drawn = {key: scaled(array) for key, array in series.items()}
+    if kind.y_range is not None:
+        # Values far outside a fixed range are off the panel anyway; clipped, they cannot overflow its transforms.
+        low, high = kind.y_range
+        scaled = values.Scaled()
+        drawn = {key: np.clip(array, 2.0 * low - high, 2.0 * high - low) for key, array in series.items()}
+    else:
+        scaled = values.Scaled.of(*series.values(), np.array(kind.guides))  # guides keep their place
+        drawn = {key: scaled(array) for key, array in series.items()}
+    guides = [float(scaled(np.array([level]))[0]) for level in kind.guides]
     lw = _panel_line_width(style, kind)
     has_bars = False
     for rank, item in enumerate(kind.series):
@@ -521,10 +544,9 @@ def _draw_panel(
                 _draw_bars(ax, data.x, array, data.up, buckets, style, bucket_up)
             else:
                 _draw_bars(ax, data.x, array, array >= 0.0, buckets, style, None)
-    if kind.y_range is not None and kind.guides:
-        low, high = min(kind.guides), max(kind.guides)
-        ax.axhspan(low, high, color=p.guide, alpha=p.guide_band_alpha, linewidth=0, zorder=0)
-    for level in kind.guides:
+    if kind.y_range is not None and guides:
+        ax.axhspan(min(guides), max(guides), color=p.guide, alpha=p.guide_band_alpha, linewidth=0, zorder=0)
+    for level in guides:
         ax.axhline(level, color=p.guide, linewidth=0.7 * style.lw, linestyle=(0, (4, 3)), zorder=1)
     if kind.zero_line:
         ax.axhline(0.0, color=p.zero, linewidth=0.7 * style.lw, zorder=1)
@@ -532,12 +554,12 @@ def _draw_panel(
     if kind.y_range is not None:
         ax.set_ylim(*kind.y_range)
     else:
-        extra = [np.array(kind.guides)] if kind.guides else []
+        extra = [np.array(guides)] if guides else []
         if has_bars or kind.zero_line:
             extra.append(np.zeros(1))
         values.fit_linear(ax, values.finite_range(*drawn.values(), *extra), floor_zero=kind.from_bars)
     if kind.ticks:
-        values.fixed_ticks(ax, kind.ticks)
+        values.fixed_ticks(ax, kind.ticks, scaled)
     else:
         values.set_ticks(ax, scaled, _height_pt(ax, h_pt), style.fs, si=kind.si_labels)
 

@@ -19,8 +19,10 @@ FloatArray = npt.NDArray[np.float64]
 
 MARGIN = 0.05  # of the data's span, above and below
 MIN_TICKS = 3
-_PLAIN_MAX = 1e7  # largest magnitude drawn unscaled
-_PLAIN_MIN = 1e-4  # smallest non-zero magnitude drawn unscaled
+_PLAIN_MAX = 1e7  # largest magnitude labelled without an exponent
+_PLAIN_MIN = 1e-4  # smallest non-zero magnitude labelled without an exponent
+_SCALE_ABOVE = 1e100  # magnitudes drawn divided by a power of ten: far from overflow, far from ordinary data
+_SCALE_BELOW = 1e-100
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,15 +33,15 @@ class Scaled:
 
     @staticmethod
     def of(*arrays: FloatArray) -> Scaled:
-        """The factor for these values: 1 unless their largest magnitude is above 1e7 or below 1e-4."""
+        """The factor for these values: 1 unless their largest magnitude is above 1e100 or below 1e-100."""
         largest = 0.0
         for array in arrays:
             finite = np.abs(array[np.isfinite(array)])
             if finite.size:
                 largest = max(largest, float(finite.max()))
-        if largest == 0.0 or _PLAIN_MIN <= largest < _PLAIN_MAX:
+        if largest == 0.0 or _SCALE_BELOW <= largest < _SCALE_ABOVE:
             return Scaled()
-        return Scaled(10.0 ** math.floor(math.log10(largest)))
+        return Scaled(10.0 ** max(-307, math.floor(math.log10(largest))))  # 1e-308 and below are subnormal
 
     def __call__(self, values: FloatArray) -> FloatArray:
         """``values`` in drawing units (a new array unless the factor is 1)."""
@@ -112,15 +114,18 @@ def set_ticks(ax: Axes, scaled: Scaled, height_pt: float, font_pt: float, si: bo
     ax.yaxis.set_major_formatter(FuncFormatter(_formatter(scaled.factor, si, ax)))
 
 
-def fixed_ticks(ax: Axes, ticks: tuple[float, ...]) -> None:
-    """Ticks at fixed values (e.g. RSI's 30, 50, 70)."""
-    ax.yaxis.set_major_locator(FixedLocator(list(ticks)))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:g}"))
+def fixed_ticks(ax: Axes, ticks: tuple[float, ...], scaled: Scaled) -> None:
+    """Ticks at fixed values (e.g. RSI's 30, 50, 70), placed in drawing units."""
+    ax.yaxis.set_major_locator(FixedLocator([tick / scaled.factor for tick in ticks]))
+    labels = {tick / scaled.factor: f"{tick:g}" for tick in ticks}
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: labels.get(value, f"{value * scaled.factor:g}")))
 
 
 def _formatter(factor: float, si: bool, ax: Axes) -> FuncFormatter:
     def label(value: float, _position: float | None) -> str:
-        real = value * factor
+        real = float(value) * factor  # Python floats: a tick beyond the largest double is inf, not a warning
+        if not math.isfinite(real):
+            return ""
         if si:
             return si_label(real)
         step = _tick_step(ax) * factor
