@@ -78,9 +78,15 @@ def random_bars(rows: int, seed: int = 0, start: str = "2015-01-02") -> pd.DataF
     )
 
 
-def outputs(history: pd.DataFrame, name: str, parameters: Any, window: slice | np.ndarray) -> dict[str, np.ndarray]:
+def outputs(
+    history: pd.DataFrame,
+    name: str,
+    parameters: Any,
+    window: slice | np.ndarray,
+    convention: Convention = Convention.TALIB,
+) -> dict[str, np.ndarray]:
     """An indicator's outputs over the whole history, cut to the window (warm-up bars are NaN)."""
-    frame = INDICATORS[name].compute(history, parameters, Convention.TALIB)
+    frame = INDICATORS[name].compute(history, parameters, convention)
     return {column: frame[column].to_numpy(dtype=np.float64)[window] for column in INDICATORS[name].outputs}
 
 
@@ -210,18 +216,101 @@ def test_png_carries_no_software_or_time_metadata(quarter: Any) -> None:
 # --- reference images -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("name", "theme", "scheme"),
-    [
-        ("spy_2023h2_light_western", Theme.LIGHT, ColorScheme.WESTERN),
-        ("spy_2023h2_dark_cn", Theme.DARK, ColorScheme.CN),
-    ],
-)
-def test_chart_matches_reference_image(
-    spy_2023h2: Any, tmp_path: Path, name: str, theme: Theme, scheme: ColorScheme
-) -> None:
+Reference = tuple[pd.DataFrame, str, list[Overlay], list[Panel], RenderOptions]
+
+
+def symbol_window(symbol: str, start: str, end: str) -> tuple[pd.DataFrame, np.ndarray]:
+    history = BarStore([bundled_data_dir()]).bars(symbol)
+    return history, np.asarray((history.index >= start) & (history.index <= end))
+
+
+def short_spy() -> Reference:
+    """Nine days of SPY: candles spread over the width, every date labelled, SMA(5), volume and MACD."""
+    history, window = symbol_window("SPY", "2024-03-12", "2024-03-22")
+    overlays = [Overlay(SMA, "SMA(5)", outputs(history, "sma", SMAParameters(5), window))]
+    panels = [
+        Panel(VOLUME, "Volume", {}),
+        Panel(MACD, "MACD(12, 26, 9)", outputs(history, "macd", MACDParameters(), window)),
+    ]
+    return history[window], "SPY · 2024-03-12 – 2024-03-22 · TA-Lib", overlays, panels, RenderOptions(1000, 700)
+
+
+def long_spy() -> Reference:
+    """All 33 years of SPY: an automatic log price scale, one pixel column per bucket of bars."""
+    history, window = symbol_window("SPY", "1990-01-01", "2030-01-01")
+    overlays = [Overlay(SMA, "SMA(200)", outputs(history, "sma", SMAParameters(200), window))]
+    panels = [
+        Panel(VOLUME, "Volume", {}),
+        Panel(MACD, "MACD(12, 26, 9)", outputs(history, "macd", MACDParameters(), window)),
+        Panel(RSI, "RSI(14)", outputs(history, "rsi", RSIParameters(), window)),
+    ]
+    return history[window], "SPY · 1993-01-29 – 2026-03-27 · TA-Lib", overlays, panels, RenderOptions(1000, 700)
+
+
+def cn_tdx() -> Reference:
+    """Half a year of the Shanghai Composite under 通达信 conventions and CN colours: DIF, DEA and MACD."""
+    tdx = Convention.TDX
+    history, window = symbol_window("000001.SH", "2024-07-01", "2024-12-31")
+    overlays = [
+        Overlay(SMA, "SMA(5)", outputs(history, "sma", SMAParameters(5), window, tdx)),
+        Overlay(SMA, "SMA(20)", outputs(history, "sma", SMAParameters(20), window, tdx)),
+        Overlay(BOLL, "BOLL(20, 2)", outputs(history, "boll", BollingerParameters(), window, tdx)),
+    ]
+    panels = [
+        Panel(VOLUME, "Volume", {}, tdx),
+        Panel(MACD, "MACD(12, 26, 9)", outputs(history, "macd", MACDParameters(), window, tdx), tdx),
+        Panel(KDJ, "KDJ(9, 3, 3)", outputs(history, "kdj", KDJParameters(), window, tdx), tdx),
+    ]
+    options = RenderOptions(1000, 700, scheme=ColorScheme.CN)
+    return history[window], "000001.SH · 2024-07-01 – 2024-12-31 · TDX", overlays, panels, options
+
+
+def intraday_sessions() -> Reference:
+    """Three Shanghai sessions of 5-minute bars: no gap for nights or lunch, times within sessions, dates at opens."""
+    stamps = pd.DatetimeIndex(
+        [
+            stamp
+            for day in pd.bdate_range("2024-03-11", periods=3)
+            for start, end in (("09:30", "11:30"), ("13:00", "15:00"))
+            for stamp in pd.date_range(f"{day.date()} {start}", f"{day.date()} {end}", freq="5min")[1:]
+        ],
+        name="date",
+    )
+    bars = random_bars(len(stamps), seed=11).set_axis(stamps)
+    tdx = Convention.TDX
+    overlays = [Overlay(SMA, "SMA(12)", outputs(bars, "sma", SMAParameters(12), slice(None), tdx))]
+    panels = [
+        Panel(VOLUME, "Volume", {}, tdx),
+        Panel(MACD, "MACD(12, 26, 9)", outputs(bars, "macd", MACDParameters(), slice(None), tdx), tdx),
+    ]
+    title = f"5-minute bars · {charts.span_text(stamps)} · TDX"
+    return bars, title, overlays, panels, RenderOptions(1000, 700, scheme=ColorScheme.CN)
+
+
+def spy_half_year(theme: Theme, scheme: ColorScheme) -> Callable[[], Reference]:
+    def reference() -> Reference:
+        history, window = symbol_window("SPY", "2023-07-01", "2023-12-29")
+        bars, overlays, panels = standard_chart(history, window)
+        return bars, TITLE, overlays, panels, RenderOptions(1000, 700, theme=theme, scheme=scheme)
+
+    return reference
+
+
+REFERENCES: dict[str, Callable[[], Reference]] = {
+    "spy_2023h2_light_western": spy_half_year(Theme.LIGHT, ColorScheme.WESTERN),
+    "spy_2023h2_dark_cn": spy_half_year(Theme.DARK, ColorScheme.CN),
+    "short_spy_9_days": short_spy,
+    "long_spy_33_years": long_spy,
+    "cn_tdx_sse_2024h2": cn_tdx,
+    "intraday_3_sessions": intraday_sessions,
+}
+
+
+@pytest.mark.parametrize("name", list(REFERENCES))
+def test_chart_matches_reference_image(tmp_path: Path, name: str) -> None:
     expected = BASELINE_DIR / f"{name}.png"
-    data = render(spy_2023h2, width_px=1000, height_px=700, theme=theme, scheme=scheme)
+    bars, title, overlays, panels, options = REFERENCES[name]()
+    data = render_chart(bars, title=title, overlays=overlays, panels=panels, options=options)
     if UPDATE_BASELINE:
         BASELINE_DIR.mkdir(exist_ok=True)
         expected.write_bytes(data)
@@ -664,6 +753,14 @@ def test_month_ticks_fall_on_first_trading_day_of_month() -> None:
     for p in positions:
         assert p > 0
         assert dates[p].month != dates[p - 1].month
+
+
+def test_a_month_opening_after_a_week_long_holiday_still_gets_its_tick() -> None:
+    history = BarStore([bundled_data_dir()]).bars("000001.SH")
+    dates = history.index[(history.index >= "2024-07-01") & (history.index <= "2024-12-31")]
+    positions, labels = time_ticks(dates, geometry_for(len(dates)))
+    assert labels == ["2024-07", "2024-08", "2024-09", "2024-10", "2024-11", "2024-12"]
+    assert dates[positions[3]] == pd.Timestamp("2024-10-08")  # after the National Day holiday
 
 
 def test_nine_bars_get_every_date_when_there_is_room_and_fewer_when_not() -> None:

@@ -102,8 +102,10 @@ def _daily_ticks(
 def _period_starts(dates: pd.DatetimeIndex, months: int) -> list[int]:
     """Positions of the first trading day of each period of ``months`` months.
 
-    A period counts only if the data has a row within its first week, so a
-    window starting mid-month does not get a misleading month tick at 0.
+    A period that begins before the window counts only if the window starts
+    within its first week, so a window starting mid-month gets no misleading
+    month tick at 0; a later period counts at its first bar, however late
+    (the first trading day after a week-long holiday).
     """
     first = dates[0].year * 12 + dates[0].month - 1
     last = dates[-1].year * 12 + dates[-1].month - 1
@@ -113,11 +115,21 @@ def _period_starts(dates: pd.DatetimeIndex, months: int) -> list[int]:
         starts = starts.tz_localize(dates.tz)
     idx = dates.searchsorted(starts)
     week = pd.Timedelta(days=7)
-    return [int(i) for i, start in zip(idx.tolist(), starts, strict=True) if i < len(dates) and dates[i] < start + week]
+    return [
+        int(i)
+        for i, start in zip(idx.tolist(), starts, strict=True)
+        if i < len(dates) and (i > 0 or dates[0] < start + week)
+    ]
 
 
 def _intraday_ticks(stamps: pd.DatetimeIndex, geometry: AxisGeometry) -> tuple[list[int], list[str]]:
-    """Session starts labelled with their date and, where there is room, clock times within sessions."""
+    """Session opens labelled with their date, reopenings after a break and clock times with their time.
+
+    Ticks are taken greedily by rank (session opens, then reopenings after a
+    break such as lunch, then clock times), each at least a label's width
+    from those already taken. Clock times use the smallest step in
+    ``_MINUTES`` whose ticks are not crowded by one another.
+    """
     day = stamps.normalize()
     new_day = np.ones(len(stamps), dtype=bool)
     new_day[1:] = day[1:] != day[:-1]
@@ -126,20 +138,30 @@ def _intraday_ticks(stamps: pd.DatetimeIndex, geometry: AxisGeometry) -> tuple[l
     if len(starts) > 1 and np.diff(starts).min() < gap:
         # Sessions too narrow for times: label sessions as days.
         return _daily_ticks(day[starts], starts, geometry, day_format="%m-%d")
+    step_ns = np.diff(stamps.asi8)
+    usual = float(np.median(step_ns[~new_day[1:]])) if (~new_day[1:]).any() else 0.0
+    reopen = np.flatnonzero(~new_day[1:] & (step_ns > 1.5 * usual)) + 1 if usual > 0 else np.array([], dtype=np.int64)
+    taken = list(starts.tolist())
+    for position in reopen.tolist():
+        if _clear(taken, position, gap):
+            taken.append(position)
     minutes = (stamps - day).total_seconds().to_numpy() // 60
-    chosen: np.ndarray = np.array([], dtype=np.int64)
     for step in _MINUTES:
         slot = minutes // step
         crossing = np.flatnonzero(~new_day[1:] & (slot[1:] != slot[:-1])) + 1
-        if len(crossing) < 2 or np.diff(crossing).min() >= gap:
-            chosen = crossing
-            break
-    # A time right after a session start would crowd its date: leave it out.
-    following = np.searchsorted(starts, chosen, side="right") - 1
-    times = chosen[chosen - starts[following] >= gap] if len(chosen) else chosen
-    before = np.searchsorted(starts, times, side="right")
-    times = times[(before >= len(starts)) | (starts[np.minimum(before, len(starts) - 1)] - times >= gap)]
-    positions = sorted({*starts.tolist(), *times.tolist()})
+        crossing = crossing[~np.isin(crossing, reopen)]
+        if len(crossing) > 1 and np.diff(crossing).min() < gap:
+            continue  # clock ticks crowd one another: a longer step
+        for position in crossing.tolist():
+            if _clear(taken, position, gap):
+                taken.append(position)
+        break
+    positions = sorted(taken)
     is_start = set(starts.tolist())
     labels = [stamps[p].strftime("%m-%d" if p in is_start else "%H:%M") for p in positions]
     return positions, labels
+
+
+def _clear(taken: list[int], position: int, gap: float) -> bool:
+    """Whether ``position`` is at least ``gap`` bars from every taken tick."""
+    return all(abs(position - other) >= gap for other in taken)
