@@ -8,7 +8,6 @@ import pytest
 from google.protobuf.message import Message
 
 from idc.v1 import bars_pb2, indicator_graph_service_pb2, indicators_pb2
-from idc_client.cli import build_parser
 from idc_client import (
     boll_overlay,
     charts,
@@ -23,6 +22,7 @@ from idc_client import (
     sma_overlay,
     volume_panel,
 )
+from idc_client.cli import build_parser
 
 Panel = indicator_graph_service_pb2.ChartPanel
 Overlay = indicator_graph_service_pb2.ChartOverlay

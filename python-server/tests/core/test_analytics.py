@@ -10,7 +10,14 @@ import pytest
 from PIL import Image as PILImage
 
 from idc_server.core import charts
-from idc_server.core.analytics import Analytics, ChartRequest, IndicatorRequest, first_valid, macd_chart_request
+from idc_server.core.analytics import (
+    Analytics,
+    ChartRequest,
+    IndicatorRequest,
+    chart_title,
+    first_valid,
+    macd_chart_request,
+)
 from idc_server.core.data import BarStore, bundled_data_dir
 from idc_server.core.errors import InvalidArgumentError, NotFoundError
 from idc_server.core.indicators import (
@@ -163,3 +170,11 @@ def test_indicator_cache_can_be_turned_off_and_skips_inline_bars(analytics: Anal
     before = analytics.indicator_cache.stats()
     analytics.macd(analytics.select(None, None, None, inline), MACDParameters(), TALIB)
     assert analytics.indicator_cache.stats() == before
+
+
+def test_chart_titles_name_the_series_window_and_convention_without_gaps(analytics: Analytics) -> None:
+    # A chart of just volume once read "SPY  2024-03-12 – 2024-03-22    TALIB".
+    selection = analytics.select("SPY", date(2024, 3, 12), date(2024, 3, 22))
+    assert chart_title(selection, TALIB) == "SPY · 2024-03-12 – 2024-03-22 · TA-Lib"
+    inline = analytics.select(None, None, None, inline=analytics.store.bars("AAPL").iloc[:5])
+    assert chart_title(inline, TDX) == "inline bars · 2004-08-19 – 2004-08-25 · TDX"

@@ -39,7 +39,6 @@ from idc_server.core.charts import (
 )
 from idc_server.core.charts import render as chart_render
 from idc_server.core.charts.timeaxis import AxisGeometry, time_ticks
-from idc_server.core.render_cache import RenderAbandonedError
 from idc_server.core.data import BarStore, bundled_data_dir
 from idc_server.core.indicators import (
     INDICATORS,
@@ -51,6 +50,7 @@ from idc_server.core.indicators import (
     RSIParameters,
     SMAParameters,
 )
+from idc_server.core.render_cache import RenderAbandonedError
 
 BASELINE_DIR = Path(__file__).parent / "baseline"
 UPDATE_BASELINE = os.environ.get("IDC_UPDATE_BASELINE") == "1"
@@ -698,9 +698,7 @@ def test_missing_series_and_columns_raise_value_error(quarter: Any) -> None:
     bars, _, _ = quarter
     n = len(bars)
     with pytest.raises(ValueError, match="histogram"):
-        render_chart(
-            bars, title="t", panels=[Panel(MACD, "MACD", {"macd": np.zeros(n), "signal": np.zeros(n)})]
-        )
+        render_chart(bars, title="t", panels=[Panel(MACD, "MACD", {"macd": np.zeros(n), "signal": np.zeros(n)})])
     with pytest.raises(ValueError, match="volume"):
         render_chart(bars.drop(columns="volume"), title="t", panels=[Panel(VOLUME, "Volume", {})])
     with pytest.raises(ValueError, match="close"):
@@ -757,7 +755,7 @@ def test_month_ticks_fall_on_first_trading_day_of_month() -> None:
 
 def test_a_month_opening_after_a_week_long_holiday_still_gets_its_tick() -> None:
     history = BarStore([bundled_data_dir()]).bars("000001.SH")
-    dates = history.index[(history.index >= "2024-07-01") & (history.index <= "2024-12-31")]
+    dates = pd.DatetimeIndex(history.index[(history.index >= "2024-07-01") & (history.index <= "2024-12-31")])
     positions, labels = time_ticks(dates, geometry_for(len(dates)))
     assert labels == ["2024-07", "2024-08", "2024-09", "2024-10", "2024-11", "2024-12"]
     assert dates[positions[3]] == pd.Timestamp("2024-10-08")  # after the National Day holiday
@@ -775,7 +773,7 @@ def test_nine_bars_get_every_date_when_there_is_room_and_fewer_when_not() -> Non
 
 def cn_sessions(days: int = 3, minutes: int = 5) -> pd.DatetimeIndex:
     """Bars of ``days`` Shanghai sessions: 09:35..11:30 and 13:05..15:00, every ``minutes`` minutes."""
-    stamps = []
+    stamps: list[pd.Timestamp] = []
     for day in pd.bdate_range("2024-03-11", periods=days):
         for start, end in (("09:30", "11:30"), ("13:00", "15:00")):
             session = pd.date_range(f"{day.date()} {start}", f"{day.date()} {end}", freq=f"{minutes}min")

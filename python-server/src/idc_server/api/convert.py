@@ -177,9 +177,12 @@ def indicator_request(path: str, kind: str, message: Message) -> IndicatorReques
 
 
 def chart_items(
-    field: str, items: Sequence[Message], allowed: Mapping[str, charts.PanelKind] | Mapping[str, charts.OverlayKind], limit: int
+    field: str,
+    items: Sequence[Message],
+    allowed: Mapping[str, charts.PanelKind] | Mapping[str, charts.OverlayKind],
+    limit: int,
 ) -> tuple[IndicatorRequest | None, ...]:
-    """Panels or overlays of a GetChart request, of the kinds in ``allowed``; a panel of the bars' own volume is None."""
+    """Panels or overlays of a GetChart request, of the kinds in ``allowed``; a panel of the bars' columns is None."""
     if len(items) > limit:
         raise InvalidArgumentError(field, f"at most {limit} entries, got {len(items)}")
     chosen: list[IndicatorRequest | None] = []

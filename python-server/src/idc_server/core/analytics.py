@@ -178,7 +178,9 @@ def chart_title(selection: Selection, convention: Convention) -> str:
 
     e.g. "SPY · 2023-07-03 – 2023-12-29 · TA-Lib"; intraday windows show times.
     """
-    return " · ".join((selection.name, charts.span_text(selection.bars.index), CONVENTION_NAMES[convention]))
+    return " · ".join(
+        (selection.name, charts.span_text(pd.DatetimeIndex(selection.bars.index)), CONVENTION_NAMES[convention])
+    )
 
 
 def first_valid(values: npt.NDArray[np.float64]) -> int:
@@ -293,7 +295,11 @@ class Analytics:
         bars = selection.bars
         options = request.options
         data = charts.render_chart(
-            bars, title=chart_title(selection, convention), overlays=overlays, panels=panels, options=options,
+            bars,
+            title=chart_title(selection, convention),
+            overlays=overlays,
+            panels=panels,
+            options=options,
             checkpoint=checkpoint,
         )
         return Image(data, options.format.value, options.width_px, options.height_px, options.dpi)

@@ -36,7 +36,10 @@ def flat_bars(n: int, open_: float, high: float, low: float, close: float, volum
 
 def every_panel(n: int, value: float) -> tuple[list[Overlay], list[Panel]]:
     line = np.full(n, value)
-    overlays = [Overlay(SMA, "SMA(5)", {"sma": line}), Overlay(BOLL, "BOLL", {"upper": line, "middle": line, "lower": line})]
+    overlays = [
+        Overlay(SMA, "SMA(5)", {"sma": line}),
+        Overlay(BOLL, "BOLL", {"upper": line, "middle": line, "lower": line}),
+    ]
     panels = [
         Panel(VOLUME, "Volume", {}),
         Panel(MACD, "MACD", {"macd": line, "signal": -line, "histogram": line}),
@@ -78,7 +81,8 @@ def test_extreme_finite_values_render(case: str, rows: int, image_format: ImageF
         {name: np.resize(template[name].to_numpy(), rows) for name in template.columns},
         index=pd.bdate_range("2020-01-01", periods=rows),
     )
-    bars.iloc[::7, bars.columns.get_loc("close")] = bars["open"].iloc[::7] * 0.5  # some down bars too
+    down = np.arange(rows) % 7 == 0  # some down bars too
+    bars.loc[down, "close"] = bars.loc[down, "open"] * 0.5
     overlays, panels = every_panel(rows, value)
     options = RenderOptions(600, 400, format=image_format, price_scale=scale)
     assert render_chart(bars, title=case, overlays=overlays, panels=panels, options=options)
@@ -101,7 +105,10 @@ def test_two_million_noisy_bars_render_as_one_column_per_pixel() -> None:
     )
     noise = rng.normal(size=n)
     overlays = [Overlay(BOLL, "BOLL", {"upper": close * 1.01, "middle": close, "lower": close * 0.99})]
-    panels = [Panel(VOLUME, "Volume", {}), Panel(MACD, "MACD", {"macd": noise, "signal": noise / 2, "histogram": noise})]
+    panels = [
+        Panel(VOLUME, "Volume", {}),
+        Panel(MACD, "MACD", {"macd": noise, "signal": noise / 2, "histogram": noise}),
+    ]
     data = render_chart(bars, title="2,000,000 minutes", overlays=overlays, panels=panels)
     with Image.open(io.BytesIO(data)) as image:
         assert image.size == (1200, 800)

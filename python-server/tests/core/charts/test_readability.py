@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -44,7 +45,9 @@ from idc_server.core.indicators import (
 STORE = BarStore([bundled_data_dir()])
 
 
-def outputs(history: pd.DataFrame, name: str, parameters: Any, window: np.ndarray, convention: Convention) -> dict:
+def outputs(
+    history: pd.DataFrame, name: str, parameters: Any, window: np.ndarray, convention: Convention
+) -> dict[str, np.ndarray]:
     frame = INDICATORS[name].compute(history, parameters, convention)
     return {column: frame[column].to_numpy(dtype=np.float64)[window] for column in INDICATORS[name].outputs}
 
@@ -111,7 +114,7 @@ def test_every_panel_has_at_least_three_y_ticks_whose_labels_do_not_touch(figure
         assert len(y_ticks(ax)) >= 3, y_ticks(ax)
         labels = [label for label in ax.get_yticklabels() if label.get_text()]
         boxes = sorted((label.get_window_extent(renderer) for label in labels), key=lambda box: box.y0)
-        for lower, upper in zip(boxes, boxes[1:], strict=False):
+        for lower, upper in pairwise(boxes):
             assert lower.y1 <= upper.y0 + 0.5
 
 
@@ -124,7 +127,8 @@ def test_y_axes_fit_the_data_with_small_margins(figure: Any) -> None:
     bottom, top = price.get_ylim()
     if price.get_yscale() == "log":
         low, high, bottom, top = (math.log10(v) for v in (low, high, bottom, top))
-    assert bottom <= low and top >= high
+    assert bottom <= low
+    assert top >= high
     assert (top - bottom) <= 1.12 * (high - low)
     for ax, panel in zip(fig.axes[1:], panels, strict=True):
         if panel.kind is RSI:
@@ -135,7 +139,8 @@ def test_y_axes_fit_the_data_with_small_margins(figure: Any) -> None:
         guides = list(panel.kind.guides) + ([0.0] if panel.kind in (VOLUME, MACD) else [])
         low, high = min(float(finite.min()), *guides), max(float(finite.max()), *guides)
         bottom, top = ax.get_ylim()
-        assert bottom <= low and top >= high
+        assert bottom <= low
+        assert top >= high
         assert (top - bottom) <= 1.12 * (high - low), panel.label
 
 
@@ -146,7 +151,8 @@ def test_legends_sit_above_their_panels_and_cover_no_data(figure: Any) -> None:
         (header,) = headers(ax)
         box, plot = header.get_window_extent(renderer), ax.get_window_extent(renderer)
         assert box.y0 >= plot.y1 - 0.5  # wholly above the plot
-        assert box.x0 >= plot.x0 - 0.5 and box.x1 <= fig.bbox.x1
+        assert box.x0 >= plot.x0 - 0.5
+        assert box.x1 <= fig.bbox.x1
     tops = [ax.get_window_extent(renderer).y1 for ax in fig.axes]
     for ax, above in zip(fig.axes[1:], fig.axes[:-1], strict=True):
         # A header never reaches into the panel above it.
@@ -155,20 +161,24 @@ def test_legends_sit_above_their_panels_and_cover_no_data(figure: Any) -> None:
 
 
 def test_date_labels_neither_overlap_nor_leave_the_image(figure: Any) -> None:
-    fig, bars, *_ = figure
+    fig, *_ = figure
     renderer = fig.canvas.get_renderer()
     bottom = fig.axes[-1]
     labels = [label for label in bottom.get_xticklabels() if label.get_text()]
     assert len(labels) >= 3
     boxes = sorted((label.get_window_extent(renderer) for label in labels), key=lambda box: box.x0)
     for box in boxes:
-        assert box.x0 >= 0.0 and box.x1 <= fig.bbox.x1
-    for left, right in zip(boxes, boxes[1:], strict=False):
+        assert box.x0 >= 0.0
+        assert box.x1 <= fig.bbox.x1
+    for left, right in pairwise(boxes):
         assert left.x1 < right.x0
 
 
 def test_tdx_charts_name_macd_lines_dif_dea_and_macd() -> None:
-    for convention, expected in ((Convention.TDX, ["DIF", "DEA", "MACD"]), (Convention.TALIB, ["MACD", "Signal", "Histogram"])):
+    for convention, expected in (
+        (Convention.TDX, ["DIF", "DEA", "MACD"]),
+        (Convention.TALIB, ["MACD", "Signal", "Histogram"]),
+    ):
         bars, overlays, panels = chart("000001.SH", "2024-01-01", "2024-06-30", convention, panels="macd")
         fig = drawn(bars, overlays, panels)
         assert header_texts(fig.axes[1]) == ["MACD(12, 26, 9)", *expected]
@@ -201,7 +211,7 @@ def test_few_bars_fill_the_width_with_candles_centred_on_their_dates() -> None:
     assert (x0 + x1) / 2.0 == pytest.approx(4.0)  # the nine slots are centred
     assert x1 - x0 < 9.5  # and fill the width
     (bodies,) = [c for c in price.collections if isinstance(c, PolyCollection)]
-    centres = [path.vertices[:4, 0].mean() for path in bodies.get_paths()]
+    centres = [np.asarray(path.vertices)[:4, 0].mean() for path in bodies.get_paths()]
     np.testing.assert_allclose(centres, np.arange(9), atol=1e-9)
     assert list(fig.axes[-1].get_xticks()) == list(range(9))  # each candle has its date under it
 

@@ -18,6 +18,7 @@ from idc_server.core.charts.options import ImageFormat, RenderOptions
 
 JPEG_QUALITY = 90
 
+
 class _StableIdRendererSVG(RendererSVG):
     """RendererSVG whose element ids hash only their content.
 
@@ -69,5 +70,3 @@ def raster(rgba: npt.NDArray[np.uint8], options: RenderOptions) -> bytes:
     else:
         raise ValueError(f"not a raster format: {options.format}")
     return buf.getvalue()
-
-

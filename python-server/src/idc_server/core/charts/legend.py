@@ -85,7 +85,7 @@ def height_pt(row_count: int, font_pt: float) -> float:
 def draw(ax: Axes, wrapped: list[list[Entry]], font_pt: float, text_color: str) -> AnchoredOffsetbox:
     """The header above ``ax``'s top-left corner."""
     fs = font_pt * SIZE
-    lines = []
+    lines: list[Artist] = []
     for row in wrapped:
         items: list[Artist] = []
         for entry in row:

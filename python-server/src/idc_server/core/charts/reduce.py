@@ -89,7 +89,7 @@ class Buckets:
         return np.repeat(centres, 2), np.column_stack((first, second)).ravel()
 
     def closed_up(self, open_: FloatArray, close: FloatArray) -> BoolArray:
-        """Whether each bucket, as one bar, closed at or above its open: its last finite close against its first open."""
+        """Whether each bucket, as one bar, closed at or above its open (last finite close against first open)."""
         return np.asarray(~(self._pick(close, last=True) < self._pick(open_, last=False)), dtype=bool)
 
     def _pick(self, values: FloatArray, last: bool) -> FloatArray:
@@ -104,11 +104,11 @@ class Buckets:
         chosen = np.where(mask & np.isfinite(values), values, 0.0)
         if not self.reduced:
             return chosen
-        return self._grid(chosen, 0.0).max(axis=1)
+        return np.asarray(self._grid(chosen, 0.0).max(axis=1), dtype=np.float64)
 
     def negative_bars(self, values: FloatArray, mask: BoolArray) -> FloatArray:
         """Each bucket's most negative value among the bars where ``mask`` holds (0 where none does)."""
         chosen = np.where(mask & np.isfinite(values), values, 0.0)
         if not self.reduced:
             return chosen
-        return self._grid(chosen, 0.0).min(axis=1)
+        return np.asarray(self._grid(chosen, 0.0).min(axis=1), dtype=np.float64)

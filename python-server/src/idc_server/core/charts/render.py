@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
@@ -64,6 +63,7 @@ PANEL_LINES = 6.0  # least sub-panel height, in lines of text
 Y_LABEL_CHARS = 7.5  # room for y tick labels, in characters
 
 Checkpoint = Callable[[], None]
+DEFAULT_OPTIONS = RenderOptions()
 
 _LOCK = threading.Lock()
 _OHLC = ("open", "high", "low", "close")
@@ -106,7 +106,7 @@ def render_chart(
     title: str,
     overlays: Sequence[Overlay] = (),
     panels: Sequence[Panel] = (),
-    options: RenderOptions = RenderOptions(),
+    options: RenderOptions = DEFAULT_OPTIONS,
     checkpoint: Checkpoint | None = None,
 ) -> bytes:
     """Render a price panel with ``overlays`` over ``panels`` and return the encoded image.
@@ -147,7 +147,7 @@ def build_figure(
     title: str,
     overlays: Sequence[Overlay] = (),
     panels: Sequence[Panel] = (),
-    options: RenderOptions = RenderOptions(),
+    options: RenderOptions = DEFAULT_OPTIONS,
     checkpoint: Checkpoint | None = None,
 ) -> Figure:
     """The figure ``render_chart`` draws, built but not drawn (its axes are the price panel, then the panels)."""
@@ -157,7 +157,9 @@ def build_figure(
     lines = [_overlay_lines(overlay, n) for overlay in overlays]
     series = [_panel_series(panel, data) for panel in panels]
     check()
-    return _build(data, title, list(zip(overlays, lines, strict=True)), list(zip(panels, series, strict=True)), options, check)
+    return _build(
+        data, title, list(zip(overlays, lines, strict=True)), list(zip(panels, series, strict=True)), options, check
+    )
 
 
 # --- input checks -----------------------------------------------------------------------------
@@ -168,7 +170,7 @@ def _no_checkpoint() -> None:
 
 
 def _column(values_: Any, what: str, n: int) -> FloatArray:
-    """A float64 copy of ``values_`` with non-finite values as NaN; ValueError naming ``what`` if its length is not n."""
+    """A float64 copy of ``values_``, non-finite values as NaN; ValueError naming ``what`` unless it has n values."""
     array = np.array(values_, dtype=np.float64, copy=True)
     if array.ndim != 1 or len(array) != n:
         raise ValueError(f"{what} has {array.size} values, expected one per bar ({n})")
@@ -197,7 +199,9 @@ def _overlay_lines(overlay: Overlay, n: int) -> dict[str, FloatArray]:
     missing = [key for key in overlay.kind.lines if key not in overlay.lines]
     if missing:
         raise ValueError(f"{overlay.kind.name} overlay {overlay.label!r} is missing lines: {', '.join(missing)}")
-    return {key: _column(overlay.lines[key], f"overlay {overlay.label!r} line {key!r}", n) for key in overlay.kind.lines}
+    return {
+        key: _column(overlay.lines[key], f"overlay {overlay.label!r} line {key!r}", n) for key in overlay.kind.lines
+    }
 
 
 def _panel_series(panel: Panel, data: _Bars) -> dict[str, FloatArray]:
@@ -469,7 +473,12 @@ def _draw_overlay(
             ax.fill_between(x, lower, upper, color=color, alpha=style.palette.band_alpha, linewidth=0, zorder=1)
         for key in band:
             ax.plot(
-                *buckets.line(x, lines[key]), color=color, linewidth=0.6 * lw, alpha=0.65, zorder=3.5, label=overlay.label
+                *buckets.line(x, lines[key]),
+                color=color,
+                linewidth=0.6 * lw,
+                alpha=0.65,
+                zorder=3.5,
+                label=overlay.label,
             )
     plain = [key for key in overlay.kind.lines if band is None or key not in band]
     for i, key in enumerate(plain):

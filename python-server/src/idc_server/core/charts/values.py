@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 from matplotlib.axes import Axes
-from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, Locator, LogLocator, MaxNLocator
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -98,7 +98,7 @@ def set_ticks(ax: Axes, scaled: Scaled, height_pt: float, font_pt: float, si: bo
     low, high = ax.get_ylim()
     if ax.get_yscale() == "log":
         decades = math.log10(high / low)
-        locator = None
+        locator: Locator | None = None
         for subs in ((1.0,), (1.0, 2.0, 5.0), (1.0, 2.0, 3.0, 5.0, 7.0)):
             candidate = LogLocator(base=10.0, subs=subs, numticks=count + 2)
             inside = [t for t in candidate.tick_values(low, high) if low <= t <= high]
