@@ -232,3 +232,19 @@ def test_log_scale_falls_back_to_linear_for_prices_at_or_below_zero() -> None:
     shifted = bars.assign(low=bars["low"] - bars["low"].min())  # one low at exactly 0
     fig = drawn(shifted, [], [], price_scale=PriceScale.LOG)
     assert fig.axes[0].get_yscale() == "linear"
+
+
+@pytest.mark.parametrize("width", [1200, 640, 400])
+def test_no_date_label_is_cut_at_either_edge_whatever_the_bar_count(width: int) -> None:
+    # The last label of a daily window once read "2024-03-2".
+    history = STORE.bars("SPY")
+    for rows in (11, 13, 17, 21, 25, 31, 41):
+        bars = history.iloc[-rows:]
+        fig = drawn(bars, [], [], width_px=width, height_px=300)
+        renderer = fig.canvas.get_renderer()
+        labels = [label for label in fig.axes[0].get_xticklabels() if label.get_text()]
+        assert labels, rows
+        for label in labels:
+            box = label.get_window_extent(renderer)
+            assert box.x0 >= 0.0, (rows, label.get_text())
+            assert box.x1 <= fig.bbox.x1, (rows, label.get_text())
