@@ -122,12 +122,15 @@ def test_scaling_keeps_ordinary_values_and_divides_extreme_ones() -> None:
 
 
 def test_tick_labels_carry_the_real_magnitude() -> None:
-    assert number_label(1.5e308, 1e307) == "1.5e+308"
+    assert number_label(1.5e308, 1e307) == "1.5e308"
+    assert number_label(-2.5e-7, 1e-7) == "-2.5e-7"
+    assert number_label(1e20, 1e19) == "1e20"
+    assert number_label(1.25e308, 2.5e307) == "1.25e308"
     assert number_label(512.5, 2.5) == "512.5"
     assert number_label(500.0, 5.0) == "500"
     assert number_label(0.25, 0.25) == "0.25"
     assert si_label(1_500_000.0) == "1.5M"
-    assert si_label(1.7e308) == "1.7e+308"
+    assert si_label(1.7e308) == "1.7e308"
 
 
 def test_buckets_keep_each_columns_extremes_in_order() -> None:

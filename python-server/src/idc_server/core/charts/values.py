@@ -145,17 +145,23 @@ def number_label(value: float, step: float) -> str:
     if value == 0.0:
         return "0"
     if not _PLAIN_MIN <= abs(value) < _PLAIN_MAX:
-        return f"{value:.3g}"
+        return scientific(value)
     decimals = 0 if step <= 0.0 or step >= 1.0 else min(8, math.ceil(-math.log10(step) - 1e-9))
     if step > 0.0 and abs(round(step, decimals) - step) > step * 1e-6:
         decimals += 1  # steps such as 0.25
     return f"{value:.{decimals}f}"
 
 
+def scientific(value: float) -> str:
+    """A short scientific label that fits the y label margin: 1.25e308, -2.5e-7 (up to three significant digits)."""
+    mantissa, exponent = f"{value:.2e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+
+
 def si_label(value: float) -> str:
     """A volume tick label: 1500000 -> "1.5M"; scientific from 1e15."""
     if abs(value) >= 1e15:
-        return f"{value:.2g}"
+        return scientific(value)
     for scale, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
         if abs(value) >= scale:
             return f"{value / scale:.3g}{suffix}"
