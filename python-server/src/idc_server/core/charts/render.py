@@ -270,14 +270,14 @@ def _build(
     pad = 0.1  # bars of air beyond the first and last bar's slot
     slot_pt = plot_pt / (n + 2.0 * pad)
     dense = n > MAX_CANDLES
-    probe = _Style(palette, up, down, fs, lw, slot_pt, dense)
+    style = _Style(palette, up, down, fs, lw, slot_pt, dense)
     colors = [palette.overlays[i] for i in overlay_colors([o.label for o, _ in overlays], len(palette.overlays))]
 
-    price_entries = _price_entries(probe) + [
-        _overlay_entry(overlay, color, probe) for (overlay, _), color in zip(overlays, colors, strict=True)
+    price_entries = _price_entries(style) + [
+        _overlay_entry(overlay, color, style) for (overlay, _), color in zip(overlays, colors, strict=True)
     ]
     headers = [legend.rows(price_entries, fs, plot_pt)]
-    headers += [legend.rows(_panel_entries(panel, probe), fs, plot_pt) for panel, _ in panels]
+    headers += [legend.rows(_panel_entries(panel, style), fs, plot_pt) for panel, _ in panels]
 
     fig = Figure(figsize=(w_in, h_in), dpi=options.dpi, facecolor=palette.background)
     axes = _layout(fig, fs, w_pt, h_pt, left, right, [legend.height_pt(len(rows), fs) for rows in headers])
@@ -287,14 +287,14 @@ def _build(
     price_ax.set_xlim(-0.5 - pad, n - 0.5 + pad)
     buckets = Buckets.for_columns(n, plot_pt / 72.0 * options.dpi)
 
-    _style_axes(price_ax, probe)
-    _draw_price(price_ax, data, overlays, colors, buckets, probe, options.price_scale, h_pt)
+    _style_axes(price_ax, style)
+    _draw_price(price_ax, data, overlays, colors, buckets, style, options.price_scale, h_pt)
     legend.draw(price_ax, headers[0], fs, palette.text)
     check()
 
     for ax, (panel, series), rows in zip(axes[1:], panels, headers[1:], strict=True):
-        _style_axes(ax, probe)
-        _draw_panel(ax, panel.kind, series, data, buckets, probe, h_pt)
+        _style_axes(ax, style)
+        _draw_panel(ax, panel.kind, series, data, buckets, style, h_pt)
         legend.draw(ax, rows, fs, palette.text)
         check()
 
@@ -503,14 +503,14 @@ def _series_key(series: Series, style: _Style, lw: float) -> Key:
     return Key(swatches=(style.up, style.down))
 
 
-def _panel_line_width(style: _Style, kind: PanelKind) -> float:
+def _panel_line_width(style: _Style) -> float:
     return style.lw * (1.0 if style.dense else 1.25)
 
 
 def _panel_entries(panel: Panel, style: _Style) -> list[Entry]:
     """The panel's title in bold, then one entry per series (only the title for a one-series panel)."""
     kind = panel.kind
-    lw = _panel_line_width(style, kind)
+    lw = _panel_line_width(style)
     if len(kind.series) == 1:
         return [Entry(_series_key(kind.series[0], style, lw), panel.label, bold=True)]
     entries = [Entry(None, panel.label, bold=True)]
@@ -538,7 +538,7 @@ def _draw_panel(
         scaled = values.Scaled.of(*series.values(), np.array(kind.guides))  # guides keep their place
         drawn = {key: scaled(array) for key, array in series.items()}
     guides = [float(scaled(np.array([level]))[0]) for level in kind.guides]
-    lw = _panel_line_width(style, kind)
+    lw = _panel_line_width(style)
     has_bars = False
     for rank, item in enumerate(kind.series):
         array = drawn[item.key]

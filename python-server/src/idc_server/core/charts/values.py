@@ -87,14 +87,14 @@ def fit_log(ax: Axes, span: tuple[float, float]) -> None:
     ax.set_ylim(10.0 ** (low - MARGIN * width), 10.0 ** (high + MARGIN * width))
 
 
-def tick_count(ax: Axes, height_pt: float, font_pt: float) -> int:
+def tick_count(height_pt: float, font_pt: float) -> int:
     """How many y ticks fit: about one per 2.5 lines of text, at least ``MIN_TICKS``, at most 8."""
     return max(MIN_TICKS, min(8, int(height_pt / (2.5 * font_pt))))
 
 
 def set_ticks(ax: Axes, scaled: Scaled, height_pt: float, font_pt: float, si: bool = False) -> None:
     """Ticks from the data (at least ``MIN_TICKS``, on round values) and labels in the data's units."""
-    count = tick_count(ax, height_pt, font_pt)
+    count = tick_count(height_pt, font_pt)
     low, high = ax.get_ylim()
     if ax.get_yscale() == "log":
         decades = math.log10(high / low)
