@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from itertools import pairwise
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -241,7 +241,7 @@ def test_no_date_label_is_cut_at_either_edge_whatever_the_bar_count(width: int) 
     for rows in (11, 13, 17, 21, 25, 31, 41):
         bars = history.iloc[-rows:]
         fig = drawn(bars, [], [], width_px=width, height_px=300)
-        renderer = fig.canvas.get_renderer()
+        renderer = cast(FigureCanvasAgg, fig.canvas).get_renderer()  # type: ignore[no-untyped-call]
         labels = [label for label in fig.axes[0].get_xticklabels() if label.get_text()]
         assert labels, rows
         for label in labels:
