@@ -60,6 +60,9 @@ type ChartQuery struct {
 	// ChunkSize is the largest chunk of the stream in bytes, 1024-1048576;
 	// 0 means 65536.
 	ChunkSize int32
+	// PriceScale is the price panel's y scale; the zero value means auto:
+	// log when the window's prices span a factor of 3 or more, else linear.
+	PriceScale idcv1.PriceScale
 }
 
 // Request returns the IndicatorGraphService.GetChart request for q. The
@@ -79,6 +82,7 @@ func (q ChartQuery) Request() *idcv1.GetChartRequest {
 		Theme:          q.Theme,
 		ColorScheme:    q.Scheme,
 		ChunkSizeBytes: q.ChunkSize,
+		PriceScale:     q.PriceScale,
 	}
 	q.mustHaveOneSource()
 	switch {

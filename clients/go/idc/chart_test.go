@@ -69,14 +69,14 @@ func TestChartQuery(t *testing.T) {
 			Symbol: "SPY", Start: "2023-01-01", End: "2023-12-31", Convention: idcv1.Convention_CONVENTION_TDX,
 			Panels: panels, Overlays: overlays, Format: idcv1.ImageFormat_IMAGE_FORMAT_SVG,
 			Width: 1000, Height: 700, DPI: 120, Theme: idcv1.Theme_THEME_DARK, Scheme: idcv1.ColorScheme_COLOR_SCHEME_CN,
-			ChunkSize: 4096,
+			ChunkSize: 4096, PriceScale: idcv1.PriceScale_PRICE_SCALE_LOG,
 		}
 		want := &idcv1.GetChartRequest{
 			Source:    &idcv1.GetChartRequest_Symbol{Symbol: "SPY"},
 			StartDate: "2023-01-01", EndDate: "2023-12-31", Convention: idcv1.Convention_CONVENTION_TDX,
 			Panels: panels, Overlays: overlays, Format: idcv1.ImageFormat_IMAGE_FORMAT_SVG,
 			WidthPx: 1000, HeightPx: 700, Dpi: 120, Theme: idcv1.Theme_THEME_DARK, ColorScheme: idcv1.ColorScheme_COLOR_SCHEME_CN,
-			ChunkSizeBytes: 4096,
+			ChunkSizeBytes: 4096, PriceScale: idcv1.PriceScale_PRICE_SCALE_LOG,
 		}
 		if req := q.Request(); !proto.Equal(req, want) {
 			t.Errorf("Request() = %v, want %v", req, want)

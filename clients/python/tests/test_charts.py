@@ -15,12 +15,14 @@ from idc_client import (
     kdj_panel,
     macd_panel,
     parse_format,
+    parse_price_scale,
     parse_scheme,
     parse_theme,
     rsi_panel,
     sma_overlay,
     volume_panel,
 )
+from idc_client.cli import build_parser
 
 Panel = indicator_graph_service_pb2.ChartPanel
 Overlay = indicator_graph_service_pb2.ChartOverlay
@@ -110,6 +112,19 @@ def test_parse_scheme(name: str | None, expected: int) -> None:
 
 
 @pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        (None, indicator_graph_service_pb2.PRICE_SCALE_UNSPECIFIED),
+        ("auto", indicator_graph_service_pb2.PRICE_SCALE_AUTO),
+        ("Linear", indicator_graph_service_pb2.PRICE_SCALE_LINEAR),
+        ("LOG", indicator_graph_service_pb2.PRICE_SCALE_LOG),
+    ],
+)
+def test_parse_price_scale(name: str | None, expected: int) -> None:
+    assert parse_price_scale(name) == expected
+
+
+@pytest.mark.parametrize(
     ("parse", "kind", "name"),
     [
         (parse_format, "format", "gif"),
@@ -118,6 +133,7 @@ def test_parse_scheme(name: str | None, expected: int) -> None:
         (parse_theme, "theme", "night"),
         (parse_scheme, "scheme", "us"),
         (parse_scheme, "scheme", ""),
+        (parse_price_scale, "price_scale", "logarithmic"),
     ],
 )
 def test_unknown_names_raise_value_error_listing_the_choices(parse: Any, kind: str, name: str) -> None:
@@ -125,7 +141,7 @@ def test_unknown_names_raise_value_error_listing_the_choices(parse: Any, kind: s
         parse(name)
 
 
-@pytest.mark.parametrize("parse", [parse_format, parse_theme, parse_scheme])
+@pytest.mark.parametrize("parse", [parse_format, parse_theme, parse_scheme, parse_price_scale])
 def test_non_strings_raise_type_error(parse: Any) -> None:
     with pytest.raises(TypeError, match="must be a string or None"):
         parse(1)
@@ -139,3 +155,14 @@ def test_the_names_cover_every_known_enum_value() -> None:
     assert sorted(charts.SCHEMES.values()) == [
         value for value in indicator_graph_service_pb2.ColorScheme.values() if value
     ]
+    assert sorted(charts.PRICE_SCALES.values()) == [
+        value for value in indicator_graph_service_pb2.PriceScale.values() if value
+    ]
+
+
+def test_cli_chart_takes_a_price_scale_by_name() -> None:
+    parser = build_parser()
+    assert parser.parse_args(["chart", "--price-scale", "LOG"]).price_scale == "log"
+    assert parser.parse_args(["chart"]).price_scale is None  # the server's auto
+    with pytest.raises(SystemExit):
+        parser.parse_args(["chart", "--price-scale", "logarithmic"])

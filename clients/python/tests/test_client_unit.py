@@ -777,6 +777,7 @@ def test_chart_sends_every_argument(fake: FakeServer, client: IdcClient) -> None
         theme="dark",
         scheme="cn",
         chunk_size=4096,
+        price_scale="log",
     )
 
     assert fake.graphs.chart_requests == [
@@ -794,6 +795,7 @@ def test_chart_sends_every_argument(fake: FakeServer, client: IdcClient) -> None
             theme=indicator_graph_service_pb2.THEME_DARK,
             color_scheme=indicator_graph_service_pb2.COLOR_SCHEME_CN,
             chunk_size_bytes=4096,
+            price_scale=indicator_graph_service_pb2.PRICE_SCALE_LOG,
         )
     ]
 

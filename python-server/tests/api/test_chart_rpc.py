@@ -19,6 +19,7 @@ from support import EVERY_PANEL
 from idc.v1 import bars_pb2, indicators_pb2
 from idc.v1 import indicator_graph_service_pb2 as graph_pb2
 from idc.v1 import indicator_graph_service_pb2_grpc as graph_grpc
+from idc_server.api import convert
 from idc_server.config import ServerConfig
 from idc_server.core import charts
 from idc_server.server import RunningServer, start_server
@@ -128,7 +129,22 @@ def test_different_requests_give_different_charts(graphs: Any) -> None:
     dark = chart(graphs, start_date="2024-01-01", theme=graph_pb2.THEME_DARK)[1]
     cn = chart(graphs, start_date="2024-01-01", color_scheme=graph_pb2.COLOR_SCHEME_CN)[1]
     tdx = chart(graphs, start_date="2024-01-01", convention=indicators_pb2.CONVENTION_TDX)[1]
-    assert len({light, dark, cn, tdx}) == 4
+    log = chart(graphs, start_date="2024-01-01", price_scale=graph_pb2.PRICE_SCALE_LOG)[1]
+    assert len({light, dark, cn, tdx, log}) == 5
+
+
+def test_price_scale_maps_to_the_render_options() -> None:
+    # Unspecified and AUTO are the same chart (one cache entry); LINEAR and LOG are their own.
+    scales = {
+        name: convert.chart_request(graph_pb2.GetChartRequest(price_scale=value), 16_000_000).options.price_scale
+        for name, value in graph_pb2.PriceScale.items()
+    }
+    assert scales == {
+        "PRICE_SCALE_UNSPECIFIED": charts.PriceScale.AUTO,
+        "PRICE_SCALE_AUTO": charts.PriceScale.AUTO,
+        "PRICE_SCALE_LINEAR": charts.PriceScale.LINEAR,
+        "PRICE_SCALE_LOG": charts.PriceScale.LOG,
+    }
 
 
 def test_sixteen_concurrent_different_charts_are_each_correct(graphs: Any) -> None:
@@ -156,6 +172,7 @@ BAD_CHARTS: list[tuple[dict[str, Any], grpc.StatusCode, str]] = [
     ({"format": 9}, grpc.StatusCode.INVALID_ARGUMENT, "format"),
     ({"theme": 9}, grpc.StatusCode.INVALID_ARGUMENT, "theme"),
     ({"color_scheme": 9}, grpc.StatusCode.INVALID_ARGUMENT, "color_scheme"),
+    ({"price_scale": 9}, grpc.StatusCode.INVALID_ARGUMENT, "price_scale"),
     ({"panels": [Panel()]}, grpc.StatusCode.INVALID_ARGUMENT, "panels[0]"),
     ({"panels": [Panel(volume=graph_pb2.VolumeParameters())] * 7}, grpc.StatusCode.INVALID_ARGUMENT, "panels"),
     (

@@ -10,7 +10,14 @@ import pytest
 from PIL import Image as PILImage
 
 from idc_server.core import charts
-from idc_server.core.analytics import Analytics, ChartRequest, IndicatorRequest, first_valid, macd_chart_request
+from idc_server.core.analytics import (
+    Analytics,
+    ChartRequest,
+    IndicatorRequest,
+    chart_title,
+    first_valid,
+    macd_chart_request,
+)
 from idc_server.core.data import BarStore, bundled_data_dir
 from idc_server.core.errors import InvalidArgumentError, NotFoundError
 from idc_server.core.indicators import (
@@ -54,19 +61,26 @@ def test_selection_window_covers_the_requested_dates(analytics: Analytics) -> No
 
 @pytest.mark.parametrize("convention", [TALIB, TDX])
 def test_window_values_do_not_depend_on_where_the_window_starts(analytics: Analytics, convention: Convention) -> None:
-    whole = analytics.macd(analytics.select("SPY", None, None), MACDParameters(), convention).frame
+    whole = analytics.macd(analytics.select("SPY", None, None), MACDParameters(), convention)
     june = analytics.macd(analytics.select("SPY", date(2023, 6, 1), date(2023, 6, 30)), MACDParameters(), convention)
-    pd.testing.assert_frame_equal(june.frame, whole.loc["2023-06-01":"2023-06-30"])
-    assert len(june.frame) == 21
+    dates = whole.selection.bars.index
+    in_june = np.asarray((dates >= "2023-06-01") & (dates <= "2023-06-30"))
+    assert in_june.sum() == 21
+    pd.testing.assert_frame_equal(june.selection.bars, whole.selection.bars[in_june])
+    for name in ("macd", "signal", "histogram"):
+        assert len(june.outputs[name]) == 21
+        np.testing.assert_array_equal(june.outputs[name], whole.outputs[name][in_june])
     assert june.first_valid_index == 0
 
 
 def test_macd_marks_talib_warm_up_bars(analytics: Analytics) -> None:
     result = analytics.macd(analytics.select("AAPL", None, None), MACDParameters(), TALIB)
     assert result.first_valid_index == 33
-    assert result.frame["macd"].iloc[:33].isna().all()
-    assert result.frame["macd"].iloc[33:].notna().all()
-    assert list(result.frame.columns) == ["open", "high", "low", "close", "volume", "macd", "signal", "histogram"]
+    assert list(result.outputs) == ["macd", "signal", "histogram"]
+    for values in result.outputs.values():
+        assert len(values) == len(result.selection.bars)
+        assert np.isnan(values[:33]).all()
+        assert not np.isnan(values[33:]).any()
 
 
 def test_compute_cuts_each_series_to_its_first_valid_bar(analytics: Analytics) -> None:
@@ -156,3 +170,11 @@ def test_indicator_cache_can_be_turned_off_and_skips_inline_bars(analytics: Anal
     before = analytics.indicator_cache.stats()
     analytics.macd(analytics.select(None, None, None, inline), MACDParameters(), TALIB)
     assert analytics.indicator_cache.stats() == before
+
+
+def test_chart_titles_name_the_series_window_and_convention_without_gaps(analytics: Analytics) -> None:
+    # A chart of just volume once read "SPY  2024-03-12 – 2024-03-22    TALIB".
+    selection = analytics.select("SPY", date(2024, 3, 12), date(2024, 3, 22))
+    assert chart_title(selection, TALIB) == "SPY · 2024-03-12 – 2024-03-22 · TA-Lib"
+    inline = analytics.select(None, None, None, inline=analytics.store.bars("AAPL").iloc[:5])
+    assert chart_title(inline, TDX) == "inline bars · 2004-08-19 – 2004-08-25 · TDX"

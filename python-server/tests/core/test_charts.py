@@ -22,19 +22,23 @@ from PIL import Image
 
 from idc_server.core import charts
 from idc_server.core.charts import (
+    BOLL,
+    EMA,
+    KDJ,
+    MACD,
+    RSI,
+    SMA,
+    VOLUME,
     ColorScheme,
     ImageFormat,
     Overlay,
     Panel,
-    PanelKind,
-    RenderCancelled,
     RenderOptions,
     Theme,
-    _date_ticks,
-    _layout,
     render_chart,
-    render_macd_chart,
 )
+from idc_server.core.charts import render as chart_render
+from idc_server.core.charts.timeaxis import AxisGeometry, time_ticks
 from idc_server.core.data import BarStore, bundled_data_dir
 from idc_server.core.indicators import (
     INDICATORS,
@@ -45,6 +49,7 @@ from idc_server.core.indicators import (
     RSIParameters,
     SMAParameters,
 )
+from idc_server.core.render_cache import RenderAbandonedError
 
 BASELINE_DIR = Path(__file__).parent / "baseline"
 UPDATE_BASELINE = os.environ.get("IDC_UPDATE_BASELINE") == "1"
@@ -52,7 +57,7 @@ UPDATE_BASELINE = os.environ.get("IDC_UPDATE_BASELINE") == "1"
 # reference image. Identical software gives 0.0; 1.0 absorbs anti-aliasing
 # noise, while a missing panel or a swapped colour scheme scores well above 10.
 BASELINE_TOLERANCE = 1.0
-TITLE = "SPY  2023-07-03 – 2023-12-29  SMA(20) BOLL(20, 2) MACD(12, 26, 9) RSI(14) KDJ(9, 3, 3)"
+TITLE = "SPY · 2023-07-03 – 2023-12-29 · TA-Lib"
 
 
 # --- fixtures and helpers ---------------------------------------------------------------------
@@ -72,9 +77,15 @@ def random_bars(rows: int, seed: int = 0, start: str = "2015-01-02") -> pd.DataF
     )
 
 
-def outputs(history: pd.DataFrame, name: str, parameters: Any, window: slice | np.ndarray) -> dict[str, np.ndarray]:
+def outputs(
+    history: pd.DataFrame,
+    name: str,
+    parameters: Any,
+    window: slice | np.ndarray,
+    convention: Convention = Convention.TALIB,
+) -> dict[str, np.ndarray]:
     """An indicator's outputs over the whole history, cut to the window (warm-up bars are NaN)."""
-    frame = INDICATORS[name].compute(history, parameters, Convention.TALIB)
+    frame = INDICATORS[name].compute(history, parameters, convention)
     return {column: frame[column].to_numpy(dtype=np.float64)[window] for column in INDICATORS[name].outputs}
 
 
@@ -84,14 +95,14 @@ def standard_chart(
     """Bars of the window with SMA(20) and BOLL(20, 2) overlays and volume, MACD, RSI and KDJ panels."""
     window = slice(None) if window is None else window
     overlays = [
-        Overlay("SMA(20)", outputs(history, "sma", SMAParameters(20), window)),
-        Overlay("BOLL(20, 2)", outputs(history, "boll", BollingerParameters(20, 2.0), window)),
+        Overlay(SMA, "SMA(20)", outputs(history, "sma", SMAParameters(20), window)),
+        Overlay(BOLL, "BOLL(20, 2)", outputs(history, "boll", BollingerParameters(20, 2.0), window)),
     ]
     panels = [
-        Panel(PanelKind.VOLUME, "Volume", {}),
-        Panel(PanelKind.MACD, "MACD(12, 26, 9)", outputs(history, "macd", MACDParameters(), window)),
-        Panel(PanelKind.RSI, "RSI(14)", outputs(history, "rsi", RSIParameters(14), window)),
-        Panel(PanelKind.KDJ, "KDJ(9, 3, 3)", outputs(history, "kdj", KDJParameters(), window)),
+        Panel(VOLUME, "Volume", {}),
+        Panel(MACD, "MACD(12, 26, 9)", outputs(history, "macd", MACDParameters(), window)),
+        Panel(RSI, "RSI(14)", outputs(history, "rsi", RSIParameters(14), window)),
+        Panel(KDJ, "KDJ(9, 3, 3)", outputs(history, "kdj", KDJParameters(), window)),
     ]
     return history.iloc[window] if isinstance(window, slice) else history[window], overlays, panels
 
@@ -204,18 +215,101 @@ def test_png_carries_no_software_or_time_metadata(quarter: Any) -> None:
 # --- reference images -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("name", "theme", "scheme"),
-    [
-        ("spy_2023h2_light_western", Theme.LIGHT, ColorScheme.WESTERN),
-        ("spy_2023h2_dark_cn", Theme.DARK, ColorScheme.CN),
-    ],
-)
-def test_chart_matches_reference_image(
-    spy_2023h2: Any, tmp_path: Path, name: str, theme: Theme, scheme: ColorScheme
-) -> None:
+Reference = tuple[pd.DataFrame, str, list[Overlay], list[Panel], RenderOptions]
+
+
+def symbol_window(symbol: str, start: str, end: str) -> tuple[pd.DataFrame, np.ndarray]:
+    history = BarStore([bundled_data_dir()]).bars(symbol)
+    return history, np.asarray((history.index >= start) & (history.index <= end))
+
+
+def short_spy() -> Reference:
+    """Nine days of SPY: candles spread over the width, every date labelled, SMA(5), volume and MACD."""
+    history, window = symbol_window("SPY", "2024-03-12", "2024-03-22")
+    overlays = [Overlay(SMA, "SMA(5)", outputs(history, "sma", SMAParameters(5), window))]
+    panels = [
+        Panel(VOLUME, "Volume", {}),
+        Panel(MACD, "MACD(12, 26, 9)", outputs(history, "macd", MACDParameters(), window)),
+    ]
+    return history[window], "SPY · 2024-03-12 – 2024-03-22 · TA-Lib", overlays, panels, RenderOptions(1000, 700)
+
+
+def long_spy() -> Reference:
+    """All 33 years of SPY: an automatic log price scale, one pixel column per bucket of bars."""
+    history, window = symbol_window("SPY", "1990-01-01", "2030-01-01")
+    overlays = [Overlay(SMA, "SMA(200)", outputs(history, "sma", SMAParameters(200), window))]
+    panels = [
+        Panel(VOLUME, "Volume", {}),
+        Panel(MACD, "MACD(12, 26, 9)", outputs(history, "macd", MACDParameters(), window)),
+        Panel(RSI, "RSI(14)", outputs(history, "rsi", RSIParameters(), window)),
+    ]
+    return history[window], "SPY · 1993-01-29 – 2026-03-27 · TA-Lib", overlays, panels, RenderOptions(1000, 700)
+
+
+def cn_tdx() -> Reference:
+    """Half a year of the Shanghai Composite under 通达信 conventions and CN colours: DIF, DEA and MACD."""
+    tdx = Convention.TDX
+    history, window = symbol_window("000001.SH", "2024-07-01", "2024-12-31")
+    overlays = [
+        Overlay(SMA, "SMA(5)", outputs(history, "sma", SMAParameters(5), window, tdx)),
+        Overlay(SMA, "SMA(20)", outputs(history, "sma", SMAParameters(20), window, tdx)),
+        Overlay(BOLL, "BOLL(20, 2)", outputs(history, "boll", BollingerParameters(), window, tdx)),
+    ]
+    panels = [
+        Panel(VOLUME, "Volume", {}, tdx),
+        Panel(MACD, "MACD(12, 26, 9)", outputs(history, "macd", MACDParameters(), window, tdx), tdx),
+        Panel(KDJ, "KDJ(9, 3, 3)", outputs(history, "kdj", KDJParameters(), window, tdx), tdx),
+    ]
+    options = RenderOptions(1000, 700, scheme=ColorScheme.CN)
+    return history[window], "000001.SH · 2024-07-01 – 2024-12-31 · TDX", overlays, panels, options
+
+
+def intraday_sessions() -> Reference:
+    """Three Shanghai sessions of 5-minute bars: no gap for nights or lunch, times within sessions, dates at opens."""
+    stamps = pd.DatetimeIndex(
+        [
+            stamp
+            for day in pd.bdate_range("2024-03-11", periods=3)
+            for start, end in (("09:30", "11:30"), ("13:00", "15:00"))
+            for stamp in pd.date_range(f"{day.date()} {start}", f"{day.date()} {end}", freq="5min")[1:]
+        ],
+        name="date",
+    )
+    bars = random_bars(len(stamps), seed=11).set_axis(stamps)
+    tdx = Convention.TDX
+    overlays = [Overlay(SMA, "SMA(12)", outputs(bars, "sma", SMAParameters(12), slice(None), tdx))]
+    panels = [
+        Panel(VOLUME, "Volume", {}, tdx),
+        Panel(MACD, "MACD(12, 26, 9)", outputs(bars, "macd", MACDParameters(), slice(None), tdx), tdx),
+    ]
+    title = f"5-minute bars · {charts.span_text(stamps)} · TDX"
+    return bars, title, overlays, panels, RenderOptions(1000, 700, scheme=ColorScheme.CN)
+
+
+def spy_half_year(theme: Theme, scheme: ColorScheme) -> Callable[[], Reference]:
+    def reference() -> Reference:
+        history, window = symbol_window("SPY", "2023-07-01", "2023-12-29")
+        bars, overlays, panels = standard_chart(history, window)
+        return bars, TITLE, overlays, panels, RenderOptions(1000, 700, theme=theme, scheme=scheme)
+
+    return reference
+
+
+REFERENCES: dict[str, Callable[[], Reference]] = {
+    "spy_2023h2_light_western": spy_half_year(Theme.LIGHT, ColorScheme.WESTERN),
+    "spy_2023h2_dark_cn": spy_half_year(Theme.DARK, ColorScheme.CN),
+    "short_spy_9_days": short_spy,
+    "long_spy_33_years": long_spy,
+    "cn_tdx_sse_2024h2": cn_tdx,
+    "intraday_3_sessions": intraday_sessions,
+}
+
+
+@pytest.mark.parametrize("name", list(REFERENCES))
+def test_chart_matches_reference_image(tmp_path: Path, name: str) -> None:
     expected = BASELINE_DIR / f"{name}.png"
-    data = render(spy_2023h2, width_px=1000, height_px=700, theme=theme, scheme=scheme)
+    bars, title, overlays, panels, options = REFERENCES[name]()
+    data = render_chart(bars, title=title, overlays=overlays, panels=panels, options=options)
     if UPDATE_BASELINE:
         BASELINE_DIR.mkdir(exist_ok=True)
         expected.write_bytes(data)
@@ -236,7 +330,7 @@ def test_reference_comparison_catches_a_missing_panel(spy_2023h2: Any, tmp_path:
     if not expected.exists():
         pytest.fail(f"reference image {expected.name} is missing; create it with IDC_UPDATE_BASELINE=1")
     bars, overlays, panels = spy_2023h2
-    without_rsi = [panel for panel in panels if panel.kind is not PanelKind.RSI]
+    without_rsi = [panel for panel in panels if panel.kind is not RSI]
     actual = tmp_path / "without_rsi.png"
     actual.write_bytes(render((bars, overlays, without_rsi), width_px=1000, height_px=700))
     assert compare_images(str(expected), str(actual), tol=BASELINE_TOLERANCE) is not None
@@ -248,7 +342,7 @@ def test_reference_comparison_catches_a_missing_panel(spy_2023h2: Any, tmp_path:
 @pytest.mark.parametrize("panels", [0, 1, 2, 3, 4, 6])
 def test_price_panel_gets_the_larger_share(panels: int) -> None:
     fig = Figure(figsize=(12.0, 8.0), dpi=100)
-    axes = _layout(fig, 12.0, 8.0, 9.0, panels)
+    axes = chart_render._layout(fig, 9.0, 864.0, 576.0, 0.08, 0.98, [12.0] * (panels + 1))
     assert len(axes) == panels + 1
     heights = [ax.get_position().height for ax in axes]
     bottoms = [ax.get_position().y0 for ax in axes]
@@ -290,6 +384,14 @@ def test_extreme_sizes_render(quarter: Any, width: int, height: int, dpi: int) -
     assert decode(render(quarter, width_px=width, height_px=height, dpi=dpi)).size == (width, height)
 
 
+def test_2500_bars_with_4_panels_and_3_overlays_render(decade: Any) -> None:
+    # Speed is the benchmark's business (nox -s bench); this only checks that it draws.
+    bars, overlays, panels = decade
+    history = random_bars(2520, seed=2)
+    overlays = [*overlays, Overlay(EMA, "EMA(50)", outputs(history, "ema", EMAParameters(50), slice(None)))]
+    assert decode(render_chart(bars, title="three overlays", overlays=overlays, panels=panels)).size == (1200, 800)
+
+
 # --- colours ----------------------------------------------------------------------------------
 
 
@@ -322,8 +424,8 @@ def test_volume_bars_and_macd_histogram_follow_the_colour_scheme(scheme: ColorSc
         nan = np.full(rows, np.nan)
         positive = np.linspace(0.5, 2.0, rows)
         for panel in (
-            Panel(PanelKind.VOLUME, "Volume", {}),
-            Panel(PanelKind.MACD, "MACD", {"macd": nan, "signal": nan, "histogram": positive}),
+            Panel(VOLUME, "Volume", {}),
+            Panel(MACD, "MACD", {"macd": nan, "signal": nan, "histogram": positive}),
         ):
             options = RenderOptions(600, 400, scheme=scheme)
             rgb = pixels(render_chart(bars, title="t", panels=[panel], options=options))
@@ -342,7 +444,7 @@ def test_volume_bars_and_macd_histogram_follow_the_colour_scheme(scheme: ColorSc
 def test_negative_histogram_uses_the_down_colour() -> None:
     bars = random_bars(80, seed=6)
     nan = np.full(80, np.nan)
-    panel = Panel(PanelKind.MACD, "MACD", {"macd": nan, "signal": nan, "histogram": -np.linspace(0.5, 2.0, 80)})
+    panel = Panel(MACD, "MACD", {"macd": nan, "signal": nan, "histogram": -np.linspace(0.5, 2.0, 80)})
     rgb = pixels(render_chart(bars, title="t", panels=[panel], options=RenderOptions(600, 400)))
     lower = rgb[int(rgb.shape[0] * 0.62) :]
     assert reddish(lower) > 10 * max(greenish(lower), 50)
@@ -366,7 +468,7 @@ def test_same_input_gives_identical_bytes(quarter: Any, image_format: ImageForma
     bars, overlays, panels = quarter
     copied = (
         bars.copy(deep=True),
-        [Overlay(o.label, {k: v.copy() for k, v in o.lines.items()}) for o in overlays],
+        [Overlay(o.kind, o.label, {k: v.copy() for k, v in o.lines.items()}) for o in overlays],
         [Panel(p.kind, p.label, {k: v.copy() for k, v in p.series.items()}) for p in panels],
     )
     options = {"width_px": 600, "height_px": 400, "format": image_format, "theme": Theme.DARK}
@@ -420,7 +522,7 @@ assert "matplotlib.pyplot" not in sys.modules
 bars = pd.DataFrame({"open": [1.0, 2.0, 3.0], "high": [2.5, 3.5, 4.5], "low": [0.5, 1.5, 2.5],
                      "close": [2.0, 3.0, 2.8], "volume": [10.0, 20.0, 30.0]},
                     index=pd.DatetimeIndex(["2024-01-02", "2024-01-03", "2024-01-04"], name="date"))
-panels = [charts.Panel(charts.PanelKind.VOLUME, "Volume", {})]
+panels = [charts.Panel(charts.VOLUME, "Volume", {})]
 for fmt in (charts.ImageFormat.PNG, charts.ImageFormat.SVG):
     data = charts.render_chart(bars, title="t", panels=panels, options=charts.RenderOptions(400, 300, format=fmt))
     print(hashlib.sha256(data).hexdigest())
@@ -444,7 +546,7 @@ def test_other_processes_render_the_same_bytes_without_pyplot() -> None:
         },
         index=pd.DatetimeIndex(["2024-01-02", "2024-01-03", "2024-01-04"], name="date"),
     )
-    panels = [Panel(PanelKind.VOLUME, "Volume", {})]
+    panels = [Panel(VOLUME, "Volume", {})]
     here = [
         hashlib.sha256(
             render_chart(bars, title="t", panels=panels, options=RenderOptions(400, 300, format=f))
@@ -483,12 +585,12 @@ def test_cancelling_on_the_third_checkpoint_abandons_the_render(quarter: Any) ->
     def checkpoint() -> None:
         calls.append(1)
         if len(calls) == 3:
-            raise RenderCancelled
+            raise RenderAbandonedError("every caller went away")
 
-    with pytest.raises(RenderCancelled):
+    with pytest.raises(RenderAbandonedError):
         render_chart(bars, title="t", overlays=overlays, panels=panels, checkpoint=checkpoint)
     assert len(calls) == 3  # abandoned at once
-    assert not charts._LOCK.locked()
+    assert not chart_render._LOCK.locked()
     assert decode(render_chart(bars, title="t", overlays=overlays, panels=panels)).size == (1200, 800)
 
 
@@ -515,7 +617,7 @@ def test_any_checkpoint_can_abandon_the_render_and_releases_the_lock(quarter: An
                 checkpoint=checkpoint,
             )
         assert len(calls) == stop
-        assert not charts._LOCK.locked()
+        assert not chart_render._LOCK.locked()
     render_chart(bars, title="t", options=RenderOptions(300, 200, format=image_format))
 
 
@@ -524,7 +626,7 @@ def test_any_checkpoint_can_abandon_the_render_and_releases_the_lock(quarter: An
 
 def test_warm_up_nans_render(quarter: Any) -> None:
     bars, overlays, panels = standard_chart(random_bars(80, seed=3))  # no history before: long warm-ups
-    macd = next(p for p in panels if p.kind is PanelKind.MACD).series["macd"]
+    macd = next(p for p in panels if p.kind is MACD).series["macd"]
     assert np.isnan(macd[:33]).all()
     assert not np.isnan(macd[33:]).any()
     for image_format in (ImageFormat.PNG, ImageFormat.SVG):
@@ -535,12 +637,15 @@ def test_warm_up_nans_render(quarter: Any) -> None:
 def test_all_nan_series_render(rows: int) -> None:
     bars = random_bars(rows, seed=4)
     nan = np.full(rows, np.nan)
-    overlays = [Overlay("SMA(20)", {"sma": nan}), Overlay("BOLL(20, 2)", {"upper": nan, "middle": nan, "lower": nan})]
+    overlays = [
+        Overlay(SMA, "SMA(20)", {"sma": nan}),
+        Overlay(BOLL, "BOLL(20, 2)", {"upper": nan, "middle": nan, "lower": nan}),
+    ]
     panels = [
-        Panel(PanelKind.VOLUME, "Volume", {}),
-        Panel(PanelKind.MACD, "MACD", {"macd": nan, "signal": nan, "histogram": nan}),
-        Panel(PanelKind.RSI, "RSI", {"rsi": nan}),
-        Panel(PanelKind.KDJ, "KDJ", {"k": nan, "d": nan, "j": nan}),
+        Panel(VOLUME, "Volume", {}),
+        Panel(MACD, "MACD", {"macd": nan, "signal": nan, "histogram": nan}),
+        Panel(RSI, "RSI", {"rsi": nan}),
+        Panel(KDJ, "KDJ", {"k": nan, "d": nan, "j": nan}),
     ]
     for image_format in (ImageFormat.PNG, ImageFormat.SVG):
         assert render_chart(
@@ -569,8 +674,6 @@ def test_inputs_are_not_mutated(rows: int) -> None:
 def test_non_positive_size_raises_value_error(quarter: Any, size: dict[str, int]) -> None:
     with pytest.raises(ValueError, match="positive"):
         render(quarter, **size)
-    with pytest.raises(ValueError, match="positive"):
-        render_macd_chart(random_bars(30).assign(macd=0.0, signal=0.0, histogram=0.0), title="t", **size)
 
 
 def test_empty_bars_raise_value_error(quarter: Any) -> None:
@@ -582,10 +685,10 @@ def test_empty_bars_raise_value_error(quarter: Any) -> None:
 def test_wrong_length_arrays_raise_value_error_naming_them(quarter: Any) -> None:
     bars, _, _ = quarter
     n = len(bars)
-    short_overlay = Overlay("SMA(20)", {"sma": np.zeros(n - 1)})
+    short_overlay = Overlay(SMA, "SMA(20)", {"sma": np.zeros(n - 1)})
     with pytest.raises(ValueError, match=rf"SMA\(20\).*'sma'.*{n - 1} values.*\({n}\)"):
         render_chart(bars, title="t", overlays=[short_overlay])
-    long_panel = Panel(PanelKind.RSI, "RSI(14)", {"rsi": np.zeros(n + 5)})
+    long_panel = Panel(RSI, "RSI(14)", {"rsi": np.zeros(n + 5)})
     with pytest.raises(ValueError, match=rf"RSI\(14\).*'rsi'.*{n + 5} values"):
         render_chart(bars, title="t", panels=[long_panel])
 
@@ -594,40 +697,27 @@ def test_missing_series_and_columns_raise_value_error(quarter: Any) -> None:
     bars, _, _ = quarter
     n = len(bars)
     with pytest.raises(ValueError, match="histogram"):
-        render_chart(
-            bars, title="t", panels=[Panel(PanelKind.MACD, "MACD", {"macd": np.zeros(n), "signal": np.zeros(n)})]
-        )
+        render_chart(bars, title="t", panels=[Panel(MACD, "MACD", {"macd": np.zeros(n), "signal": np.zeros(n)})])
     with pytest.raises(ValueError, match="volume"):
-        render_chart(bars.drop(columns="volume"), title="t", panels=[Panel(PanelKind.VOLUME, "Volume", {})])
+        render_chart(bars.drop(columns="volume"), title="t", panels=[Panel(VOLUME, "Volume", {})])
     with pytest.raises(ValueError, match="close"):
         render_chart(bars.drop(columns="close"), title="t")
     # Volume is only needed for a volume panel.
     assert render_chart(bars.drop(columns="volume"), title="t")
 
 
-# --- render_macd_chart ------------------------------------------------------------------------
-
-
-def test_render_macd_chart_is_price_over_one_macd_panel() -> None:
-    history = random_bars(90, seed=7)
-    macd = outputs(history, "macd", MACDParameters(), slice(None))
-    frame = history.assign(**macd)
-    before = frame.copy(deep=True)
-    data = render_macd_chart(frame, title="MACD", width_px=640, height_px=480)
-    pd.testing.assert_frame_equal(frame, before)
-    assert decode(data).size == (640, 480)
-    expected = render_chart(
-        history,
-        title="MACD",
-        panels=[Panel(PanelKind.MACD, "MACD", macd)],
-        options=RenderOptions(width_px=640, height_px=480),
-    )
-    assert data == expected
-    with pytest.raises(ValueError, match="histogram"):
-        render_macd_chart(frame.drop(columns="histogram"), title="t")
-
-
 # --- date axis --------------------------------------------------------------------------------
+
+
+# --- time axis --------------------------------------------------------------------------------
+
+DEFAULT_GEOMETRY = AxisGeometry(first_px=100.0, slot_px=1.0, image_px=1200.0, font_px=12.5)
+
+
+def geometry_for(rows: int, plot_px: float = 1080.0) -> AxisGeometry:
+    """Bars spread over ``plot_px`` pixels starting 100 px into a 1200 px image, as the renderer lays them out."""
+    slot = plot_px / (rows + 0.2)
+    return AxisGeometry(first_px=100.0 + 0.6 * slot, slot_px=slot, image_px=plot_px + 120.0, font_px=12.5)
 
 
 @pytest.mark.parametrize(
@@ -641,8 +731,8 @@ def test_render_macd_chart_is_price_over_one_macd_panel() -> None:
 )
 def test_date_ticks_suit_the_span(rows: int, label_length: int) -> None:
     dates = pd.bdate_range("2014-01-02", periods=rows, name="date")
-    positions, labels = _date_ticks(dates, axes_px=1100.0, font_px=12.5)
-    assert 1 <= len(positions) <= 10
+    positions, labels = time_ticks(dates, geometry_for(rows))
+    assert 1 <= len(positions) <= 12
     if rows >= 22:
         assert len(positions) >= 4
     assert positions == sorted(set(positions))
@@ -654,9 +744,66 @@ def test_date_ticks_suit_the_span(rows: int, label_length: int) -> None:
 
 def test_month_ticks_fall_on_first_trading_day_of_month() -> None:
     dates = pd.bdate_range("2023-01-16", "2023-08-31", name="date")
-    positions, labels = _date_ticks(dates, axes_px=1100.0, font_px=12.5)
+    positions, labels = time_ticks(dates, geometry_for(len(dates)))
     # A mid-January start gets no January tick; every later month gets one.
     assert labels == ["2023-02", "2023-03", "2023-04", "2023-05", "2023-06", "2023-07", "2023-08"]
     for p in positions:
         assert p > 0
         assert dates[p].month != dates[p - 1].month
+
+
+def test_a_month_opening_after_a_week_long_holiday_still_gets_its_tick() -> None:
+    history = BarStore([bundled_data_dir()]).bars("000001.SH")
+    dates = pd.DatetimeIndex(history.index[(history.index >= "2024-07-01") & (history.index <= "2024-12-31")])
+    positions, labels = time_ticks(dates, geometry_for(len(dates)))
+    assert labels == ["2024-07", "2024-08", "2024-09", "2024-10", "2024-11", "2024-12"]
+    assert dates[positions[3]] == pd.Timestamp("2024-10-08")  # after the National Day holiday
+
+
+def test_nine_bars_get_every_date_when_there_is_room_and_fewer_when_not() -> None:
+    dates = pd.bdate_range("2024-03-12", periods=9, name="date")
+    wide, _ = time_ticks(dates, geometry_for(9))
+    assert wide == list(range(9))  # 120 px a bar: every bar, under its candle
+    narrow, _ = time_ticks(dates, geometry_for(9, plot_px=300.0))
+    assert len(narrow) < 9
+    gap = np.diff(narrow).min() * 300.0 / 9.2
+    assert gap >= 12 * 0.64 * 12.5  # ten characters and two of air apart
+
+
+def cn_sessions(days: int = 3, minutes: int = 5) -> pd.DatetimeIndex:
+    """Bars of ``days`` Shanghai sessions: 09:35..11:30 and 13:05..15:00, every ``minutes`` minutes."""
+    stamps: list[pd.Timestamp] = []
+    for day in pd.bdate_range("2024-03-11", periods=days):
+        for start, end in (("09:30", "11:30"), ("13:00", "15:00")):
+            session = pd.date_range(f"{day.date()} {start}", f"{day.date()} {end}", freq=f"{minutes}min")
+            stamps.extend(session[1:])  # a bar is stamped with its end
+    return pd.DatetimeIndex(stamps, name="date")
+
+
+def test_intraday_ticks_label_sessions_with_dates_and_hours_with_times() -> None:
+    stamps = cn_sessions()
+    assert len(stamps) == 3 * 48
+    positions, labels = time_ticks(stamps, geometry_for(len(stamps)))
+    by_position = dict(zip(positions, labels, strict=True))
+    # Each session opens with its date, and the afternoon is labelled where it starts after lunch.
+    assert [by_position[p] for p in (0, 48, 96)] == ["03-11", "03-12", "03-13"]
+    afternoon = int(np.flatnonzero(stamps == pd.Timestamp("2024-03-11 13:05"))[0])
+    assert by_position[afternoon] == "13:05"
+    assert stamps[afternoon - 1] == pd.Timestamp("2024-03-11 11:30")  # the next bar: no gap for lunch
+    for p, label in by_position.items():
+        assert label == stamps[p].strftime("%m-%d" if p in (0, 48, 96) else "%H:%M")
+    assert np.diff(positions).min() * geometry_for(len(stamps)).slot_px >= 7 * 0.64 * 12.5
+
+
+def test_intraday_sessions_too_narrow_for_times_are_labelled_by_date() -> None:
+    stamps = cn_sessions(days=60)
+    positions, labels = time_ticks(stamps, geometry_for(len(stamps)))
+    assert 4 <= len(positions) <= 12
+    assert all(stamps[p].strftime("%m-%d") == label for p, label in zip(positions, labels, strict=True))
+    assert all(p == 0 or stamps[p].date() != stamps[p - 1].date() for p in positions)  # session starts
+
+
+def test_title_span_shows_times_only_for_intraday_bars() -> None:
+    assert charts.span_text(pd.bdate_range("2024-03-11", periods=5)) == "2024-03-11 – 2024-03-15"
+    assert charts.span_text(cn_sessions(days=2)) == "2024-03-11 09:35 – 2024-03-12 15:00"
+    assert charts.span_text(pd.DatetimeIndex(["2024-03-11"])) == "2024-03-11"

@@ -308,6 +308,11 @@ var (
 		"light": idcv1.Theme_THEME_LIGHT,
 		"dark":  idcv1.Theme_THEME_DARK,
 	}
+	chartPriceScales = map[string]idcv1.PriceScale{
+		"auto":   idcv1.PriceScale_PRICE_SCALE_AUTO,
+		"linear": idcv1.PriceScale_PRICE_SCALE_LINEAR,
+		"log":    idcv1.PriceScale_PRICE_SCALE_LOG,
+	}
 	chartSchemes = map[string]idcv1.ColorScheme{
 		"western": idcv1.ColorScheme_COLOR_SCHEME_WESTERN,
 		"cn":      idcv1.ColorScheme_COLOR_SCHEME_CN,
@@ -380,6 +385,8 @@ func runChart(ctx context.Context, fs *flag.FlagSet, conn *connection, args []st
 	fs.Func("format", "image format: `png|svg|jpeg|webp` (default png)", choiceFlag(&q.Format, chartFormats, "png, svg, jpeg or webp"))
 	fs.Func("theme", "theme: `light|dark` (default light)", choiceFlag(&q.Theme, chartThemes, "light or dark"))
 	fs.Func("scheme", "colour scheme: `western|cn`, up in green or up in red (default western)", choiceFlag(&q.Scheme, chartSchemes, "western or cn"))
+	fs.Func("price-scale", "price axis: `auto|linear|log`; auto is log when prices span a factor of 3 or more (default auto)",
+		choiceFlag(&q.PriceScale, chartPriceScales, "auto, linear or log"))
 	fs.Func("width", "image width in pixels, 200-8000 (default 1200)", int32Flag(&q.Width))
 	fs.Func("height", "image height in pixels, 200-8000 (default 800)", int32Flag(&q.Height))
 	fs.Func("dpi", "resolution in dots per inch `N`, 50-600; higher means larger text and lines (default 100)", int32Flag(&q.DPI))

@@ -261,7 +261,7 @@ func TestRun(t *testing.T) {
 		},
 		{
 			"chart flag help", []string{"chart", "-h"}, 0, nil,
-			[]string{"-panels list", "-sma N", "-ema N", "-boll N", "-format png|svg|jpeg|webp", "-theme light|dark", "-scheme western|cn", "-dpi N", "-chunk-size bytes", "-o file"},
+			[]string{"-panels list", "-sma N", "-ema N", "-boll N", "-format png|svg|jpeg|webp", "-theme light|dark", "-scheme western|cn", "-price-scale auto|linear|log", "-dpi N", "-chunk-size bytes", "-o file"},
 			false, nil,
 		},
 		{
@@ -273,7 +273,7 @@ func TestRun(t *testing.T) {
 			"chart every flag", []string{
 				"chart", "--target", addr, "--symbol", "SPY", "--start", "2023-01-01", "--end", "2023-12-31", "--convention", "tdx",
 				"--panels", "volume,MACD", "--panels", "rsi,kdj", "--fast", "5", "--sma", "20", "--ema", "12", "--boll", "20", "--boll-k", "2.5", "--sma", "5",
-				"--format", "SVG", "--theme", "dark", "--scheme", "cn", "--width", "1000", "--height", "700", "--dpi", "120", "--chunk-size", "1024", "-o", out,
+				"--format", "SVG", "--theme", "dark", "--scheme", "cn", "--price-scale", "LOG", "--width", "1000", "--height", "700", "--dpi", "120", "--chunk-size", "1024", "-o", out,
 			}, 0,
 			[]string{"wrote " + out + ": image/svg+xml 1000x700 at 120 dpi"}, nil, true,
 			idc.ChartQuery{
@@ -281,7 +281,7 @@ func TestRun(t *testing.T) {
 				Panels:   []*idcv1.ChartPanel{idc.VolumePanel(), idc.MACDPanel(5, 0, 0), idc.RSIPanel(0), idc.KDJPanel(0, 0, 0)},
 				Overlays: []*idcv1.ChartOverlay{idc.SMAOverlay(20), idc.EMAOverlay(12), idc.BollingerOverlay(20, 2.5), idc.SMAOverlay(5)},
 				Format:   idcv1.ImageFormat_IMAGE_FORMAT_SVG, Theme: idcv1.Theme_THEME_DARK, Scheme: idcv1.ColorScheme_COLOR_SCHEME_CN,
-				Width: 1000, Height: 700, DPI: 120, ChunkSize: 1024,
+				Width: 1000, Height: 700, DPI: 120, ChunkSize: 1024, PriceScale: idcv1.PriceScale_PRICE_SCALE_LOG,
 			}.Request(),
 		},
 		{"chart corrupt", []string{"chart", "--target", addr, "--width", "666", "-o", out}, int(codes.DataLoss), nil, []string{"error: DATA_LOSS: get chart: idc: image integrity check failed"}, false, nil},
@@ -293,6 +293,7 @@ func TestRun(t *testing.T) {
 		{"chart bad format", []string{"chart", "--format", "gif"}, 2, nil, []string{"-format", "want png, svg, jpeg or webp"}, false, nil},
 		{"chart bad theme", []string{"chart", "--theme", "blue"}, 2, nil, []string{"-theme", "want light or dark"}, false, nil},
 		{"chart bad scheme", []string{"chart", "--scheme", "us"}, 2, nil, []string{"-scheme", "want western or cn"}, false, nil},
+		{"chart bad price scale", []string{"chart", "--price-scale", "ln"}, 2, nil, []string{"-price-scale", "want auto, linear or log"}, false, nil},
 		{"chart bad period", []string{"chart", "--sma", "x"}, 2, nil, []string{"-sma", "not a 32-bit integer"}, false, nil},
 		{
 			"indicators", []string{

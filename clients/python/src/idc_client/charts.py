@@ -31,6 +31,7 @@ from idc_client.indicators import KDJ_SEEDS, STD_DEVS, _choice
 
 __all__ = [
     "FORMATS",
+    "PRICE_SCALES",
     "SCHEMES",
     "THEMES",
     "boll_overlay",
@@ -38,6 +39,7 @@ __all__ = [
     "kdj_panel",
     "macd_panel",
     "parse_format",
+    "parse_price_scale",
     "parse_scheme",
     "parse_theme",
     "rsi_panel",
@@ -64,6 +66,13 @@ SCHEMES: dict[str, indicator_graph_service_pb2.ColorScheme.ValueType] = {
     "cn": indicator_graph_service_pb2.COLOR_SCHEME_CN,
 }
 """The colour scheme names accepted by ``parse_scheme`` (case-insensitively)."""
+
+PRICE_SCALES: dict[str, indicator_graph_service_pb2.PriceScale.ValueType] = {
+    "auto": indicator_graph_service_pb2.PRICE_SCALE_AUTO,
+    "linear": indicator_graph_service_pb2.PRICE_SCALE_LINEAR,
+    "log": indicator_graph_service_pb2.PRICE_SCALE_LOG,
+}
+"""The price scale names accepted by ``parse_price_scale`` (case-insensitively)."""
 
 
 def parse_format(name: str | None) -> indicator_graph_service_pb2.ImageFormat.ValueType:
@@ -99,6 +108,19 @@ def parse_scheme(name: str | None) -> indicator_graph_service_pb2.ColorScheme.Va
         TypeError: if ``name`` is neither a string nor ``None``.
     """
     return _choice("scheme", name, SCHEMES, indicator_graph_service_pb2.COLOR_SCHEME_UNSPECIFIED)
+
+
+def parse_price_scale(name: str | None) -> indicator_graph_service_pb2.PriceScale.ValueType:
+    """The ``PriceScale`` of ``name``: ``"auto"``, ``"linear"`` or ``"log"``, case-insensitive; ``None`` means auto.
+
+    ``"auto"`` is log when the window's prices span a factor of 3 or more
+    (decades of an index), linear otherwise.
+
+    Raises:
+        ValueError: for any other string.
+        TypeError: if ``name`` is neither a string nor ``None``.
+    """
+    return _choice("price_scale", name, PRICE_SCALES, indicator_graph_service_pb2.PRICE_SCALE_UNSPECIFIED)
 
 
 def volume_panel() -> indicator_graph_service_pb2.ChartPanel:

@@ -320,6 +320,12 @@ def _chart_arguments(parser: argparse.ArgumentParser) -> None:
         choices=list(charts.SCHEMES),
         help="western: up in green; cn: up in red (default: western)",
     )
+    image.add_argument(
+        "--price-scale",
+        type=str.lower,
+        choices=list(charts.PRICE_SCALES),
+        help="price axis: log when prices span a factor of 3 or more, else linear (default: auto)",
+    )
     image.add_argument("--width", type=int, default=0, help="width in pixels, 200-8000 (default: 1200)")
     image.add_argument("--height", type=int, default=0, help="height in pixels, 200-8000 (default: 800)")
     image.add_argument("--dpi", type=int, default=0, help="dots per inch, 50-600; larger text and lines (default: 100)")
@@ -623,6 +629,7 @@ def _run(args: argparse.Namespace) -> None:
                 theme=args.theme,
                 scheme=args.scheme,
                 chunk_size=args.chunk_size,
+                price_scale=args.price_scale,
             )
             image.save(output)
             print(

@@ -21,7 +21,7 @@ from idc.v1 import (
     indicator_service_pb2_grpc,
     indicators_pb2,
 )
-from idc_client.charts import parse_format, parse_scheme, parse_theme
+from idc_client.charts import parse_format, parse_price_scale, parse_scheme, parse_theme
 from idc_client.errors import IntegrityError
 from idc_client.frames import bars_message, indicator_frame, macd_frame, symbols_frame
 from idc_client.image import Image, ImageResponse, assemble_image
@@ -594,6 +594,7 @@ class IdcClient:
         scheme: str | None = None,
         chunk_size: int = 0,
         timeout: float | None = None,
+        price_scale: str | None = None,
     ) -> Image:
         """A chart rendered by the server (``GetChart``), reassembled and verified.
 
@@ -652,6 +653,9 @@ class IdcClient:
             timeout: this call's deadline in seconds, covering the whole
                 stream; ``None`` means the client's. When it passes, the
                 server stops rendering.
+            price_scale: ``"auto"``, ``"linear"`` or ``"log"``,
+                case-insensitive; ``None`` means auto (log when the
+                window's prices span a factor of 3 or more).
 
         Returns:
             The verified image; ``media_type``, ``width_px``, ``height_px``
@@ -659,7 +663,7 @@ class IdcClient:
 
         Raises:
             ValueError: before any call, for an unknown ``format``,
-                ``theme``, ``scheme`` or ``convention``, for both ``symbol``
+                ``theme``, ``scheme``, ``price_scale`` or ``convention``, for both ``symbol``
                 and ``bars``, or for a ``bars`` frame that
                 ``idc_client.bars_message`` refuses.
             grpc.RpcError: if the call fails: INVALID_ARGUMENT naming the
@@ -685,6 +689,7 @@ class IdcClient:
             theme=parse_theme(theme),
             color_scheme=parse_scheme(scheme),
             chunk_size_bytes=chunk_size,
+            price_scale=parse_price_scale(price_scale),
         )
         _set_source(request, symbol, _inline_bars(symbol, bars))
         return _receive_image(

@@ -111,6 +111,46 @@ software does.
 """
 Global___ColorScheme: _TypeAlias = ColorScheme  # noqa: Y015
 
+class _PriceScale:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _PriceScaleEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PriceScale.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PRICE_SCALE_UNSPECIFIED: _PriceScale.ValueType  # 0
+    """PRICE_SCALE_UNSPECIFIED means PRICE_SCALE_AUTO."""
+    PRICE_SCALE_AUTO: _PriceScale.ValueType  # 1
+    """PRICE_SCALE_AUTO is PRICE_SCALE_LOG when every low in the window is
+    above 0 and the highest high is at least 3 times the lowest low (a
+    series that tripled, such as decades of an index), else
+    PRICE_SCALE_LINEAR.
+    """
+    PRICE_SCALE_LINEAR: _PriceScale.ValueType  # 2
+    """PRICE_SCALE_LINEAR spaces prices evenly: equal price steps look equal."""
+    PRICE_SCALE_LOG: _PriceScale.ValueType  # 3
+    """PRICE_SCALE_LOG spaces prices by ratio: equal percentage moves look
+    equal. A window with a low at or below 0 is drawn linear instead.
+    """
+
+class PriceScale(_PriceScale, metaclass=_PriceScaleEnumTypeWrapper):
+    """PriceScale is the y scale of a chart's price panel."""
+
+PRICE_SCALE_UNSPECIFIED: PriceScale.ValueType  # 0
+"""PRICE_SCALE_UNSPECIFIED means PRICE_SCALE_AUTO."""
+PRICE_SCALE_AUTO: PriceScale.ValueType  # 1
+"""PRICE_SCALE_AUTO is PRICE_SCALE_LOG when every low in the window is
+above 0 and the highest high is at least 3 times the lowest low (a
+series that tripled, such as decades of an index), else
+PRICE_SCALE_LINEAR.
+"""
+PRICE_SCALE_LINEAR: PriceScale.ValueType  # 2
+"""PRICE_SCALE_LINEAR spaces prices evenly: equal price steps look equal."""
+PRICE_SCALE_LOG: PriceScale.ValueType  # 3
+"""PRICE_SCALE_LOG spaces prices by ratio: equal percentage moves look
+equal. A window with a low at or below 0 is drawn linear instead.
+"""
+Global___PriceScale: _TypeAlias = PriceScale  # noqa: Y015
+
 @_typing.final
 class GetMACDGraphRequest(_message.Message):
     """GetMACDGraphRequest is the request of IndicatorGraphService.GetMACDGraph."""
@@ -386,6 +426,7 @@ class GetChartRequest(_message.Message):
     THEME_FIELD_NUMBER: _builtins.int
     COLOR_SCHEME_FIELD_NUMBER: _builtins.int
     CHUNK_SIZE_BYTES_FIELD_NUMBER: _builtins.int
+    PRICE_SCALE_FIELD_NUMBER: _builtins.int
     symbol: _builtins.str
     """symbol names a series in the server's data store. Case-insensitive.
     Empty means the server's default symbol. Unknown symbols get
@@ -425,6 +466,11 @@ class GetChartRequest(_message.Message):
     """chunk_size_bytes is the largest chunk the stream carries. 0 means
     65536 (64 KiB); range 1024-1048576.
     """
+    price_scale: Global___PriceScale.ValueType
+    """price_scale is the price panel's y scale. Unspecified means
+    PRICE_SCALE_AUTO: log for windows whose prices span a factor of 3 or
+    more, linear otherwise. An unknown value gets INVALID_ARGUMENT.
+    """
     @_builtins.property
     def inline_bars(self) -> _bars_pb2.Bars:
         """inline_bars are the client's own bars (see Bars for the rules)."""
@@ -456,10 +502,11 @@ class GetChartRequest(_message.Message):
         theme: Global___Theme.ValueType = ...,
         color_scheme: Global___ColorScheme.ValueType = ...,
         chunk_size_bytes: _builtins.int = ...,
+        price_scale: Global___PriceScale.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["inline_bars", b"inline_bars", "source", b"source", "symbol", b"symbol"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk_size_bytes", b"chunk_size_bytes", "color_scheme", b"color_scheme", "convention", b"convention", "dpi", b"dpi", "end_date", b"end_date", "format", b"format", "height_px", b"height_px", "inline_bars", b"inline_bars", "overlays", b"overlays", "panels", b"panels", "source", b"source", "start_date", b"start_date", "symbol", b"symbol", "theme", b"theme", "width_px", b"width_px"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk_size_bytes", b"chunk_size_bytes", "color_scheme", b"color_scheme", "convention", b"convention", "dpi", b"dpi", "end_date", b"end_date", "format", b"format", "height_px", b"height_px", "inline_bars", b"inline_bars", "overlays", b"overlays", "panels", b"panels", "price_scale", b"price_scale", "source", b"source", "start_date", b"start_date", "symbol", b"symbol", "theme", b"theme", "width_px", b"width_px"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_source: _TypeAlias = _typing.Literal["symbol", "inline_bars"]  # noqa: Y015
     _WhichOneofArgType_source: _TypeAlias = _typing.Literal["source", b"source"]  # noqa: Y015

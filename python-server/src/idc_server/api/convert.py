@@ -14,7 +14,7 @@ import functools
 import re
 import types
 import typing
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar, cast
 
 from google.protobuf.descriptor import EnumDescriptor
@@ -177,9 +177,12 @@ def indicator_request(path: str, kind: str, message: Message) -> IndicatorReques
 
 
 def chart_items(
-    field: str, items: Sequence[Message], allowed: tuple[str, ...], limit: int
+    field: str,
+    items: Sequence[Message],
+    allowed: Mapping[str, charts.PanelKind] | Mapping[str, charts.OverlayKind],
+    limit: int,
 ) -> tuple[IndicatorRequest | None, ...]:
-    """Panels or overlays of a GetChart request; a volume panel is None."""
+    """Panels or overlays of a GetChart request, of the kinds in ``allowed``; a panel of the bars' columns is None."""
     if len(items) > limit:
         raise InvalidArgumentError(field, f"at most {limit} entries, got {len(items)}")
     chosen: list[IndicatorRequest | None] = []
@@ -187,7 +190,9 @@ def chart_items(
         kind = item.WhichOneof("kind")
         if kind is None or kind not in allowed:
             raise InvalidArgumentError(f"{field}[{index}]", f"nothing set; expected one of {', '.join(allowed)}")
-        chosen.append(None if kind == "volume" else indicator_request(f"{field}[{index}]", kind, getattr(item, kind)))
+        declared = allowed[kind]
+        from_bars = isinstance(declared, charts.PanelKind) and declared.from_bars
+        chosen.append(None if from_bars else indicator_request(f"{field}[{index}]", kind, getattr(item, kind)))
     return tuple(chosen)
 
 
@@ -218,8 +223,8 @@ def chunk_size(value: int) -> int:
 
 def chart_request(request: graph_pb2.GetChartRequest, max_pixels: int) -> ChartRequest:
     """Everything a GetChart request asks to draw, validated."""
-    overlays = chart_items("overlays", request.overlays, ("sma", "ema", "boll"), MAX_OVERLAYS)
-    panels = chart_items("panels", request.panels, ("volume", "macd", "rsi", "kdj"), MAX_PANELS)
+    overlays = chart_items("overlays", request.overlays, charts.OVERLAYS, MAX_OVERLAYS)
+    panels = chart_items("panels", request.panels, charts.PANELS, MAX_PANELS)
     width, height = image_size(request.width_px, request.height_px, MAX_CHART_PX, max_pixels)
     options = charts.RenderOptions(
         width_px=width,
@@ -228,6 +233,7 @@ def chart_request(request: graph_pb2.GetChartRequest, max_pixels: int) -> ChartR
         format=enum_field(charts.ImageFormat, request, "format") or charts.ImageFormat.PNG,
         theme=enum_field(charts.Theme, request, "theme") or charts.Theme.LIGHT,
         scheme=enum_field(charts.ColorScheme, request, "color_scheme") or charts.ColorScheme.WESTERN,
+        price_scale=enum_field(charts.PriceScale, request, "price_scale") or charts.PriceScale.AUTO,
     )
     return ChartRequest(
         overlays=tuple(item for item in overlays if item is not None), panels=panels or DEFAULT_PANELS, options=options

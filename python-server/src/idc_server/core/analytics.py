@@ -136,12 +136,6 @@ class MACDResult:
     outputs: Mapping[str, npt.NDArray[np.float64]]
     first_valid_index: int
 
-    @property
-    def frame(self) -> pd.DataFrame:
-        """The window's bars frame with the columns ``macd``, ``signal`` and ``histogram`` added."""
-        bars = self.selection.bars
-        return bars.assign(**{name: pd.Series(values, index=bars.index) for name, values in self.outputs.items()})
-
 
 @dataclass(frozen=True, slots=True)
 class Outputs:
@@ -174,6 +168,19 @@ class Image:
     def size_bytes(self) -> int:
         """The encoded size, which is what the render cache counts."""
         return len(self.data)
+
+
+CONVENTION_NAMES: Mapping[Convention, str] = {Convention.TALIB: "TA-Lib", Convention.TDX: "TDX"}
+
+
+def chart_title(selection: Selection, convention: Convention) -> str:
+    """A chart's title: what is drawn, over which window, under which convention (the legends name the rest).
+
+    e.g. "SPY · 2023-07-03 – 2023-12-29 · TA-Lib"; intraday windows show times.
+    """
+    return " · ".join(
+        (selection.name, charts.span_text(pd.DatetimeIndex(selection.bars.index)), CONVENTION_NAMES[convention])
+    )
 
 
 def first_valid(values: npt.NDArray[np.float64]) -> int:
@@ -275,21 +282,25 @@ class Analytics:
         for index, overlay in enumerate(request.overlays):
             with field_prefix(f"overlays[{index}].{overlay.indicator.name}"):
                 lines = self._outputs(selection, overlay.indicator, overlay.parameters, convention)
-            overlays.append(charts.Overlay(overlay.display_name(), lines))
+            overlays.append(charts.Overlay(charts.OVERLAYS[overlay.indicator.name], overlay.display_name(), lines))
         panels = []
         for index, panel in enumerate(request.panels):
             if panel is None:
-                panels.append(charts.Panel(charts.PanelKind.VOLUME, "Volume", {}))
+                panels.append(charts.Panel(charts.VOLUME, "Volume", {}, convention))
                 continue
             with field_prefix(f"panels[{index}].{panel.indicator.name}"):
                 series = self._outputs(selection, panel.indicator, panel.parameters, convention)
-            panels.append(charts.Panel(charts.PanelKind[panel.indicator.name.upper()], panel.display_name(), series))
+            kind = charts.PANELS[panel.indicator.name]
+            panels.append(charts.Panel(kind, panel.display_name(), series, convention))
         bars = selection.bars
-        names = " ".join(item.display_name() for item in (*request.overlays, *request.panels) if item is not None)
-        title = f"{selection.name}  {bars.index[0].date()} – {bars.index[-1].date()}  {names}  {convention.name}"
         options = request.options
         data = charts.render_chart(
-            bars, title=title, overlays=overlays, panels=panels, options=options, checkpoint=checkpoint
+            bars,
+            title=chart_title(selection, convention),
+            overlays=overlays,
+            panels=panels,
+            options=options,
+            checkpoint=checkpoint,
         )
         return Image(data, options.format.value, options.width_px, options.height_px, options.dpi)
 

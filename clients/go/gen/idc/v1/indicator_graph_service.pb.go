@@ -191,6 +191,67 @@ func (ColorScheme) EnumDescriptor() ([]byte, []int) {
 	return file_idc_v1_indicator_graph_service_proto_rawDescGZIP(), []int{2}
 }
 
+// PriceScale is the y scale of a chart's price panel.
+type PriceScale int32
+
+const (
+	// PRICE_SCALE_UNSPECIFIED means PRICE_SCALE_AUTO.
+	PriceScale_PRICE_SCALE_UNSPECIFIED PriceScale = 0
+	// PRICE_SCALE_AUTO is PRICE_SCALE_LOG when every low in the window is
+	// above 0 and the highest high is at least 3 times the lowest low (a
+	// series that tripled, such as decades of an index), else
+	// PRICE_SCALE_LINEAR.
+	PriceScale_PRICE_SCALE_AUTO PriceScale = 1
+	// PRICE_SCALE_LINEAR spaces prices evenly: equal price steps look equal.
+	PriceScale_PRICE_SCALE_LINEAR PriceScale = 2
+	// PRICE_SCALE_LOG spaces prices by ratio: equal percentage moves look
+	// equal. A window with a low at or below 0 is drawn linear instead.
+	PriceScale_PRICE_SCALE_LOG PriceScale = 3
+)
+
+// Enum value maps for PriceScale.
+var (
+	PriceScale_name = map[int32]string{
+		0: "PRICE_SCALE_UNSPECIFIED",
+		1: "PRICE_SCALE_AUTO",
+		2: "PRICE_SCALE_LINEAR",
+		3: "PRICE_SCALE_LOG",
+	}
+	PriceScale_value = map[string]int32{
+		"PRICE_SCALE_UNSPECIFIED": 0,
+		"PRICE_SCALE_AUTO":        1,
+		"PRICE_SCALE_LINEAR":      2,
+		"PRICE_SCALE_LOG":         3,
+	}
+)
+
+func (x PriceScale) Enum() *PriceScale {
+	p := new(PriceScale)
+	*p = x
+	return p
+}
+
+func (x PriceScale) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PriceScale) Descriptor() protoreflect.EnumDescriptor {
+	return file_idc_v1_indicator_graph_service_proto_enumTypes[3].Descriptor()
+}
+
+func (PriceScale) Type() protoreflect.EnumType {
+	return &file_idc_v1_indicator_graph_service_proto_enumTypes[3]
+}
+
+func (x PriceScale) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PriceScale.Descriptor instead.
+func (PriceScale) EnumDescriptor() ([]byte, []int) {
+	return file_idc_v1_indicator_graph_service_proto_rawDescGZIP(), []int{3}
+}
+
 // GetMACDGraphRequest is the request of IndicatorGraphService.GetMACDGraph.
 type GetMACDGraphRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -839,8 +900,12 @@ type GetChartRequest struct {
 	// chunk_size_bytes is the largest chunk the stream carries. 0 means
 	// 65536 (64 KiB); range 1024-1048576.
 	ChunkSizeBytes int32 `protobuf:"varint,14,opt,name=chunk_size_bytes,json=chunkSizeBytes,proto3" json:"chunk_size_bytes,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// price_scale is the price panel's y scale. Unspecified means
+	// PRICE_SCALE_AUTO: log for windows whose prices span a factor of 3 or
+	// more, linear otherwise. An unknown value gets INVALID_ARGUMENT.
+	PriceScale    PriceScale `protobuf:"varint,15,opt,name=price_scale,json=priceScale,proto3,enum=idc.v1.PriceScale" json:"price_scale,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetChartRequest) Reset() {
@@ -980,6 +1045,13 @@ func (x *GetChartRequest) GetChunkSizeBytes() int32 {
 		return x.ChunkSizeBytes
 	}
 	return 0
+}
+
+func (x *GetChartRequest) GetPriceScale() PriceScale {
+	if x != nil {
+		return x.PriceScale
+	}
+	return PriceScale_PRICE_SCALE_UNSPECIFIED
 }
 
 type isGetChartRequest_Source interface {
@@ -1137,7 +1209,7 @@ const file_idc_v1_indicator_graph_service_proto_rawDesc = "" +
 	"\x03sma\x18\x01 \x01(\v2\x15.idc.v1.SMAParametersH\x00R\x03sma\x12)\n" +
 	"\x03ema\x18\x02 \x01(\v2\x15.idc.v1.EMAParametersH\x00R\x03ema\x121\n" +
 	"\x04boll\x18\x03 \x01(\v2\x1b.idc.v1.BollingerParametersH\x00R\x04bollB\x06\n" +
-	"\x04kind\"\xb0\x04\n" +
+	"\x04kind\"\xe5\x04\n" +
 	"\x0fGetChartRequest\x12\x18\n" +
 	"\x06symbol\x18\x01 \x01(\tH\x00R\x06symbol\x12/\n" +
 	"\vinline_bars\x18\x02 \x01(\v2\f.idc.v1.BarsH\x00R\n" +
@@ -1157,7 +1229,9 @@ const file_idc_v1_indicator_graph_service_proto_rawDesc = "" +
 	"\x03dpi\x18\v \x01(\x05R\x03dpi\x12#\n" +
 	"\x05theme\x18\f \x01(\x0e2\r.idc.v1.ThemeR\x05theme\x126\n" +
 	"\fcolor_scheme\x18\r \x01(\x0e2\x13.idc.v1.ColorSchemeR\vcolorScheme\x12(\n" +
-	"\x10chunk_size_bytes\x18\x0e \x01(\x05R\x0echunkSizeBytesB\b\n" +
+	"\x10chunk_size_bytes\x18\x0e \x01(\x05R\x0echunkSizeBytes\x123\n" +
+	"\vprice_scale\x18\x0f \x01(\x0e2\x12.idc.v1.PriceScaleR\n" +
+	"priceScaleB\b\n" +
 	"\x06source\"j\n" +
 	"\x10GetChartResponse\x123\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x15.idc.v1.ImageMetadataH\x00R\bmetadata\x12\x16\n" +
@@ -1177,7 +1251,13 @@ const file_idc_v1_indicator_graph_service_proto_rawDesc = "" +
 	"\vColorScheme\x12\x1c\n" +
 	"\x18COLOR_SCHEME_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14COLOR_SCHEME_WESTERN\x10\x01\x12\x13\n" +
-	"\x0fCOLOR_SCHEME_CN\x10\x022\xa5\x01\n" +
+	"\x0fCOLOR_SCHEME_CN\x10\x02*l\n" +
+	"\n" +
+	"PriceScale\x12\x1b\n" +
+	"\x17PRICE_SCALE_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10PRICE_SCALE_AUTO\x10\x01\x12\x16\n" +
+	"\x12PRICE_SCALE_LINEAR\x10\x02\x12\x13\n" +
+	"\x0fPRICE_SCALE_LOG\x10\x032\xa5\x01\n" +
 	"\x15IndicatorGraphService\x12K\n" +
 	"\fGetMACDGraph\x12\x1b.idc.v1.GetMACDGraphRequest\x1a\x1c.idc.v1.GetMACDGraphResponse0\x01\x12?\n" +
 	"\bGetChart\x12\x17.idc.v1.GetChartRequest\x1a\x18.idc.v1.GetChartResponse0\x01B\x94\x01\n" +
@@ -1196,58 +1276,60 @@ func file_idc_v1_indicator_graph_service_proto_rawDescGZIP() []byte {
 	return file_idc_v1_indicator_graph_service_proto_rawDescData
 }
 
-var file_idc_v1_indicator_graph_service_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_idc_v1_indicator_graph_service_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
 var file_idc_v1_indicator_graph_service_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_idc_v1_indicator_graph_service_proto_goTypes = []any{
 	(ImageFormat)(0),             // 0: idc.v1.ImageFormat
 	(Theme)(0),                   // 1: idc.v1.Theme
 	(ColorScheme)(0),             // 2: idc.v1.ColorScheme
-	(*GetMACDGraphRequest)(nil),  // 3: idc.v1.GetMACDGraphRequest
-	(*GetMACDGraphResponse)(nil), // 4: idc.v1.GetMACDGraphResponse
-	(*ImageMetadata)(nil),        // 5: idc.v1.ImageMetadata
-	(*VolumeParameters)(nil),     // 6: idc.v1.VolumeParameters
-	(*ChartPanel)(nil),           // 7: idc.v1.ChartPanel
-	(*ChartOverlay)(nil),         // 8: idc.v1.ChartOverlay
-	(*GetChartRequest)(nil),      // 9: idc.v1.GetChartRequest
-	(*GetChartResponse)(nil),     // 10: idc.v1.GetChartResponse
-	(*Bars)(nil),                 // 11: idc.v1.Bars
-	(*MACDParameters)(nil),       // 12: idc.v1.MACDParameters
-	(Convention)(0),              // 13: idc.v1.Convention
-	(*RSIParameters)(nil),        // 14: idc.v1.RSIParameters
-	(*KDJParameters)(nil),        // 15: idc.v1.KDJParameters
-	(*SMAParameters)(nil),        // 16: idc.v1.SMAParameters
-	(*EMAParameters)(nil),        // 17: idc.v1.EMAParameters
-	(*BollingerParameters)(nil),  // 18: idc.v1.BollingerParameters
+	(PriceScale)(0),              // 3: idc.v1.PriceScale
+	(*GetMACDGraphRequest)(nil),  // 4: idc.v1.GetMACDGraphRequest
+	(*GetMACDGraphResponse)(nil), // 5: idc.v1.GetMACDGraphResponse
+	(*ImageMetadata)(nil),        // 6: idc.v1.ImageMetadata
+	(*VolumeParameters)(nil),     // 7: idc.v1.VolumeParameters
+	(*ChartPanel)(nil),           // 8: idc.v1.ChartPanel
+	(*ChartOverlay)(nil),         // 9: idc.v1.ChartOverlay
+	(*GetChartRequest)(nil),      // 10: idc.v1.GetChartRequest
+	(*GetChartResponse)(nil),     // 11: idc.v1.GetChartResponse
+	(*Bars)(nil),                 // 12: idc.v1.Bars
+	(*MACDParameters)(nil),       // 13: idc.v1.MACDParameters
+	(Convention)(0),              // 14: idc.v1.Convention
+	(*RSIParameters)(nil),        // 15: idc.v1.RSIParameters
+	(*KDJParameters)(nil),        // 16: idc.v1.KDJParameters
+	(*SMAParameters)(nil),        // 17: idc.v1.SMAParameters
+	(*EMAParameters)(nil),        // 18: idc.v1.EMAParameters
+	(*BollingerParameters)(nil),  // 19: idc.v1.BollingerParameters
 }
 var file_idc_v1_indicator_graph_service_proto_depIdxs = []int32{
-	11, // 0: idc.v1.GetMACDGraphRequest.inline_bars:type_name -> idc.v1.Bars
-	12, // 1: idc.v1.GetMACDGraphRequest.parameters:type_name -> idc.v1.MACDParameters
-	13, // 2: idc.v1.GetMACDGraphRequest.convention:type_name -> idc.v1.Convention
-	5,  // 3: idc.v1.GetMACDGraphResponse.metadata:type_name -> idc.v1.ImageMetadata
-	6,  // 4: idc.v1.ChartPanel.volume:type_name -> idc.v1.VolumeParameters
-	12, // 5: idc.v1.ChartPanel.macd:type_name -> idc.v1.MACDParameters
-	14, // 6: idc.v1.ChartPanel.rsi:type_name -> idc.v1.RSIParameters
-	15, // 7: idc.v1.ChartPanel.kdj:type_name -> idc.v1.KDJParameters
-	16, // 8: idc.v1.ChartOverlay.sma:type_name -> idc.v1.SMAParameters
-	17, // 9: idc.v1.ChartOverlay.ema:type_name -> idc.v1.EMAParameters
-	18, // 10: idc.v1.ChartOverlay.boll:type_name -> idc.v1.BollingerParameters
-	11, // 11: idc.v1.GetChartRequest.inline_bars:type_name -> idc.v1.Bars
-	13, // 12: idc.v1.GetChartRequest.convention:type_name -> idc.v1.Convention
-	7,  // 13: idc.v1.GetChartRequest.panels:type_name -> idc.v1.ChartPanel
-	8,  // 14: idc.v1.GetChartRequest.overlays:type_name -> idc.v1.ChartOverlay
+	12, // 0: idc.v1.GetMACDGraphRequest.inline_bars:type_name -> idc.v1.Bars
+	13, // 1: idc.v1.GetMACDGraphRequest.parameters:type_name -> idc.v1.MACDParameters
+	14, // 2: idc.v1.GetMACDGraphRequest.convention:type_name -> idc.v1.Convention
+	6,  // 3: idc.v1.GetMACDGraphResponse.metadata:type_name -> idc.v1.ImageMetadata
+	7,  // 4: idc.v1.ChartPanel.volume:type_name -> idc.v1.VolumeParameters
+	13, // 5: idc.v1.ChartPanel.macd:type_name -> idc.v1.MACDParameters
+	15, // 6: idc.v1.ChartPanel.rsi:type_name -> idc.v1.RSIParameters
+	16, // 7: idc.v1.ChartPanel.kdj:type_name -> idc.v1.KDJParameters
+	17, // 8: idc.v1.ChartOverlay.sma:type_name -> idc.v1.SMAParameters
+	18, // 9: idc.v1.ChartOverlay.ema:type_name -> idc.v1.EMAParameters
+	19, // 10: idc.v1.ChartOverlay.boll:type_name -> idc.v1.BollingerParameters
+	12, // 11: idc.v1.GetChartRequest.inline_bars:type_name -> idc.v1.Bars
+	14, // 12: idc.v1.GetChartRequest.convention:type_name -> idc.v1.Convention
+	8,  // 13: idc.v1.GetChartRequest.panels:type_name -> idc.v1.ChartPanel
+	9,  // 14: idc.v1.GetChartRequest.overlays:type_name -> idc.v1.ChartOverlay
 	0,  // 15: idc.v1.GetChartRequest.format:type_name -> idc.v1.ImageFormat
 	1,  // 16: idc.v1.GetChartRequest.theme:type_name -> idc.v1.Theme
 	2,  // 17: idc.v1.GetChartRequest.color_scheme:type_name -> idc.v1.ColorScheme
-	5,  // 18: idc.v1.GetChartResponse.metadata:type_name -> idc.v1.ImageMetadata
-	3,  // 19: idc.v1.IndicatorGraphService.GetMACDGraph:input_type -> idc.v1.GetMACDGraphRequest
-	9,  // 20: idc.v1.IndicatorGraphService.GetChart:input_type -> idc.v1.GetChartRequest
-	4,  // 21: idc.v1.IndicatorGraphService.GetMACDGraph:output_type -> idc.v1.GetMACDGraphResponse
-	10, // 22: idc.v1.IndicatorGraphService.GetChart:output_type -> idc.v1.GetChartResponse
-	21, // [21:23] is the sub-list for method output_type
-	19, // [19:21] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	3,  // 18: idc.v1.GetChartRequest.price_scale:type_name -> idc.v1.PriceScale
+	6,  // 19: idc.v1.GetChartResponse.metadata:type_name -> idc.v1.ImageMetadata
+	4,  // 20: idc.v1.IndicatorGraphService.GetMACDGraph:input_type -> idc.v1.GetMACDGraphRequest
+	10, // 21: idc.v1.IndicatorGraphService.GetChart:input_type -> idc.v1.GetChartRequest
+	5,  // 22: idc.v1.IndicatorGraphService.GetMACDGraph:output_type -> idc.v1.GetMACDGraphResponse
+	11, // 23: idc.v1.IndicatorGraphService.GetChart:output_type -> idc.v1.GetChartResponse
+	22, // [22:24] is the sub-list for method output_type
+	20, // [20:22] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_idc_v1_indicator_graph_service_proto_init() }
@@ -1289,7 +1371,7 @@ func file_idc_v1_indicator_graph_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_idc_v1_indicator_graph_service_proto_rawDesc), len(file_idc_v1_indicator_graph_service_proto_rawDesc)),
-			NumEnums:      3,
+			NumEnums:      4,
 			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,

@@ -56,9 +56,12 @@ type IndicatorGraphServiceClient interface {
 	//
 	// The chart has a price panel (candlesticks up to 250 bars, beyond that a
 	// close line over the high-low range, with any SMA, EMA and Bollinger
-	// overlays), then one panel per entry of panels (volume, MACD, RSI, KDJ)
-	// in order. Trading days are laid out without gaps for weekends
-	// and holidays. Identical requests over unchanged data are served from a
+	// overlays; linear or log, see price_scale), then one panel per entry of
+	// panels (volume, MACD, RSI, KDJ) in order, each with its legend above
+	// it. Bars are laid out by index, without gaps for nights, weekends and
+	// holidays. Windows with more bars than the plot has pixel columns are
+	// drawn one column per group of bars (each column's lowest and highest
+	// values), so any number of bars draws. Identical requests over unchanged data are served from a
 	// render cache without rendering again.
 	//
 	// When the client cancels or the deadline passes, the server stops
@@ -156,9 +159,12 @@ type IndicatorGraphServiceServer interface {
 	//
 	// The chart has a price panel (candlesticks up to 250 bars, beyond that a
 	// close line over the high-low range, with any SMA, EMA and Bollinger
-	// overlays), then one panel per entry of panels (volume, MACD, RSI, KDJ)
-	// in order. Trading days are laid out without gaps for weekends
-	// and holidays. Identical requests over unchanged data are served from a
+	// overlays; linear or log, see price_scale), then one panel per entry of
+	// panels (volume, MACD, RSI, KDJ) in order, each with its legend above
+	// it. Bars are laid out by index, without gaps for nights, weekends and
+	// holidays. Windows with more bars than the plot has pixel columns are
+	// drawn one column per group of bars (each column's lowest and highest
+	// values), so any number of bars draws. Identical requests over unchanged data are served from a
 	// render cache without rendering again.
 	//
 	// When the client cancels or the deadline passes, the server stops
