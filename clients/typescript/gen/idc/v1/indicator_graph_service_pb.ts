@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file idc/v1/indicator_graph_service.proto.
  */
 export const file_idc_v1_indicator_graph_service: GenFile = /*@__PURE__*/
-  fileDesc("CiRpZGMvdjEvaW5kaWNhdG9yX2dyYXBoX3NlcnZpY2UucHJvdG8SBmlkYy52MSKPAgoTR2V0TUFDREdyYXBoUmVxdWVzdBIQCgZzeW1ib2wYASABKAlIABIjCgtpbmxpbmVfYmFycxgHIAEoCzIMLmlkYy52MS5CYXJzSAASEgoKc3RhcnRfZGF0ZRgCIAEoCRIQCghlbmRfZGF0ZRgDIAEoCRIqCgpwYXJhbWV0ZXJzGAQgASgLMhYuaWRjLnYxLk1BQ0RQYXJhbWV0ZXJzEhAKCHdpZHRoX3B4GAUgASgFEhEKCWhlaWdodF9weBgGIAEoBRImCgpjb252ZW50aW9uGAggASgOMhIuaWRjLnYxLkNvbnZlbnRpb24SGAoQY2h1bmtfc2l6ZV9ieXRlcxgJIAEoBUIICgZzb3VyY2UiXQoUR2V0TUFDREdyYXBoUmVzcG9uc2USKQoIbWV0YWRhdGEYASABKAsyFS5pZGMudjEuSW1hZ2VNZXRhZGF0YUgAEg8KBWNodW5rGAIgASgMSABCCQoHcGF5bG9hZCJ5Cg1JbWFnZU1ldGFkYXRhEhIKCm1lZGlhX3R5cGUYASABKAkSEgoKc2l6ZV9ieXRlcxgCIAEoAxIOCgZzaGEyNTYYAyABKAwSEAoId2lkdGhfcHgYBCABKAUSEQoJaGVpZ2h0X3B4GAUgASgFEgsKA2RwaRgGIAEoBSISChBWb2x1bWVQYXJhbWV0ZXJzIrQBCgpDaGFydFBhbmVsEioKBnZvbHVtZRgBIAEoCzIYLmlkYy52MS5Wb2x1bWVQYXJhbWV0ZXJzSAASJgoEbWFjZBgCIAEoCzIWLmlkYy52MS5NQUNEUGFyYW1ldGVyc0gAEiQKA3JzaRgDIAEoCzIVLmlkYy52MS5SU0lQYXJhbWV0ZXJzSAASJAoDa2RqGAQgASgLMhUuaWRjLnYxLktESlBhcmFtZXRlcnNIAEIGCgRraW5kIo8BCgxDaGFydE92ZXJsYXkSJAoDc21hGAEgASgLMhUuaWRjLnYxLlNNQVBhcmFtZXRlcnNIABIkCgNlbWEYAiABKAsyFS5pZGMudjEuRU1BUGFyYW1ldGVyc0gAEisKBGJvbGwYAyABKAsyGy5pZGMudjEuQm9sbGluZ2VyUGFyYW1ldGVyc0gAQgYKBGtpbmQipgMKD0dldENoYXJ0UmVxdWVzdBIQCgZzeW1ib2wYASABKAlIABIjCgtpbmxpbmVfYmFycxgCIAEoCzIMLmlkYy52MS5CYXJzSAASEgoKc3RhcnRfZGF0ZRgDIAEoCRIQCghlbmRfZGF0ZRgEIAEoCRImCgpjb252ZW50aW9uGAUgASgOMhIuaWRjLnYxLkNvbnZlbnRpb24SIgoGcGFuZWxzGAYgAygLMhIuaWRjLnYxLkNoYXJ0UGFuZWwSJgoIb3ZlcmxheXMYByADKAsyFC5pZGMudjEuQ2hhcnRPdmVybGF5EiMKBmZvcm1hdBgIIAEoDjITLmlkYy52MS5JbWFnZUZvcm1hdBIQCgh3aWR0aF9weBgJIAEoBRIRCgloZWlnaHRfcHgYCiABKAUSCwoDZHBpGAsgASgFEhwKBXRoZW1lGAwgASgOMg0uaWRjLnYxLlRoZW1lEikKDGNvbG9yX3NjaGVtZRgNIAEoDjITLmlkYy52MS5Db2xvclNjaGVtZRIYChBjaHVua19zaXplX2J5dGVzGA4gASgFQggKBnNvdXJjZSJZChBHZXRDaGFydFJlc3BvbnNlEikKCG1ldGFkYXRhGAEgASgLMhUuaWRjLnYxLkltYWdlTWV0YWRhdGFIABIPCgVjaHVuaxgCIAEoDEgAQgkKB3BheWxvYWQqhQEKC0ltYWdlRm9ybWF0EhwKGElNQUdFX0ZPUk1BVF9VTlNQRUNJRklFRBAAEhQKEElNQUdFX0ZPUk1BVF9QTkcQARIUChBJTUFHRV9GT1JNQVRfU1ZHEAISFQoRSU1BR0VfRk9STUFUX0pQRUcQAxIVChFJTUFHRV9GT1JNQVRfV0VCUBAEKj8KBVRoZW1lEhUKEVRIRU1FX1VOU1BFQ0lGSUVEEAASDwoLVEhFTUVfTElHSFQQARIOCgpUSEVNRV9EQVJLEAIqWgoLQ29sb3JTY2hlbWUSHAoYQ09MT1JfU0NIRU1FX1VOU1BFQ0lGSUVEEAASGAoUQ09MT1JfU0NIRU1FX1dFU1RFUk4QARITCg9DT0xPUl9TQ0hFTUVfQ04QAjKlAQoVSW5kaWNhdG9yR3JhcGhTZXJ2aWNlEksKDEdldE1BQ0RHcmFwaBIbLmlkYy52MS5HZXRNQUNER3JhcGhSZXF1ZXN0GhwuaWRjLnYxLkdldE1BQ0RHcmFwaFJlc3BvbnNlMAESPwoIR2V0Q2hhcnQSFy5pZGMudjEuR2V0Q2hhcnRSZXF1ZXN0GhguaWRjLnYxLkdldENoYXJ0UmVzcG9uc2UwAUKUAQoKY29tLmlkYy52MUIaSW5kaWNhdG9yR3JhcGhTZXJ2aWNlUHJvdG9QAVoxZ2l0aHViLmNvbS9pZGNycGMvaWRjL2NsaWVudHMvZ28vZ2VuL2lkYy92MTtpZGN2MaICA0lYWKoCBklkYy5WMcoCBklkY1xWMeICEklkY1xWMVxHUEJNZXRhZGF0YeoCB0lkYzo6VjFiBnByb3RvMw", [file_idc_v1_bars, file_idc_v1_indicators]);
+  fileDesc("CiRpZGMvdjEvaW5kaWNhdG9yX2dyYXBoX3NlcnZpY2UucHJvdG8SBmlkYy52MSKPAgoTR2V0TUFDREdyYXBoUmVxdWVzdBIQCgZzeW1ib2wYASABKAlIABIjCgtpbmxpbmVfYmFycxgHIAEoCzIMLmlkYy52MS5CYXJzSAASEgoKc3RhcnRfZGF0ZRgCIAEoCRIQCghlbmRfZGF0ZRgDIAEoCRIqCgpwYXJhbWV0ZXJzGAQgASgLMhYuaWRjLnYxLk1BQ0RQYXJhbWV0ZXJzEhAKCHdpZHRoX3B4GAUgASgFEhEKCWhlaWdodF9weBgGIAEoBRImCgpjb252ZW50aW9uGAggASgOMhIuaWRjLnYxLkNvbnZlbnRpb24SGAoQY2h1bmtfc2l6ZV9ieXRlcxgJIAEoBUIICgZzb3VyY2UiXQoUR2V0TUFDREdyYXBoUmVzcG9uc2USKQoIbWV0YWRhdGEYASABKAsyFS5pZGMudjEuSW1hZ2VNZXRhZGF0YUgAEg8KBWNodW5rGAIgASgMSABCCQoHcGF5bG9hZCJ5Cg1JbWFnZU1ldGFkYXRhEhIKCm1lZGlhX3R5cGUYASABKAkSEgoKc2l6ZV9ieXRlcxgCIAEoAxIOCgZzaGEyNTYYAyABKAwSEAoId2lkdGhfcHgYBCABKAUSEQoJaGVpZ2h0X3B4GAUgASgFEgsKA2RwaRgGIAEoBSISChBWb2x1bWVQYXJhbWV0ZXJzIrQBCgpDaGFydFBhbmVsEioKBnZvbHVtZRgBIAEoCzIYLmlkYy52MS5Wb2x1bWVQYXJhbWV0ZXJzSAASJgoEbWFjZBgCIAEoCzIWLmlkYy52MS5NQUNEUGFyYW1ldGVyc0gAEiQKA3JzaRgDIAEoCzIVLmlkYy52MS5SU0lQYXJhbWV0ZXJzSAASJAoDa2RqGAQgASgLMhUuaWRjLnYxLktESlBhcmFtZXRlcnNIAEIGCgRraW5kIo8BCgxDaGFydE92ZXJsYXkSJAoDc21hGAEgASgLMhUuaWRjLnYxLlNNQVBhcmFtZXRlcnNIABIkCgNlbWEYAiABKAsyFS5pZGMudjEuRU1BUGFyYW1ldGVyc0gAEisKBGJvbGwYAyABKAsyGy5pZGMudjEuQm9sbGluZ2VyUGFyYW1ldGVyc0gAQgYKBGtpbmQizwMKD0dldENoYXJ0UmVxdWVzdBIQCgZzeW1ib2wYASABKAlIABIjCgtpbmxpbmVfYmFycxgCIAEoCzIMLmlkYy52MS5CYXJzSAASEgoKc3RhcnRfZGF0ZRgDIAEoCRIQCghlbmRfZGF0ZRgEIAEoCRImCgpjb252ZW50aW9uGAUgASgOMhIuaWRjLnYxLkNvbnZlbnRpb24SIgoGcGFuZWxzGAYgAygLMhIuaWRjLnYxLkNoYXJ0UGFuZWwSJgoIb3ZlcmxheXMYByADKAsyFC5pZGMudjEuQ2hhcnRPdmVybGF5EiMKBmZvcm1hdBgIIAEoDjITLmlkYy52MS5JbWFnZUZvcm1hdBIQCgh3aWR0aF9weBgJIAEoBRIRCgloZWlnaHRfcHgYCiABKAUSCwoDZHBpGAsgASgFEhwKBXRoZW1lGAwgASgOMg0uaWRjLnYxLlRoZW1lEikKDGNvbG9yX3NjaGVtZRgNIAEoDjITLmlkYy52MS5Db2xvclNjaGVtZRIYChBjaHVua19zaXplX2J5dGVzGA4gASgFEicKC3ByaWNlX3NjYWxlGA8gASgOMhIuaWRjLnYxLlByaWNlU2NhbGVCCAoGc291cmNlIlkKEEdldENoYXJ0UmVzcG9uc2USKQoIbWV0YWRhdGEYASABKAsyFS5pZGMudjEuSW1hZ2VNZXRhZGF0YUgAEg8KBWNodW5rGAIgASgMSABCCQoHcGF5bG9hZCqFAQoLSW1hZ2VGb3JtYXQSHAoYSU1BR0VfRk9STUFUX1VOU1BFQ0lGSUVEEAASFAoQSU1BR0VfRk9STUFUX1BORxABEhQKEElNQUdFX0ZPUk1BVF9TVkcQAhIVChFJTUFHRV9GT1JNQVRfSlBFRxADEhUKEUlNQUdFX0ZPUk1BVF9XRUJQEAQqPwoFVGhlbWUSFQoRVEhFTUVfVU5TUEVDSUZJRUQQABIPCgtUSEVNRV9MSUdIVBABEg4KClRIRU1FX0RBUksQAipaCgtDb2xvclNjaGVtZRIcChhDT0xPUl9TQ0hFTUVfVU5TUEVDSUZJRUQQABIYChRDT0xPUl9TQ0hFTUVfV0VTVEVSThABEhMKD0NPTE9SX1NDSEVNRV9DThACKmwKClByaWNlU2NhbGUSGwoXUFJJQ0VfU0NBTEVfVU5TUEVDSUZJRUQQABIUChBQUklDRV9TQ0FMRV9BVVRPEAESFgoSUFJJQ0VfU0NBTEVfTElORUFSEAISEwoPUFJJQ0VfU0NBTEVfTE9HEAMypQEKFUluZGljYXRvckdyYXBoU2VydmljZRJLCgxHZXRNQUNER3JhcGgSGy5pZGMudjEuR2V0TUFDREdyYXBoUmVxdWVzdBocLmlkYy52MS5HZXRNQUNER3JhcGhSZXNwb25zZTABEj8KCEdldENoYXJ0EhcuaWRjLnYxLkdldENoYXJ0UmVxdWVzdBoYLmlkYy52MS5HZXRDaGFydFJlc3BvbnNlMAFClAEKCmNvbS5pZGMudjFCGkluZGljYXRvckdyYXBoU2VydmljZVByb3RvUAFaMWdpdGh1Yi5jb20vaWRjcnBjL2lkYy9jbGllbnRzL2dvL2dlbi9pZGMvdjE7aWRjdjGiAgNJWFiqAgZJZGMuVjHKAgZJZGNcVjHiAhJJZGNcVjFcR1BCTWV0YWRhdGHqAgdJZGM6OlYxYgZwcm90bzM", [file_idc_v1_bars, file_idc_v1_indicators]);
 
 /**
  * GetMACDGraphRequest is the request of IndicatorGraphService.GetMACDGraph.
@@ -446,6 +446,15 @@ export type GetChartRequest = Message<"idc.v1.GetChartRequest"> & {
    * @generated from field: int32 chunk_size_bytes = 14;
    */
   chunkSizeBytes: number;
+
+  /**
+   * price_scale is the price panel's y scale. Unspecified means
+   * PRICE_SCALE_AUTO: log for windows whose prices span a factor of 3 or
+   * more, linear otherwise. An unknown value gets INVALID_ARGUMENT.
+   *
+   * @generated from field: idc.v1.PriceScale price_scale = 15;
+   */
+  priceScale: PriceScale;
 };
 
 /**
@@ -613,6 +622,51 @@ export const ColorSchemeSchema: GenEnum<ColorScheme> = /*@__PURE__*/
   enumDesc(file_idc_v1_indicator_graph_service, 2);
 
 /**
+ * PriceScale is the y scale of a chart's price panel.
+ *
+ * @generated from enum idc.v1.PriceScale
+ */
+export enum PriceScale {
+  /**
+   * PRICE_SCALE_UNSPECIFIED means PRICE_SCALE_AUTO.
+   *
+   * @generated from enum value: PRICE_SCALE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * PRICE_SCALE_AUTO is PRICE_SCALE_LOG when every low in the window is
+   * above 0 and the highest high is at least 3 times the lowest low (a
+   * series that tripled, such as decades of an index), else
+   * PRICE_SCALE_LINEAR.
+   *
+   * @generated from enum value: PRICE_SCALE_AUTO = 1;
+   */
+  AUTO = 1,
+
+  /**
+   * PRICE_SCALE_LINEAR spaces prices evenly: equal price steps look equal.
+   *
+   * @generated from enum value: PRICE_SCALE_LINEAR = 2;
+   */
+  LINEAR = 2,
+
+  /**
+   * PRICE_SCALE_LOG spaces prices by ratio: equal percentage moves look
+   * equal. A window with a low at or below 0 is drawn linear instead.
+   *
+   * @generated from enum value: PRICE_SCALE_LOG = 3;
+   */
+  LOG = 3,
+}
+
+/**
+ * Describes the enum idc.v1.PriceScale.
+ */
+export const PriceScaleSchema: GenEnum<PriceScale> = /*@__PURE__*/
+  enumDesc(file_idc_v1_indicator_graph_service, 3);
+
+/**
  * IndicatorGraphService renders charts with matplotlib and streams them.
  *
  * @generated from service idc.v1.IndicatorGraphService
@@ -654,9 +708,12 @@ export const IndicatorGraphService: GenService<{
    *
    * The chart has a price panel (candlesticks up to 250 bars, beyond that a
    * close line over the high-low range, with any SMA, EMA and Bollinger
-   * overlays), then one panel per entry of panels (volume, MACD, RSI, KDJ)
-   * in order. Trading days are laid out without gaps for weekends
-   * and holidays. Identical requests over unchanged data are served from a
+   * overlays; linear or log, see price_scale), then one panel per entry of
+   * panels (volume, MACD, RSI, KDJ) in order, each with its legend above
+   * it. Bars are laid out by index, without gaps for nights, weekends and
+   * holidays. Windows with more bars than the plot has pixel columns are
+   * drawn one column per group of bars (each column's lowest and highest
+   * values), so any number of bars draws. Identical requests over unchanged data are served from a
    * render cache without rendering again.
    *
    * When the client cancels or the deadline passes, the server stops
