@@ -44,6 +44,7 @@ from idc_server.core.indicators import (
     INDICATORS,
     BollingerParameters,
     Convention,
+    EMAParameters,
     KDJParameters,
     MACDParameters,
     RSIParameters,
