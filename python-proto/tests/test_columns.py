@@ -11,7 +11,7 @@ import pytest
 from idc_client.cli import _read_bars
 from idc_client.frames import bars_message
 from idc_common.columns import BAR_COLUMNS, COLUMN_ALIASES, canonical_column
-from idc_server.core.data import read_bars_file
+from idc_server.core.data_files import read_data_file
 
 # Real rows of the bundled AAPL.csv (a Yahoo Finance download), in three spellings.
 YAHOO = """Date,Open,High,Low,Close,Adj Close,Volume
@@ -60,7 +60,7 @@ def test_client_bars_reader_accepts_what_the_data_dir_reader_accepts(tmp_path: P
     path = tmp_path / "AAPL.csv"
     path.write_text(text, encoding="utf-8")
 
-    served = read_bars_file(path)
+    served = read_data_file(".csv", path.read_bytes()).frame
     sent = bars_message(client_bars(path))
 
     assert served["close"].tolist() == EXPECTED_CLOSE

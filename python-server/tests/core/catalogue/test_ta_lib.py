@@ -15,7 +15,7 @@ from talib._ta_lib import MA_Type  # talib does not re-export it for type checke
 
 from idc_server.core.catalogue import Entry, OutputKind, ParameterType, ParameterValue, default_catalogue
 from idc_server.core.catalogue.ta_lib import DOCUMENTED_KINDS, excluded_functions, option_info
-from idc_server.core.data import BAR_COLUMNS, bundled_data_dir, read_bars_file
+from idc_server.core.data import BAR_COLUMNS, BarStore, bundled_data_dir
 from idc_server.core.errors import InvalidArgumentError
 from idc_server.core.indicators import MAX_PERIOD
 
@@ -38,8 +38,8 @@ def random_walk(length: int, seed: int) -> Columns:
 
 
 def spy() -> Columns:
-    frame = read_bars_file(bundled_data_dir() / "SPY.csv")
-    return read_only({column: frame[column].to_numpy(dtype="float64") for column in BAR_COLUMNS})
+    history = BarStore((bundled_data_dir(),)).history("SPY")
+    return read_only({column: history.columns[column].copy() for column in BAR_COLUMNS})
 
 
 def read_only(columns: Columns) -> Columns:
