@@ -615,10 +615,3 @@ func int32Flag(p *int32) func(string) error {
 		return nil
 	}
 }
-
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
-}
