@@ -178,7 +178,9 @@ def mtls_server(pki: PKI) -> Iterator[RunningServer]:
 
 
 def symbols_via(target: str, credentials: grpc.ChannelCredentials | None = None, token: str | None = None) -> list[str]:
-    with IdcClient(target, timeout=TIMEOUT, credentials=credentials, token=token) as client:
+    # A token over plaintext is these tests' own loopback server: said so with insecure_token.
+    plaintext = credentials is None
+    with IdcClient(target, timeout=TIMEOUT, credentials=credentials, token=token, insecure_token=plaintext) as client:
         return list(client.symbols().index)
 
 
@@ -256,7 +258,7 @@ def test_a_wrong_token_is_unauthenticated(auth_server: RunningServer) -> None:
 
 @pytest.mark.parametrize("token", [RIGHT_TOKEN, SECOND_TOKEN])
 def test_each_configured_token_gets_data_from_every_client_call(auth_server: RunningServer, token: str) -> None:
-    with IdcClient(f"127.0.0.1:{auth_server.port}", timeout=TIMEOUT, token=token) as client:
+    with IdcClient(f"127.0.0.1:{auth_server.port}", timeout=TIMEOUT, token=token, insecure_token=True) as client:
         assert "SPY" in client.symbols().index
         assert len(client.macd("SPY", "2024-01-01", "2024-03-31")) > 0
         assert list(client.indicators([sma(20, label="sma20")], "SPY", "2024-01-01").columns) == ["sma20"]
@@ -372,11 +374,11 @@ def test_tokens_never_appear_in_logs(caplog: pytest.LogCaptureFixture) -> None:
     try:
         target = f"127.0.0.1:{running.port}"
         for token in (WRONG_TOKEN, None):
-            with IdcClient(target, timeout=TIMEOUT, token=token) as client:
+            with IdcClient(target, timeout=TIMEOUT, token=token, insecure_token=True) as client:
                 for call in (client.symbols, lambda: client.macd("NOPE"), lambda: client.graph(width=300, height=200)):
                     with pytest.raises(grpc.RpcError):
                         call()
-        with IdcClient(target, timeout=TIMEOUT, token=RIGHT_TOKEN) as client:
+        with IdcClient(target, timeout=TIMEOUT, token=RIGHT_TOKEN, insecure_token=True) as client:
             client.symbols()
             with pytest.raises(grpc.RpcError) as caught:
                 client.macd("NOPE")  # a failed call logs too
