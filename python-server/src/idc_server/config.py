@@ -25,12 +25,12 @@ class ServerConfig:
     default_convention: str = "talib"
     max_workers: int = 80  # threads; at least max_concurrent_rpcs + REFUSAL_THREADS are used
     max_concurrent_rpcs: int = 64
-    max_streams: int = 16
-    max_streams_per_peer: int = 4
+    max_streams: int = 32
+    max_streams_per_peer: int = 16
     stream_stall_seconds: float = 10.0
     render_workers: int = 2  # processes; 0 renders in the RPC process (no isolation)
-    render_queue: int = 8
-    render_worker_memory_bytes: int = 768 * 1024 * 1024
+    render_queue: int = 16
+    render_worker_memory_bytes: int = 512 * 1024 * 1024
     render_stop_seconds: float = 0.5
     max_chart_cost: int = DEFAULT_MAX_CHART_COST
     max_bars: int = 500_000

@@ -58,8 +58,8 @@ class CallLimits:
     """What the interceptor bounds; see the module docstring."""
 
     max_concurrent_rpcs: int = 64
-    max_streams: int = 16
-    max_streams_per_peer: int = 4
+    max_streams: int = 32
+    max_streams_per_peer: int = 16
     stall_seconds: float = 10.0
 
 

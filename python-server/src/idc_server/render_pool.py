@@ -23,6 +23,7 @@ See docs/decisions/0011-execution-model.md.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import logging
@@ -35,8 +36,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from multiprocessing.context import SpawnProcess
-from multiprocessing.synchronize import Event as ProcessEvent
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +98,7 @@ def resident_bytes(pid: int) -> int:
         return 0
 
 
-def _worker_main(setup: WorkerSetup, connection: multiprocessing.connection.Connection, stop: ProcessEvent) -> None:
+def _worker_main(setup: WorkerSetup, connection: multiprocessing.connection.Connection, stop: Any) -> None:
     """A worker: build the core once, then render whatever arrives until the pipe closes.
 
     Its parent is the fork server, which exits when the server does; the
@@ -124,11 +124,11 @@ def _worker_main(setup: WorkerSetup, connection: multiprocessing.connection.Conn
     connection.send(("ready", os.getpid()))
     while True:
         try:
-            selection, request, convention = connection.recv()
+            job, selection, request, convention = connection.recv()
         except (EOFError, OSError):
             return
         try:
-            image = analytics._render(selection, request, convention, stop.is_set)
+            image = analytics._render(selection, request, convention, lambda: bool(stop.value == job))
             reply: tuple[str, Any] = ("image", image)
         except RenderAbandonedError:
             reply = ("abandoned", None)
@@ -146,10 +146,11 @@ def _worker_main(setup: WorkerSetup, connection: multiprocessing.connection.Conn
 class _Worker:
     """One worker process and its pipe; ``busy`` while a caller owns it."""
 
-    process: SpawnProcess
+    process: BaseProcess
     connection: multiprocessing.connection.Connection
-    stop: ProcessEvent
+    stop: Any  # shared memory: the number of the job to stop (no lock, no semaphore to leak)
     busy: bool = False
+    jobs: int = 0
     killed_for: str = ""  # why the supervisor killed it: "memory" or "abandoned"
     peak_rss: int = 0
 
@@ -212,12 +213,13 @@ class RenderPool:
         with self._lock:
             self._closed = True
             workers = list(self._workers)
+            for worker in workers:
+                worker.killed_for = worker.killed_for or "closing"
             self._lock.notify_all()
         for worker in workers:
             worker.process.kill()
         for worker in workers:
             worker.process.join(1.0)
-            worker.connection.close()
 
     def pids(self) -> list[int]:
         """The worker processes' ids."""
@@ -288,9 +290,10 @@ class RenderPool:
                 self._lock.notify()
 
     def _run(self, worker: _Worker, job: tuple[Any, Any, Any], abandoned: Callable[[], bool]) -> Any:
-        worker.stop.clear()
+        worker.jobs += 1
+        number = worker.jobs
         try:
-            worker.connection.send(job)
+            worker.connection.send((number, *job))
         except OSError:
             raise self._lost(worker) from None
         stop_by: float | None = None
@@ -303,7 +306,7 @@ class RenderPool:
             if reply is not None:
                 return self._answer(worker, reply)
             if stop_by is None and abandoned():
-                worker.stop.set()
+                worker.stop.value = number
                 stop_by = time.monotonic() + self._stop_seconds
             elif stop_by is not None and time.monotonic() > stop_by:
                 self._kill(worker, "abandoned")
@@ -369,7 +372,8 @@ class RenderPool:
             self._workers.remove(worker)
             if worker in self._idle:
                 self._idle.remove(worker)
-            worker.connection.close()
+            with contextlib.suppress(OSError):
+                worker.connection.close()
             if not self._closed:
                 self._wanted += 1
                 self._counters.restarts += 1
@@ -382,7 +386,7 @@ class RenderPool:
         started = []
         for _ in range(count):
             parent_end, child_end = self._context.Pipe(duplex=True)
-            stop = self._context.Event()
+            stop = self._context.RawValue("q", 0)
             process = self._context.Process(
                 target=_worker_main,
                 args=(self._setup, child_end, stop),

@@ -49,6 +49,7 @@ SERVICES = (
 )
 
 
+THREAD_PREFIX = "idc-rpc"
 REFUSAL_THREADS = 8  # threads beyond --max-concurrent-rpcs, so that refusals never wait for one
 
 
@@ -63,17 +64,27 @@ class RunningServer:
     metrics: Metrics
     pool: RenderPool | None
     interceptor: CallInterceptor
+    threads: futures.ThreadPoolExecutor
 
     def drain(self) -> None:
         """Report NOT_SERVING on every health status, so that balancers stop sending calls."""
         self.health.enter_graceful_shutdown()
 
-    def stop(self, grace: float | None = None) -> None:
-        """Stop accepting calls, give in-flight ones up to ``grace`` seconds, then cancel them and kill the workers."""
+    def stop(self, grace: float | None = None, linger: float = 1.0) -> bool:
+        """Stop accepting calls, give in-flight ones up to ``grace`` seconds, then cancel them and kill the workers.
+
+        Returns whether every RPC thread ended within ``linger`` seconds after that.
+        """
         self.drain()
         self.server.stop(grace).wait((grace or 0.0) + 0.5)
         if self.pool is not None:
             self.pool.close()
+        self.threads.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + linger
+        threads = [thread for thread in threading.enumerate() if thread.name.startswith(THREAD_PREFIX)]
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in threads)
 
 
 def render_pool(config: ServerConfig) -> RenderPool | None:
@@ -152,16 +163,13 @@ def start_server(config: ServerConfig, reuse_port: bool = False) -> RunningServe
         config.max_concurrent_rpcs, config.max_streams, config.max_streams_per_peer, config.stream_stall_seconds
     )
     interceptor = CallInterceptor(metrics, config.auth_tokens, config.auth_exempt, config.max_message_bytes, limits)
-    pool = render_pool(config)
-    if pool is not None:
-        analytics.renderer = pool.render
-        metrics.watch_pool(pool.stats, lambda: interceptor.stalls.cancelled)
     # Every call the interceptor admits, and every refusal it answers, finds a
     # thread; grpcio's own limit (which nobody would see refusing) is only a
     # backstop at the thread count.
     threads = max(config.max_workers, config.max_concurrent_rpcs + REFUSAL_THREADS)
+    executor = futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix=THREAD_PREFIX)
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="idc-rpc"),
+        executor,
         interceptors=[interceptor],
         options=server_options(config, reuse_port),
         maximum_concurrent_rpcs=threads,
@@ -187,9 +195,12 @@ def start_server(config: ServerConfig, reuse_port: bool = False) -> RunningServe
     except RuntimeError:  # grpcio raises this when the port is taken
         port = 0
     if port == 0:
-        if pool is not None:
-            pool.close()
         raise OSError(f"could not bind {config.address}: is another server on that port?")
+    pool = render_pool(config)
+    if pool is not None:
+        analytics.renderer = pool.render
+        metrics.watch_pool(pool.stats, lambda: interceptor.stalls.cancelled)
+
     server.start()
     for service in ("", *SERVICES):
         health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
@@ -207,7 +218,7 @@ def start_server(config: ServerConfig, reuse_port: bool = False) -> RunningServe
         ", ".join(analytics.store.symbols()),
         analytics.default_symbol,
     )
-    return RunningServer(server, port, analytics, health_servicer, metrics, pool, interceptor)
+    return RunningServer(server, port, analytics, health_servicer, metrics, pool, interceptor, executor)
 
 
 def wait_for_signal(still_running: Callable[[], bool] = lambda: True) -> None:
@@ -234,12 +245,7 @@ def run_one(config: ServerConfig, reuse_port: bool = False) -> None:
     running = start_server(config, reuse_port)
     wait_for_signal()
     log.info("draining for up to %.1fs", config.grace_seconds)
-    running.stop(config.grace_seconds)
-    deadline = time.monotonic() + 1.0
-    stuck = [thread for thread in threading.enumerate() if thread.name.startswith("idc-rpc")]
-    for thread in stuck:
-        thread.join(max(0.0, deadline - time.monotonic()))
-    if any(thread.is_alive() for thread in stuck):
+    if not running.stop(config.grace_seconds):
         log.warning("stopped with calls still running; exiting without them")
         logging.shutdown()
         os._exit(0)
@@ -350,4 +356,4 @@ def serve(config: ServerConfig) -> None:
             if process.is_alive():
                 process.kill()
                 process.join()
-    log.info("stopped")
+    log.info("all workers stopped")
