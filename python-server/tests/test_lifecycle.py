@@ -274,14 +274,15 @@ def test_a_worker_that_dies_is_restarted_and_the_other_keeps_serving(start: Call
     server.wait_for_log(r"^idc-server listening on", count=2)
     killed = int(started.group(1))
     os.kill(killed, signal.SIGKILL)
-    (restarted,) = server.wait_for_log(rf"^worker 0 \(pid {killed}\) exited with -9; starting another$")
+    server.wait_for_log(rf"^worker 0 \(pid {killed}\) exited with -9; starting another$")
     server.wait_for_log(r"^idc-server listening on", count=3)
     assert server.process.poll() is None
     for _ in range(8):  # fresh connections reach both workers, the new one included
         with grpc.insecure_channel(f"127.0.0.1:{port}", options=FRESH_CONNECTION) as channel:
             assert "SPY" in list_symbols(channel)
     workers = children(server.process.pid)
-    assert len(workers) == 2 and killed not in workers
+    assert len(workers) == 2
+    assert killed not in workers
     server.process.send_signal(signal.SIGTERM)
     assert server.process.wait(timeout=TIMEOUT) == 0
 
@@ -339,7 +340,7 @@ def test_sigterm_while_every_render_worker_draws_exits_0_within_the_grace_period
         assert server.process.wait(timeout=TIMEOUT) == 0
         took = time.monotonic() - sent
         for call in calls:
-            call.cancel()
+            call.cancel()  # type: ignore[no-untyped-call]
     assert took < 1 + 1 + 1.5, f"exited {took:.1f}s after SIGTERM with --grace-seconds 1"  # 1.5 s of slack
     wait_until(lambda: not any(alive(pid) for pid in render_processes), "the render processes to exit")
 

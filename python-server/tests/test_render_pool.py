@@ -30,7 +30,6 @@ from idc_server.server import RunningServer, start_server
 TIMEOUT = 30.0
 CHEAP_CALL_SECONDS = 2.0  # what "answered at once" means on a loaded 2-core machine; the bench measures p99
 MANIFEST = Path(__file__).resolve().parents[2] / "deploy" / "kubernetes" / "idc.yaml"
-BIG = {"width_px": 4000, "height_px": 4000, "panels": EVERY_PANEL}
 WINDOWS = [(symbol, start) for symbol in ("SPY", "AAPL", "000001.SH") for start in ("", "2011-01-03", "2014-01-02")]
 
 
@@ -81,12 +80,15 @@ def outcome(call: Any) -> grpc.StatusCode:
         for _ in call:
             pass
     except grpc.RpcError as error:
-        return error.code()  # type: ignore[no-any-return]
+        return error.code()
     return grpc.StatusCode.OK
 
 
 def big_charts(count: int) -> list[graph_pb2.GetChartRequest]:
-    return [graph_pb2.GetChartRequest(symbol=symbol, start_date=start, **BIG) for symbol, start in WINDOWS[:count]]
+    return [
+        graph_pb2.GetChartRequest(symbol=symbol, start_date=start, width_px=4000, height_px=4000, panels=EVERY_PANEL)
+        for symbol, start in WINDOWS[:count]
+    ]
 
 
 def process_tree(pid: int) -> list[int]:
@@ -149,7 +151,7 @@ def test_a_full_queue_refuses_at_once_with_a_retry_hint(pooled: tuple[RunningSer
         list(graph_grpc.IndicatorGraphServiceStub(channel).GetChart(graph_pb2.GetChartRequest(), timeout=TIMEOUT))
     assert time.monotonic() - started < CHEAP_CALL_SECONDS
     assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert "--render-queue 4" in caught.value.details()
+    assert "--render-queue 4" in str(caught.value.details())
     status = rpc_status.from_call(caught.value)  # type: ignore[arg-type]
     assert status is not None
     hints = [detail for detail in status.details if detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR)]
@@ -205,7 +207,7 @@ def test_a_worker_over_its_memory_limit_is_replaced_and_its_call_is_resource_exh
     with pytest.raises(grpc.RpcError) as caught:
         list(graph_grpc.IndicatorGraphServiceStub(channel).GetChart(big_charts(1)[0], timeout=120))
     assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert "memory limit of 200 MiB (--render-worker-memory-bytes)" in caught.value.details()
+    assert "memory limit of 200 MiB (--render-worker-memory-bytes)" in str(caught.value.details())
     assert pool.stats().killed_memory == 1
     wait_until(lambda: pool.stats().processes == 2, "a replacement worker", TIMEOUT)
     small = list(graph_grpc.IndicatorGraphServiceStub(channel).GetChart(graph_pb2.GetChartRequest(), timeout=120))
@@ -226,7 +228,7 @@ def test_a_worker_that_dies_mid_render_gives_unavailable_and_is_replaced(
     with pytest.raises(grpc.RpcError) as caught:
         list(call)
     assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
-    assert "retry" in caught.value.details()
+    assert "retry" in str(caught.value.details())
     wait_until(lambda: pool.stats().processes == 2 and pool.stats().died >= 1, "replacement workers", TIMEOUT)
     assert not set(busy) & set(pool.pids())
     cheap_calls_answer(channel)
@@ -243,9 +245,10 @@ def test_a_chart_over_the_cost_budget_is_refused_at_once_naming_the_limit(
         list(graph_grpc.IndicatorGraphServiceStub(channel).GetChart(request, timeout=deadline))
     assert time.monotonic() - started < deadline
     assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert f"this chart of {bars} bars at 4000 x 4000" in caught.value.details()
-    assert "(--max-chart-cost)" in caught.value.details()
-    assert running.pool is not None and running.pool.stats().busy == 0  # no worker ever saw it
+    assert f"this chart of {bars} bars at 4000 x 4000" in str(caught.value.details())
+    assert "(--max-chart-cost)" in str(caught.value.details())
+    assert running.pool is not None
+    assert running.pool.stats().busy == 0  # no worker ever saw it
     cheap_calls_answer(channel)
 
 

@@ -100,7 +100,9 @@ class Slots:
                     f"(--max-streams-per-peer {limits.max_streams_per_peer})"
                 )
             if self._streams >= limits.max_streams:
-                return f"{self._streams} streams are in progress, this server's limit (--max-streams {limits.max_streams})"
+                return (
+                    f"{self._streams} streams are in progress, this server's limit (--max-streams {limits.max_streams})"
+                )
             anonymous_limit = max(1, limits.max_streams // 2)
             if anonymous and self._tokens_required and self._anonymous_streams >= anonymous_limit:
                 return (
@@ -154,7 +156,7 @@ class StallWatch:
             for context in contexts:
                 self.cancelled += 1
                 log.info("cancelling a stream to %s: no progress for %.1fs", context.peer(), self._stall)
-                context.cancel()
+                context.cancel()  # type: ignore[no-untyped-call]
 
 
 class CallInterceptor(Interceptor):

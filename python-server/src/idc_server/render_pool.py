@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -98,6 +99,11 @@ def resident_bytes(pid: int) -> int:
         return 0
 
 
+def _stopped(stop: Any, job: int) -> bool:
+    """Whether the parent asked to stop job number ``job``."""
+    return bool(stop.value == job)
+
+
 def _worker_main(setup: WorkerSetup, connection: multiprocessing.connection.Connection, stop: Any) -> None:
     """A worker: build the core once, then render whatever arrives until the pipe closes.
 
@@ -128,7 +134,7 @@ def _worker_main(setup: WorkerSetup, connection: multiprocessing.connection.Conn
         except (EOFError, OSError):
             return
         try:
-            image = analytics._render(selection, request, convention, lambda: bool(stop.value == job))
+            image = analytics._render(selection, request, convention, functools.partial(_stopped, stop, job))
             reply: tuple[str, Any] = ("image", image)
         except RenderAbandonedError:
             reply = ("abandoned", None)
@@ -136,7 +142,7 @@ def _worker_main(setup: WorkerSetup, connection: multiprocessing.connection.Conn
             reply = ("error", error)
         except MemoryError:
             reply = ("memory", None)
-        except Exception as error:  # noqa: BLE001 - reported to the caller as a precise status, logged here
+        except Exception as error:  # reported to the caller as a precise status, logged here
             logging.getLogger(__name__).error("render failed: %s", traceback.format_exc())
             reply = ("failed", type(error).__name__)
         connection.send(reply)

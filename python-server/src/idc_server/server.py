@@ -91,7 +91,9 @@ def render_pool(config: ServerConfig) -> RenderPool | None:
     """The started pool of render workers; None when charts render in this process."""
     if config.render_workers == 0:
         return None
-    setup = WorkerSetup(config.data_dirs, config.default_symbol, config.default_convention, config.indicator_cache_bytes)
+    setup = WorkerSetup(
+        config.data_dirs, config.default_symbol, config.default_convention, config.indicator_cache_bytes
+    )
     pool = RenderPool(
         setup,
         processes=config.render_workers,
@@ -259,7 +261,9 @@ def check_port_free(config: ServerConfig) -> None:
         try:
             probe.bind((config.host.strip("[]"), config.port))
         except OSError as error:
-            raise OSError(f"could not bind {config.address}: is another server on that port? ({error.strerror})") from None
+            raise OSError(
+                f"could not bind {config.address}: is another server on that port? ({error.strerror})"
+            ) from None
 
 
 @contextmanager
@@ -341,7 +345,9 @@ def serve(config: ServerConfig) -> None:
                     continue
                 due = restart_at.setdefault(index, time.monotonic() + RESTART_DELAY_SECONDS)
                 if time.monotonic() >= due:
-                    log.error("worker %d (pid %s) exited with %s; starting another", index, process.pid, process.exitcode)
+                    log.error(
+                        "worker %d (pid %s) exited with %s; starting another", index, process.pid, process.exitcode
+                    )
                     workers[index] = start(index)
                     del restart_at[index]
             return True
