@@ -283,3 +283,30 @@ def test_eight_concurrent_4000_px_renders_keep_the_process_tree_under_the_manife
     # The sum of resident sizes counts pages the workers share with their
     # fork server once per process: an upper bound of what the pod is charged.
     assert 0 < peak < limit, f"peak {peak >> 20} MiB, limit {limit >> 20} MiB"
+
+
+def extreme_bars(field: str, value: float, count: int = 300) -> bars_pb2.Bars:
+    """Valid bars with one column (or every price, for "prices") at ``value``, finite but near the largest double."""
+    bars = inline_bars(count)
+    names = ("open", "high", "low", "close") if field == "prices" else (field,)
+    for name in names:
+        getattr(bars, name)[:] = [value] * count
+    if field == "high":
+        bars.low[:] = [0.0] * count
+    return bars
+
+
+@pytest.mark.parametrize(("field", "value"), [("volume", 1.7e308), ("high", 1.5e308), ("prices", 1e308)])
+def test_extreme_finite_values_never_give_unknown_and_the_worker_goes_on(
+    pooled: tuple[RunningServer, grpc.Channel], field: str, value: float
+) -> None:
+    _, channel = pooled
+    request = graph_pb2.GetChartRequest(inline_bars=extreme_bars(field, value), panels=EVERY_PANEL)
+    code = outcome(graph_grpc.IndicatorGraphServiceStub(channel).GetChart(request, timeout=120))
+    # Which values are drawn and which refused is the data rule's (INVALID_ARGUMENT) and the charts'
+    # (OK); whatever the chart code raises unexpectedly reaches the caller as UNAVAILABLE, never UNKNOWN.
+    assert code in (grpc.StatusCode.OK, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNAVAILABLE)
+    cheap_calls_answer(channel)
+    assert outcome(graph_grpc.IndicatorGraphServiceStub(channel).GetChart(graph_pb2.GetChartRequest(), timeout=120)) == (
+        grpc.StatusCode.OK
+    )
