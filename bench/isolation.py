@@ -167,7 +167,7 @@ def peak_memory(address: str, pid: int) -> dict[str, Any]:
 
 def isolation(settings: load.Load, binary: Path | None, start: Callable[..., tuple[str, int]]) -> dict[str, Any]:
     """Every figure of the section, for each execution model."""
-    from bench.run import go_bench, log, server  # the harness's own helpers
+    from bench.run import CHART, go_bench, log, server  # the harness's own helpers
 
     results: dict[str, Any] = {}
     for model, flags in MODELS.items():
@@ -183,8 +183,11 @@ def isolation(settings: load.Load, binary: Path | None, start: Callable[..., tup
                 row[f"getmacd_{workload}_rps"] = result.summary()["throughput_rps"]
             if binary is not None:
                 log(f"{model}: charts per second, 16 connections, every chart distinct")
-                flags_go = ["-rpc", "chart", "-symbol", "SPY", "-distinct", "-concurrency", "16", "-connections", "16"]
-                row["charts"] = go_bench(binary, address, settings, *flags_go)
+                flags_go = ["-rpc", "chart", "-symbol", "SPY", "-start", CHART.start_date, "-end", CHART.end_date]
+                flags_go += ["-distinct", "-concurrency", "16", "-connections", "16"]
+                # Windows of several renders per connection, whatever the settings' length.
+                charts = replace(settings, warmup_s=max(settings.warmup_s, 2.0), window_s=max(settings.window_s, 5.0))
+                row["charts"] = go_bench(binary, address, charts, *flags_go)
             log(f"{model}: peak memory under {BIG_RENDERS} concurrent 4000 x 4000 renders")
             row["memory"] = peak_memory(address, pid)
             results[model] = row

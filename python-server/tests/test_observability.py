@@ -133,7 +133,7 @@ def test_metrics_endpoint_serves_rpc_and_cache_metrics() -> None:
             assert response.headers["Content-Type"].startswith("text/plain")
             text = response.read().decode()
         if socket.has_ipv6 and ipv6_loopback():  # the endpoint listens on --host only, not on every interface
-            with pytest.raises(OSError):
+            with pytest.raises(OSError, match="Connection refused"):
                 urllib.request.urlopen(f"http://[::1]:{metrics_port}/metrics", timeout=TIMEOUT)
     finally:
         running.stop(None)

@@ -307,6 +307,6 @@ def test_extreme_finite_values_never_give_unknown_and_the_worker_goes_on(
     # (OK); whatever the chart code raises unexpectedly reaches the caller as UNAVAILABLE, never UNKNOWN.
     assert code in (grpc.StatusCode.OK, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNAVAILABLE)
     cheap_calls_answer(channel)
-    assert outcome(graph_grpc.IndicatorGraphServiceStub(channel).GetChart(graph_pb2.GetChartRequest(), timeout=120)) == (
-        grpc.StatusCode.OK
-    )
+    assert outcome(
+        graph_grpc.IndicatorGraphServiceStub(channel).GetChart(graph_pb2.GetChartRequest(), timeout=120)
+    ) == (grpc.StatusCode.OK)

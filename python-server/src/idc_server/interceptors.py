@@ -1,7 +1,7 @@
 """One server interceptor for what every call needs: limits, bearer-token auth, logs and metrics.
 
-Limits come first, so that callers without a token (health is exempt from
-tokens) are bounded too: calls in progress (``max_concurrent_rpcs``),
+Limits hold for every call that gets past the token check, callers without
+a token on exempt methods (health) included: calls in progress (``max_concurrent_rpcs``),
 streaming calls in total and per client connection, with callers without a
 token held to half the total when tokens are required. A stream whose client
 has not taken the next message for ``stall_seconds`` is cancelled from a
