@@ -272,8 +272,9 @@ def slow_reader(target: str, stop: threading.Event, tally: Tally) -> None:
                 next(call)
                 while call.is_active() and not stop.is_set():
                     stop.wait(0.1)
-                got = call.code() if not stop.is_set() else Code.CANCELLED
-                details = str(call.details())
+                if call.is_active():  # the run ended first: nothing to check
+                    continue
+                got, details = call.code(), str(call.details())
             except grpc.RpcError as error:
                 got, details = error.code(), str(error.details())
             finally:
