@@ -513,6 +513,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         report("soak", tally, elapsed)
         report("slow readers", abuse, elapsed)
         print(f"idle Health/Watch streams still open at the end: {alive} of {args.idle_watches}")
+        if args.slow_readers and elapsed > 10 * args.stream_stall_seconds and not abuse.done:
+            failures.append("no slow reader was ever cancelled by the server")
         if alive != args.idle_watches:
             failures.append(f"only {alive} of {args.idle_watches} idle Watch streams lasted the run")
         growth_mib = (rss_after - rss_before) / 1024
