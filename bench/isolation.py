@@ -60,6 +60,17 @@ def resident_bytes(pid: int) -> int:
         return 0
 
 
+def proportional_bytes(pid: int) -> int:
+    """A process's proportional set size (shared pages divided among their sharers); 0 where unreadable."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        pass
+    return 0
+
+
 def tree(pid: int) -> list[int]:
     """``pid`` and its descendants."""
     found, pending = [], [pid]
@@ -140,14 +151,16 @@ def cheap_calls_while_rendering(address: str, pid: int) -> dict[str, Any]:
 
 
 def peak_memory(address: str, pid: int) -> dict[str, Any]:
-    """The process tree's peak resident memory (a sum: shared pages count once per process) under 8 big renders."""
-    peak = 0
+    """The process tree's peak memory under 8 big renders: resident (shared pages once per process) and proportional."""
+    peak = peak_proportional = 0
     done = threading.Event()
 
     def watch() -> None:
-        nonlocal peak
+        nonlocal peak, peak_proportional
         while not done.wait(0.05):
-            peak = max(peak, sum(resident_bytes(child) for child in tree(pid)))
+            processes = tree(pid)
+            peak = max(peak, sum(resident_bytes(child) for child in processes))
+            peak_proportional = max(peak_proportional, sum(proportional_bytes(child) for child in processes))
 
     watcher = threading.Thread(target=watch)
     watcher.start()
@@ -170,7 +183,12 @@ def peak_memory(address: str, pid: int) -> dict[str, Any]:
         client.join()
     done.set()
     watcher.join()
-    return {"peak_tree_rss_mib": peak >> 20, "seconds": round(time.monotonic() - began, 1), "codes": sorted(codes)}
+    return {
+        "peak_tree_rss_mib": peak >> 20,
+        "peak_tree_pss_mib": peak_proportional >> 20,
+        "seconds": round(time.monotonic() - began, 1),
+        "codes": sorted(codes),
+    }
 
 
 def isolation(settings: load.Load, binary: Path | None, start: Callable[..., tuple[str, int]]) -> dict[str, Any]:
