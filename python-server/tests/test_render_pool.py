@@ -170,7 +170,7 @@ def test_a_render_past_its_deadline_stops_within_a_second_and_the_server_answers
     pool = running.pool
     assert pool is not None
     before = running.analytics.render_cache.stats().abandoned
-    (call,) = start_charts(channel, big_charts(1), timeout=0.5)
+    (call,) = start_charts(channel, big_charts(1), timeout=1.0)  # the render takes longer, even alone
     wait_until(lambda: pool.stats().busy == 1, "the render to start", TIMEOUT)
     assert outcome(call) == grpc.StatusCode.DEADLINE_EXCEEDED
     ended = time.monotonic()
@@ -181,6 +181,24 @@ def test_a_render_past_its_deadline_stops_within_a_second_and_the_server_answers
     assert stats.entries == 0  # nothing half-drawn was kept
     cheap_calls_answer(channel)
     wait_until(lambda: pool.stats().processes == 2, "two workers again", TIMEOUT)
+
+
+@pytest.mark.parametrize("pooled", [{"render_stop_seconds": 0.001}], indirect=True)
+def test_a_worker_that_does_not_stop_in_time_is_killed_and_replaced(pooled: tuple[RunningServer, grpc.Channel]) -> None:
+    running, channel = pooled
+    pool = running.pool
+    assert pool is not None
+    before = set(pool.pids())
+    (call,) = start_charts(channel, big_charts(1))
+    wait_until(lambda: pool.stats().busy == 1, "the render to start", TIMEOUT)
+    call.cancel()
+    assert outcome(call) == grpc.StatusCode.CANCELLED
+    # No render reaches its next checkpoint within a millisecond of being told to stop.
+    wait_until(lambda: pool.stats().killed_abandoned == 1, "the worker to be killed", TIMEOUT)
+    wait_until(lambda: len(set(pool.pids()) - before) == 1, "a replacement worker", TIMEOUT)
+    assert pool.stats().processes == 2
+    assert running.analytics.render_cache.stats().abandoned == 1
+    cheap_calls_answer(channel)
 
 
 def test_a_render_another_caller_still_wants_goes_on_when_one_caller_leaves(
