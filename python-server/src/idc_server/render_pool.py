@@ -1,8 +1,9 @@
-"""A bounded pool of spawned worker processes that render charts, supervised by the server.
+"""A bounded pool of worker processes that render charts, supervised by the server.
 
 The RPC layer never draws: a chart is rendered in one of ``processes``
-worker processes, each started with ``spawn`` (forking after gRPC's threads
-exist is unsafe) and running the core's own render. The parent keeps the
+worker processes, each forked from a ``forkserver`` process that started
+fresh (as ``spawn`` does: forking after gRPC's threads exist is unsafe) and
+imported the core once, and each running the core's own render. The parent keeps the
 render cache and its single flight (core/render_cache.py); this module only
 runs the leader's render in a worker and watches it:
 
@@ -171,7 +172,7 @@ class _Counters:
 
 
 class RenderPool:
-    """``processes`` spawned render workers, with a bounded queue in front of them."""
+    """``processes`` render workers, with a bounded queue in front of them."""
 
     def __init__(
         self,
