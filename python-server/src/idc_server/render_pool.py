@@ -149,6 +149,11 @@ def _worker_main(setup: WorkerSetup, connection: multiprocessing.connection.Conn
         connection.send(reply)
 
 
+def _send(connection: multiprocessing.connection.Connection, job: tuple[Any, ...]) -> None:
+    with contextlib.suppress(OSError):
+        connection.send(job)
+
+
 @dataclass
 class _Worker:
     """One worker process and its pipe; ``busy`` while a caller owns it."""
@@ -233,6 +238,11 @@ class RenderPool:
         with self._lock:
             return [worker.process.pid for worker in self._workers if worker.process.pid is not None]
 
+    def busy_pids(self) -> list[int]:
+        """The ids of the workers drawing a chart now."""
+        with self._lock:
+            return [w.process.pid for w in self._workers if w.busy and w.process.pid is not None]
+
     def stats(self) -> PoolStats:
         """The counters so far."""
         with self._lock:
@@ -299,10 +309,11 @@ class RenderPool:
     def _run(self, worker: _Worker, job: tuple[Any, Any, Any], abandoned: Callable[[], bool]) -> Any:
         worker.jobs += 1
         number = worker.jobs
-        try:
-            worker.connection.send((number, *job))
-        except OSError:
-            raise self._lost(worker) from None
+        # Sent from a thread of its own: a large job fills the pipe, and a
+        # worker that hangs before reading it must not hang this caller too.
+        # If the worker dies or is killed, the send fails and the loop below
+        # sees the pipe closed.
+        threading.Thread(target=_send, args=(worker.connection, (number, *job)), daemon=True).start()
         stop_by: float | None = None
         while True:
             try:
