@@ -92,6 +92,15 @@ def big_charts(count: int) -> list[graph_pb2.GetChartRequest]:
     ]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process; 0 once it has gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def process_tree(pid: int) -> list[int]:
     """``pid`` and every process below it."""
     tree = [pid]
@@ -189,6 +198,11 @@ def test_a_render_past_its_deadline_stops_within_a_second_and_the_server_answers
     assert time.monotonic() - ended < 1.5  # stop signal, up to --render-stop-seconds 0.5, a kill: about 1 s
     assert pool.stats().busy == 0
     assert running.analytics.render_cache.stats().entries == 0  # nothing half-drawn was kept
+    # And no worker is still drawing it: none uses a CPU for the next half second.
+    before_cpu = {pid: cpu_seconds(pid) for pid in pool.pids()}
+    threading.Event().wait(0.5)  # a measuring interval, not synchronisation
+    spent = {pid: cpu_seconds(pid) - used for pid, used in before_cpu.items()}
+    assert all(seconds < 0.25 for seconds in spent.values()), spent
     cheap_calls_answer(channel)
     wait_until(lambda: pool.stats().processes == 2, "two workers again", TIMEOUT)
 
