@@ -26,7 +26,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import load, profile, report, scenarios, workloads
+from bench import isolation, load, profile, report, scenarios, workloads
 from bench.transports import TRANSPORTS, free_port
 from idc_server.config import ServerConfig
 from idc_server.core.analytics import IndicatorRequest
@@ -410,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up per run")
     parser.add_argument(
         "--only",
-        choices=["macd", "indicators", "charts", "scaling", "clients"],
+        choices=["macd", "indicators", "charts", "scaling", "clients", "isolation"],
         action="append",
         help="run only these sections (default: all); the doc is written only for a full run",
     )
@@ -425,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
     # The defaults of every run; ``at`` and ``sized_for`` adapt them to each.
     settings = load.Load(processes=CLIENT_PROCESSES, warmup_s=args.warmup, window_s=args.window, rounds=args.rounds)
     os.environ.update(MALLOC_ENVIRONMENT)  # inherited by every server and client process started below
-    sections = args.only or ["macd", "indicators", "charts", "scaling", "clients"]
+    sections = args.only or ["macd", "indicators", "charts", "scaling", "clients", "isolation"]
     started = time.monotonic()
     results: dict[str, Any] = {
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -434,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     with tempfile.TemporaryDirectory(prefix="idc-bench-") as scratch:
         work = Path(scratch)
-        binary = build_go_bench(work) if {"charts", "scaling", "clients"} & set(sections) else None
+        binary = build_go_bench(work) if {"charts", "scaling", "clients", "isolation"} & set(sections) else None
         for section in sections:
             with ExitStack() as stack:  # each section's servers stop before the next starts
                 if section == "macd":
@@ -450,6 +450,8 @@ def main(argv: list[str] | None = None) -> int:
                 elif section == "clients":
                     assert binary is not None
                     results["clients"] = clients_comparison(settings, stack, binary)
+                elif section == "isolation":
+                    results["isolation"] = isolation.isolation(settings, binary, idc_server)
     results["seconds"] = round(time.monotonic() - started, 1)
     args.out.mkdir(parents=True, exist_ok=True)
     suffix = "" if args.only is None else "-partial"

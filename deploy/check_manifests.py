@@ -30,6 +30,10 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 MANIFEST = ROOT / "deploy" / "kubernetes" / "idc.yaml"
 
 GRPC_PORT = 50051
+MIB = 1024 * 1024
+# Measured resident sizes (deploy/kubernetes/idc.yaml's resources comment).
+RPC_PROCESS_BYTES = 230 * 1000 * 1000
+FORK_SERVER_BYTES = 160 * 1000 * 1000
 READINESS_SERVICE = "idc.v1.IndicatorService"
 
 
@@ -486,6 +490,18 @@ def check_manifest(report: Report, docker: dict[str, Any], load_all: Callable[[s
         report.check(
             all(quantity(resources["requests"][w]) <= quantity(resources["limits"][w]) for w in ("cpu", "memory")),
             f"requests {resources['requests']} <= limits {resources['limits']}",
+        )
+
+        render_workers = int(env.get("IDC_RENDER_WORKERS", {}).get("value") or 2)
+        worker_bytes = int(env.get("IDC_RENDER_WORKER_MEMORY_BYTES", {}).get("value") or 512 * MIB)
+        caches = 128 * MIB  # the render and indicator caches at their defaults
+        messages = 128 * MIB  # a request and its reply at IDC_MAX_MESSAGE_BYTES' default
+        bound = RPC_PROCESS_BYTES + FORK_SERVER_BYTES + render_workers * worker_bytes + caches + messages
+        limit = quantity(resources["limits"]["memory"])
+        report.check(
+            bound <= limit,
+            f"the memory limit {resources['limits']['memory']} covers the process tree's bound of "
+            f"{bound / MIB:.0f} MiB ({render_workers} render workers of {worker_bytes / MIB:.0f} MiB)",
         )
 
     mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts") or []}

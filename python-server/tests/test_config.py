@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from idc_server.config import ServerConfig, load_config
+from idc_server.core import limits
 
 
 def test_defaults_serve_the_articles_port_on_all_interfaces() -> None:
@@ -40,3 +41,23 @@ def test_environment_values_outside_the_choices_are_rejected(capsys: pytest.Capt
     with pytest.raises(SystemExit):
         load_config([], env={"IDC_DEFAULT_CONVENTION": "excel"})
     assert "'excel' is not one of" in capsys.readouterr().err
+
+
+def test_execution_limits_have_flags_and_variables() -> None:
+    config = load_config(
+        ["--render-workers", "3", "--max-streams", "8", "--stream-stall-seconds", "2.5"],
+        env={"IDC_RENDER_QUEUE": "5", "IDC_MAX_CHART_COST": "1000", "IDC_METRICS_HOST": "127.0.0.1"},
+    )
+    assert (config.render_workers, config.max_streams, config.stream_stall_seconds) == (3, 8, 2.5)
+    assert (config.render_queue, config.max_chart_cost, config.metrics_host) == (5, 1000, "127.0.0.1")
+
+
+def test_the_chart_cost_default_is_the_cores() -> None:
+    assert ServerConfig().max_chart_cost == limits.DEFAULT_MAX_CHART_COST
+
+
+@pytest.mark.parametrize("flag", ["--max-streams", "--max-streams-per-peer", "--render-queue", "--max-chart-cost"])
+def test_execution_limits_below_one_are_rejected(flag: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        load_config([flag, "0"], env={})
+    assert f"{flag} must be at least 1" in capsys.readouterr().err

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,8 +21,9 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
-from support import HELD_CHART, HOLDING, free_port, wait_until
+from support import EVERY_PANEL, HELD_CHART, HOLDING, free_port, wait_until
 
+from idc.v1 import indicator_graph_service_pb2 as graph_pb2
 from idc.v1 import indicator_graph_service_pb2_grpc as graph_grpc
 from idc.v1 import indicator_service_pb2 as indicator_pb2
 from idc.v1 import indicator_service_pb2_grpc as indicator_grpc
@@ -234,17 +236,113 @@ def test_workers_share_the_port_and_stop_on_sigterm(start: Callable[..., ServerP
     for pid in workers:
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
     assert server.messages().count("stopped") == 2
+    assert server.messages()[-1] == "all workers stopped"
     assert not listening(port)
 
 
-def test_a_worker_that_dies_stops_the_server_with_an_error(start: Callable[..., ServerProcess]) -> None:
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        return "zombie" not in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if parent_pid(int(entry.name)) == pid:
+                    found.append(int(entry.name))
+            except (FileNotFoundError, AssertionError, ProcessLookupError):
+                continue
+    return found
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid``: its children, theirs, and so on."""
+    below = children(pid)
+    return below + [grandchild for child in below for grandchild in descendants(child)]
+
+
+def test_a_worker_that_dies_is_restarted_and_the_other_keeps_serving(start: Callable[..., ServerProcess]) -> None:
     port = free_port()
     server = start("--workers", "2", "--port", str(port))
     (started,) = server.wait_for_log(rf"^started 2 workers on port {port}: \[(\d+), (\d+)\]$")
     server.wait_for_log(r"^idc-server listening on", count=2)
-    os.kill(int(started.group(1)), signal.SIGKILL)
-    assert server.process.wait(timeout=TIMEOUT) != 0
-    assert not listening(port)
+    killed = int(started.group(1))
+    os.kill(killed, signal.SIGKILL)
+    server.wait_for_log(rf"^worker 0 \(pid {killed}\) exited with -9; starting another$")
+    server.wait_for_log(r"^idc-server listening on", count=3)
+    assert server.process.poll() is None
+    for _ in range(8):  # fresh connections reach both workers, the new one included
+        with grpc.insecure_channel(f"127.0.0.1:{port}", options=FRESH_CONNECTION) as channel:
+            assert "SPY" in list_symbols(channel)
+    workers = children(server.process.pid)
+    assert len(workers) == 2
+    assert killed not in workers
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(timeout=TIMEOUT) == 0
+
+
+def test_the_parents_death_takes_its_workers_and_their_render_processes_with_it(
+    start: Callable[..., ServerProcess],
+) -> None:
+    port = free_port()
+    server = start("--workers", "2", "--port", str(port))
+    server.wait_for_log(r"^idc-server listening on", count=2)
+    tree = descendants(server.process.pid)
+    assert len(tree) >= 2 + 2 * 2  # two workers, each with its render processes
+    server.process.kill()
+    server.process.wait(timeout=TIMEOUT)
+    wait_until(lambda: not any(alive(pid) for pid in tree), "every worker and render process to exit")
+    wait_until(lambda: not listening(port), "the port to close")
+
+
+def test_a_second_server_on_a_port_in_use_is_refused_with_workers_too(start: Callable[..., ServerProcess]) -> None:
+    port = free_port()
+    first = start("--workers", "2", "--port", str(port))
+    first.wait_for_log(r"^idc-server listening on", count=2)
+    for flags in (("--workers", "2"), ()):
+        second = start("--port", str(port), *flags)
+        assert second.process.wait(timeout=TIMEOUT) == 1
+        assert "is another server on that port?" in second.log.read_text()  # gRPC's own lines are not JSON
+    assert first.process.poll() is None
+
+
+def test_sigterm_while_every_render_worker_draws_exits_0_within_the_grace_period_and_a_second(
+    start: Callable[..., ServerProcess],
+) -> None:
+    port = free_port()
+    metrics_port = free_port()
+    server = start(
+        *("--port", str(port), "--metrics-port", str(metrics_port), "--grace-seconds", "1", "--render-workers", "2")
+    )
+    server.wait_for_log(r"^idc-server listening on")
+    render_processes = descendants(server.process.pid)
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        graphs = graph_grpc.IndicatorGraphServiceStub(channel)
+        calls = [
+            graphs.GetChart(
+                graph_pb2.GetChartRequest(symbol=symbol, panels=EVERY_PANEL, width_px=4000, height_px=4000), timeout=120
+            )
+            for symbol in ("SPY", "AAPL", "000001.SH")
+        ]
+        wait_until(
+            lambda: metric_samples(metrics_port).get(("idc_render_workers_busy", ()), 0) == 2,
+            "both render workers drawing",
+            TIMEOUT,
+        )
+        sent = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=TIMEOUT) == 0
+        took = time.monotonic() - sent
+        for call in calls:
+            call.cancel()  # type: ignore[no-untyped-call]
+    assert took < 1 + 1 + 1.5, f"exited {took:.1f}s after SIGTERM with --grace-seconds 1"  # 1.5 s of slack
+    wait_until(lambda: not any(alive(pid) for pid in render_processes), "the render processes to exit")
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")

@@ -9,6 +9,7 @@ from typing import Any
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from support import HELD_CHART, HOLDING, wait_until
 
 from idc.v1 import bars_pb2, indicators_pb2
@@ -138,6 +139,8 @@ def test_a_call_over_max_concurrent_rpcs_is_resource_exhausted_until_the_first_e
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     error = refused(lambda: indicators.ListSymbols(indicator_pb2.ListSymbolsRequest(), timeout=TIMEOUT))
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "(--max-concurrent-rpcs 1)" in str(error.details())
+    assert refused_counted(running, "/idc.v1.IndicatorService/ListSymbols") == 2  # visible, unlike grpcio's own
     data = b"".join(message.chunk for message in held)
     assert hashlib.sha256(data).digest() == metadata.sha256
     # gRPC frees the slot once it has sent the first call's status, which
@@ -170,3 +173,88 @@ def test_connections_are_closed_after_max_connection_age_and_clients_reconnect(
     # The server sent GOAWAY when the connection reached its age; the next call connects again.
     assert indicators.ListSymbols(indicator_pb2.ListSymbolsRequest(), timeout=TIMEOUT).symbols
     channel.unsubscribe(states.append)
+
+
+# -- streams: idle Watch streams and slow readers ------------------------------------------------------
+
+TOKEN = "s3cret-token"
+AUTHORIZED = (("authorization", f"Bearer {TOKEN}"),)
+
+
+def refused_counted(running: RunningServer, method: str, code: str = "RESOURCE_EXHAUSTED") -> float:
+    return running.metrics.registry.get_sample_value("idc_rpcs_total", {"method": method, "code": code}) or 0.0
+
+
+def quick_calls_answer(running: RunningServer, metadata: tuple[tuple[str, str], ...] = ()) -> None:
+    """Health/Check and GetMACD, on a connection of their own, answer within 2 s."""
+    with grpc.insecure_channel(f"127.0.0.1:{running.port}") as other:
+        health = health_pb2_grpc.HealthStub(other)
+        assert health.Check(health_pb2.HealthCheckRequest(), timeout=2).status == health_pb2.HealthCheckResponse.SERVING
+        reply = indicator_grpc.IndicatorServiceStub(other).GetMACD(
+            indicator_pb2.GetMACDRequest(symbol="SPY", start_date="2025-01-02"), timeout=2, metadata=metadata
+        )
+        assert len(reply.bars.dates) > 200
+
+
+@pytest.mark.parametrize("limited", [{"auth_tokens": (TOKEN,), "render_workers": 0}], indirect=True)
+def test_sixteen_idle_watch_streams_on_one_connection_leave_authorized_calls_answered(
+    limited: tuple[RunningServer, grpc.Channel],
+) -> None:
+    running, channel = limited
+    health = health_pb2_grpc.HealthStub(channel)
+    watches: list[Any] = [health.Watch(health_pb2.HealthCheckRequest(), timeout=60) for _ in range(16)]
+    for watch in watches:
+        assert next(watch).status == health_pb2.HealthCheckResponse.SERVING  # now each one idles
+    quick_calls_answer(running, AUTHORIZED)
+    # One more on the same connection is over --max-streams-per-peer, at once, and counted.
+    extra = health.Watch(health_pb2.HealthCheckRequest(), timeout=10)
+    error = refused(lambda: next(extra))
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "(--max-streams-per-peer 16)" in str(error.details())
+    assert refused_counted(running, "/grpc.health.v1.Health/Watch") == 1
+    for watch in watches:
+        watch.cancel()
+
+
+@pytest.mark.parametrize("limited", [{"auth_tokens": (TOKEN,), "max_streams": 8, "render_workers": 0}], indirect=True)
+def test_callers_without_a_token_get_half_the_streams(limited: tuple[RunningServer, grpc.Channel]) -> None:
+    _, channel = limited
+    health = health_pb2_grpc.HealthStub(channel)
+    watches: list[Any] = [health.Watch(health_pb2.HealthCheckRequest(), timeout=60) for _ in range(4)]
+    for watch in watches:
+        next(watch)
+    error = refused(lambda: next(health.Watch(health_pb2.HealthCheckRequest(), timeout=10)))
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "without a token" in str(error.details())
+    with_token = health.Watch(health_pb2.HealthCheckRequest(), timeout=60, metadata=AUTHORIZED)
+    assert next(with_token).status == health_pb2.HealthCheckResponse.SERVING
+    for watch in [*watches, with_token]:
+        watch.cancel()
+
+
+@pytest.mark.parametrize("limited", [{"stream_stall_seconds": 1.0}], indirect=True)
+def test_sixteen_readers_that_stop_reading_leave_cheap_calls_answered_and_are_cancelled(
+    limited: tuple[RunningServer, grpc.Channel],
+) -> None:
+    running, _ = limited
+    channels = [
+        grpc.insecure_channel(f"127.0.0.1:{running.port}", options=[*HOLDING, ("grpc.use_local_subchannel_pool", 1)])
+        for _ in range(16)
+    ]
+    try:
+        readers: list[Any] = [
+            graph_grpc.IndicatorGraphServiceStub(c).GetChart(HELD_CHART, timeout=120) for c in channels
+        ]
+        for reader in readers:
+            next(reader)  # one message each, then they stop reading
+        quick_calls_answer(running)
+        gauge = "/idc.v1.IndicatorGraphService/GetChart"
+        wait_until(lambda: in_flight(running, gauge) == 0, "every stalled stream to be cancelled", 30)
+        assert running.interceptor.stalls.cancelled == 16
+        for reader in readers:
+            error = refused(lambda reader=reader: list(reader))
+            assert error.code() == grpc.StatusCode.CANCELLED
+    finally:
+        for client in channels:
+            client.close()
+    quick_calls_answer(running)

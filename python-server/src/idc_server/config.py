@@ -10,6 +10,7 @@ from pathlib import Path
 
 DEFAULT_PORT = 50051  # the article's port
 HEALTH_PREFIX = "/grpc.health.v1.Health/"
+DEFAULT_MAX_CHART_COST = 1_000_000_000_000  # bar-pixels (core/limits.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,8 +23,16 @@ class ServerConfig:
     data_dirs: tuple[Path, ...] = field(default_factory=tuple)
     default_symbol: str = "SPY"
     default_convention: str = "talib"
-    max_workers: int = 16
+    max_workers: int = 80  # threads; at least max_concurrent_rpcs + REFUSAL_THREADS are used
     max_concurrent_rpcs: int = 64
+    max_streams: int = 32
+    max_streams_per_peer: int = 16
+    stream_stall_seconds: float = 10.0
+    render_workers: int = 2  # processes; 0 renders in the RPC process (no isolation)
+    render_queue: int = 16
+    render_worker_memory_bytes: int = 512 * 1024 * 1024
+    render_stop_seconds: float = 0.5
+    max_chart_cost: int = DEFAULT_MAX_CHART_COST
     max_bars: int = 500_000
     max_message_bytes: int = 64 * 1024 * 1024
     max_image_pixels: int = 16_000_000
@@ -39,6 +48,7 @@ class ServerConfig:
     auth_exempt: tuple[str, ...] = (HEALTH_PREFIX,)
     reflection: bool = True
     metrics_port: int = 0
+    metrics_host: str = ""  # "" means --host
     log_level: str = "INFO"
     log_format: str = "text"
 
@@ -76,7 +86,14 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     add(serving, "--host", "HOST", "interface to bind")
     add(serving, "--port", "PORT", "TCP port; 0 picks a free one (not with --workers)", type=int)
     add(serving, "--workers", "WORKERS", "server processes sharing the port with SO_REUSEPORT", type=int)
-    add(serving, "--max-workers", "MAX_WORKERS", "threads serving RPCs in each process", type=int)
+    add(
+        serving,
+        "--max-workers",
+        "MAX_WORKERS",
+        "threads serving RPCs in each process; never fewer than --max-concurrent-rpcs + 8, "
+        "so that every admitted call and every refusal finds a thread",
+        type=int,
+    )
     add(serving, "--grace-seconds", "GRACE_SECONDS", "how long in-flight calls may finish on SIGTERM", type=float)
     add(
         serving,
@@ -115,6 +132,65 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         "--max-concurrent-rpcs",
         "MAX_CONCURRENT_RPCS",
         "calls in progress; more get RESOURCE_EXHAUSTED",
+        type=int,
+    )
+    add(
+        limits,
+        "--max-streams",
+        "MAX_STREAMS",
+        "streaming calls (charts, Health/Watch) in progress; more get RESOURCE_EXHAUSTED. "
+        "Callers without a token get at most half when tokens are required",
+        type=int,
+    )
+    add(
+        limits,
+        "--max-streams-per-peer",
+        "MAX_STREAMS_PER_PEER",
+        "streaming calls in progress on one client connection; more get RESOURCE_EXHAUSTED",
+        type=int,
+    )
+    add(
+        limits,
+        "--stream-stall-seconds",
+        "STREAM_STALL_SECONDS",
+        "cancel a stream whose client has not accepted the next message for this long",
+        type=float,
+    )
+    add(
+        limits,
+        "--render-workers",
+        "RENDER_WORKERS",
+        "processes that render charts, apart from the RPC threads; 0 renders in the server process",
+        type=int,
+    )
+    add(
+        limits,
+        "--render-queue",
+        "RENDER_QUEUE",
+        "distinct charts that may wait for a render worker; more get RESOURCE_EXHAUSTED with a retry hint",
+        type=int,
+    )
+    add(
+        limits,
+        "--render-worker-memory-bytes",
+        "RENDER_WORKER_MEMORY_BYTES",
+        "resident memory one render worker may use; over it the worker is killed and replaced "
+        "and its call gets RESOURCE_EXHAUSTED",
+        type=int,
+    )
+    add(
+        limits,
+        "--render-stop-seconds",
+        "RENDER_STOP_SECONDS",
+        "how long a render whose callers have all gone may take to stop before its worker is killed",
+        type=float,
+    )
+    add(
+        limits,
+        "--max-chart-cost",
+        "MAX_CHART_COST",
+        "largest chart cost, bars x pixels x (1 + panels + overlays), an SVG counting 4,000,000 pixels; "
+        "more gets RESOURCE_EXHAUSTED before any work",
         type=int,
     )
     add(limits, "--max-bars", "MAX_BARS", "most bars a request may send inline", type=int)
@@ -163,6 +239,13 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
 
     observing = parser.add_argument_group("observability")
     add(observing, "--metrics-port", "METRICS_PORT", "serve Prometheus metrics on this port; 0 is off", type=int)
+    add(
+        observing,
+        "--metrics-host",
+        "METRICS_HOST",
+        "interface for the metrics endpoint; empty means --host",
+        fallback="",
+    )
     add(observing, "--log-level", "LOG_LEVEL", "logging level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     add(observing, "--log-format", "LOG_FORMAT", "text, or one JSON object per line", choices=["text", "json"])
     return parser
@@ -211,6 +294,19 @@ def load_config(argv: Sequence[str] | None = None, env: Mapping[str, str] | None
     max_connection_age = float(args.max_connection_age_seconds)
     if max_connection_age < 0:
         parser.error("--max-connection-age-seconds must be 0 (never) or more")
+    for flag, value in (
+        ("--max-streams", int(args.max_streams)),
+        ("--max-streams-per-peer", int(args.max_streams_per_peer)),
+        ("--render-queue", int(args.render_queue)),
+        ("--max-chart-cost", int(args.max_chart_cost)),
+        ("--render-worker-memory-bytes", int(args.render_worker_memory_bytes)),
+    ):
+        if value < 1:
+            parser.error(f"{flag} must be at least 1")
+    if int(args.render_workers) < 0:
+        parser.error("--render-workers must be 0 (render in the server process) or more")
+    if float(args.stream_stall_seconds) <= 0 or float(args.render_stop_seconds) <= 0:
+        parser.error("--stream-stall-seconds and --render-stop-seconds must be more than 0")
     no_reflection = args.no_reflection is True or str(args.no_reflection).lower() in ("1", "true", "yes")
     return ServerConfig(
         host=args.host,
@@ -221,6 +317,14 @@ def load_config(argv: Sequence[str] | None = None, env: Mapping[str, str] | None
         default_convention=args.default_convention,
         max_workers=int(args.max_workers),
         max_concurrent_rpcs=int(args.max_concurrent_rpcs),
+        max_streams=int(args.max_streams),
+        max_streams_per_peer=int(args.max_streams_per_peer),
+        stream_stall_seconds=float(args.stream_stall_seconds),
+        render_workers=int(args.render_workers),
+        render_queue=int(args.render_queue),
+        render_worker_memory_bytes=int(args.render_worker_memory_bytes),
+        render_stop_seconds=float(args.render_stop_seconds),
+        max_chart_cost=int(args.max_chart_cost),
         max_bars=int(args.max_bars),
         max_message_bytes=int(args.max_message_bytes),
         max_image_pixels=int(args.max_image_pixels),
@@ -235,6 +339,7 @@ def load_config(argv: Sequence[str] | None = None, env: Mapping[str, str] | None
         auth_exempt=_split(str(args.auth_exempt)),
         reflection=not no_reflection,
         metrics_port=int(args.metrics_port),
+        metrics_host=str(args.metrics_host),
         log_level=args.log_level,
         log_format=args.log_format,
     )

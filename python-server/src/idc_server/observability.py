@@ -13,6 +13,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from idc_server.core.render_cache import CacheStats
+from idc_server.render_pool import PoolStats
 
 # Fields that RPC log records carry (see interceptors.py); JSON logs put them at the top level.
 RPC_FIELDS = ("method", "peer", "code", "duration_ms", "request_id")
@@ -75,6 +76,35 @@ class _CacheCollector(Collector):
         yield GaugeMetricFamily("idc_chart_cache_entries", "Charts held by the render cache.", value=stats.entries)
 
 
+class _PoolCollector(Collector):
+    """Reads the render pool's counters when Prometheus scrapes."""
+
+    def __init__(self, stats: Callable[[], PoolStats], stalled: Callable[[], int]) -> None:
+        self._stats = stats
+        self._stalled = stalled
+
+    def collect(self) -> Iterable[CounterMetricFamily | GaugeMetricFamily]:
+        stats = self._stats()
+        yield GaugeMetricFamily("idc_render_workers", "Render worker processes running.", value=stats.processes)
+        yield GaugeMetricFamily("idc_render_workers_busy", "Render workers drawing a chart.", value=stats.busy)
+        yield GaugeMetricFamily("idc_render_queued", "Charts waiting for a render worker.", value=stats.queued)
+        yield CounterMetricFamily(
+            "idc_render_worker_restarts", "Render workers started to replace one that ended.", value=stats.restarts
+        )
+        killed = CounterMetricFamily(
+            "idc_render_workers_killed", "Render workers killed by the server, by reason.", labels=["reason"]
+        )
+        killed.add_metric(["abandoned"], stats.killed_abandoned)
+        killed.add_metric(["memory"], stats.killed_memory)
+        yield killed
+        yield CounterMetricFamily(
+            "idc_render_worker_deaths", "Render workers that died without the server killing them.", value=stats.died
+        )
+        yield CounterMetricFamily(
+            "idc_streams_stalled", "Streams cancelled because the client took no message.", value=self._stalled()
+        )
+
+
 class Metrics:
     """The server's Prometheus metrics, in a registry of their own."""
 
@@ -95,15 +125,21 @@ class Metrics:
         self.in_flight = Gauge("idc_rpcs_in_flight", "RPCs in progress.", ["method"], registry=self.registry)
         self.registry.register(_CacheCollector(cache_stats, indicator_cache_stats))
 
-    def serve(self, port: int, host: str | None = None) -> None:
-        """Serve /metrics over HTTP on ``port`` (0 means off).
+    def watch_pool(self, stats: Callable[[], PoolStats], stalled: Callable[[], int]) -> None:
+        """Export the render pool's and the stall watch's counters."""
+        self.registry.register(_PoolCollector(stats, stalled))
 
-        With no ``host``, on every interface: IPv6 and IPv4 both where the
-        machine has IPv6 (a dual-stack socket on ``::``), else IPv4 only.
+    def serve(self, port: int, host: str | None = None) -> None:
+        """Serve /metrics over HTTP on ``port`` (0 means off), on ``host``.
+
+        With no ``host`` (or the wildcard ``[::]``), on every interface: IPv6
+        and IPv4 both where the machine has IPv6 (a dual-stack socket on
+        ``::``), else IPv4 only.
         """
         if not port:
             return
-        if host is not None:
+        host = (host or "").strip("[]")
+        if host not in ("", "::"):
             start_http_server(port, addr=host, registry=self.registry)
             return
         try:

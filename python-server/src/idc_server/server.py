@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent import futures
 from contextlib import contextmanager
@@ -33,8 +34,10 @@ from idc_server.config import ServerConfig
 from idc_server.core.analytics import Analytics
 from idc_server.core.data import BarStore, bundled_data_dir
 from idc_server.core.indicators import Convention
-from idc_server.interceptors import CallInterceptor
+from idc_server.core.limits import ChartBudget
+from idc_server.interceptors import CallInterceptor, CallLimits
 from idc_server.observability import Metrics
+from idc_server.render_pool import RenderPool, WorkerSetup, die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,10 @@ SERVICES = (
 )
 
 
+THREAD_PREFIX = "idc-rpc"
+REFUSAL_THREADS = 8  # threads beyond --max-concurrent-rpcs, so that refusals never wait for one
+
+
 @dataclass(frozen=True, slots=True)
 class RunningServer:
     """A started server, the port it is bound to, and what it serves."""
@@ -55,15 +62,47 @@ class RunningServer:
     analytics: Analytics
     health: health.HealthServicer
     metrics: Metrics
+    pool: RenderPool | None
+    interceptor: CallInterceptor
+    threads: futures.ThreadPoolExecutor
 
     def drain(self) -> None:
         """Report NOT_SERVING on every health status, so that balancers stop sending calls."""
         self.health.enter_graceful_shutdown()
 
-    def stop(self, grace: float | None = None) -> None:
-        """Stop accepting calls and wait up to ``grace`` seconds for in-flight ones."""
+    def stop(self, grace: float | None = None, linger: float = 1.0) -> bool:
+        """Stop accepting calls, give in-flight ones up to ``grace`` seconds, then cancel them and kill the workers.
+
+        Returns whether every RPC thread ended within ``linger`` seconds after that.
+        """
         self.drain()
-        self.server.stop(grace).wait()
+        self.server.stop(grace).wait((grace or 0.0) + 0.5)
+        if self.pool is not None:
+            self.pool.close()
+        self.threads.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + linger
+        threads = [thread for thread in threading.enumerate() if thread.name.startswith(THREAD_PREFIX)]
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in threads)
+
+
+def render_pool(config: ServerConfig) -> RenderPool | None:
+    """The started pool of render workers; None when charts render in this process."""
+    if config.render_workers == 0:
+        return None
+    setup = WorkerSetup(
+        config.data_dirs, config.default_symbol, config.default_convention, config.indicator_cache_bytes
+    )
+    pool = RenderPool(
+        setup,
+        processes=config.render_workers,
+        max_queued=config.render_queue,
+        max_rss_bytes=config.render_worker_memory_bytes,
+        stop_seconds=config.render_stop_seconds,
+    )
+    pool.start()
+    return pool
 
 
 def build_analytics(config: ServerConfig) -> Analytics:
@@ -120,12 +159,22 @@ def credentials(config: ServerConfig) -> grpc.ServerCredentials | None:
 def start_server(config: ServerConfig, reuse_port: bool = False) -> RunningServer:
     """Create, bind and start the server. Port 0 binds a free port."""
     analytics = build_analytics(config)
+    analytics.chart_budget = ChartBudget(config.max_chart_cost)
     metrics = Metrics(analytics.render_cache.stats, analytics.indicator_cache.stats)
+    limits = CallLimits(
+        config.max_concurrent_rpcs, config.max_streams, config.max_streams_per_peer, config.stream_stall_seconds
+    )
+    interceptor = CallInterceptor(metrics, config.auth_tokens, config.auth_exempt, config.max_message_bytes, limits)
+    # Every call the interceptor admits, and every refusal it answers, finds a
+    # thread; grpcio's own limit (which nobody would see refusing) is only a
+    # backstop at the thread count.
+    threads = max(config.max_workers, config.max_concurrent_rpcs + REFUSAL_THREADS)
+    executor = futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix=THREAD_PREFIX)
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=config.max_workers, thread_name_prefix="idc-rpc"),
-        interceptors=[CallInterceptor(metrics, config.auth_tokens, config.auth_exempt, config.max_message_bytes)],
+        executor,
+        interceptors=[interceptor],
         options=server_options(config, reuse_port),
-        maximum_concurrent_rpcs=config.max_concurrent_rpcs,
+        maximum_concurrent_rpcs=threads,
     )
     indicator_service_pb2_grpc.add_IndicatorServiceServicer_to_server(
         v1.IndicatorService(analytics, config.max_bars), server
@@ -143,25 +192,35 @@ def start_server(config: ServerConfig, reuse_port: bool = False) -> RunningServe
         reflection.enable_server_reflection((*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
 
     tls = credentials(config)
-    port = server.add_secure_port(config.address, tls) if tls else server.add_insecure_port(config.address)
+    try:
+        port = server.add_secure_port(config.address, tls) if tls else server.add_insecure_port(config.address)
+    except RuntimeError:  # grpcio raises this when the port is taken
+        port = 0
     if port == 0:
-        raise OSError(f"could not bind {config.address}")
+        raise OSError(f"could not bind {config.address}: is another server on that port?")
+    pool = render_pool(config)
+    if pool is not None:
+        analytics.renderer = pool.render
+        metrics.watch_pool(pool.stats, lambda: interceptor.stalls.cancelled)
+
     server.start()
     for service in ("", *SERVICES):
         health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
-    metrics.serve(config.metrics_port)
+    metrics.serve(config.metrics_port, config.metrics_host or config.host)
     log.info(
-        "idc-server listening on %s:%d (%s, auth %s, reflection %s, metrics %s), symbols: %s (default %s)",
+        "idc-server listening on %s:%d (%s, auth %s, reflection %s, metrics %s, render workers %s), "
+        "symbols: %s (default %s)",
         config.host,
         port,
         ("mTLS" if config.tls_client_ca else "TLS") if tls else "plaintext",
         "on" if config.auth_tokens else "off",
         "on" if config.reflection else "off",
-        f"on port {config.metrics_port}" if config.metrics_port else "off",
+        f"on {config.metrics_host or config.host}:{config.metrics_port}" if config.metrics_port else "off",
+        pool.pids() if pool else "off",
         ", ".join(analytics.store.symbols()),
         analytics.default_symbol,
     )
-    return RunningServer(server, port, analytics, health_servicer, metrics)
+    return RunningServer(server, port, analytics, health_servicer, metrics, pool, interceptor, executor)
 
 
 def wait_for_signal(still_running: Callable[[], bool] = lambda: True) -> None:
@@ -179,22 +238,51 @@ def wait_for_signal(still_running: Callable[[], bool] = lambda: True) -> None:
 
 
 def run_one(config: ServerConfig, reuse_port: bool = False) -> None:
-    """Serve until SIGINT or SIGTERM, then drain: new calls are refused, in-flight ones may finish."""
+    """Serve until SIGINT or SIGTERM, then drain: new calls are refused, in-flight ones get the grace period.
+
+    Exits within the grace period plus about a second whatever is running:
+    calls still in flight are cancelled, render workers killed, and RPC
+    threads that have not ended a second later are left behind by exiting.
+    """
     running = start_server(config, reuse_port)
     wait_for_signal()
     log.info("draining for up to %.1fs", config.grace_seconds)
-    running.stop(config.grace_seconds)
+    if not running.stop(config.grace_seconds):
+        log.warning("stopped with calls still running; exiting without them")
+        logging.shutdown()
+        os._exit(0)
     log.info("stopped")
+
+
+def check_port_free(config: ServerConfig) -> None:
+    """Raise OSError if anything holds the port: a plain bind, without SO_REUSEPORT, fails then."""
+    family = socket.AF_INET6 if ":" in config.host.strip("[]") else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((config.host.strip("[]"), config.port))
+        except OSError as error:
+            raise OSError(
+                f"could not bind {config.address}: is another server on that port? ({error.strerror})"
+            ) from None
 
 
 @contextmanager
 def reserved_port(config: ServerConfig) -> Iterator[int]:
-    """Hold the port with SO_REUSEPORT while the workers start, so that no other program takes it."""
+    """Hold the port with SO_REUSEPORT while the workers run, so that no other program takes it."""
+    check_port_free(config)
     family = socket.AF_INET6 if ":" in config.host.strip("[]") else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((config.host.strip("[]"), config.port))
         yield sock.getsockname()[1]
+
+
+def _worker(config: ServerConfig, parent: int) -> None:
+    """A ``--workers`` process: dies with its parent, then serves on the shared port."""
+    die_with_parent()
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        return
+    run_one(config, True)
 
 
 # glibc's mallopt parameters: how large an allocation is before it gets its
@@ -223,8 +311,11 @@ def keep_large_buffers() -> bool:
     return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) and mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES))
 
 
+RESTART_DELAY_SECONDS = 1.0  # between a worker's death and its replacement, so that a crash loop stays slow
+
+
 def serve(config: ServerConfig) -> None:
-    """Run the server: one process, or ``config.workers`` processes sharing the port."""
+    """Run the server: one process, or ``config.workers`` supervised processes sharing the port."""
     if not keep_large_buffers():
         log.info("not glibc: large message buffers are allocated as the C library does by default")
     if config.workers == 1:
@@ -232,23 +323,43 @@ def serve(config: ServerConfig) -> None:
         return
     # gRPC's multiprocessing pattern: fork the workers before any gRPC object
     # exists in this process, and let each create its own server on the
-    # shared port.
+    # shared port. This process creates none, so it can fork replacements.
     context = multiprocessing.get_context("fork")
+    parent = os.getpid()
+
+    def start(index: int) -> multiprocessing.process.BaseProcess:
+        metrics_port = config.metrics_port + index if config.metrics_port else 0
+        worker_config = dataclasses.replace(config, metrics_port=metrics_port)
+        process = context.Process(target=_worker, args=(worker_config, parent), name=f"idc-worker-{index}")
+        process.start()
+        return process
+
     with reserved_port(config):
-        workers = []
-        for index in range(config.workers):
-            metrics_port = config.metrics_port + index if config.metrics_port else 0
-            worker_config = dataclasses.replace(config, metrics_port=metrics_port)
-            process = context.Process(target=run_one, args=(worker_config, True), name=f"idc-worker-{index}")
-            process.start()
-            workers.append(process)
+        workers = [start(index) for index in range(config.workers)]
         log.info("started %d workers on port %d: %s", len(workers), config.port, [p.pid for p in workers])
-        wait_for_signal(lambda: all(process.is_alive() for process in workers))
+        restart_at: dict[int, float] = {}
+
+        def supervise() -> bool:
+            for index, process in enumerate(workers):
+                if process.is_alive():
+                    continue
+                due = restart_at.setdefault(index, time.monotonic() + RESTART_DELAY_SECONDS)
+                if time.monotonic() >= due:
+                    log.error(
+                        "worker %d (pid %s) exited with %s; starting another", index, process.pid, process.exitcode
+                    )
+                    workers[index] = start(index)
+                    del restart_at[index]
+            return True
+
+        wait_for_signal(supervise)
         for process in workers:
             if process.is_alive() and process.pid is not None:
                 os.kill(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + config.grace_seconds + 2.0
         for process in workers:
-            process.join()
-    failed = [process.exitcode for process in workers if process.exitcode]
-    if failed:
-        raise SystemExit(f"workers exited with {failed}")
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join()
+    log.info("all workers stopped")

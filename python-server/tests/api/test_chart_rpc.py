@@ -247,7 +247,11 @@ def test_changed_data_files_are_never_served_stale(
 def stuck_renders(
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[tuple[graph_grpc.IndicatorGraphServiceStub, RunningServer, threading.Event]]:
-    """A server whose renders never finish by themselves: they spin on their checkpoint until stopped."""
+    """A server whose renders never finish by themselves: they spin on their checkpoint until stopped.
+
+    It renders in its own process (``render_workers=0``), where the patch
+    applies; test_render_pool.py stops renders in worker processes.
+    """
     started = threading.Event()
 
     def endless(*args: Any, checkpoint: Callable[[], None] | None = None, **kwargs: Any) -> bytes:
@@ -259,7 +263,7 @@ def stuck_renders(
         raise AssertionError("the render was never stopped")
 
     monkeypatch.setattr(charts, "render_chart", endless)
-    running = start_server(ServerConfig(host="127.0.0.1", port=0))
+    running = start_server(ServerConfig(host="127.0.0.1", port=0, render_workers=0))
     with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
         yield graph_grpc.IndicatorGraphServiceStub(channel), running, started
     running.stop(None)

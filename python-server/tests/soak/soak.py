@@ -3,12 +3,17 @@
 Starts ``idc-server`` (``python -m idc_server`` of this interpreter) on a free
 port, warms it up, then sends ``--requests`` mixed requests (GetMACD,
 ComputeIndicators, ListSymbols, small GetChart and GetMACDGraph, the
-article's two RPCs, and bad requests that must get their own status codes)
-from ``--threads`` client threads over ``--channels`` channels. It fails when
-any call gets another status than expected, when the run takes longer than
-``--time-limit`` seconds, when the server's resident memory (VmRSS) grows by
-more than ``--max-rss-growth-mib`` between the end of the warm-up and the
-end, or when the server does not drain and exit 0 on SIGTERM.
+article's two RPCs, bad requests that must get their own status codes, and
+oversized charts that must be refused before any work) from ``--threads``
+client threads over ``--channels`` channels. Meanwhile ``--idle-watches``
+``Health/Watch`` streams stay open and ``--slow-readers`` clients keep
+opening large chart streams, reading one message and then nothing, which the
+server must cancel after its ``--stream-stall-seconds``. It fails when any
+call gets another status than expected, when the run takes longer than
+``--time-limit`` seconds, when the resident memory (VmRSS) of the server's
+process tree (the server and its render workers) grows by more than
+``--max-rss-growth-mib`` between the end of the warm-up and the end, or when
+the server does not drain and exit 0 on SIGTERM.
 
 The requests draw from a fixed set of windows and charts, all of which the
 warm-up renders once, so the render cache is full before memory is measured:
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import random
 import shutil
 import signal
@@ -227,6 +233,11 @@ def pick_bad_request(rng: random.Random) -> tuple[str, Code, Request]:
             ),
         ),
         (
+            "bad: oversized chart",
+            Code.RESOURCE_EXHAUSTED,
+            lambda stubs: read_stream(stubs.graphs.GetChart(oversized_chart(), timeout=CALL_TIMEOUT)),
+        ),
+        (
             "bad: empty window",
             Code.NOT_FOUND,
             lambda stubs: stubs.article.GetMACD(
@@ -235,6 +246,50 @@ def pick_bad_request(rng: random.Random) -> tuple[str, Code, Request]:
         ),
     ]
     return rng.choice(bad)
+
+
+@functools.cache
+def oversized_chart() -> graph_pb2.GetChartRequest:
+    """100,000 inline bars at 4000 x 4000: within the message and bar limits, over the chart cost budget."""
+    return graph_pb2.GetChartRequest(inline_bars=inline_bars(100_000), width_px=4000, height_px=4000)
+
+
+# A large chart in 1 KiB chunks, over a channel whose flow-control window does
+# not grow: the server blocks sending it as soon as the client stops reading.
+HOLDING = [("grpc.http2.bdp_probe", 0), ("grpc.use_local_subchannel_pool", 1)]
+HELD_CHART = graph_pb2.GetChartRequest(
+    symbol="SPY", panels=PANELS, format=graph_pb2.IMAGE_FORMAT_SVG, chunk_size_bytes=1024
+)
+
+
+def slow_reader(target: str, stop: threading.Event, tally: Tally) -> None:
+    """Open a large chart stream, take one message, then read nothing until the server cancels it; again."""
+    while not stop.is_set():
+        with grpc.insecure_channel(target, options=HOLDING) as channel:
+            call: Any = graph_grpc.IndicatorGraphServiceStub(channel).GetChart(HELD_CHART, timeout=CALL_TIMEOUT)
+            started = time.perf_counter()
+            try:
+                next(call)
+                while call.is_active() and not stop.is_set():
+                    stop.wait(0.1)
+                if call.is_active():  # the run ended first: nothing to check
+                    continue
+                got, details = call.code(), str(call.details())
+            except grpc.RpcError as error:
+                got, details = error.code(), str(error.details())
+            finally:
+                call.cancel()
+            tally.record("slow reader", Code.CANCELLED, got, time.perf_counter() - started, details)
+
+
+def idle_watches(target: str, count: int) -> tuple[grpc.Channel, list[Any]]:
+    """``count`` Health/Watch streams on one connection, each past its first message and idle."""
+    channel = grpc.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
+    health = health_pb2_grpc.HealthStub(channel)
+    watches: list[Any] = [health.Watch(health_pb2.HealthCheckRequest(), timeout=3600) for _ in range(count)]
+    for watch in watches:
+        next(watch)
+    return channel, watches
 
 
 @dataclasses.dataclass
@@ -316,10 +371,19 @@ def run_load(
 
 
 def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for process {pid}")
+    """The VmRSS of ``pid`` and every process below it (the render workers)."""
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
 
 
 def free_port() -> int:
@@ -379,6 +443,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="most the server's VmRSS may grow from the end of the warm-up to the end (%(default)s MiB)",
     )
     parser.add_argument("--seed", type=int, default=1, help="random seed of the request mix (%(default)s)")
+    parser.add_argument("--idle-watches", type=int, default=8, help="Health/Watch streams kept open (%(default)s)")
+    parser.add_argument("--slow-readers", type=int, default=4, help="clients that stop reading (%(default)s)")
+    parser.add_argument(
+        "--stream-stall-seconds", type=float, default=2.0, help="the server's --stream-stall-seconds (%(default)s)"
+    )
     parser.add_argument("--keep-log", action="store_true", help="print where the server's log is kept")
     return parser.parse_args(argv)
 
@@ -392,7 +461,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     target = f"127.0.0.1:{port}"
     log = Path(tempfile.mkdtemp(prefix="idc-soak-")) / "server.log"
     command = [sys.executable, "-m", "idc_server", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--log-level", "WARNING", "--grace-seconds", "30"]
+    command += [
+        "--log-level",
+        "WARNING",
+        "--grace-seconds",
+        "30",
+        "--stream-stall-seconds",
+        str(args.stream_stall_seconds),
+    ]
+    # Room for every client thread's stream beside the idle watches and slow readers.
+    command += ["--max-streams", str(args.threads + args.idle_watches + args.slow_readers + 8)]
     failures: list[str] = []
     with log.open("wb") as server_log:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=server_log, stderr=server_log)
@@ -410,19 +488,42 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             report("warm-up", warmup, warmup_elapsed)
             rss_before = rss_kib(process.pid)
-            tally, elapsed = run_load(channels, args.threads, args.requests, args.time_limit, args.seed)
+            watch_channel, watches = idle_watches(target, args.idle_watches)
+            abuse, stop = Tally(), threading.Event()
+            readers = [
+                threading.Thread(target=slow_reader, args=(target, stop, abuse), name=f"soak-slow-{index}")
+                for index in range(args.slow_readers)
+            ]
+            for reader in readers:
+                reader.start()
+            try:
+                tally, elapsed = run_load(channels, args.threads, args.requests, args.time_limit, args.seed)
+            finally:
+                stop.set()
+                for reader in readers:
+                    reader.join()
+                alive = sum(watch.is_active() for watch in watches)
+                for watch in watches:
+                    watch.cancel()
+                watch_channel.close()
             rss_after = rss_kib(process.pid)
         finally:
             for channel in channels:
                 channel.close()
         report("soak", tally, elapsed)
+        report("slow readers", abuse, elapsed)
+        print(f"idle Health/Watch streams still open at the end: {alive} of {args.idle_watches}")
+        if args.slow_readers and elapsed > 10 * args.stream_stall_seconds and not abuse.done:
+            failures.append("no slow reader was ever cancelled by the server")
+        if alive != args.idle_watches:
+            failures.append(f"only {alive} of {args.idle_watches} idle Watch streams lasted the run")
         growth_mib = (rss_after - rss_before) / 1024
         print(
             f"server VmRSS: {rss_before / 1024:.1f} MiB after warm-up, {rss_after / 1024:.1f} MiB at the end, "
             f"growth {growth_mib:+.1f} MiB (limit {args.max_rss_growth_mib:.0f} MiB)"
         )
         total = sum(tally.done.values())
-        errors = sum(tally.unexpected.values()) + sum(warmup.unexpected.values())
+        errors = sum(tally.unexpected.values()) + sum(warmup.unexpected.values()) + sum(abuse.unexpected.values())
         print(f"requests {total}, unexpected errors {errors}, RPS {total / elapsed:.0f}")
         if total < args.requests:
             failures.append(f"only {total} of {args.requests} requests within {args.time_limit:.0f}s")

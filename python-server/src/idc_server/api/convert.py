@@ -23,7 +23,7 @@ from google.protobuf.message import Message
 from idc.v1 import bars_pb2, indicator_service_pb2, indicators_pb2
 from idc.v1 import indicator_graph_service_pb2 as graph_pb2
 from idc_server.api import packed
-from idc_server.core import charts
+from idc_server.core import charts, limits
 from idc_server.core.analytics import (
     DEFAULT_PANELS,
     Analytics,
@@ -37,11 +37,6 @@ from idc_server.core.data import BAR_COLUMNS, SymbolSummary, bars_from_columns, 
 from idc_server.core.errors import InvalidArgumentError, field_prefix, shown
 from idc_server.core.indicators import INDICATORS, Convention, MACDParameters
 
-MIN_IMAGE_PX = 200
-MAX_MACD_GRAPH_PX = 4000  # GetMACDGraph's documented range
-MAX_CHART_PX = 8000  # GetChart's
-MIN_DPI, MAX_DPI = 50, 600
-DEFAULT_CHUNK_BYTES, MIN_CHUNK_BYTES, MAX_CHUNK_BYTES = 64 * 1024, 1024, 1024 * 1024
 MAX_INDICATORS = 32
 MAX_PANELS = 6
 MAX_OVERLAYS = 8
@@ -196,40 +191,15 @@ def chart_items(
     return tuple(chosen)
 
 
-def bounded(field: str, value: int, default: int, low: int, high: int, unit: str) -> int:
-    """A size from a request: 0 means ``default``; otherwise within [low, high]."""
-    if value == 0:
-        return default
-    if not low <= value <= high:
-        raise InvalidArgumentError(field, f"must be between {low} and {high} {unit}, got {value}")
-    return value
-
-
-def image_size(width_px: int, height_px: int, max_px: int, max_pixels: int) -> tuple[int, int]:
-    """Requested pixel sizes (0 means the default), each 200 to ``max_px``, their product at most ``max_pixels``."""
-    width = bounded("width_px", width_px, charts.WIDTH_PX, MIN_IMAGE_PX, max_px, "pixels")
-    height = bounded("height_px", height_px, charts.HEIGHT_PX, MIN_IMAGE_PX, max_px, "pixels")
-    if width * height > max_pixels:
-        raise InvalidArgumentError(
-            "width_px", f"{width} x {height} = {width * height} pixels is more than this server's limit of {max_pixels}"
-        )
-    return width, height
-
-
-def chunk_size(value: int) -> int:
-    """A stream's chunk size: 0 means 64 KiB; otherwise 1 KiB to 1 MiB."""
-    return bounded("chunk_size_bytes", value, DEFAULT_CHUNK_BYTES, MIN_CHUNK_BYTES, MAX_CHUNK_BYTES, "bytes")
-
-
 def chart_request(request: graph_pb2.GetChartRequest, max_pixels: int) -> ChartRequest:
     """Everything a GetChart request asks to draw, validated."""
     overlays = chart_items("overlays", request.overlays, charts.OVERLAYS, MAX_OVERLAYS)
     panels = chart_items("panels", request.panels, charts.PANELS, MAX_PANELS)
-    width, height = image_size(request.width_px, request.height_px, MAX_CHART_PX, max_pixels)
+    width, height = limits.image_size(request.width_px, request.height_px, limits.MAX_CHART_PX, max_pixels)
     options = charts.RenderOptions(
         width_px=width,
         height_px=height,
-        dpi=bounded("dpi", request.dpi, charts.DPI, MIN_DPI, MAX_DPI, "dots per inch"),
+        dpi=limits.dpi(request.dpi),
         format=enum_field(charts.ImageFormat, request, "format") or charts.ImageFormat.PNG,
         theme=enum_field(charts.Theme, request, "theme") or charts.Theme.LIGHT,
         scheme=enum_field(charts.ColorScheme, request, "color_scheme") or charts.ColorScheme.WESTERN,

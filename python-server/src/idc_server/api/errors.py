@@ -12,11 +12,18 @@ from contextlib import contextmanager
 from typing import NoReturn
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from idc_server.core.errors import FailedPreconditionError, IdcError, InvalidArgumentError, NotFoundError
+from idc_server.core.errors import (
+    FailedPreconditionError,
+    IdcError,
+    InvalidArgumentError,
+    NotFoundError,
+    ResourceExhaustedError,
+    UnavailableError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +33,8 @@ _CODES: dict[type[IdcError], int] = {
     InvalidArgumentError: code_pb2.INVALID_ARGUMENT,
     NotFoundError: code_pb2.NOT_FOUND,
     FailedPreconditionError: code_pb2.FAILED_PRECONDITION,
+    ResourceExhaustedError: code_pb2.RESOURCE_EXHAUSTED,
+    UnavailableError: code_pb2.UNAVAILABLE,
 }
 
 
@@ -42,6 +51,14 @@ def to_status(error: IdcError) -> grpc.Status:
         violation = error_details_pb2.BadRequest.FieldViolation(field=field, description=description)
         detail = any_pb2.Any()
         detail.Pack(error_details_pb2.BadRequest(field_violations=[violation]))
+        details.append(detail)
+    retry_after = getattr(error, "retry_after_seconds", 0.0)
+    if retry_after > 0:
+        # google.rpc.RetryInfo: how long to wait before trying again.
+        delay = duration_pb2.Duration()
+        delay.FromNanoseconds(round(retry_after * 1e9))
+        detail = any_pb2.Any()
+        detail.Pack(error_details_pb2.RetryInfo(retry_delay=delay))
         details.append(detail)
     return rpc_status.to_status(status_pb2.Status(code=code, message=message, details=details))
 

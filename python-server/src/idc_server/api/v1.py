@@ -12,7 +12,7 @@ from idc.v1 import indicator_service_pb2 as indicator_pb2
 from idc.v1 import indicator_service_pb2_grpc as indicator_grpc
 from idc_server.api import convert, streams
 from idc_server.api.errors import domain_errors
-from idc_server.core import charts
+from idc_server.core import charts, limits
 from idc_server.core.analytics import Analytics, macd_chart_request
 from idc_server.core.errors import field_prefix, field_renamed
 
@@ -70,10 +70,10 @@ class IndicatorGraphService(graph_grpc.IndicatorGraphServiceServicer):
     ) -> Iterator[graph_pb2.GetMACDGraphResponse]:
         with domain_errors(context):
             parameters = convert.macd_parameters(request.parameters)
-            width, height = convert.image_size(
-                request.width_px, request.height_px, convert.MAX_MACD_GRAPH_PX, self._max_pixels
+            width, height = limits.image_size(
+                request.width_px, request.height_px, limits.MAX_MACD_GRAPH_PX, self._max_pixels
             )
-            chunk_size = convert.chunk_size(request.chunk_size_bytes)
+            chunk_size = limits.chunk_size(request.chunk_size_bytes)
             convention = self._analytics.convention(convert.convention(request))
             selection = convert.selection(self._analytics, request, self._max_bars)
             chart = macd_chart_request(parameters, charts.RenderOptions(width_px=width, height_px=height))
@@ -90,7 +90,7 @@ class IndicatorGraphService(graph_grpc.IndicatorGraphServiceServicer):
     ) -> Iterator[graph_pb2.GetChartResponse]:
         with domain_errors(context):
             chart = convert.chart_request(request, self._max_pixels)
-            chunk_size = convert.chunk_size(request.chunk_size_bytes)
+            chunk_size = limits.chunk_size(request.chunk_size_bytes)
             convention = self._analytics.convention(convert.convention(request))
             selection = convert.selection(self._analytics, request, self._max_bars)
             image = streams.render(self._analytics, selection, chart, convention, context)

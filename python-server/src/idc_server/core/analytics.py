@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from idc_server.core import charts
+from idc_server.core import charts, limits
 from idc_server.core.data import BAR_COLUMNS, BarStore, History, SymbolSummary, check_window, window_positions
 from idc_server.core.errors import field_prefix
 from idc_server.core.indicators import INDICATORS, Convention, Indicator, MACDParameters
@@ -189,6 +189,9 @@ def first_valid(values: npt.NDArray[np.float64]) -> int:
     return int(valid[0]) if len(valid) else len(values)
 
 
+Renderer = Callable[[Selection, ChartRequest, Convention, Callable[[], bool]], Image]
+
+
 class Analytics:
     """Indicators and charts over a BarStore or a client's own bars."""
 
@@ -206,6 +209,10 @@ class Analytics:
         self.render_cache: RenderCache[Image] = RenderCache(render_cache_bytes)
         # Outputs over store symbols' whole histories; bars a client sends are computed every time.
         self.indicator_cache: RenderCache[Outputs] = RenderCache(indicator_cache_bytes)
+        # What draws a chart the cache does not hold: ``_render`` here, or the
+        # server's pool of worker processes running the same ``_render``.
+        self.renderer: Renderer = self._render
+        self.chart_budget = limits.ChartBudget()
 
     def select(
         self,
@@ -261,12 +268,14 @@ class Analytics:
         """A chart of the window, from the render cache when the same chart of the same data was drawn.
 
         ``cancelled`` is set when the caller goes away; the render stops once
-        every caller waiting for it has. Raises RenderAbandonedError then.
+        every caller waiting for it has. Raises RenderAbandonedError then,
+        and ResourceExhaustedError at once for a chart over ``chart_budget``.
         """
+        limits.admit_chart(len(selection.days), request, self.chart_budget)
         key = (selection.version, selection.symbol, selection.window.start, selection.window.stop, convention, request)
         return self.render_cache.get_or_render(
             key,
-            lambda abandoned: self._render(selection, request, convention, abandoned),
+            lambda abandoned: self.renderer(selection, request, convention, abandoned),
             cancelled or threading.Event(),
         )
 

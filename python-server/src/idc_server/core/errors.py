@@ -36,6 +36,25 @@ class FailedPreconditionError(IdcError):
     """The request is fine but the server's data for it cannot be served, e.g. a symbol whose file is invalid."""
 
 
+class ResourceExhaustedError(IdcError):
+    """A request over one of the server's budgets, or a moment when it has no room for more work.
+
+    ``retry_after_seconds`` is set when trying again later may succeed (a
+    full queue), and left at 0 when the request itself is too large.
+    """
+
+    def __init__(self, field: str, description: str, retry_after_seconds: float = 0.0) -> None:
+        super().__init__(field, description)
+        self.retry_after_seconds = retry_after_seconds
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.field, self.description, self.retry_after_seconds))
+
+
+class UnavailableError(IdcError):
+    """The work could not be done now for a reason of the server's own (a worker died); retrying may succeed."""
+
+
 @contextmanager
 def field_prefix(prefix: str) -> Iterator[None]:
     """Name the fields of errors raised in the body as children of ``prefix``.

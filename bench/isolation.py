@@ -1,0 +1,246 @@
+"""The execution model's figures (docs/decisions/0011): isolation of heavy work, and what it costs.
+
+- cheap calls' latency (Health/Check, a year of SPY's GetMACD) while every
+  render worker draws, against today's single process (``--render-workers 0``);
+- charts per second from one server with its render pool against one process;
+- GetMACD calls per second at 250 and 2,500 bars, against one process, and on
+  a grpc.aio server over the same servicer code (bench/baselines/aio.py);
+- the peak resident memory of the server's process tree under eight
+  concurrent 4000 x 4000 renders.
+
+Run alone with ``python -m bench.run --only isolation``. Numbers from a
+shared machine are noisy: compare ratios within one run.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from bench import load
+from bench.transports import free_port
+from idc.v1 import bars_pb2, indicators_pb2
+from idc.v1 import indicator_graph_service_pb2 as graph_pb2
+from idc.v1 import indicator_graph_service_pb2_grpc as graph_grpc
+from idc.v1 import indicator_service_pb2 as indicator_pb2
+from idc.v1 import indicator_service_pb2_grpc as indicator_grpc
+
+Panel = graph_pb2.ChartPanel
+EVERY_PANEL = [
+    Panel(volume=graph_pb2.VolumeParameters()),
+    Panel(macd=bars_pb2.MACDParameters()),
+    Panel(rsi=indicators_pb2.RSIParameters()),
+    Panel(kdj=indicators_pb2.KDJParameters()),
+]
+MODELS = {"pool": ("--render-workers", "2"), "one process": ("--render-workers", "0")}
+CHEAP_CALLS = 200
+CHEAP_SECONDS = 30.0
+BIG_RENDERS = 8
+
+
+def big_chart(index: int) -> graph_pb2.GetChartRequest:
+    """A distinct 4000 x 4000 chart of SPY with every panel (one pixel narrower per index)."""
+    return graph_pb2.GetChartRequest(symbol="SPY", width_px=4000 - index, height_px=4000, panels=EVERY_PANEL)
+
+
+def resident_bytes(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * 4096
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def proportional_bytes(pid: int) -> int:
+    """A process's proportional set size (shared pages divided among their sharers); 0 where unreadable."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        pass
+    return 0
+
+
+def tree(pid: int) -> list[int]:
+    """``pid`` and its descendants."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return found
+
+
+def keep_rendering(address: str, stop: threading.Event, threads: int) -> list[threading.Thread]:
+    """``threads`` clients that render distinct large charts one after another until ``stop``."""
+
+    def loop(offset: int) -> None:
+        with grpc.insecure_channel(address) as channel:
+            graphs = graph_grpc.IndicatorGraphServiceStub(channel)
+            index = offset
+            while not stop.is_set():
+                try:
+                    for _ in graphs.GetChart(big_chart(index % 1000), timeout=120):
+                        pass
+                except grpc.RpcError:
+                    pass  # a full queue, or the stop
+                index += threads
+
+    started = [threading.Thread(target=loop, args=(offset,), daemon=True) for offset in range(threads)]
+    for thread in started:
+        thread.start()
+    return started
+
+
+def latencies_ms(call: Callable[[], Any], count: int, max_seconds: float = CHEAP_SECONDS) -> list[float]:
+    """Up to ``count`` calls one after another, for at most ``max_seconds`` (the old model can take seconds a call)."""
+    measured: list[float] = []
+    deadline = time.monotonic() + max_seconds
+    while len(measured) < count and time.monotonic() < deadline:
+        began = time.perf_counter()
+        call()
+        measured.append((time.perf_counter() - began) * 1000)
+    return measured
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    return {
+        "p50": round(statistics.median(ordered), 2),
+        "p99": round(ordered[min(len(ordered) - 1, round(0.99 * len(ordered)))], 2),
+        "max": round(ordered[-1], 2),
+    }
+
+
+def cheap_calls_while_rendering(address: str, pid: int) -> dict[str, Any]:
+    """Cheap calls' latency while four clients keep every render worker busy."""
+    stop = threading.Event()
+    renderers = keep_rendering(address, stop, threads=4)
+    try:
+        time.sleep(2.0)  # the renders under way (a figure, not a test: no condition to poll for)
+        with grpc.insecure_channel(address) as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            indicators = indicator_grpc.IndicatorServiceStub(channel)
+            request = indicator_pb2.GetMACDRequest(symbol="SPY", start_date="2025-03-27")
+            checks = latencies_ms(lambda: health.Check(health_pb2.HealthCheckRequest(), timeout=60), CHEAP_CALLS)
+            macd = latencies_ms(lambda: indicators.GetMACD(request, timeout=60), CHEAP_CALLS)
+    finally:
+        stop.set()
+        for thread in renderers:
+            thread.join(150)
+    return {
+        "health_check_ms": percentiles(checks),
+        "getmacd_250_ms": percentiles(macd),
+        "calls": [len(checks), len(macd)],
+        "processes": len(tree(pid)),
+    }
+
+
+def peak_memory(address: str, pid: int) -> dict[str, Any]:
+    """The process tree's peak memory under 8 big renders: resident (shared pages once per process) and proportional."""
+    peak = peak_proportional = 0
+    done = threading.Event()
+
+    def watch() -> None:
+        nonlocal peak, peak_proportional
+        while not done.wait(0.05):
+            processes = tree(pid)
+            peak = max(peak, sum(resident_bytes(child) for child in processes))
+            peak_proportional = max(peak_proportional, sum(proportional_bytes(child) for child in processes))
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    codes: list[str] = []
+
+    def render(index: int) -> None:
+        with grpc.insecure_channel(address) as channel:
+            try:
+                for _ in graph_grpc.IndicatorGraphServiceStub(channel).GetChart(big_chart(1000 + index), timeout=600):
+                    pass
+                codes.append("OK")
+            except grpc.RpcError as error:
+                codes.append(error.code().name)
+
+    began = time.monotonic()
+    clients = [threading.Thread(target=render, args=(index,)) for index in range(BIG_RENDERS)]
+    for client in clients:
+        client.start()
+    for client in clients:
+        client.join()
+    done.set()
+    watcher.join()
+    return {
+        "peak_tree_rss_mib": peak >> 20,
+        "peak_tree_pss_mib": peak_proportional >> 20,
+        "seconds": round(time.monotonic() - began, 1),
+        "codes": sorted(codes),
+    }
+
+
+def isolation(settings: load.Load, binary: Path | None, start: Callable[..., tuple[str, int]]) -> dict[str, Any]:
+    """Every figure of the section, for each execution model."""
+    from bench.run import CHART, go_bench, log, server  # the harness's own helpers
+
+    results: dict[str, Any] = {}
+    for model, flags in MODELS.items():
+        with ExitStack() as servers:
+            address, pid = start(servers, *flags, "--render-cache-bytes", "0")
+            row: dict[str, Any] = {}
+            log(f"{model}: cheap calls while renders run")
+            row["cheap_calls"] = cheap_calls_while_rendering(address, pid)
+            for workload in ("250", "2500"):
+                log(f"{model}: GetMACD {workload} bars, concurrency 8")
+                job = load.Job(transport="idc", workload=workload)
+                result = load.run(job, address, replace(settings, concurrency=8), pid)
+                row[f"getmacd_{workload}_rps"] = result.summary()["throughput_rps"]
+            if binary is not None:
+                log(f"{model}: charts per second, 16 connections, every chart distinct")
+                flags_go = ["-rpc", "chart", "-symbol", "SPY", "-start", CHART.start_date, "-end", CHART.end_date]
+                flags_go += ["-distinct", "-concurrency", "16", "-connections", "16"]
+                # Windows of several renders per connection, whatever the settings' length.
+                charts = replace(settings, warmup_s=max(settings.warmup_s, 2.0), window_s=max(settings.window_s, 5.0))
+                row["charts"] = go_bench(binary, address, charts, *flags_go)
+            log(f"{model}: peak memory under {BIG_RENDERS} concurrent 4000 x 4000 renders")
+            row["memory"] = peak_memory(address, pid)
+            results[model] = row
+    port = free_port()
+    command = [sys.executable, "-m", "bench.baselines.aio", "--port", str(port)]
+    with server(command, port, "grpc.aio GetMACD") as process:
+        aio: dict[str, Any] = {}
+        for workload in ("250", "2500"):
+            log(f"grpc.aio: GetMACD {workload} bars, concurrency 8")
+            job = load.Job(transport="idc", workload=workload)
+            result = load.run(job, f"127.0.0.1:{port}", replace(settings, concurrency=8), process.pid)
+            aio[f"getmacd_{workload}_rps"] = result.summary()["throughput_rps"]
+        results["grpc.aio"] = aio
+    pool, single = results["pool"], results["one process"]
+    results["ratios"] = {
+        f"getmacd_{workload}_pool_vs_one_process": round(
+            pool[f"getmacd_{workload}_rps"] / single[f"getmacd_{workload}_rps"], 3
+        )
+        for workload in ("250", "2500")
+    } | {
+        f"getmacd_{workload}_aio_vs_sync": round(
+            results["grpc.aio"][f"getmacd_{workload}_rps"] / single[f"getmacd_{workload}_rps"], 3
+        )
+        for workload in ("250", "2500")
+    }
+    if binary is not None:
+        results["ratios"]["charts_pool_vs_one_process"] = round(
+            pool["charts"]["throughput_rps"] / single["charts"]["throughput_rps"], 3
+        )
+    return results
