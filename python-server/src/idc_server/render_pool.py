@@ -31,6 +31,7 @@ import functools
 import logging
 import multiprocessing
 import multiprocessing.connection
+from multiprocessing.reduction import ForkingPickler
 import os
 import signal
 import threading
@@ -149,9 +150,9 @@ def _worker_main(setup: WorkerSetup, connection: multiprocessing.connection.Conn
         connection.send(reply)
 
 
-def _send(connection: multiprocessing.connection.Connection, job: tuple[Any, ...]) -> None:
+def _send(connection: multiprocessing.connection.Connection, payload: bytes) -> None:
     with contextlib.suppress(OSError):
-        connection.send(job)
+        connection.send_bytes(payload)  # what the worker's recv() unpickles
 
 
 @dataclass
@@ -313,7 +314,12 @@ class RenderPool:
         # worker that hangs before reading it must not hang this caller too.
         # If the worker dies or is killed, the send fails and the loop below
         # sees the pipe closed.
-        threading.Thread(target=_send, args=(worker.connection, (number, *job)), daemon=True).start()
+        try:
+            payload = bytes(ForkingPickler.dumps((number, *job)))
+        except Exception as error:  # a request the core cannot hand to a process is a bug: log it, say it precisely
+            log.exception("a chart request could not be sent to a render worker")
+            raise UnavailableError("", f"the chart could not be handed to a render worker ({type(error).__name__})") from error
+        threading.Thread(target=_send, args=(worker.connection, payload), daemon=True).start()
         stop_by: float | None = None
         while True:
             try:

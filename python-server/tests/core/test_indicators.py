@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import itertools
 import math
+import pickle
 from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
@@ -663,3 +664,8 @@ def test_defaults_are_the_documented_ones() -> None:
 def test_series_names_use_the_label() -> None:
     assert INDICATORS["sma"].series_names("sma5") == ["sma5"]
     assert INDICATORS["boll"].series_names("boll") == ["boll.upper", "boll.middle", "boll.lower"]
+
+
+@pytest.mark.parametrize("name", sorted(INDICATORS))
+def test_an_indicator_pickles_by_name_as_render_workers_receive_it(name: str) -> None:
+    assert pickle.loads(pickle.dumps(INDICATORS[name])) is INDICATORS[name]

@@ -211,8 +211,17 @@ class Indicator:
             return [label]
         return [f"{label}.{output}" for output in self.outputs]
 
+    def __reduce__(self) -> tuple[Callable[[str], Indicator], tuple[str]]:
+        # Pickled by name, as render workers receive it: its functions are the registry's.
+        return (registered, (self.name,))
+
 
 INDICATORS: dict[str, Indicator] = {}
+
+
+def registered(name: str) -> Indicator:
+    """The registered indicator called ``name`` (how a pickled Indicator is found again)."""
+    return INDICATORS[name]
 
 
 def indicator(
