@@ -31,7 +31,6 @@ import functools
 import logging
 import multiprocessing
 import multiprocessing.connection
-from multiprocessing.reduction import ForkingPickler
 import os
 import signal
 import threading
@@ -40,6 +39,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from typing import Any
 
@@ -318,7 +318,8 @@ class RenderPool:
             payload = bytes(ForkingPickler.dumps((number, *job)))
         except Exception as error:  # a request the core cannot hand to a process is a bug: log it, say it precisely
             log.exception("a chart request could not be sent to a render worker")
-            raise UnavailableError("", f"the chart could not be handed to a render worker ({type(error).__name__})") from error
+            reason = f"the chart could not be handed to a render worker ({type(error).__name__})"
+            raise UnavailableError("", reason) from error
         threading.Thread(target=_send, args=(worker.connection, payload), daemon=True).start()
         stop_by: float | None = None
         while True:
