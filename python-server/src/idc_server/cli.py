@@ -96,13 +96,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     if problem is not None:
         print(f"idc-server: error: {problem}", file=sys.stderr)
         sys.exit(2)
-    from idc_server.server import serve  # after parsing, so that --help stays instant
+    from idc_server.server import BindError, serve  # after parsing, so that --help stays instant
 
     try:
         serve(config)
     except RuntimeError as error:  # grpcio's "Failed to bind to address ..."
         if "bind" not in str(error):
             raise
+        print(f"idc-server: error: {bind_problem(config)}", file=sys.stderr)
+        sys.exit(1)
+    except BindError:
         print(f"idc-server: error: {bind_problem(config)}", file=sys.stderr)
         sys.exit(1)
     except OSError as error:

@@ -41,6 +41,10 @@ from idc_server.render_pool import RenderPool, WorkerSetup, die_with_parent
 
 log = logging.getLogger(__name__)
 
+
+class BindError(OSError):
+    """The server cannot listen on its address (the command line says why: in use, no such interface, ...)."""
+
 SERVICES = (
     indicator_service_pb2.DESCRIPTOR.services_by_name["IndicatorService"].full_name,
     indicator_graph_service_pb2.DESCRIPTOR.services_by_name["IndicatorGraphService"].full_name,
@@ -197,7 +201,7 @@ def start_server(config: ServerConfig, reuse_port: bool = False) -> RunningServe
     except RuntimeError:  # grpcio raises this when the port is taken
         port = 0
     if port == 0:
-        raise OSError(f"could not bind {config.address}: is another server on that port?")
+        raise BindError(f"could not bind {config.address}: is another server on that port?")
     pool = render_pool(config)
     if pool is not None:
         analytics.renderer = pool.render
@@ -261,7 +265,7 @@ def check_port_free(config: ServerConfig) -> None:
         try:
             probe.bind((config.host.strip("[]"), config.port))
         except OSError as error:
-            raise OSError(
+            raise BindError(
                 f"could not bind {config.address}: is another server on that port? ({error.strerror})"
             ) from None
 
