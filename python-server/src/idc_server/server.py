@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 class BindError(OSError):
     """The server cannot listen on its address (the command line says why: in use, no such interface, ...)."""
 
+
 SERVICES = (
     indicator_service_pb2.DESCRIPTOR.services_by_name["IndicatorService"].full_name,
     indicator_graph_service_pb2.DESCRIPTOR.services_by_name["IndicatorGraphService"].full_name,
