@@ -197,16 +197,20 @@ def start_server(config: ServerConfig, reuse_port: bool = False) -> RunningServe
         reflection.enable_server_reflection((*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
 
     tls = credentials(config)
+    # The workers start before the port is bound: gRPC's core listens as it
+    # binds, and a client that connects must find a server ready to answer.
+    pool = render_pool(config)
+    if pool is not None:
+        analytics.renderer = pool.render
+        metrics.watch_pool(pool.stats, lambda: interceptor.stalls.cancelled)
     try:
         port = server.add_secure_port(config.address, tls) if tls else server.add_insecure_port(config.address)
     except RuntimeError:  # grpcio raises this when the port is taken
         port = 0
     if port == 0:
+        if pool is not None:
+            pool.close()
         raise BindError(f"could not bind {config.address}: is another server on that port?")
-    pool = render_pool(config)
-    if pool is not None:
-        analytics.renderer = pool.render
-        metrics.watch_pool(pool.stats, lambda: interceptor.stalls.cancelled)
 
     server.start()
     for service in ("", *SERVICES):
