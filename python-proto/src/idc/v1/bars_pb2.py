@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x11idc/v1/bars.proto\x12\x06idc.v1\"\x84\x01\n\x04\x42\x61rs\x12\x14\n\x05\x64\x61tes\x18\x01 \x03(\x05R\x05\x64\x61tes\x12\x12\n\x04open\x18\x02 \x03(\x01R\x04open\x12\x12\n\x04high\x18\x03 \x03(\x01R\x04high\x12\x10\n\x03low\x18\x04 \x03(\x01R\x03low\x12\x14\n\x05\x63lose\x18\x05 \x03(\x01R\x05\x63lose\x12\x16\n\x06volume\x18\x06 \x03(\x01R\x06volume\"w\n\x0eMACDParameters\x12\x1f\n\x0b\x66\x61st_period\x18\x01 \x01(\x05R\nfastPeriod\x12\x1f\n\x0bslow_period\x18\x02 \x01(\x05R\nslowPeriod\x12#\n\rsignal_period\x18\x03 \x01(\x05R\x0csignalPeriodB\x83\x01\n\ncom.idc.v1B\tBarsProtoP\x01Z1github.com/idcrpc/idc/clients/go/gen/idc/v1;idcv1\xa2\x02\x03IXX\xaa\x02\x06Idc.V1\xca\x02\x06Idc\\V1\xe2\x02\x12Idc\\V1\\GPBMetadata\xea\x02\x07Idc::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x11idc/v1/bars.proto\x12\x06idc.v1\"\x94\x02\n\x04\x42\x61rs\x12\x14\n\x05\x64\x61tes\x18\x01 \x03(\x05R\x05\x64\x61tes\x12\x12\n\x04open\x18\x02 \x03(\x01R\x04open\x12\x12\n\x04high\x18\x03 \x03(\x01R\x04high\x12\x10\n\x03low\x18\x04 \x03(\x01R\x03low\x12\x14\n\x05\x63lose\x18\x05 \x03(\x01R\x05\x63lose\x12\x16\n\x06volume\x18\x06 \x03(\x01R\x06volume\x12\x14\n\x05times\x18\x07 \x03(\x03R\x05times\x12,\n\x08interval\x18\x08 \x01(\x0e\x32\x10.idc.v1.IntervalR\x08interval\x12\x1b\n\ttime_zone\x18\t \x01(\tR\x08timeZone\x12-\n\x12\x61\x64justment_factors\x18\n \x03(\x01R\x11\x61\x64justmentFactors\"w\n\x0eMACDParameters\x12\x1f\n\x0b\x66\x61st_period\x18\x01 \x01(\x05R\nfastPeriod\x12\x1f\n\x0bslow_period\x18\x02 \x01(\x05R\nslowPeriod\x12#\n\rsignal_period\x18\x03 \x01(\x05R\x0csignalPeriod*\xd9\x01\n\x08Interval\x12\x18\n\x14INTERVAL_UNSPECIFIED\x10\x00\x12\x15\n\x11INTERVAL_1_MINUTE\x10\x01\x12\x16\n\x12INTERVAL_5_MINUTES\x10\x02\x12\x17\n\x13INTERVAL_15_MINUTES\x10\x03\x12\x17\n\x13INTERVAL_30_MINUTES\x10\x04\x12\x13\n\x0fINTERVAL_1_HOUR\x10\x05\x12\x12\n\x0eINTERVAL_1_DAY\x10\x06\x12\x13\n\x0fINTERVAL_1_WEEK\x10\x07\x12\x14\n\x10INTERVAL_1_MONTH\x10\x08*\x88\x01\n\nAdjustment\x12\x1a\n\x16\x41\x44JUSTMENT_UNSPECIFIED\x10\x00\x12\x18\n\x14\x41\x44JUSTMENT_AS_STORED\x10\x01\x12\x13\n\x0f\x41\x44JUSTMENT_NONE\x10\x02\x12\x16\n\x12\x41\x44JUSTMENT_FORWARD\x10\x03\x12\x17\n\x13\x41\x44JUSTMENT_BACKWARD\x10\x04\x42\x83\x01\n\ncom.idc.v1B\tBarsProtoP\x01Z1github.com/idcrpc/idc/clients/go/gen/idc/v1;idcv1\xa2\x02\x03IXX\xaa\x02\x06Idc.V1\xca\x02\x06Idc\\V1\xe2\x02\x12Idc\\V1\\GPBMetadata\xea\x02\x07Idc::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,8 +32,12 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'idc.v1.bars_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\ncom.idc.v1B\tBarsProtoP\001Z1github.com/idcrpc/idc/clients/go/gen/idc/v1;idcv1\242\002\003IXX\252\002\006Idc.V1\312\002\006Idc\\V1\342\002\022Idc\\V1\\GPBMetadata\352\002\007Idc::V1'
+  _globals['_INTERVAL']._serialized_start=430
+  _globals['_INTERVAL']._serialized_end=647
+  _globals['_ADJUSTMENT']._serialized_start=650
+  _globals['_ADJUSTMENT']._serialized_end=786
   _globals['_BARS']._serialized_start=30
-  _globals['_BARS']._serialized_end=162
-  _globals['_MACDPARAMETERS']._serialized_start=164
-  _globals['_MACDPARAMETERS']._serialized_end=283
+  _globals['_BARS']._serialized_end=306
+  _globals['_MACDPARAMETERS']._serialized_start=308
+  _globals['_MACDPARAMETERS']._serialized_end=427
 # @@protoc_insertion_point(module_scope)

@@ -7,6 +7,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -18,9 +19,143 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _Interval:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _IntervalEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Interval.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    INTERVAL_UNSPECIFIED: _Interval.ValueType  # 0
+    """INTERVAL_UNSPECIFIED in a request means INTERVAL_1_DAY, the interval
+    every older client gets.
+    """
+    INTERVAL_1_MINUTE: _Interval.ValueType  # 1
+    """INTERVAL_1_MINUTE is one minute."""
+    INTERVAL_5_MINUTES: _Interval.ValueType  # 2
+    """INTERVAL_5_MINUTES is five minutes."""
+    INTERVAL_15_MINUTES: _Interval.ValueType  # 3
+    """INTERVAL_15_MINUTES is fifteen minutes."""
+    INTERVAL_30_MINUTES: _Interval.ValueType  # 4
+    """INTERVAL_30_MINUTES is thirty minutes."""
+    INTERVAL_1_HOUR: _Interval.ValueType  # 5
+    """INTERVAL_1_HOUR is sixty minutes."""
+    INTERVAL_1_DAY: _Interval.ValueType  # 6
+    """INTERVAL_1_DAY is one trading day."""
+    INTERVAL_1_WEEK: _Interval.ValueType  # 7
+    """INTERVAL_1_WEEK is one calendar week, Monday to Sunday."""
+    INTERVAL_1_MONTH: _Interval.ValueType  # 8
+    """INTERVAL_1_MONTH is one calendar month."""
+
+class Interval(_Interval, metaclass=_IntervalEnumTypeWrapper):
+    """Interval is the length of a bar. A store holds a symbol at one interval
+    and serves it at that one and every coarser one, aggregated by the
+    server: open is the first bar's open, high the highest high, low the
+    lowest low, close the last close and volume the sum. Intraday bars never
+    span a session break (the lunch break of Shanghai, the night), a day is
+    the exchange's trading day in its time zone, a week runs Monday to Sunday
+    and a month is a calendar month, as in 通达信; periods with no trading
+    have no bar. Minute bars are anchored at the session's open: the 60-minute
+    bars of a 09:30-11:30 session start at 09:30 and 10:30.
+    """
+
+INTERVAL_UNSPECIFIED: Interval.ValueType  # 0
+"""INTERVAL_UNSPECIFIED in a request means INTERVAL_1_DAY, the interval
+every older client gets.
+"""
+INTERVAL_1_MINUTE: Interval.ValueType  # 1
+"""INTERVAL_1_MINUTE is one minute."""
+INTERVAL_5_MINUTES: Interval.ValueType  # 2
+"""INTERVAL_5_MINUTES is five minutes."""
+INTERVAL_15_MINUTES: Interval.ValueType  # 3
+"""INTERVAL_15_MINUTES is fifteen minutes."""
+INTERVAL_30_MINUTES: Interval.ValueType  # 4
+"""INTERVAL_30_MINUTES is thirty minutes."""
+INTERVAL_1_HOUR: Interval.ValueType  # 5
+"""INTERVAL_1_HOUR is sixty minutes."""
+INTERVAL_1_DAY: Interval.ValueType  # 6
+"""INTERVAL_1_DAY is one trading day."""
+INTERVAL_1_WEEK: Interval.ValueType  # 7
+"""INTERVAL_1_WEEK is one calendar week, Monday to Sunday."""
+INTERVAL_1_MONTH: Interval.ValueType  # 8
+"""INTERVAL_1_MONTH is one calendar month."""
+Global___Interval: _TypeAlias = Interval  # noqa: Y015
+
+class _Adjustment:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _AdjustmentEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Adjustment.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ADJUSTMENT_UNSPECIFIED: _Adjustment.ValueType  # 0
+    """ADJUSTMENT_UNSPECIFIED in a request means ADJUSTMENT_AS_STORED, the
+    behaviour of every older client.
+    """
+    ADJUSTMENT_AS_STORED: _Adjustment.ValueType  # 1
+    """ADJUSTMENT_AS_STORED serves prices as the store holds them; their basis
+    is SymbolInfo.price_adjustment (the bundled SPY is stored adjusted for
+    splits and dividends, AAPL for splits only, and 000001.SH needs none).
+    """
+    ADJUSTMENT_NONE: _Adjustment.ValueType  # 2
+    """ADJUSTMENT_NONE serves prices as traded, with jumps at splits and
+    dividends. A symbol with adjustment factors gets its raw prices; a
+    symbol without them gets FAILED_PRECONDITION naming the symbol, unless
+    its stored prices need no adjustment (PRICE_ADJUSTMENT_NONE or
+    PRICE_ADJUSTMENT_NOT_NEEDED), which are served as stored.
+    """
+    ADJUSTMENT_FORWARD: _Adjustment.ValueType  # 3
+    """ADJUSTMENT_FORWARD (前复权) scales every price by its bar's factor
+    divided by the last bar's factor: the latest prices are as traded and
+    earlier ones move to match. The result changes whenever a new split or
+    dividend arrives. Symbols without factors: as for ADJUSTMENT_NONE, and
+    PRICE_ADJUSTMENT_NOT_NEEDED symbols are served as stored.
+    """
+    ADJUSTMENT_BACKWARD: _Adjustment.ValueType  # 4
+    """ADJUSTMENT_BACKWARD (后复权) scales every price by its bar's factor
+    divided by the first bar's factor: the first prices are as traded and
+    later ones grow, so past values never change. Symbols without factors:
+    as for ADJUSTMENT_FORWARD.
+    """
+
+class Adjustment(_Adjustment, metaclass=_AdjustmentEnumTypeWrapper):
+    """Adjustment selects how prices are adjusted for splits and dividends
+    before indicators are computed. Open, high, low and close are scaled
+    alike; volumes are served as stored.
+    """
+
+ADJUSTMENT_UNSPECIFIED: Adjustment.ValueType  # 0
+"""ADJUSTMENT_UNSPECIFIED in a request means ADJUSTMENT_AS_STORED, the
+behaviour of every older client.
+"""
+ADJUSTMENT_AS_STORED: Adjustment.ValueType  # 1
+"""ADJUSTMENT_AS_STORED serves prices as the store holds them; their basis
+is SymbolInfo.price_adjustment (the bundled SPY is stored adjusted for
+splits and dividends, AAPL for splits only, and 000001.SH needs none).
+"""
+ADJUSTMENT_NONE: Adjustment.ValueType  # 2
+"""ADJUSTMENT_NONE serves prices as traded, with jumps at splits and
+dividends. A symbol with adjustment factors gets its raw prices; a
+symbol without them gets FAILED_PRECONDITION naming the symbol, unless
+its stored prices need no adjustment (PRICE_ADJUSTMENT_NONE or
+PRICE_ADJUSTMENT_NOT_NEEDED), which are served as stored.
+"""
+ADJUSTMENT_FORWARD: Adjustment.ValueType  # 3
+"""ADJUSTMENT_FORWARD (前复权) scales every price by its bar's factor
+divided by the last bar's factor: the latest prices are as traded and
+earlier ones move to match. The result changes whenever a new split or
+dividend arrives. Symbols without factors: as for ADJUSTMENT_NONE, and
+PRICE_ADJUSTMENT_NOT_NEEDED symbols are served as stored.
+"""
+ADJUSTMENT_BACKWARD: Adjustment.ValueType  # 4
+"""ADJUSTMENT_BACKWARD (后复权) scales every price by its bar's factor
+divided by the first bar's factor: the first prices are as traded and
+later ones grow, so past values never change. Symbols without factors:
+as for ADJUSTMENT_FORWARD.
+"""
+Global___Adjustment: _TypeAlias = Adjustment  # noqa: Y015
+
 @_typing.final
 class Bars(_message.Message):
-    """Bars holds daily OHLCV bars as parallel columns: element i of every column
+    """Bars holds OHLCV bars as parallel columns: element i of every column
     describes the same bar. Columns are packed repeated scalars rather than one
     message per bar, because a packed column encodes and decodes as one
     contiguous array, which is 5-10x faster in Python at 100k bars than
@@ -36,6 +171,11 @@ class Bars(_message.Message):
     e.g. "inline_bars.high: at index 3: 9.5 is below low 10.0". A bar whose
     open or close lies outside [low, high] is accepted as it is. The server's
     data files are held to the same rules (see SymbolInfo.state).
+
+    Intraday bars (interval shorter than a day) carry times; their dates may
+    repeat, one per bar of the same session. In a request, inline bars give
+    dates (daily bars, as before) or times (any interval) or both; times
+    must then be strictly increasing and dates may be left empty.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -46,11 +186,30 @@ class Bars(_message.Message):
     LOW_FIELD_NUMBER: _builtins.int
     CLOSE_FIELD_NUMBER: _builtins.int
     VOLUME_FIELD_NUMBER: _builtins.int
+    TIMES_FIELD_NUMBER: _builtins.int
+    INTERVAL_FIELD_NUMBER: _builtins.int
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
+    ADJUSTMENT_FACTORS_FIELD_NUMBER: _builtins.int
+    interval: Global___Interval.ValueType
+    """interval is the length of every bar. In a response it is the interval
+    served. In a request's inline bars, INTERVAL_UNSPECIFIED means
+    INTERVAL_1_DAY when dates are given and is INVALID_ARGUMENT when only
+    times are.
+    """
+    time_zone: _builtins.str
+    """time_zone is the IANA name of the exchange's time zone, in which
+    dates, sessions and daily bars are reckoned, e.g. "America/New_York"
+    or "Asia/Shanghai". In a request's inline bars, empty means "UTC"; an
+    unknown name gets INVALID_ARGUMENT.
+    """
     @_builtins.property
     def dates(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
         """dates are the trading days as whole days since 1970-01-01 (the Unix
-        epoch), strictly increasing. A value is the exchange's local calendar
-        date of the session, with no time zone: 19720 is 2023-12-29.
+        epoch). A value is the exchange's local calendar date of the session,
+        with no time zone: 19720 is 2023-12-29. For daily bars dates are
+        strictly increasing. For intraday bars each is the trading day the bar
+        belongs to. For weekly and monthly bars each is the last trading day
+        the bar includes, as 通达信 and most vendors date them.
         """
 
     @_builtins.property
@@ -77,6 +236,28 @@ class Bars(_message.Message):
         (shares for the bundled data).
         """
 
+    @_builtins.property
+    def times(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """times are each bar's start, as whole seconds since the Unix epoch
+        (1970-01-01T00:00:00Z), strictly increasing. A bar covers [time, time
+        + interval): the 5-minute bar at 09:30 holds the trades from 09:30:00
+        up to 09:35:00 (vendors that stamp a bar with its end, as 通达信's
+        minute files do, are converted when read). A daily bar's time is
+        00:00 of its trading day in time_zone; a weekly bar's, 00:00 of the
+        Monday of its week; a monthly bar's, 00:00 of the first day of its
+        month. Responses always fill it.
+        """
+
+    @_builtins.property
+    def adjustment_factors(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """adjustment_factors are the optional cumulative adjustment factors of
+        each bar (tushare's adj_factor): the product of every split ratio and
+        dividend factor since the series began, so that price *
+        adjustment_factor is the backward-adjusted (后复权) price. Empty means
+        none. When given, it has one finite value above 0 per bar, and the
+        prices are as traded (unadjusted).
+        """
+
     def __init__(
         self,
         *,
@@ -86,10 +267,14 @@ class Bars(_message.Message):
         low: _abc.Iterable[_builtins.float] | None = ...,
         close: _abc.Iterable[_builtins.float] | None = ...,
         volume: _abc.Iterable[_builtins.float] | None = ...,
+        times: _abc.Iterable[_builtins.int] | None = ...,
+        interval: Global___Interval.ValueType = ...,
+        time_zone: _builtins.str = ...,
+        adjustment_factors: _abc.Iterable[_builtins.float] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["close", b"close", "dates", b"dates", "high", b"high", "low", b"low", "open", b"open", "volume", b"volume"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["adjustment_factors", b"adjustment_factors", "close", b"close", "dates", b"dates", "high", b"high", "interval", b"interval", "low", b"low", "open", b"open", "time_zone", b"time_zone", "times", b"times", "volume", b"volume"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -329,6 +329,7 @@ class ChartPanel(_message.Message):
     MACD_FIELD_NUMBER: _builtins.int
     RSI_FIELD_NUMBER: _builtins.int
     KDJ_FIELD_NUMBER: _builtins.int
+    INDICATOR_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def volume(self) -> Global___VolumeParameters:
         """volume is a panel of volume bars."""
@@ -347,6 +348,16 @@ class ChartPanel(_message.Message):
     def kdj(self) -> _indicators_pb2.KDJParameters:
         """kdj is a KDJ panel (K, D and J lines) with 20 and 80 guide lines."""
 
+    @_builtins.property
+    def indicator(self) -> _indicators_pb2.IndicatorSpec:
+        """indicator is any catalogue entry or formula (see IndicatorSpec): its
+        outputs other than OUTPUT_KIND_SIGNAL are lines in this panel, each
+        in the legend, and its signal outputs are markers on the price panel
+        (above the bar for a positive value, below for a negative one). A
+        spec whose outputs are all signals adds markers and no panel.
+        Errors name the field under "panels[i].indicator".
+        """
+
     def __init__(
         self,
         *,
@@ -354,12 +365,13 @@ class ChartPanel(_message.Message):
         macd: _bars_pb2.MACDParameters | None = ...,
         rsi: _indicators_pb2.RSIParameters | None = ...,
         kdj: _indicators_pb2.KDJParameters | None = ...,
+        indicator: _indicators_pb2.IndicatorSpec | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["kdj", b"kdj", "kind", b"kind", "macd", b"macd", "rsi", b"rsi", "volume", b"volume"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["indicator", b"indicator", "kdj", b"kdj", "kind", b"kind", "macd", b"macd", "rsi", b"rsi", "volume", b"volume"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["kdj", b"kdj", "kind", b"kind", "macd", b"macd", "rsi", b"rsi", "volume", b"volume"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["indicator", b"indicator", "kdj", b"kdj", "kind", b"kind", "macd", b"macd", "rsi", b"rsi", "volume", b"volume"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["volume", "macd", "rsi", "kdj"]  # noqa: Y015
+    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["volume", "macd", "rsi", "kdj", "indicator"]  # noqa: Y015
     _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
 
@@ -374,6 +386,7 @@ class ChartOverlay(_message.Message):
     SMA_FIELD_NUMBER: _builtins.int
     EMA_FIELD_NUMBER: _builtins.int
     BOLL_FIELD_NUMBER: _builtins.int
+    INDICATOR_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def sma(self) -> _indicators_pb2.SMAParameters:
         """sma is a simple moving average line."""
@@ -386,18 +399,28 @@ class ChartOverlay(_message.Message):
     def boll(self) -> _indicators_pb2.BollingerParameters:
         """boll is Bollinger Bands: the middle line and a shaded band."""
 
+    @_builtins.property
+    def indicator(self) -> _indicators_pb2.IndicatorSpec:
+        """indicator is any catalogue entry or formula (see IndicatorSpec) whose
+        outputs are OUTPUT_KIND_PRICE (lines over the prices) or
+        OUTPUT_KIND_SIGNAL (markers on the bars). Another kind of output gets
+        INVALID_ARGUMENT on "overlays[i].indicator" naming it: draw it in a
+        panel.
+        """
+
     def __init__(
         self,
         *,
         sma: _indicators_pb2.SMAParameters | None = ...,
         ema: _indicators_pb2.EMAParameters | None = ...,
         boll: _indicators_pb2.BollingerParameters | None = ...,
+        indicator: _indicators_pb2.IndicatorSpec | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["boll", b"boll", "ema", b"ema", "kind", b"kind", "sma", b"sma"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["boll", b"boll", "ema", b"ema", "indicator", b"indicator", "kind", b"kind", "sma", b"sma"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["boll", b"boll", "ema", b"ema", "kind", b"kind", "sma", b"sma"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["boll", b"boll", "ema", b"ema", "indicator", b"indicator", "kind", b"kind", "sma", b"sma"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["sma", "ema", "boll"]  # noqa: Y015
+    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["sma", "ema", "boll", "indicator"]  # noqa: Y015
     _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
 
@@ -427,18 +450,21 @@ class GetChartRequest(_message.Message):
     COLOR_SCHEME_FIELD_NUMBER: _builtins.int
     CHUNK_SIZE_BYTES_FIELD_NUMBER: _builtins.int
     PRICE_SCALE_FIELD_NUMBER: _builtins.int
+    INTERVAL_FIELD_NUMBER: _builtins.int
+    ADJUSTMENT_FIELD_NUMBER: _builtins.int
     symbol: _builtins.str
     """symbol names a series in the server's data store. Case-insensitive.
     Empty means the server's default symbol. Unknown symbols get
     NOT_FOUND.
     """
     start_date: _builtins.str
-    """start_date is the first calendar day of the window, inclusive, as
-    "YYYY-MM-DD". Empty means the first available bar.
+    """start_date is the start of the window, inclusive, as in
+    GetMACDRequest.start_date (a day or a time in the exchange's zone).
+    Empty means the first available bar.
     """
     end_date: _builtins.str
-    """end_date is the last calendar day of the window, inclusive, as
-    "YYYY-MM-DD". Empty means the last available bar.
+    """end_date is the end of the window, inclusive, as in
+    GetMACDRequest.end_date. Empty means the last available bar.
     """
     convention: _indicators_pb2.Convention.ValueType
     """convention selects TA-Lib or 通达信 formulas for every indicator.
@@ -470,6 +496,16 @@ class GetChartRequest(_message.Message):
     """price_scale is the price panel's y scale. Unspecified means
     PRICE_SCALE_AUTO: log for windows whose prices span a factor of 3 or
     more, linear otherwise. An unknown value gets INVALID_ARGUMENT.
+    """
+    interval: _bars_pb2.Interval.ValueType
+    """interval is the bar length to draw, as in
+    GetMACDRequest.interval. Intraday bars are laid out without gaps for
+    breaks and nights, and the time axis shows times, with the date where
+    the day changes.
+    """
+    adjustment: _bars_pb2.Adjustment.ValueType
+    """adjustment is the price adjustment, as in GetMACDRequest.adjustment;
+    the title says which was applied.
     """
     @_builtins.property
     def inline_bars(self) -> _bars_pb2.Bars:
@@ -503,10 +539,12 @@ class GetChartRequest(_message.Message):
         color_scheme: Global___ColorScheme.ValueType = ...,
         chunk_size_bytes: _builtins.int = ...,
         price_scale: Global___PriceScale.ValueType = ...,
+        interval: _bars_pb2.Interval.ValueType = ...,
+        adjustment: _bars_pb2.Adjustment.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["inline_bars", b"inline_bars", "source", b"source", "symbol", b"symbol"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk_size_bytes", b"chunk_size_bytes", "color_scheme", b"color_scheme", "convention", b"convention", "dpi", b"dpi", "end_date", b"end_date", "format", b"format", "height_px", b"height_px", "inline_bars", b"inline_bars", "overlays", b"overlays", "panels", b"panels", "price_scale", b"price_scale", "source", b"source", "start_date", b"start_date", "symbol", b"symbol", "theme", b"theme", "width_px", b"width_px"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["adjustment", b"adjustment", "chunk_size_bytes", b"chunk_size_bytes", "color_scheme", b"color_scheme", "convention", b"convention", "dpi", b"dpi", "end_date", b"end_date", "format", b"format", "height_px", b"height_px", "inline_bars", b"inline_bars", "interval", b"interval", "overlays", b"overlays", "panels", b"panels", "price_scale", b"price_scale", "source", b"source", "start_date", b"start_date", "symbol", b"symbol", "theme", b"theme", "width_px", b"width_px"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_source: _TypeAlias = _typing.Literal["symbol", "inline_bars"]  # noqa: Y015
     _WhichOneofArgType_source: _TypeAlias = _typing.Literal["source", b"source"]  # noqa: Y015

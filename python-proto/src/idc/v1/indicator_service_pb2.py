@@ -23,10 +23,11 @@ _sym_db = _symbol_database.Default()
 
 
 from idc.v1 import bars_pb2 as idc_dot_v1_dot_bars__pb2
+from idc.v1 import catalogue_pb2 as idc_dot_v1_dot_catalogue__pb2
 from idc.v1 import indicators_pb2 as idc_dot_v1_dot_indicators__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eidc/v1/indicator_service.proto\x12\x06idc.v1\x1a\x11idc/v1/bars.proto\x1a\x17idc/v1/indicators.proto\"\x8b\x02\n\x0eGetMACDRequest\x12\x18\n\x06symbol\x18\x01 \x01(\tH\x00R\x06symbol\x12/\n\x0binline_bars\x18\x05 \x01(\x0b\x32\x0c.idc.v1.BarsH\x00R\ninlineBars\x12\x1d\n\nstart_date\x18\x02 \x01(\tR\tstartDate\x12\x19\n\x08\x65nd_date\x18\x03 \x01(\tR\x07\x65ndDate\x12\x36\n\nparameters\x18\x04 \x01(\x0b\x32\x16.idc.v1.MACDParametersR\nparameters\x12\x32\n\nconvention\x18\x06 \x01(\x0e\x32\x12.idc.v1.ConventionR\nconventionB\x08\n\x06source\"\xad\x02\n\x0fGetMACDResponse\x12\x16\n\x06symbol\x18\x01 \x01(\tR\x06symbol\x12\x36\n\nparameters\x18\x02 \x01(\x0b\x32\x16.idc.v1.MACDParametersR\nparameters\x12 \n\x04\x62\x61rs\x18\x03 \x01(\x0b\x32\x0c.idc.v1.BarsR\x04\x62\x61rs\x12\x12\n\x04macd\x18\x04 \x03(\x01R\x04macd\x12\x16\n\x06signal\x18\x05 \x03(\x01R\x06signal\x12\x1c\n\thistogram\x18\x06 \x03(\x01R\thistogram\x12\x32\n\nconvention\x18\x07 \x01(\x0e\x32\x12.idc.v1.ConventionR\nconvention\x12*\n\x11\x66irst_valid_index\x18\x08 \x01(\x05R\x0f\x66irstValidIndex\"\x94\x02\n\x18\x43omputeIndicatorsRequest\x12\x18\n\x06symbol\x18\x01 \x01(\tH\x00R\x06symbol\x12/\n\x0binline_bars\x18\x02 \x01(\x0b\x32\x0c.idc.v1.BarsH\x00R\ninlineBars\x12\x1d\n\nstart_date\x18\x03 \x01(\tR\tstartDate\x12\x19\n\x08\x65nd_date\x18\x04 \x01(\tR\x07\x65ndDate\x12\x32\n\nconvention\x18\x05 \x01(\x0e\x32\x12.idc.v1.ConventionR\nconvention\x12\x35\n\nindicators\x18\x06 \x03(\x0b\x32\x15.idc.v1.IndicatorSpecR\nindicatorsB\x08\n\x06source\"\xa5\x01\n\x19\x43omputeIndicatorsResponse\x12\x16\n\x06symbol\x18\x01 \x01(\tR\x06symbol\x12\x32\n\nconvention\x18\x02 \x01(\x0e\x32\x12.idc.v1.ConventionR\nconvention\x12\x14\n\x05\x64\x61tes\x18\x03 \x03(\x05R\x05\x64\x61tes\x12&\n\x06series\x18\x04 \x03(\x0b\x32\x0e.idc.v1.SeriesR\x06series\"\x14\n\x12ListSymbolsRequest\"j\n\x13ListSymbolsResponse\x12,\n\x07symbols\x18\x01 \x03(\x0b\x32\x12.idc.v1.SymbolInfoR\x07symbols\x12%\n\x0e\x64\x65\x66\x61ult_symbol\x18\x02 \x01(\tR\rdefaultSymbol\"\xd0\x02\n\nSymbolInfo\x12\x16\n\x06symbol\x18\x01 \x01(\tR\x06symbol\x12\x1d\n\nfirst_date\x18\x02 \x01(\tR\tfirstDate\x12\x1b\n\tlast_date\x18\x03 \x01(\tR\x08lastDate\x12\x1b\n\tbar_count\x18\x04 \x01(\x05R\x08\x62\x61rCount\x12)\n\x05state\x18\x05 \x01(\x0e\x32\x13.idc.v1.SymbolStateR\x05state\x12\x18\n\x07problem\x18\x06 \x01(\tR\x07problem\x12#\n\rwarning_count\x18\x07 \x01(\x05R\x0cwarningCount\x12#\n\rfirst_warning\x18\x08 \x01(\tR\x0c\x66irstWarning\x12\x42\n\x10price_adjustment\x18\t \x01(\x0e\x32\x17.idc.v1.PriceAdjustmentR\x0fpriceAdjustment*]\n\x0bSymbolState\x12\x1c\n\x18SYMBOL_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12SYMBOL_STATE_READY\x10\x01\x12\x18\n\x14SYMBOL_STATE_INVALID\x10\x02*\xb7\x01\n\x0fPriceAdjustment\x12 \n\x1cPRICE_ADJUSTMENT_UNSPECIFIED\x10\x00\x12\x19\n\x15PRICE_ADJUSTMENT_NONE\x10\x01\x12\x1b\n\x17PRICE_ADJUSTMENT_SPLITS\x10\x02\x12)\n%PRICE_ADJUSTMENT_SPLITS_AND_DIVIDENDS\x10\x03\x12\x1f\n\x1bPRICE_ADJUSTMENT_NOT_NEEDED\x10\x04\x32\xf0\x01\n\x10IndicatorService\x12:\n\x07GetMACD\x12\x16.idc.v1.GetMACDRequest\x1a\x17.idc.v1.GetMACDResponse\x12X\n\x11\x43omputeIndicators\x12 .idc.v1.ComputeIndicatorsRequest\x1a!.idc.v1.ComputeIndicatorsResponse\x12\x46\n\x0bListSymbols\x12\x1a.idc.v1.ListSymbolsRequest\x1a\x1b.idc.v1.ListSymbolsResponseB\x8f\x01\n\ncom.idc.v1B\x15IndicatorServiceProtoP\x01Z1github.com/idcrpc/idc/clients/go/gen/idc/v1;idcv1\xa2\x02\x03IXX\xaa\x02\x06Idc.V1\xca\x02\x06Idc\\V1\xe2\x02\x12Idc\\V1\\GPBMetadata\xea\x02\x07Idc::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eidc/v1/indicator_service.proto\x12\x06idc.v1\x1a\x11idc/v1/bars.proto\x1a\x16idc/v1/catalogue.proto\x1a\x17idc/v1/indicators.proto\"\xed\x02\n\x0eGetMACDRequest\x12\x18\n\x06symbol\x18\x01 \x01(\tH\x00R\x06symbol\x12/\n\x0binline_bars\x18\x05 \x01(\x0b\x32\x0c.idc.v1.BarsH\x00R\ninlineBars\x12\x1d\n\nstart_date\x18\x02 \x01(\tR\tstartDate\x12\x19\n\x08\x65nd_date\x18\x03 \x01(\tR\x07\x65ndDate\x12\x36\n\nparameters\x18\x04 \x01(\x0b\x32\x16.idc.v1.MACDParametersR\nparameters\x12\x32\n\nconvention\x18\x06 \x01(\x0e\x32\x12.idc.v1.ConventionR\nconvention\x12,\n\x08interval\x18\x07 \x01(\x0e\x32\x10.idc.v1.IntervalR\x08interval\x12\x32\n\nadjustment\x18\x08 \x01(\x0e\x32\x12.idc.v1.AdjustmentR\nadjustmentB\x08\n\x06source\"\xe1\x02\n\x0fGetMACDResponse\x12\x16\n\x06symbol\x18\x01 \x01(\tR\x06symbol\x12\x36\n\nparameters\x18\x02 \x01(\x0b\x32\x16.idc.v1.MACDParametersR\nparameters\x12 \n\x04\x62\x61rs\x18\x03 \x01(\x0b\x32\x0c.idc.v1.BarsR\x04\x62\x61rs\x12\x12\n\x04macd\x18\x04 \x03(\x01R\x04macd\x12\x16\n\x06signal\x18\x05 \x03(\x01R\x06signal\x12\x1c\n\thistogram\x18\x06 \x03(\x01R\thistogram\x12\x32\n\nconvention\x18\x07 \x01(\x0e\x32\x12.idc.v1.ConventionR\nconvention\x12*\n\x11\x66irst_valid_index\x18\x08 \x01(\x05R\x0f\x66irstValidIndex\x12\x32\n\nadjustment\x18\t \x01(\x0e\x32\x12.idc.v1.AdjustmentR\nadjustment\"\xf6\x02\n\x18\x43omputeIndicatorsRequest\x12\x18\n\x06symbol\x18\x01 \x01(\tH\x00R\x06symbol\x12/\n\x0binline_bars\x18\x02 \x01(\x0b\x32\x0c.idc.v1.BarsH\x00R\ninlineBars\x12\x1d\n\nstart_date\x18\x03 \x01(\tR\tstartDate\x12\x19\n\x08\x65nd_date\x18\x04 \x01(\tR\x07\x65ndDate\x12\x32\n\nconvention\x18\x05 \x01(\x0e\x32\x12.idc.v1.ConventionR\nconvention\x12\x35\n\nindicators\x18\x06 \x03(\x0b\x32\x15.idc.v1.IndicatorSpecR\nindicators\x12,\n\x08interval\x18\x07 \x01(\x0e\x32\x10.idc.v1.IntervalR\x08interval\x12\x32\n\nadjustment\x18\x08 \x01(\x0e\x32\x12.idc.v1.AdjustmentR\nadjustmentB\x08\n\x06source\"\xba\x02\n\x19\x43omputeIndicatorsResponse\x12\x16\n\x06symbol\x18\x01 \x01(\tR\x06symbol\x12\x32\n\nconvention\x18\x02 \x01(\x0e\x32\x12.idc.v1.ConventionR\nconvention\x12\x14\n\x05\x64\x61tes\x18\x03 \x03(\x05R\x05\x64\x61tes\x12&\n\x06series\x18\x04 \x03(\x0b\x32\x0e.idc.v1.SeriesR\x06series\x12\x14\n\x05times\x18\x05 \x03(\x03R\x05times\x12,\n\x08interval\x18\x06 \x01(\x0e\x32\x10.idc.v1.IntervalR\x08interval\x12\x1b\n\ttime_zone\x18\x07 \x01(\tR\x08timeZone\x12\x32\n\nadjustment\x18\x08 \x01(\x0e\x32\x12.idc.v1.AdjustmentR\nadjustment\"h\n\x12ListSymbolsRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n\x06prefix\x18\x03 \x01(\tR\x06prefix\"\x92\x01\n\x13ListSymbolsResponse\x12,\n\x07symbols\x18\x01 \x03(\x0b\x32\x12.idc.v1.SymbolInfoR\x07symbols\x12%\n\x0e\x64\x65\x66\x61ult_symbol\x18\x02 \x01(\tR\rdefaultSymbol\x12&\n\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken\"\x81\x04\n\nSymbolInfo\x12\x16\n\x06symbol\x18\x01 \x01(\tR\x06symbol\x12\x1d\n\nfirst_date\x18\x02 \x01(\tR\tfirstDate\x12\x1b\n\tlast_date\x18\x03 \x01(\tR\x08lastDate\x12\x1b\n\tbar_count\x18\x04 \x01(\x05R\x08\x62\x61rCount\x12)\n\x05state\x18\x05 \x01(\x0e\x32\x13.idc.v1.SymbolStateR\x05state\x12\x18\n\x07problem\x18\x06 \x01(\tR\x07problem\x12#\n\rwarning_count\x18\x07 \x01(\x05R\x0cwarningCount\x12#\n\rfirst_warning\x18\x08 \x01(\tR\x0c\x66irstWarning\x12\x42\n\x10price_adjustment\x18\t \x01(\x0e\x32\x17.idc.v1.PriceAdjustmentR\x0fpriceAdjustment\x12,\n\x08interval\x18\n \x01(\x0e\x32\x10.idc.v1.IntervalR\x08interval\x12.\n\tintervals\x18\x0b \x03(\x0e\x32\x10.idc.v1.IntervalR\tintervals\x12\x34\n\x0b\x61\x64justments\x18\x0c \x03(\x0e\x32\x12.idc.v1.AdjustmentR\x0b\x61\x64justments\x12\x1b\n\ttime_zone\x18\r \x01(\tR\x08timeZone\"5\n\x15ListIndicatorsRequest\x12\x1c\n\tnamespace\x18\x01 \x01(\tR\tnamespace\"P\n\x16ListIndicatorsResponse\x12\x36\n\nindicators\x18\x01 \x03(\x0b\x32\x16.idc.v1.IndicatorEntryR\nindicators\"y\n\x18\x44\x65scribeIndicatorRequest\x12)\n\x04spec\x18\x01 \x01(\x0b\x32\x15.idc.v1.IndicatorSpecR\x04spec\x12\x32\n\nconvention\x18\x02 \x01(\x0e\x32\x12.idc.v1.ConventionR\nconvention\"\xe4\x02\n\x19\x44\x65scribeIndicatorResponse\x12\x34\n\tindicator\x18\x01 \x01(\x0b\x32\x16.idc.v1.IndicatorEntryR\tindicator\x12\x45\n\x06params\x18\x02 \x03(\x0b\x32-.idc.v1.DescribeIndicatorResponse.ParamsEntryR\x06params\x12\x32\n\nconvention\x18\x03 \x01(\x0e\x32\x12.idc.v1.ConventionR\nconvention\x12 \n\x0cwarm_up_bars\x18\x04 \x01(\x05R\nwarmUpBars\x12!\n\x0cseries_names\x18\x05 \x03(\tR\x0bseriesNames\x1aQ\n\x0bParamsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12,\n\x05value\x18\x02 \x01(\x0b\x32\x16.idc.v1.ParameterValueR\x05value:\x02\x38\x01\"\xa0\x02\n\rScreenRequest\x12\x33\n\tcondition\x18\x01 \x01(\x0b\x32\x15.idc.v1.IndicatorSpecR\tcondition\x12\x16\n\x06output\x18\x02 \x01(\tR\x06output\x12\x18\n\x07symbols\x18\x03 \x03(\tR\x07symbols\x12\x12\n\x04\x64\x61te\x18\x04 \x01(\tR\x04\x64\x61te\x12\x32\n\nconvention\x18\x05 \x01(\x0e\x32\x12.idc.v1.ConventionR\nconvention\x12,\n\x08interval\x18\x06 \x01(\x0e\x32\x10.idc.v1.IntervalR\x08interval\x12\x32\n\nadjustment\x18\x07 \x01(\x0e\x32\x12.idc.v1.AdjustmentR\nadjustment\"\xe2\x01\n\x0eScreenResponse\x12-\n\x07matches\x18\x01 \x03(\x0b\x32\x13.idc.v1.ScreenMatchR\x07matches\x12,\n\x07skipped\x18\x02 \x03(\x0b\x32\x12.idc.v1.ScreenSkipR\x07skipped\x12\'\n\x0f\x65valuated_count\x18\x03 \x01(\x05R\x0e\x65valuatedCount\x12\x16\n\x06output\x18\x04 \x01(\tR\x06output\x12\x32\n\nconvention\x18\x05 \x01(\x0e\x32\x12.idc.v1.ConventionR\nconvention\"\xc1\x01\n\x0bScreenMatch\x12\x16\n\x06symbol\x18\x01 \x01(\tR\x06symbol\x12\x12\n\x04\x64\x61te\x18\x02 \x01(\x05R\x04\x64\x61te\x12\x12\n\x04time\x18\x03 \x01(\x03R\x04time\x12\x37\n\x06values\x18\x04 \x03(\x0b\x32\x1f.idc.v1.ScreenMatch.ValuesEntryR\x06values\x1a\x39\n\x0bValuesEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\x01R\x05value:\x02\x38\x01\"<\n\nScreenSkip\x12\x16\n\x06symbol\x18\x01 \x01(\tR\x06symbol\x12\x16\n\x06reason\x18\x02 \x01(\tR\x06reason*]\n\x0bSymbolState\x12\x1c\n\x18SYMBOL_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12SYMBOL_STATE_READY\x10\x01\x12\x18\n\x14SYMBOL_STATE_INVALID\x10\x02*\xb7\x01\n\x0fPriceAdjustment\x12 \n\x1cPRICE_ADJUSTMENT_UNSPECIFIED\x10\x00\x12\x19\n\x15PRICE_ADJUSTMENT_NONE\x10\x01\x12\x1b\n\x17PRICE_ADJUSTMENT_SPLITS\x10\x02\x12)\n%PRICE_ADJUSTMENT_SPLITS_AND_DIVIDENDS\x10\x03\x12\x1f\n\x1bPRICE_ADJUSTMENT_NOT_NEEDED\x10\x04\x32\xd4\x03\n\x10IndicatorService\x12:\n\x07GetMACD\x12\x16.idc.v1.GetMACDRequest\x1a\x17.idc.v1.GetMACDResponse\x12X\n\x11\x43omputeIndicators\x12 .idc.v1.ComputeIndicatorsRequest\x1a!.idc.v1.ComputeIndicatorsResponse\x12\x46\n\x0bListSymbols\x12\x1a.idc.v1.ListSymbolsRequest\x1a\x1b.idc.v1.ListSymbolsResponse\x12O\n\x0eListIndicators\x12\x1d.idc.v1.ListIndicatorsRequest\x1a\x1e.idc.v1.ListIndicatorsResponse\x12X\n\x11\x44\x65scribeIndicator\x12 .idc.v1.DescribeIndicatorRequest\x1a!.idc.v1.DescribeIndicatorResponse\x12\x37\n\x06Screen\x12\x15.idc.v1.ScreenRequest\x1a\x16.idc.v1.ScreenResponseB\x8f\x01\n\ncom.idc.v1B\x15IndicatorServiceProtoP\x01Z1github.com/idcrpc/idc/clients/go/gen/idc/v1;idcv1\xa2\x02\x03IXX\xaa\x02\x06Idc.V1\xca\x02\x06Idc\\V1\xe2\x02\x12Idc\\V1\\GPBMetadata\xea\x02\x07Idc::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,24 +35,48 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'idc.v1.indicator_service_pb
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\ncom.idc.v1B\025IndicatorServiceProtoP\001Z1github.com/idcrpc/idc/clients/go/gen/idc/v1;idcv1\242\002\003IXX\252\002\006Idc.V1\312\002\006Idc\\V1\342\002\022Idc\\V1\\GPBMetadata\352\002\007Idc::V1'
-  _globals['_SYMBOLSTATE']._serialized_start=1576
-  _globals['_SYMBOLSTATE']._serialized_end=1669
-  _globals['_PRICEADJUSTMENT']._serialized_start=1672
-  _globals['_PRICEADJUSTMENT']._serialized_end=1855
-  _globals['_GETMACDREQUEST']._serialized_start=87
-  _globals['_GETMACDREQUEST']._serialized_end=354
-  _globals['_GETMACDRESPONSE']._serialized_start=357
-  _globals['_GETMACDRESPONSE']._serialized_end=658
-  _globals['_COMPUTEINDICATORSREQUEST']._serialized_start=661
-  _globals['_COMPUTEINDICATORSREQUEST']._serialized_end=937
-  _globals['_COMPUTEINDICATORSRESPONSE']._serialized_start=940
-  _globals['_COMPUTEINDICATORSRESPONSE']._serialized_end=1105
-  _globals['_LISTSYMBOLSREQUEST']._serialized_start=1107
-  _globals['_LISTSYMBOLSREQUEST']._serialized_end=1127
-  _globals['_LISTSYMBOLSRESPONSE']._serialized_start=1129
-  _globals['_LISTSYMBOLSRESPONSE']._serialized_end=1235
-  _globals['_SYMBOLINFO']._serialized_start=1238
-  _globals['_SYMBOLINFO']._serialized_end=1574
-  _globals['_INDICATORSERVICE']._serialized_start=1858
-  _globals['_INDICATORSERVICE']._serialized_end=2098
+  _globals['_DESCRIBEINDICATORRESPONSE_PARAMSENTRY']._loaded_options = None
+  _globals['_DESCRIBEINDICATORRESPONSE_PARAMSENTRY']._serialized_options = b'8\001'
+  _globals['_SCREENMATCH_VALUESENTRY']._loaded_options = None
+  _globals['_SCREENMATCH_VALUESENTRY']._serialized_options = b'8\001'
+  _globals['_SYMBOLSTATE']._serialized_start=3696
+  _globals['_SYMBOLSTATE']._serialized_end=3789
+  _globals['_PRICEADJUSTMENT']._serialized_start=3792
+  _globals['_PRICEADJUSTMENT']._serialized_end=3975
+  _globals['_GETMACDREQUEST']._serialized_start=111
+  _globals['_GETMACDREQUEST']._serialized_end=476
+  _globals['_GETMACDRESPONSE']._serialized_start=479
+  _globals['_GETMACDRESPONSE']._serialized_end=832
+  _globals['_COMPUTEINDICATORSREQUEST']._serialized_start=835
+  _globals['_COMPUTEINDICATORSREQUEST']._serialized_end=1209
+  _globals['_COMPUTEINDICATORSRESPONSE']._serialized_start=1212
+  _globals['_COMPUTEINDICATORSRESPONSE']._serialized_end=1526
+  _globals['_LISTSYMBOLSREQUEST']._serialized_start=1528
+  _globals['_LISTSYMBOLSREQUEST']._serialized_end=1632
+  _globals['_LISTSYMBOLSRESPONSE']._serialized_start=1635
+  _globals['_LISTSYMBOLSRESPONSE']._serialized_end=1781
+  _globals['_SYMBOLINFO']._serialized_start=1784
+  _globals['_SYMBOLINFO']._serialized_end=2297
+  _globals['_LISTINDICATORSREQUEST']._serialized_start=2299
+  _globals['_LISTINDICATORSREQUEST']._serialized_end=2352
+  _globals['_LISTINDICATORSRESPONSE']._serialized_start=2354
+  _globals['_LISTINDICATORSRESPONSE']._serialized_end=2434
+  _globals['_DESCRIBEINDICATORREQUEST']._serialized_start=2436
+  _globals['_DESCRIBEINDICATORREQUEST']._serialized_end=2557
+  _globals['_DESCRIBEINDICATORRESPONSE']._serialized_start=2560
+  _globals['_DESCRIBEINDICATORRESPONSE']._serialized_end=2916
+  _globals['_DESCRIBEINDICATORRESPONSE_PARAMSENTRY']._serialized_start=2835
+  _globals['_DESCRIBEINDICATORRESPONSE_PARAMSENTRY']._serialized_end=2916
+  _globals['_SCREENREQUEST']._serialized_start=2919
+  _globals['_SCREENREQUEST']._serialized_end=3207
+  _globals['_SCREENRESPONSE']._serialized_start=3210
+  _globals['_SCREENRESPONSE']._serialized_end=3436
+  _globals['_SCREENMATCH']._serialized_start=3439
+  _globals['_SCREENMATCH']._serialized_end=3632
+  _globals['_SCREENMATCH_VALUESENTRY']._serialized_start=3575
+  _globals['_SCREENMATCH_VALUESENTRY']._serialized_end=3632
+  _globals['_SCREENSKIP']._serialized_start=3634
+  _globals['_SCREENSKIP']._serialized_end=3694
+  _globals['_INDICATORSERVICE']._serialized_start=3978
+  _globals['_INDICATORSERVICE']._serialized_end=4446
 # @@protoc_insertion_point(module_scope)

@@ -9,6 +9,7 @@ from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from idc.v1 import bars_pb2 as _bars_pb2
+from idc.v1 import catalogue_pb2 as _catalogue_pb2
 from idc.v1 import indicators_pb2 as _indicators_pb2
 import builtins as _builtins
 import sys
@@ -119,24 +120,46 @@ class GetMACDRequest(_message.Message):
     END_DATE_FIELD_NUMBER: _builtins.int
     PARAMETERS_FIELD_NUMBER: _builtins.int
     CONVENTION_FIELD_NUMBER: _builtins.int
+    INTERVAL_FIELD_NUMBER: _builtins.int
+    ADJUSTMENT_FIELD_NUMBER: _builtins.int
     symbol: _builtins.str
     """symbol names a series in the server's data store, e.g. "SPY",
     "AAPL" or "000001.SH". Case-insensitive. Empty means the server's
     default symbol. Unknown symbols get NOT_FOUND.
     """
     start_date: _builtins.str
-    """start_date is the first calendar day of the window, inclusive, as
-    "YYYY-MM-DD" (ISO 8601). Empty means the first available bar.
+    """start_date is the start of the window, inclusive: a day as
+    "YYYY-MM-DD" (ISO 8601), or a time in the exchange's time zone as
+    "YYYY-MM-DDTHH:MM" or "YYYY-MM-DDTHH:MM:SS". The window holds the bars
+    whose time (Bars.times, the bar's start) is at or after it; a day means
+    its 00:00. Empty means the first available bar.
     """
     end_date: _builtins.str
-    """end_date is the last calendar day of the window, inclusive, as
-    "YYYY-MM-DD". Empty means the last available bar. Must not be before
+    """end_date is the end of the window, inclusive, in the same forms as
+    start_date: the window holds the bars whose time is at or before it,
+    and a day means every bar of that trading day (for weekly and monthly
+    bars, every bar whose last trading day, Bars.dates, is at or before
+    it). Empty means the last available bar. Must not be before
     start_date.
     """
     convention: _indicators_pb2.Convention.ValueType
     """convention selects TA-Lib or 通达信 formulas. Unspecified means the
     server's default; values this server does not know get
     INVALID_ARGUMENT.
+    """
+    interval: _bars_pb2.Interval.ValueType
+    """interval is the bar length to serve. Unspecified means INTERVAL_1_DAY.
+    A stored symbol is served at its stored interval or any coarser one
+    (see Interval); a finer one gets FAILED_PRECONDITION naming the
+    symbol's interval, e.g. "interval: 'SPY' is stored at 1 day; it cannot
+    be served at 5 minutes". Inline bars are aggregated the same way. The
+    indicator is computed over the whole history at this interval.
+    """
+    adjustment: _bars_pb2.Adjustment.ValueType
+    """adjustment selects the split and dividend adjustment of the prices.
+    Unspecified means ADJUSTMENT_AS_STORED. See Adjustment for symbols
+    without adjustment factors; inline bars are adjusted with their
+    adjustment_factors, and without them take only ADJUSTMENT_AS_STORED.
     """
     @_builtins.property
     def inline_bars(self) -> _bars_pb2.Bars:
@@ -160,10 +183,12 @@ class GetMACDRequest(_message.Message):
         end_date: _builtins.str = ...,
         parameters: _bars_pb2.MACDParameters | None = ...,
         convention: _indicators_pb2.Convention.ValueType = ...,
+        interval: _bars_pb2.Interval.ValueType = ...,
+        adjustment: _bars_pb2.Adjustment.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["inline_bars", b"inline_bars", "parameters", b"parameters", "source", b"source", "symbol", b"symbol"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["convention", b"convention", "end_date", b"end_date", "inline_bars", b"inline_bars", "parameters", b"parameters", "source", b"source", "start_date", b"start_date", "symbol", b"symbol"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["adjustment", b"adjustment", "convention", b"convention", "end_date", b"end_date", "inline_bars", b"inline_bars", "interval", b"interval", "parameters", b"parameters", "source", b"source", "start_date", b"start_date", "symbol", b"symbol"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_source: _TypeAlias = _typing.Literal["symbol", "inline_bars"]  # noqa: Y015
     _WhichOneofArgType_source: _TypeAlias = _typing.Literal["source", b"source"]  # noqa: Y015
@@ -188,6 +213,7 @@ class GetMACDResponse(_message.Message):
     HISTOGRAM_FIELD_NUMBER: _builtins.int
     CONVENTION_FIELD_NUMBER: _builtins.int
     FIRST_VALID_INDEX_FIELD_NUMBER: _builtins.int
+    ADJUSTMENT_FIELD_NUMBER: _builtins.int
     symbol: _builtins.str
     """symbol is the canonical name of the series that was used; empty for
     inline bars.
@@ -201,6 +227,8 @@ class GetMACDResponse(_message.Message):
     first_valid_index + k. It is 0 unless the window includes warm-up bars
     (under CONVENTION_TALIB, the first 33 bars of the series for 12/26/9).
     """
+    adjustment: _bars_pb2.Adjustment.ValueType
+    """adjustment is the adjustment that was applied (never UNSPECIFIED)."""
     @_builtins.property
     def parameters(self) -> _bars_pb2.MACDParameters:
         """parameters are the periods that were used, with defaults filled in."""
@@ -240,10 +268,11 @@ class GetMACDResponse(_message.Message):
         histogram: _abc.Iterable[_builtins.float] | None = ...,
         convention: _indicators_pb2.Convention.ValueType = ...,
         first_valid_index: _builtins.int = ...,
+        adjustment: _bars_pb2.Adjustment.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["bars", b"bars", "parameters", b"parameters"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bars", b"bars", "convention", b"convention", "first_valid_index", b"first_valid_index", "histogram", b"histogram", "macd", b"macd", "parameters", b"parameters", "signal", b"signal", "symbol", b"symbol"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["adjustment", b"adjustment", "bars", b"bars", "convention", b"convention", "first_valid_index", b"first_valid_index", "histogram", b"histogram", "macd", b"macd", "parameters", b"parameters", "signal", b"signal", "symbol", b"symbol"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -263,23 +292,30 @@ class ComputeIndicatorsRequest(_message.Message):
     END_DATE_FIELD_NUMBER: _builtins.int
     CONVENTION_FIELD_NUMBER: _builtins.int
     INDICATORS_FIELD_NUMBER: _builtins.int
+    INTERVAL_FIELD_NUMBER: _builtins.int
+    ADJUSTMENT_FIELD_NUMBER: _builtins.int
     symbol: _builtins.str
     """symbol names a series in the server's data store. Case-insensitive.
     Empty means the server's default symbol. Unknown symbols get
     NOT_FOUND.
     """
     start_date: _builtins.str
-    """start_date is the first calendar day of the window, inclusive, as
-    "YYYY-MM-DD". Empty means the first available bar.
+    """start_date is the start of the window, inclusive, as in
+    GetMACDRequest.start_date (a day or a time in the exchange's zone).
+    Empty means the first available bar.
     """
     end_date: _builtins.str
-    """end_date is the last calendar day of the window, inclusive, as
-    "YYYY-MM-DD". Empty means the last available bar.
+    """end_date is the end of the window, inclusive, as in
+    GetMACDRequest.end_date. Empty means the last available bar.
     """
     convention: _indicators_pb2.Convention.ValueType
     """convention applies to every indicator in the request. Unspecified means
     the server's default.
     """
+    interval: _bars_pb2.Interval.ValueType
+    """interval is the bar length to serve, as in GetMACDRequest.interval."""
+    adjustment: _bars_pb2.Adjustment.ValueType
+    """adjustment is the price adjustment, as in GetMACDRequest.adjustment."""
     @_builtins.property
     def inline_bars(self) -> _bars_pb2.Bars:
         """inline_bars are the client's own bars; the server needs no data of
@@ -301,10 +337,12 @@ class ComputeIndicatorsRequest(_message.Message):
         end_date: _builtins.str = ...,
         convention: _indicators_pb2.Convention.ValueType = ...,
         indicators: _abc.Iterable[_indicators_pb2.IndicatorSpec] | None = ...,
+        interval: _bars_pb2.Interval.ValueType = ...,
+        adjustment: _bars_pb2.Adjustment.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["inline_bars", b"inline_bars", "source", b"source", "symbol", b"symbol"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["convention", b"convention", "end_date", b"end_date", "indicators", b"indicators", "inline_bars", b"inline_bars", "source", b"source", "start_date", b"start_date", "symbol", b"symbol"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["adjustment", b"adjustment", "convention", b"convention", "end_date", b"end_date", "indicators", b"indicators", "inline_bars", b"inline_bars", "interval", b"interval", "source", b"source", "start_date", b"start_date", "symbol", b"symbol"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_source: _TypeAlias = _typing.Literal["symbol", "inline_bars"]  # noqa: Y015
     _WhichOneofArgType_source: _TypeAlias = _typing.Literal["source", b"source"]  # noqa: Y015
@@ -324,10 +362,22 @@ class ComputeIndicatorsResponse(_message.Message):
     CONVENTION_FIELD_NUMBER: _builtins.int
     DATES_FIELD_NUMBER: _builtins.int
     SERIES_FIELD_NUMBER: _builtins.int
+    TIMES_FIELD_NUMBER: _builtins.int
+    INTERVAL_FIELD_NUMBER: _builtins.int
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
+    ADJUSTMENT_FIELD_NUMBER: _builtins.int
     symbol: _builtins.str
     """symbol is the canonical name of the series; empty for inline bars."""
     convention: _indicators_pb2.Convention.ValueType
     """convention is the convention that was used."""
+    interval: _bars_pb2.Interval.ValueType
+    """interval is the interval served."""
+    time_zone: _builtins.str
+    """time_zone is the IANA name of the exchange's time zone (see
+    Bars.time_zone).
+    """
+    adjustment: _bars_pb2.Adjustment.ValueType
+    """adjustment is the adjustment that was applied (never UNSPECIFIED)."""
     @_builtins.property
     def dates(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
         """dates are the trading days of the window as days since 1970-01-01, in
@@ -340,6 +390,12 @@ class ComputeIndicatorsResponse(_message.Message):
         order and each indicator's output order.
         """
 
+    @_builtins.property
+    def times(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """times are the window's bar start times as seconds since the Unix
+        epoch, one per element of dates (see Bars.times).
+        """
+
     def __init__(
         self,
         *,
@@ -347,10 +403,14 @@ class ComputeIndicatorsResponse(_message.Message):
         convention: _indicators_pb2.Convention.ValueType = ...,
         dates: _abc.Iterable[_builtins.int] | None = ...,
         series: _abc.Iterable[_indicators_pb2.Series] | None = ...,
+        times: _abc.Iterable[_builtins.int] | None = ...,
+        interval: _bars_pb2.Interval.ValueType = ...,
+        time_zone: _builtins.str = ...,
+        adjustment: _bars_pb2.Adjustment.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["convention", b"convention", "dates", b"dates", "series", b"series", "symbol", b"symbol"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["adjustment", b"adjustment", "convention", b"convention", "dates", b"dates", "interval", b"interval", "series", b"series", "symbol", b"symbol", "time_zone", b"time_zone", "times", b"times"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -358,18 +418,40 @@ Global___ComputeIndicatorsResponse: _TypeAlias = ComputeIndicatorsResponse  # no
 
 @_typing.final
 class ListSymbolsRequest(_message.Message):
-    """ListSymbolsRequest is the request of IndicatorService.ListSymbols. It has
-    no fields.
+    """ListSymbolsRequest is the request of IndicatorService.ListSymbols, paged
+    as AIP-158 describes. An empty request lists the first 1000 symbols.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    PREFIX_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """page_size is the most symbols to return. 0 means 1000; larger values
+    are treated as 1000; negative values get INVALID_ARGUMENT.
+    """
+    page_token: _builtins.str
+    """page_token is the next_page_token of the previous response, to get the
+    page after it; empty means the first page. The other fields must equal
+    those of the request that returned it; a token that does not come
+    from this server, or was made for another prefix, gets
+    INVALID_ARGUMENT.
+    """
+    prefix: _builtins.str
+    """prefix keeps only the symbols that start with it, case-insensitive,
+    e.g. "000" for the Shanghai and Shenzhen indices. Empty means all.
+    """
     def __init__(
         self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+        prefix: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "prefix", b"prefix"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -383,8 +465,11 @@ class ListSymbolsResponse(_message.Message):
 
     SYMBOLS_FIELD_NUMBER: _builtins.int
     DEFAULT_SYMBOL_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     default_symbol: _builtins.str
     """default_symbol is the symbol used when a request names none."""
+    next_page_token: _builtins.str
+    """next_page_token fetches the next page; empty on the last page."""
     @_builtins.property
     def symbols(self) -> _containers.RepeatedCompositeFieldContainer[Global___SymbolInfo]:
         """symbols are the series in the data store, sorted by symbol."""
@@ -394,10 +479,11 @@ class ListSymbolsResponse(_message.Message):
         *,
         symbols: _abc.Iterable[Global___SymbolInfo] | None = ...,
         default_symbol: _builtins.str = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["default_symbol", b"default_symbol", "symbols", b"symbols"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["default_symbol", b"default_symbol", "next_page_token", b"next_page_token", "symbols", b"symbols"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -418,6 +504,10 @@ class SymbolInfo(_message.Message):
     WARNING_COUNT_FIELD_NUMBER: _builtins.int
     FIRST_WARNING_FIELD_NUMBER: _builtins.int
     PRICE_ADJUSTMENT_FIELD_NUMBER: _builtins.int
+    INTERVAL_FIELD_NUMBER: _builtins.int
+    INTERVALS_FIELD_NUMBER: _builtins.int
+    ADJUSTMENTS_FIELD_NUMBER: _builtins.int
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
     symbol: _builtins.str
     """symbol is the canonical name to use in requests."""
     first_date: _builtins.str
@@ -452,9 +542,30 @@ class SymbolInfo(_message.Message):
     """
     price_adjustment: Global___PriceAdjustment.ValueType
     """price_adjustment says how the stored prices are adjusted for splits and
-    dividends, as declared beside the data (a folder's symbols.toml).
-    Indicators are computed on the prices as stored.
+    dividends, as declared beside the data (a folder's symbols.toml, or the
+    database). Requests with ADJUSTMENT_AS_STORED get these prices.
     """
+    interval: _bars_pb2.Interval.ValueType
+    """interval is the interval the symbol is stored at. first_date,
+    last_date and bar_count describe the stored bars.
+    """
+    time_zone: _builtins.str
+    """time_zone is the IANA name of the exchange's time zone, e.g.
+    "America/New_York".
+    """
+    @_builtins.property
+    def intervals(self) -> _containers.RepeatedScalarFieldContainer[_bars_pb2.Interval.ValueType]:
+        """intervals are every interval the symbol can be served at: its stored
+        one and every coarser one, in increasing length.
+        """
+
+    @_builtins.property
+    def adjustments(self) -> _containers.RepeatedScalarFieldContainer[_bars_pb2.Adjustment.ValueType]:
+        """adjustments are the adjustments a request for the symbol may choose:
+        ADJUSTMENT_AS_STORED always, and NONE, FORWARD and BACKWARD when the
+        symbol has adjustment factors or needs none.
+        """
+
     def __init__(
         self,
         *,
@@ -467,11 +578,377 @@ class SymbolInfo(_message.Message):
         warning_count: _builtins.int = ...,
         first_warning: _builtins.str = ...,
         price_adjustment: Global___PriceAdjustment.ValueType = ...,
+        interval: _bars_pb2.Interval.ValueType = ...,
+        intervals: _abc.Iterable[_bars_pb2.Interval.ValueType] | None = ...,
+        adjustments: _abc.Iterable[_bars_pb2.Adjustment.ValueType] | None = ...,
+        time_zone: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bar_count", b"bar_count", "first_date", b"first_date", "first_warning", b"first_warning", "last_date", b"last_date", "price_adjustment", b"price_adjustment", "problem", b"problem", "state", b"state", "symbol", b"symbol", "warning_count", b"warning_count"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["adjustments", b"adjustments", "bar_count", b"bar_count", "first_date", b"first_date", "first_warning", b"first_warning", "interval", b"interval", "intervals", b"intervals", "last_date", b"last_date", "price_adjustment", b"price_adjustment", "problem", b"problem", "state", b"state", "symbol", b"symbol", "time_zone", b"time_zone", "warning_count", b"warning_count"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SymbolInfo: _TypeAlias = SymbolInfo  # noqa: Y015
+
+@_typing.final
+class ListIndicatorsRequest(_message.Message):
+    """ListIndicatorsRequest is the request of IndicatorService.ListIndicators."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAMESPACE_FIELD_NUMBER: _builtins.int
+    namespace: _builtins.str
+    """namespace keeps only the entries of one namespace, case-insensitive,
+    e.g. "talib" or "tdx". Empty means every entry; an unknown namespace
+    gives an empty list.
+    """
+    def __init__(
+        self,
+        *,
+        namespace: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["namespace", b"namespace"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListIndicatorsRequest: _TypeAlias = ListIndicatorsRequest  # noqa: Y015
+
+@_typing.final
+class ListIndicatorsResponse(_message.Message):
+    """ListIndicatorsResponse is the response of IndicatorService.ListIndicators."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INDICATORS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def indicators(self) -> _containers.RepeatedCompositeFieldContainer[_catalogue_pb2.IndicatorEntry]:
+        """indicators are the catalogue's entries, sorted by name."""
+
+    def __init__(
+        self,
+        *,
+        indicators: _abc.Iterable[_catalogue_pb2.IndicatorEntry] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["indicators", b"indicators"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListIndicatorsResponse: _TypeAlias = ListIndicatorsResponse  # noqa: Y015
+
+@_typing.final
+class DescribeIndicatorRequest(_message.Message):
+    """DescribeIndicatorRequest is the request of
+    IndicatorService.DescribeIndicator.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SPEC_FIELD_NUMBER: _builtins.int
+    CONVENTION_FIELD_NUMBER: _builtins.int
+    convention: _indicators_pb2.Convention.ValueType
+    """convention is the convention to describe it under. Unspecified means
+    the one a request would get (see IndicatorEntry.conventions).
+    """
+    @_builtins.property
+    def spec(self) -> _indicators_pb2.IndicatorSpec:
+        """spec is the indicator to describe, as in
+        ComputeIndicatorsRequest.indicators.
+        """
+
+    def __init__(
+        self,
+        *,
+        spec: _indicators_pb2.IndicatorSpec | None = ...,
+        convention: _indicators_pb2.Convention.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["spec", b"spec"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["convention", b"convention", "spec", b"spec"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DescribeIndicatorRequest: _TypeAlias = DescribeIndicatorRequest  # noqa: Y015
+
+@_typing.final
+class DescribeIndicatorResponse(_message.Message):
+    """DescribeIndicatorResponse is the response of
+    IndicatorService.DescribeIndicator.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class ParamsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        @_builtins.property
+        def value(self) -> _indicators_pb2.ParameterValue: ...
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _indicators_pb2.ParameterValue | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    INDICATOR_FIELD_NUMBER: _builtins.int
+    PARAMS_FIELD_NUMBER: _builtins.int
+    CONVENTION_FIELD_NUMBER: _builtins.int
+    WARM_UP_BARS_FIELD_NUMBER: _builtins.int
+    SERIES_NAMES_FIELD_NUMBER: _builtins.int
+    convention: _indicators_pb2.Convention.ValueType
+    """convention is the convention that would be used."""
+    warm_up_bars: _builtins.int
+    """warm_up_bars is the number of warm-up bars: the first this many bars of
+    a series have no value.
+    """
+    @_builtins.property
+    def indicator(self) -> _catalogue_pb2.IndicatorEntry:
+        """indicator is the entry the spec selects. A typed member selects its
+        "idc.*" entry; a formula selects an entry compiled from its text, named
+        "formula.<label>".
+        """
+
+    @_builtins.property
+    def params(self) -> _containers.MessageMap[_builtins.str, _indicators_pb2.ParameterValue]:
+        """params are every parameter's value as it would be used, defaults
+        filled in, in canonical form (an enum choice in its declared
+        spelling).
+        """
+
+    @_builtins.property
+    def series_names(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """series_names are the names the spec's Series would have in a response,
+        in order.
+        """
+
+    def __init__(
+        self,
+        *,
+        indicator: _catalogue_pb2.IndicatorEntry | None = ...,
+        params: _abc.Mapping[_builtins.str, _indicators_pb2.ParameterValue] | None = ...,
+        convention: _indicators_pb2.Convention.ValueType = ...,
+        warm_up_bars: _builtins.int = ...,
+        series_names: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["indicator", b"indicator"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["convention", b"convention", "indicator", b"indicator", "params", b"params", "series_names", b"series_names", "warm_up_bars", b"warm_up_bars"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DescribeIndicatorResponse: _TypeAlias = DescribeIndicatorResponse  # noqa: Y015
+
+@_typing.final
+class ScreenRequest(_message.Message):
+    """ScreenRequest is the request of IndicatorService.Screen."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONDITION_FIELD_NUMBER: _builtins.int
+    OUTPUT_FIELD_NUMBER: _builtins.int
+    SYMBOLS_FIELD_NUMBER: _builtins.int
+    DATE_FIELD_NUMBER: _builtins.int
+    CONVENTION_FIELD_NUMBER: _builtins.int
+    INTERVAL_FIELD_NUMBER: _builtins.int
+    ADJUSTMENT_FIELD_NUMBER: _builtins.int
+    output: _builtins.str
+    """output is the name of the condition's output that decides, as the
+    entry lists it ("K", "integer"). Empty means the condition's only
+    OUTPUT_KIND_SIGNAL output, or its only output; a condition with several
+    and no choice gets INVALID_ARGUMENT on "output" listing them.
+    """
+    date: _builtins.str
+    """date is the trading day to check, as "YYYY-MM-DD": each symbol's last
+    bar on or before the end of that day. Empty means each symbol's last
+    bar.
+    """
+    convention: _indicators_pb2.Convention.ValueType
+    """convention is the convention of the condition, as in ComputeIndicators."""
+    interval: _bars_pb2.Interval.ValueType
+    """interval is the bar length the condition is computed on. Unspecified
+    means INTERVAL_1_DAY.
+    """
+    adjustment: _bars_pb2.Adjustment.ValueType
+    """adjustment is the price adjustment, as in GetMACDRequest.adjustment.
+    Symbols that cannot take it are skipped.
+    """
+    @_builtins.property
+    def condition(self) -> _indicators_pb2.IndicatorSpec:
+        """condition is the indicator whose output decides, e.g. a 通达信 formula
+        "CROSS(MA(C,5),MA(C,20))" or {name: "talib.CDLHAMMER"}. Its label names
+        the values in the matches.
+        """
+
+    @_builtins.property
+    def symbols(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """symbols are the symbols to screen, 1 to 1000, case-insensitive. Empty
+        means every symbol of the data store.
+        """
+
+    def __init__(
+        self,
+        *,
+        condition: _indicators_pb2.IndicatorSpec | None = ...,
+        output: _builtins.str = ...,
+        symbols: _abc.Iterable[_builtins.str] | None = ...,
+        date: _builtins.str = ...,
+        convention: _indicators_pb2.Convention.ValueType = ...,
+        interval: _bars_pb2.Interval.ValueType = ...,
+        adjustment: _bars_pb2.Adjustment.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["condition", b"condition"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["adjustment", b"adjustment", "condition", b"condition", "convention", b"convention", "date", b"date", "interval", b"interval", "output", b"output", "symbols", b"symbols"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScreenRequest: _TypeAlias = ScreenRequest  # noqa: Y015
+
+@_typing.final
+class ScreenResponse(_message.Message):
+    """ScreenResponse is the response of IndicatorService.Screen."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MATCHES_FIELD_NUMBER: _builtins.int
+    SKIPPED_FIELD_NUMBER: _builtins.int
+    EVALUATED_COUNT_FIELD_NUMBER: _builtins.int
+    OUTPUT_FIELD_NUMBER: _builtins.int
+    CONVENTION_FIELD_NUMBER: _builtins.int
+    evaluated_count: _builtins.int
+    """evaluated_count is the number of symbols evaluated: matches plus those
+    for which the condition did not hold.
+    """
+    output: _builtins.str
+    """output is the output that decided, as the entry names it."""
+    convention: _indicators_pb2.Convention.ValueType
+    """convention is the convention that was used."""
+    @_builtins.property
+    def matches(self) -> _containers.RepeatedCompositeFieldContainer[Global___ScreenMatch]:
+        """matches are the symbols for which the condition holds, sorted by
+        symbol.
+        """
+
+    @_builtins.property
+    def skipped(self) -> _containers.RepeatedCompositeFieldContainer[Global___ScreenSkip]:
+        """skipped are the symbols that could not be evaluated, sorted by symbol."""
+
+    def __init__(
+        self,
+        *,
+        matches: _abc.Iterable[Global___ScreenMatch] | None = ...,
+        skipped: _abc.Iterable[Global___ScreenSkip] | None = ...,
+        evaluated_count: _builtins.int = ...,
+        output: _builtins.str = ...,
+        convention: _indicators_pb2.Convention.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["convention", b"convention", "evaluated_count", b"evaluated_count", "matches", b"matches", "output", b"output", "skipped", b"skipped"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScreenResponse: _TypeAlias = ScreenResponse  # noqa: Y015
+
+@_typing.final
+class ScreenMatch(_message.Message):
+    """ScreenMatch is one symbol for which the screen's condition holds."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class ValuesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.float
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.float = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    SYMBOL_FIELD_NUMBER: _builtins.int
+    DATE_FIELD_NUMBER: _builtins.int
+    TIME_FIELD_NUMBER: _builtins.int
+    VALUES_FIELD_NUMBER: _builtins.int
+    symbol: _builtins.str
+    """symbol is the symbol's canonical name."""
+    date: _builtins.int
+    """date is the trading day of the bar checked, as days since 1970-01-01
+    (see Bars.dates).
+    """
+    time: _builtins.int
+    """time is the start of the bar checked, as seconds since the Unix epoch
+    (see Bars.times).
+    """
+    @_builtins.property
+    def values(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:
+        """values are every output of the condition on that bar, by Series name
+        ("<label>" or "<label>.<output>"); NaN where an output has no value.
+        """
+
+    def __init__(
+        self,
+        *,
+        symbol: _builtins.str = ...,
+        date: _builtins.int = ...,
+        time: _builtins.int = ...,
+        values: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["date", b"date", "symbol", b"symbol", "time", b"time", "values", b"values"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScreenMatch: _TypeAlias = ScreenMatch  # noqa: Y015
+
+@_typing.final
+class ScreenSkip(_message.Message):
+    """ScreenSkip is one symbol the screen could not evaluate."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SYMBOL_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    symbol: _builtins.str
+    """symbol is the symbol's canonical name."""
+    reason: _builtins.str
+    """reason says why, e.g. "no bar on or before 2024-01-02", "warm-up: the
+    first 33 bars have no value", or the symbol's data problem.
+    """
+    def __init__(
+        self,
+        *,
+        symbol: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["reason", b"reason", "symbol", b"symbol"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScreenSkip: _TypeAlias = ScreenSkip  # noqa: Y015

@@ -51,6 +51,21 @@ class IndicatorServiceStub:
                 request_serializer=idc_dot_v1_dot_indicator__service__pb2.ListSymbolsRequest.SerializeToString,
                 response_deserializer=idc_dot_v1_dot_indicator__service__pb2.ListSymbolsResponse.FromString,
                 _registered_method=True)
+        self.ListIndicators = channel.unary_unary(
+                '/idc.v1.IndicatorService/ListIndicators',
+                request_serializer=idc_dot_v1_dot_indicator__service__pb2.ListIndicatorsRequest.SerializeToString,
+                response_deserializer=idc_dot_v1_dot_indicator__service__pb2.ListIndicatorsResponse.FromString,
+                _registered_method=True)
+        self.DescribeIndicator = channel.unary_unary(
+                '/idc.v1.IndicatorService/DescribeIndicator',
+                request_serializer=idc_dot_v1_dot_indicator__service__pb2.DescribeIndicatorRequest.SerializeToString,
+                response_deserializer=idc_dot_v1_dot_indicator__service__pb2.DescribeIndicatorResponse.FromString,
+                _registered_method=True)
+        self.Screen = channel.unary_unary(
+                '/idc.v1.IndicatorService/Screen',
+                request_serializer=idc_dot_v1_dot_indicator__service__pb2.ScreenRequest.SerializeToString,
+                response_deserializer=idc_dot_v1_dot_indicator__service__pb2.ScreenResponse.FromString,
+                _registered_method=True)
 
 
 class IndicatorServiceServicer:
@@ -121,6 +136,55 @@ class IndicatorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListIndicators(self, request, context):
+        """ListIndicators is a unary RPC that lists the server's indicator
+        catalogue: every function of the installed TA-Lib ("talib.*"), the
+        通达信 formula files ("tdx.*"), the six typed indicators ("idc.*") and
+        the operator's plugins, sorted by name. Each entry describes its
+        parameters, inputs, outputs, conventions and warm-up, so that a client
+        can build a form or a command line from this answer alone and call any
+        entry through IndicatorSpec.name. It never fails.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DescribeIndicator(self, request, context):
+        """DescribeIndicator is a unary RPC that checks one spec without bars: it
+        returns the entry the spec selects (for a formula, the entry compiled
+        from it), the parameters with defaults filled in, and the warm-up bars
+        under the convention that would be used.
+
+        Errors:
+        - INVALID_ARGUMENT: as for one spec of ComputeIndicators, with field
+        paths under "spec", e.g. "spec.params.timeperiod".
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Screen(self, request, context):
+        """Screen is a unary RPC that evaluates a condition over many symbols (选股)
+        and returns those for which it holds on one bar. The condition is an
+        IndicatorSpec (a catalogue entry or a formula); the output that decides
+        holds when its value on the bar is non-zero and not NaN. The indicator
+        is computed over each symbol's whole history, as everywhere else.
+
+        A symbol that cannot be evaluated (an invalid data file, no bar on the
+        date, a warm-up bar, a history shorter than the indicator needs, or an
+        interval it is not stored fine enough for) is not an error: it is
+        listed in skipped with the reason, and the others are still screened.
+
+        Errors:
+        - INVALID_ARGUMENT: a bad condition (field paths under "condition"),
+        an output the condition does not have, a malformed date, more than
+        1000 symbols, or an unknown convention, interval or adjustment.
+        - NOT_FOUND: a listed symbol is unknown.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IndicatorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -138,6 +202,21 @@ def add_IndicatorServiceServicer_to_server(servicer, server):
                     servicer.ListSymbols,
                     request_deserializer=idc_dot_v1_dot_indicator__service__pb2.ListSymbolsRequest.FromString,
                     response_serializer=idc_dot_v1_dot_indicator__service__pb2.ListSymbolsResponse.SerializeToString,
+            ),
+            'ListIndicators': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListIndicators,
+                    request_deserializer=idc_dot_v1_dot_indicator__service__pb2.ListIndicatorsRequest.FromString,
+                    response_serializer=idc_dot_v1_dot_indicator__service__pb2.ListIndicatorsResponse.SerializeToString,
+            ),
+            'DescribeIndicator': grpc.unary_unary_rpc_method_handler(
+                    servicer.DescribeIndicator,
+                    request_deserializer=idc_dot_v1_dot_indicator__service__pb2.DescribeIndicatorRequest.FromString,
+                    response_serializer=idc_dot_v1_dot_indicator__service__pb2.DescribeIndicatorResponse.SerializeToString,
+            ),
+            'Screen': grpc.unary_unary_rpc_method_handler(
+                    servicer.Screen,
+                    request_deserializer=idc_dot_v1_dot_indicator__service__pb2.ScreenRequest.FromString,
+                    response_serializer=idc_dot_v1_dot_indicator__service__pb2.ScreenResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -223,6 +302,87 @@ class IndicatorService:
             '/idc.v1.IndicatorService/ListSymbols',
             idc_dot_v1_dot_indicator__service__pb2.ListSymbolsRequest.SerializeToString,
             idc_dot_v1_dot_indicator__service__pb2.ListSymbolsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListIndicators(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/idc.v1.IndicatorService/ListIndicators',
+            idc_dot_v1_dot_indicator__service__pb2.ListIndicatorsRequest.SerializeToString,
+            idc_dot_v1_dot_indicator__service__pb2.ListIndicatorsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DescribeIndicator(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/idc.v1.IndicatorService/DescribeIndicator',
+            idc_dot_v1_dot_indicator__service__pb2.DescribeIndicatorRequest.SerializeToString,
+            idc_dot_v1_dot_indicator__service__pb2.DescribeIndicatorResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Screen(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/idc.v1.IndicatorService/Screen',
+            idc_dot_v1_dot_indicator__service__pb2.ScreenRequest.SerializeToString,
+            idc_dot_v1_dot_indicator__service__pb2.ScreenResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -86,6 +86,43 @@ class IndicatorServiceStub:
     folder are seen without a restart (the folders are listed again at most
     once a second).
     """
+    ListIndicators: _grpc.UnaryUnaryMultiCallable[_indicator_service_pb2.ListIndicatorsRequest, _indicator_service_pb2.ListIndicatorsResponse]
+    """ListIndicators is a unary RPC that lists the server's indicator
+    catalogue: every function of the installed TA-Lib ("talib.*"), the
+    通达信 formula files ("tdx.*"), the six typed indicators ("idc.*") and
+    the operator's plugins, sorted by name. Each entry describes its
+    parameters, inputs, outputs, conventions and warm-up, so that a client
+    can build a form or a command line from this answer alone and call any
+    entry through IndicatorSpec.name. It never fails.
+    """
+    DescribeIndicator: _grpc.UnaryUnaryMultiCallable[_indicator_service_pb2.DescribeIndicatorRequest, _indicator_service_pb2.DescribeIndicatorResponse]
+    """DescribeIndicator is a unary RPC that checks one spec without bars: it
+    returns the entry the spec selects (for a formula, the entry compiled
+    from it), the parameters with defaults filled in, and the warm-up bars
+    under the convention that would be used.
+
+    Errors:
+    - INVALID_ARGUMENT: as for one spec of ComputeIndicators, with field
+      paths under "spec", e.g. "spec.params.timeperiod".
+    """
+    Screen: _grpc.UnaryUnaryMultiCallable[_indicator_service_pb2.ScreenRequest, _indicator_service_pb2.ScreenResponse]
+    """Screen is a unary RPC that evaluates a condition over many symbols (选股)
+    and returns those for which it holds on one bar. The condition is an
+    IndicatorSpec (a catalogue entry or a formula); the output that decides
+    holds when its value on the bar is non-zero and not NaN. The indicator
+    is computed over each symbol's whole history, as everywhere else.
+
+    A symbol that cannot be evaluated (an invalid data file, no bar on the
+    date, a warm-up bar, a history shorter than the indicator needs, or an
+    interval it is not stored fine enough for) is not an error: it is
+    listed in skipped with the reason, and the others are still screened.
+
+    Errors:
+    - INVALID_ARGUMENT: a bad condition (field paths under "condition"),
+      an output the condition does not have, a malformed date, more than
+      1000 symbols, or an unknown convention, interval or adjustment.
+    - NOT_FOUND: a listed symbol is unknown.
+    """
 
 @_typing.type_check_only
 class IndicatorServiceAsyncStub(IndicatorServiceStub):
@@ -144,6 +181,43 @@ class IndicatorServiceAsyncStub(IndicatorServiceStub):
     listed and served. Files added to, changed in or deleted from a data
     folder are seen without a restart (the folders are listed again at most
     once a second).
+    """
+    ListIndicators: _aio.UnaryUnaryMultiCallable[_indicator_service_pb2.ListIndicatorsRequest, _indicator_service_pb2.ListIndicatorsResponse]  # type: ignore[assignment]
+    """ListIndicators is a unary RPC that lists the server's indicator
+    catalogue: every function of the installed TA-Lib ("talib.*"), the
+    通达信 formula files ("tdx.*"), the six typed indicators ("idc.*") and
+    the operator's plugins, sorted by name. Each entry describes its
+    parameters, inputs, outputs, conventions and warm-up, so that a client
+    can build a form or a command line from this answer alone and call any
+    entry through IndicatorSpec.name. It never fails.
+    """
+    DescribeIndicator: _aio.UnaryUnaryMultiCallable[_indicator_service_pb2.DescribeIndicatorRequest, _indicator_service_pb2.DescribeIndicatorResponse]  # type: ignore[assignment]
+    """DescribeIndicator is a unary RPC that checks one spec without bars: it
+    returns the entry the spec selects (for a formula, the entry compiled
+    from it), the parameters with defaults filled in, and the warm-up bars
+    under the convention that would be used.
+
+    Errors:
+    - INVALID_ARGUMENT: as for one spec of ComputeIndicators, with field
+      paths under "spec", e.g. "spec.params.timeperiod".
+    """
+    Screen: _aio.UnaryUnaryMultiCallable[_indicator_service_pb2.ScreenRequest, _indicator_service_pb2.ScreenResponse]  # type: ignore[assignment]
+    """Screen is a unary RPC that evaluates a condition over many symbols (选股)
+    and returns those for which it holds on one bar. The condition is an
+    IndicatorSpec (a catalogue entry or a formula); the output that decides
+    holds when its value on the bar is non-zero and not NaN. The indicator
+    is computed over each symbol's whole history, as everywhere else.
+
+    A symbol that cannot be evaluated (an invalid data file, no bar on the
+    date, a warm-up bar, a history shorter than the indicator needs, or an
+    interval it is not stored fine enough for) is not an error: it is
+    listed in skipped with the reason, and the others are still screened.
+
+    Errors:
+    - INVALID_ARGUMENT: a bad condition (field paths under "condition"),
+      an output the condition does not have, a malformed date, more than
+      1000 symbols, or an unknown convention, interval or adjustment.
+    - NOT_FOUND: a listed symbol is unknown.
     """
 
 class IndicatorServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -218,6 +292,61 @@ class IndicatorServiceServicer(metaclass=_abc_1.ABCMeta):
         listed and served. Files added to, changed in or deleted from a data
         folder are seen without a restart (the folders are listed again at most
         once a second).
+        """
+
+    @_abc_1.abstractmethod
+    def ListIndicators(
+        self,
+        request: _indicator_service_pb2.ListIndicatorsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_indicator_service_pb2.ListIndicatorsResponse, _abc.Awaitable[_indicator_service_pb2.ListIndicatorsResponse]]:
+        """ListIndicators is a unary RPC that lists the server's indicator
+        catalogue: every function of the installed TA-Lib ("talib.*"), the
+        通达信 formula files ("tdx.*"), the six typed indicators ("idc.*") and
+        the operator's plugins, sorted by name. Each entry describes its
+        parameters, inputs, outputs, conventions and warm-up, so that a client
+        can build a form or a command line from this answer alone and call any
+        entry through IndicatorSpec.name. It never fails.
+        """
+
+    @_abc_1.abstractmethod
+    def DescribeIndicator(
+        self,
+        request: _indicator_service_pb2.DescribeIndicatorRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_indicator_service_pb2.DescribeIndicatorResponse, _abc.Awaitable[_indicator_service_pb2.DescribeIndicatorResponse]]:
+        """DescribeIndicator is a unary RPC that checks one spec without bars: it
+        returns the entry the spec selects (for a formula, the entry compiled
+        from it), the parameters with defaults filled in, and the warm-up bars
+        under the convention that would be used.
+
+        Errors:
+        - INVALID_ARGUMENT: as for one spec of ComputeIndicators, with field
+          paths under "spec", e.g. "spec.params.timeperiod".
+        """
+
+    @_abc_1.abstractmethod
+    def Screen(
+        self,
+        request: _indicator_service_pb2.ScreenRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_indicator_service_pb2.ScreenResponse, _abc.Awaitable[_indicator_service_pb2.ScreenResponse]]:
+        """Screen is a unary RPC that evaluates a condition over many symbols (选股)
+        and returns those for which it holds on one bar. The condition is an
+        IndicatorSpec (a catalogue entry or a formula); the output that decides
+        holds when its value on the bar is non-zero and not NaN. The indicator
+        is computed over each symbol's whole history, as everywhere else.
+
+        A symbol that cannot be evaluated (an invalid data file, no bar on the
+        date, a warm-up bar, a history shorter than the indicator needs, or an
+        interval it is not stored fine enough for) is not an error: it is
+        listed in skipped with the reason, and the others are still screened.
+
+        Errors:
+        - INVALID_ARGUMENT: a bad condition (field paths under "condition"),
+          an output the condition does not have, a malformed date, more than
+          1000 symbols, or an unknown convention, interval or adjustment.
+        - NOT_FOUND: a listed symbol is unknown.
         """
 
 def add_IndicatorServiceServicer_to_server(servicer: IndicatorServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from idc.v1 import bars_pb2 as idc_dot_v1_dot_bars__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17idc/v1/indicators.proto\x12\x06idc.v1\x1a\x11idc/v1/bars.proto\"\'\n\rSMAParameters\x12\x16\n\x06period\x18\x01 \x01(\x05R\x06period\"\'\n\rEMAParameters\x12\x16\n\x06period\x18\x01 \x01(\x05R\x06period\"\'\n\rRSIParameters\x12\x16\n\x06period\x18\x01 \x01(\x05R\x06period\"d\n\x13\x42ollingerParameters\x12\x16\n\x06period\x18\x01 \x01(\x05R\x06period\x12\x0c\n\x01k\x18\x02 \x01(\x01R\x01k\x12\'\n\x07std_dev\x18\x03 \x01(\x0e\x32\x0e.idc.v1.StdDevR\x06stdDev\"\x82\x01\n\rKDJParameters\x12\x16\n\x06period\x18\x01 \x01(\x05R\x06period\x12\x19\n\x08k_period\x18\x02 \x01(\x05R\x07kPeriod\x12\x19\n\x08\x64_period\x18\x03 \x01(\x05R\x07\x64Period\x12#\n\x04seed\x18\x04 \x01(\x0e\x32\x0f.idc.v1.KDJSeedR\x04seed\"\xc0\x02\n\rIndicatorSpec\x12\x14\n\x05label\x18\x01 \x01(\tR\x05label\x12)\n\x03sma\x18\x02 \x01(\x0b\x32\x15.idc.v1.SMAParametersH\x00R\x03sma\x12)\n\x03\x65ma\x18\x03 \x01(\x0b\x32\x15.idc.v1.EMAParametersH\x00R\x03\x65ma\x12,\n\x04macd\x18\x04 \x01(\x0b\x32\x16.idc.v1.MACDParametersH\x00R\x04macd\x12)\n\x03rsi\x18\x05 \x01(\x0b\x32\x15.idc.v1.RSIParametersH\x00R\x03rsi\x12\x31\n\x04\x62oll\x18\x06 \x01(\x0b\x32\x1b.idc.v1.BollingerParametersH\x00R\x04\x62oll\x12)\n\x03kdj\x18\x07 \x01(\x0b\x32\x15.idc.v1.KDJParametersH\x00R\x03kdjB\x0c\n\nparameters\"`\n\x06Series\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12*\n\x11\x66irst_valid_index\x18\x02 \x01(\x05R\x0f\x66irstValidIndex\x12\x16\n\x06values\x18\x03 \x03(\x01R\x06values*R\n\nConvention\x12\x1a\n\x16\x43ONVENTION_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43ONVENTION_TALIB\x10\x01\x12\x12\n\x0e\x43ONVENTION_TDX\x10\x02*M\n\x06StdDev\x12\x17\n\x13STD_DEV_UNSPECIFIED\x10\x00\x12\x16\n\x12STD_DEV_POPULATION\x10\x01\x12\x12\n\x0eSTD_DEV_SAMPLE\x10\x02*O\n\x07KDJSeed\x12\x18\n\x14KDJ_SEED_UNSPECIFIED\x10\x00\x12\x12\n\x0eKDJ_SEED_FIFTY\x10\x01\x12\x16\n\x12KDJ_SEED_FIRST_RSV\x10\x02\x42\x89\x01\n\ncom.idc.v1B\x0fIndicatorsProtoP\x01Z1github.com/idcrpc/idc/clients/go/gen/idc/v1;idcv1\xa2\x02\x03IXX\xaa\x02\x06Idc.V1\xca\x02\x06Idc\\V1\xe2\x02\x12Idc\\V1\\GPBMetadata\xea\x02\x07Idc::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17idc/v1/indicators.proto\x12\x06idc.v1\x1a\x11idc/v1/bars.proto\"\'\n\rSMAParameters\x12\x16\n\x06period\x18\x01 \x01(\x05R\x06period\"\'\n\rEMAParameters\x12\x16\n\x06period\x18\x01 \x01(\x05R\x06period\"\'\n\rRSIParameters\x12\x16\n\x06period\x18\x01 \x01(\x05R\x06period\"d\n\x13\x42ollingerParameters\x12\x16\n\x06period\x18\x01 \x01(\x05R\x06period\x12\x0c\n\x01k\x18\x02 \x01(\x01R\x01k\x12\'\n\x07std_dev\x18\x03 \x01(\x0e\x32\x0e.idc.v1.StdDevR\x06stdDev\"\x82\x01\n\rKDJParameters\x12\x16\n\x06period\x18\x01 \x01(\x05R\x06period\x12\x19\n\x08k_period\x18\x02 \x01(\x05R\x07kPeriod\x12\x19\n\x08\x64_period\x18\x03 \x01(\x05R\x07\x64Period\x12#\n\x04seed\x18\x04 \x01(\x0e\x32\x0f.idc.v1.KDJSeedR\x04seed\"\xfc\x03\n\rIndicatorSpec\x12\x14\n\x05label\x18\x01 \x01(\tR\x05label\x12)\n\x03sma\x18\x02 \x01(\x0b\x32\x15.idc.v1.SMAParametersH\x00R\x03sma\x12)\n\x03\x65ma\x18\x03 \x01(\x0b\x32\x15.idc.v1.EMAParametersH\x00R\x03\x65ma\x12,\n\x04macd\x18\x04 \x01(\x0b\x32\x16.idc.v1.MACDParametersH\x00R\x04macd\x12)\n\x03rsi\x18\x05 \x01(\x0b\x32\x15.idc.v1.RSIParametersH\x00R\x03rsi\x12\x31\n\x04\x62oll\x18\x06 \x01(\x0b\x32\x1b.idc.v1.BollingerParametersH\x00R\x04\x62oll\x12)\n\x03kdj\x18\x07 \x01(\x0b\x32\x15.idc.v1.KDJParametersH\x00R\x03kdj\x12\x12\n\x04name\x18\x08 \x01(\tR\x04name\x12\x18\n\x07\x66ormula\x18\t \x01(\tR\x07\x66ormula\x12\x39\n\x06params\x18\n \x03(\x0b\x32!.idc.v1.IndicatorSpec.ParamsEntryR\x06params\x1aQ\n\x0bParamsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12,\n\x05value\x18\x02 \x01(\x0b\x32\x16.idc.v1.ParameterValueR\x05value:\x02\x38\x01\x42\x0c\n\nparameters\"b\n\x0eParameterValue\x12\x18\n\x06number\x18\x01 \x01(\x01H\x00R\x06number\x12\x18\n\x06\x63hoice\x18\x02 \x01(\tH\x00R\x06\x63hoice\x12\x14\n\x04\x66lag\x18\x03 \x01(\x08H\x00R\x04\x66lagB\x06\n\x04kind\"\x88\x01\n\x06Series\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12*\n\x11\x66irst_valid_index\x18\x02 \x01(\x05R\x0f\x66irstValidIndex\x12\x16\n\x06values\x18\x03 \x03(\x01R\x06values\x12&\n\x04kind\x18\x04 \x01(\x0e\x32\x12.idc.v1.OutputKindR\x04kind*R\n\nConvention\x12\x1a\n\x16\x43ONVENTION_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43ONVENTION_TALIB\x10\x01\x12\x12\n\x0e\x43ONVENTION_TDX\x10\x02*M\n\x06StdDev\x12\x17\n\x13STD_DEV_UNSPECIFIED\x10\x00\x12\x16\n\x12STD_DEV_POPULATION\x10\x01\x12\x12\n\x0eSTD_DEV_SAMPLE\x10\x02*O\n\x07KDJSeed\x12\x18\n\x14KDJ_SEED_UNSPECIFIED\x10\x00\x12\x12\n\x0eKDJ_SEED_FIFTY\x10\x01\x12\x16\n\x12KDJ_SEED_FIRST_RSV\x10\x02*\xba\x01\n\nOutputKind\x12\x1b\n\x17OUTPUT_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11OUTPUT_KIND_PRICE\x10\x01\x12\x17\n\x13OUTPUT_KIND_PERCENT\x10\x02\x12\x15\n\x11OUTPUT_KIND_RATIO\x10\x03\x12\x16\n\x12OUTPUT_KIND_VOLUME\x10\x04\x12\x18\n\x14OUTPUT_KIND_UNITLESS\x10\x05\x12\x16\n\x12OUTPUT_KIND_SIGNAL\x10\x06\x42\x89\x01\n\ncom.idc.v1B\x0fIndicatorsProtoP\x01Z1github.com/idcrpc/idc/clients/go/gen/idc/v1;idcv1\xa2\x02\x03IXX\xaa\x02\x06Idc.V1\xca\x02\x06Idc\\V1\xe2\x02\x12Idc\\V1\\GPBMetadata\xea\x02\x07Idc::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,12 +33,16 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'idc.v1.indicators_pb2', _gl
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\ncom.idc.v1B\017IndicatorsProtoP\001Z1github.com/idcrpc/idc/clients/go/gen/idc/v1;idcv1\242\002\003IXX\252\002\006Idc.V1\312\002\006Idc\\V1\342\002\022Idc\\V1\\GPBMetadata\352\002\007Idc::V1'
-  _globals['_CONVENTION']._serialized_start=833
-  _globals['_CONVENTION']._serialized_end=915
-  _globals['_STDDEV']._serialized_start=917
-  _globals['_STDDEV']._serialized_end=994
-  _globals['_KDJSEED']._serialized_start=996
-  _globals['_KDJSEED']._serialized_end=1075
+  _globals['_INDICATORSPEC_PARAMSENTRY']._loaded_options = None
+  _globals['_INDICATORSPEC_PARAMSENTRY']._serialized_options = b'8\001'
+  _globals['_CONVENTION']._serialized_start=1162
+  _globals['_CONVENTION']._serialized_end=1244
+  _globals['_STDDEV']._serialized_start=1246
+  _globals['_STDDEV']._serialized_end=1323
+  _globals['_KDJSEED']._serialized_start=1325
+  _globals['_KDJSEED']._serialized_end=1404
+  _globals['_OUTPUTKIND']._serialized_start=1407
+  _globals['_OUTPUTKIND']._serialized_end=1593
   _globals['_SMAPARAMETERS']._serialized_start=54
   _globals['_SMAPARAMETERS']._serialized_end=93
   _globals['_EMAPARAMETERS']._serialized_start=95
@@ -50,7 +54,11 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_KDJPARAMETERS']._serialized_start=280
   _globals['_KDJPARAMETERS']._serialized_end=410
   _globals['_INDICATORSPEC']._serialized_start=413
-  _globals['_INDICATORSPEC']._serialized_end=733
-  _globals['_SERIES']._serialized_start=735
-  _globals['_SERIES']._serialized_end=831
+  _globals['_INDICATORSPEC']._serialized_end=921
+  _globals['_INDICATORSPEC_PARAMSENTRY']._serialized_start=826
+  _globals['_INDICATORSPEC_PARAMSENTRY']._serialized_end=907
+  _globals['_PARAMETERVALUE']._serialized_start=923
+  _globals['_PARAMETERVALUE']._serialized_end=1021
+  _globals['_SERIES']._serialized_start=1024
+  _globals['_SERIES']._serialized_end=1160
 # @@protoc_insertion_point(module_scope)

@@ -129,6 +129,70 @@ KDJ_SEED_FIRST_RSV: KDJSeed.ValueType  # 2
 """KDJ_SEED_FIRST_RSV starts K and D from the first RSV."""
 Global___KDJSeed: _TypeAlias = KDJSeed  # noqa: Y015
 
+class _OutputKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _OutputKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_OutputKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    OUTPUT_KIND_UNSPECIFIED: _OutputKind.ValueType  # 0
+    """OUTPUT_KIND_UNSPECIFIED is never sent by this server."""
+    OUTPUT_KIND_PRICE: _OutputKind.ValueType  # 1
+    """OUTPUT_KIND_PRICE is a price level in the unit of the bars' prices
+    (moving averages, bands, SAR): drawn over the price panel. Price
+    differences such as MACD are OUTPUT_KIND_UNITLESS.
+    """
+    OUTPUT_KIND_PERCENT: _OutputKind.ValueType  # 2
+    """OUTPUT_KIND_PERCENT is in percent: 0-100 for bounded oscillators (RSI,
+    KDJ's K and D), unbounded for rates of change.
+    """
+    OUTPUT_KIND_RATIO: _OutputKind.ValueType  # 3
+    """OUTPUT_KIND_RATIO is a dimensionless ratio, 1.0 meaning 100%."""
+    OUTPUT_KIND_VOLUME: _OutputKind.ValueType  # 4
+    """OUTPUT_KIND_VOLUME is in the unit of the bars' volume (OBV, AD)."""
+    OUTPUT_KIND_UNITLESS: _OutputKind.ValueType  # 5
+    """OUTPUT_KIND_UNITLESS is in a unit of its own, or none (MACD, ATR, CCI)."""
+    OUTPUT_KIND_SIGNAL: _OutputKind.ValueType  # 6
+    """OUTPUT_KIND_SIGNAL is a per-bar signal: 0 means nothing, any other
+    value means it fired on that bar. Formula comparisons give 1 or 0;
+    TA-Lib candlestick patterns give +100 (bullish), -100 (bearish), +-80
+    for the weaker form of CDLENGULFING, CDLHARAMI and CDLHARAMICROSS, and
+    +-200 for a confirmed CDLHIKKAKE or CDLHIKKAKEMOD. Charts draw signals
+    as markers on the price panel.
+    """
+
+class OutputKind(_OutputKind, metaclass=_OutputKindEnumTypeWrapper):
+    """OutputKind says what an indicator output's values mean, so that a client
+    knows their unit and a chart knows where to draw them.
+    """
+
+OUTPUT_KIND_UNSPECIFIED: OutputKind.ValueType  # 0
+"""OUTPUT_KIND_UNSPECIFIED is never sent by this server."""
+OUTPUT_KIND_PRICE: OutputKind.ValueType  # 1
+"""OUTPUT_KIND_PRICE is a price level in the unit of the bars' prices
+(moving averages, bands, SAR): drawn over the price panel. Price
+differences such as MACD are OUTPUT_KIND_UNITLESS.
+"""
+OUTPUT_KIND_PERCENT: OutputKind.ValueType  # 2
+"""OUTPUT_KIND_PERCENT is in percent: 0-100 for bounded oscillators (RSI,
+KDJ's K and D), unbounded for rates of change.
+"""
+OUTPUT_KIND_RATIO: OutputKind.ValueType  # 3
+"""OUTPUT_KIND_RATIO is a dimensionless ratio, 1.0 meaning 100%."""
+OUTPUT_KIND_VOLUME: OutputKind.ValueType  # 4
+"""OUTPUT_KIND_VOLUME is in the unit of the bars' volume (OBV, AD)."""
+OUTPUT_KIND_UNITLESS: OutputKind.ValueType  # 5
+"""OUTPUT_KIND_UNITLESS is in a unit of its own, or none (MACD, ATR, CCI)."""
+OUTPUT_KIND_SIGNAL: OutputKind.ValueType  # 6
+"""OUTPUT_KIND_SIGNAL is a per-bar signal: 0 means nothing, any other
+value means it fired on that bar. Formula comparisons give 1 or 0;
+TA-Lib candlestick patterns give +100 (bullish), -100 (bearish), +-80
+for the weaker form of CDLENGULFING, CDLHARAMI and CDLHARAMICROSS, and
++-200 for a confirmed CDLHIKKAKE or CDLHIKKAKEMOD. Charts draw signals
+as markers on the price panel.
+"""
+Global___OutputKind: _TypeAlias = OutputKind  # noqa: Y015
+
 @_typing.final
 class SMAParameters(_message.Message):
     """SMAParameters configure a simple moving average of the close (通达信 MA).
@@ -297,9 +361,35 @@ Global___KDJParameters: _TypeAlias = KDJParameters  # noqa: Y015
 
 @_typing.final
 class IndicatorSpec(_message.Message):
-    """IndicatorSpec asks for one indicator with its parameters."""
+    """IndicatorSpec asks for one indicator with its parameters. It selects the
+    indicator in exactly one of three ways: a member of parameters (the six
+    typed indicators), name (any entry of IndicatorService.ListIndicators,
+    with params), or formula (通达信 formula text, with params). None or more
+    than one of them gets INVALID_ARGUMENT on the spec.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class ParamsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        @_builtins.property
+        def value(self) -> Global___ParameterValue: ...
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: Global___ParameterValue | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
 
     LABEL_FIELD_NUMBER: _builtins.int
     SMA_FIELD_NUMBER: _builtins.int
@@ -308,11 +398,38 @@ class IndicatorSpec(_message.Message):
     RSI_FIELD_NUMBER: _builtins.int
     BOLL_FIELD_NUMBER: _builtins.int
     KDJ_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    FORMULA_FIELD_NUMBER: _builtins.int
+    PARAMS_FIELD_NUMBER: _builtins.int
     label: _builtins.str
     """label prefixes the names of this indicator's output series. Empty means
-    the indicator's name (sma, ema, macd, rsi, boll, kdj). Must match
-    [a-z0-9_]{1,32} and be unique within a request, so that two SMAs need
-    labels such as "sma5" and "sma20". Violations get INVALID_ARGUMENT.
+    the indicator's name: sma, ema, macd, rsi, boll, kdj for the typed
+    members; the entry's local name in lower case for name ("adx" for
+    "talib.ADX"); "formula" for formula. Must match [a-z0-9_]{1,32} and be
+    unique within a request, so that two SMAs need labels such as "sma5"
+    and "sma20". Violations get INVALID_ARGUMENT.
+    """
+    name: _builtins.str
+    """name selects a catalogue entry by its full name, "namespace.LOCAL" as
+    ListIndicators lists it ("talib.ADX", "tdx.KDJ", "idc.macd", or a
+    plugin's "example.ZSCORE"), case-insensitive. A bare LOCAL ("ADX")
+    finds the one entry of that local name; when several namespaces have
+    it, INVALID_ARGUMENT lists them. Unknown names get INVALID_ARGUMENT on
+    "indicators[i].name" with up to five close matches. Programs that must
+    not break when a plugin is installed use full names.
+    """
+    formula: _builtins.str
+    """formula is 通达信 formula text, compiled on the server, e.g.
+    "DIF:EMA(CLOSE,12)-EMA(CLOSE,26); DEA:EMA(DIF,9); MACD:(DIF-DEA)*2;".
+    Every "NAME:expr;" statement is an output, in order; "NAME:=expr;" is
+    an intermediate. The text may start with the header lines of a formula
+    file ("// param: N = 9, 1..100, doc"), which declare parameters that
+    params then sets. Limits: 20,000 characters, 500 statements, nesting
+    depth 100, periods 1-1000, and a bound on the work per evaluation
+    (bars times window bars). A syntax error gets INVALID_ARGUMENT on
+    "indicators[i].formula" with the line, column and what was expected,
+    e.g. "line 1, column 18: expected ')'". The functions and their
+    semantics are documented in docs/decisions/0019-formula-language.md.
     """
     @_builtins.property
     def sma(self) -> Global___SMAParameters:
@@ -341,6 +458,17 @@ class IndicatorSpec(_message.Message):
     def kdj(self) -> Global___KDJParameters:
         """kdj is the KDJ oscillator."""
 
+    @_builtins.property
+    def params(self) -> _containers.MessageMap[_builtins.str, Global___ParameterValue]:
+        """params are the parameters of the entry that name selects, or of the
+        parameters formula's header declares, by their case-sensitive names as
+        ListIndicators lists them ("timeperiod", "N"). A parameter left out
+        takes its default. An unknown name, a value of the wrong type or one
+        out of range gets INVALID_ARGUMENT on "indicators[i].params.<name>",
+        e.g. "indicators[3].params.timeperiod: 0 is below the minimum 2".
+        Must be empty with a typed member.
+        """
+
     def __init__(
         self,
         *,
@@ -351,16 +479,58 @@ class IndicatorSpec(_message.Message):
         rsi: Global___RSIParameters | None = ...,
         boll: Global___BollingerParameters | None = ...,
         kdj: Global___KDJParameters | None = ...,
+        name: _builtins.str = ...,
+        formula: _builtins.str = ...,
+        params: _abc.Mapping[_builtins.str, Global___ParameterValue] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["boll", b"boll", "ema", b"ema", "kdj", b"kdj", "macd", b"macd", "parameters", b"parameters", "rsi", b"rsi", "sma", b"sma"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["boll", b"boll", "ema", b"ema", "kdj", b"kdj", "label", b"label", "macd", b"macd", "parameters", b"parameters", "rsi", b"rsi", "sma", b"sma"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["boll", b"boll", "ema", b"ema", "formula", b"formula", "kdj", b"kdj", "label", b"label", "macd", b"macd", "name", b"name", "parameters", b"parameters", "params", b"params", "rsi", b"rsi", "sma", b"sma"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_parameters: _TypeAlias = _typing.Literal["sma", "ema", "macd", "rsi", "boll", "kdj"]  # noqa: Y015
     _WhichOneofArgType_parameters: _TypeAlias = _typing.Literal["parameters", b"parameters"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_parameters) -> _WhichOneofReturnType_parameters | None: ...
 
 Global___IndicatorSpec: _TypeAlias = IndicatorSpec  # noqa: Y015
+
+@_typing.final
+class ParameterValue(_message.Message):
+    """ParameterValue is one parameter's value, of the type that
+    IndicatorParameter.type declares.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NUMBER_FIELD_NUMBER: _builtins.int
+    CHOICE_FIELD_NUMBER: _builtins.int
+    FLAG_FIELD_NUMBER: _builtins.int
+    number: _builtins.float
+    """number is the value of a PARAMETER_TYPE_INT or PARAMETER_TYPE_FLOAT
+    parameter. An INT parameter takes an integral number (14 or 14.0).
+    """
+    choice: _builtins.str
+    """choice is the value of a PARAMETER_TYPE_ENUM parameter: one of its
+    choices, by name, case-insensitive (e.g. "EMA" for a moving average
+    type).
+    """
+    flag: _builtins.bool
+    """flag is the value of a PARAMETER_TYPE_BOOL parameter."""
+    def __init__(
+        self,
+        *,
+        number: _builtins.float = ...,
+        choice: _builtins.str = ...,
+        flag: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["choice", b"choice", "flag", b"flag", "kind", b"kind", "number", b"number"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["choice", b"choice", "flag", b"flag", "kind", b"kind", "number", b"number"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["number", "choice", "flag"]  # noqa: Y015
+    _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
+
+Global___ParameterValue: _TypeAlias = ParameterValue  # noqa: Y015
 
 @_typing.final
 class Series(_message.Message):
@@ -371,6 +541,7 @@ class Series(_message.Message):
     NAME_FIELD_NUMBER: _builtins.int
     FIRST_VALID_INDEX_FIELD_NUMBER: _builtins.int
     VALUES_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """name is "<label>" for one-output indicators and "<label>.<output>"
     otherwise, e.g. "sma20", "macd.signal", "boll.upper".
@@ -380,12 +551,16 @@ class Series(_message.Message):
     bar with a value. Bars before it are warm-up bars: the indicator has no
     value there, and they are not sent.
     """
+    kind: Global___OutputKind.ValueType
+    """kind is what the values mean (the output's kind in ListIndicators)."""
     @_builtins.property
     def values(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
         """values holds one value per bar from first_valid_index on, so that
         values[k] belongs to dates[first_valid_index + k]. Its length is
         len(dates) - first_valid_index. Units are those of the indicator: price
-        units for SMA, EMA, MACD and Bollinger; percent for RSI and KDJ.
+        units for SMA, EMA, MACD and Bollinger; percent for RSI and KDJ; kind
+        says. A catalogue entry may have no value on a bar after the warm-up
+        (talib.LN of a negative number); it is sent as NaN.
         """
 
     def __init__(
@@ -394,10 +569,11 @@ class Series(_message.Message):
         name: _builtins.str = ...,
         first_valid_index: _builtins.int = ...,
         values: _abc.Iterable[_builtins.float] | None = ...,
+        kind: Global___OutputKind.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["first_valid_index", b"first_valid_index", "name", b"name", "values", b"values"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["first_valid_index", b"first_valid_index", "kind", b"kind", "name", b"name", "values", b"values"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

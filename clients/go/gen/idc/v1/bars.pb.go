@@ -21,7 +21,170 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// Bars holds daily OHLCV bars as parallel columns: element i of every column
+// Interval is the length of a bar. A store holds a symbol at one interval
+// and serves it at that one and every coarser one, aggregated by the
+// server: open is the first bar's open, high the highest high, low the
+// lowest low, close the last close and volume the sum. Intraday bars never
+// span a session break (the lunch break of Shanghai, the night), a day is
+// the exchange's trading day in its time zone, a week runs Monday to Sunday
+// and a month is a calendar month, as in 通达信; periods with no trading
+// have no bar. Minute bars are anchored at the session's open: the 60-minute
+// bars of a 09:30-11:30 session start at 09:30 and 10:30.
+type Interval int32
+
+const (
+	// INTERVAL_UNSPECIFIED in a request means INTERVAL_1_DAY, the interval
+	// every older client gets.
+	Interval_INTERVAL_UNSPECIFIED Interval = 0
+	// INTERVAL_1_MINUTE is one minute.
+	Interval_INTERVAL_1_MINUTE Interval = 1
+	// INTERVAL_5_MINUTES is five minutes.
+	Interval_INTERVAL_5_MINUTES Interval = 2
+	// INTERVAL_15_MINUTES is fifteen minutes.
+	Interval_INTERVAL_15_MINUTES Interval = 3
+	// INTERVAL_30_MINUTES is thirty minutes.
+	Interval_INTERVAL_30_MINUTES Interval = 4
+	// INTERVAL_1_HOUR is sixty minutes.
+	Interval_INTERVAL_1_HOUR Interval = 5
+	// INTERVAL_1_DAY is one trading day.
+	Interval_INTERVAL_1_DAY Interval = 6
+	// INTERVAL_1_WEEK is one calendar week, Monday to Sunday.
+	Interval_INTERVAL_1_WEEK Interval = 7
+	// INTERVAL_1_MONTH is one calendar month.
+	Interval_INTERVAL_1_MONTH Interval = 8
+)
+
+// Enum value maps for Interval.
+var (
+	Interval_name = map[int32]string{
+		0: "INTERVAL_UNSPECIFIED",
+		1: "INTERVAL_1_MINUTE",
+		2: "INTERVAL_5_MINUTES",
+		3: "INTERVAL_15_MINUTES",
+		4: "INTERVAL_30_MINUTES",
+		5: "INTERVAL_1_HOUR",
+		6: "INTERVAL_1_DAY",
+		7: "INTERVAL_1_WEEK",
+		8: "INTERVAL_1_MONTH",
+	}
+	Interval_value = map[string]int32{
+		"INTERVAL_UNSPECIFIED": 0,
+		"INTERVAL_1_MINUTE":    1,
+		"INTERVAL_5_MINUTES":   2,
+		"INTERVAL_15_MINUTES":  3,
+		"INTERVAL_30_MINUTES":  4,
+		"INTERVAL_1_HOUR":      5,
+		"INTERVAL_1_DAY":       6,
+		"INTERVAL_1_WEEK":      7,
+		"INTERVAL_1_MONTH":     8,
+	}
+)
+
+func (x Interval) Enum() *Interval {
+	p := new(Interval)
+	*p = x
+	return p
+}
+
+func (x Interval) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Interval) Descriptor() protoreflect.EnumDescriptor {
+	return file_idc_v1_bars_proto_enumTypes[0].Descriptor()
+}
+
+func (Interval) Type() protoreflect.EnumType {
+	return &file_idc_v1_bars_proto_enumTypes[0]
+}
+
+func (x Interval) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Interval.Descriptor instead.
+func (Interval) EnumDescriptor() ([]byte, []int) {
+	return file_idc_v1_bars_proto_rawDescGZIP(), []int{0}
+}
+
+// Adjustment selects how prices are adjusted for splits and dividends
+// before indicators are computed. Open, high, low and close are scaled
+// alike; volumes are served as stored.
+type Adjustment int32
+
+const (
+	// ADJUSTMENT_UNSPECIFIED in a request means ADJUSTMENT_AS_STORED, the
+	// behaviour of every older client.
+	Adjustment_ADJUSTMENT_UNSPECIFIED Adjustment = 0
+	// ADJUSTMENT_AS_STORED serves prices as the store holds them; their basis
+	// is SymbolInfo.price_adjustment (the bundled SPY is stored adjusted for
+	// splits and dividends, AAPL for splits only, and 000001.SH needs none).
+	Adjustment_ADJUSTMENT_AS_STORED Adjustment = 1
+	// ADJUSTMENT_NONE serves prices as traded, with jumps at splits and
+	// dividends. A symbol with adjustment factors gets its raw prices; a
+	// symbol without them gets FAILED_PRECONDITION naming the symbol, unless
+	// its stored prices need no adjustment (PRICE_ADJUSTMENT_NONE or
+	// PRICE_ADJUSTMENT_NOT_NEEDED), which are served as stored.
+	Adjustment_ADJUSTMENT_NONE Adjustment = 2
+	// ADJUSTMENT_FORWARD (前复权) scales every price by its bar's factor
+	// divided by the last bar's factor: the latest prices are as traded and
+	// earlier ones move to match. The result changes whenever a new split or
+	// dividend arrives. Symbols without factors: as for ADJUSTMENT_NONE, and
+	// PRICE_ADJUSTMENT_NOT_NEEDED symbols are served as stored.
+	Adjustment_ADJUSTMENT_FORWARD Adjustment = 3
+	// ADJUSTMENT_BACKWARD (后复权) scales every price by its bar's factor
+	// divided by the first bar's factor: the first prices are as traded and
+	// later ones grow, so past values never change. Symbols without factors:
+	// as for ADJUSTMENT_FORWARD.
+	Adjustment_ADJUSTMENT_BACKWARD Adjustment = 4
+)
+
+// Enum value maps for Adjustment.
+var (
+	Adjustment_name = map[int32]string{
+		0: "ADJUSTMENT_UNSPECIFIED",
+		1: "ADJUSTMENT_AS_STORED",
+		2: "ADJUSTMENT_NONE",
+		3: "ADJUSTMENT_FORWARD",
+		4: "ADJUSTMENT_BACKWARD",
+	}
+	Adjustment_value = map[string]int32{
+		"ADJUSTMENT_UNSPECIFIED": 0,
+		"ADJUSTMENT_AS_STORED":   1,
+		"ADJUSTMENT_NONE":        2,
+		"ADJUSTMENT_FORWARD":     3,
+		"ADJUSTMENT_BACKWARD":    4,
+	}
+)
+
+func (x Adjustment) Enum() *Adjustment {
+	p := new(Adjustment)
+	*p = x
+	return p
+}
+
+func (x Adjustment) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Adjustment) Descriptor() protoreflect.EnumDescriptor {
+	return file_idc_v1_bars_proto_enumTypes[1].Descriptor()
+}
+
+func (Adjustment) Type() protoreflect.EnumType {
+	return &file_idc_v1_bars_proto_enumTypes[1]
+}
+
+func (x Adjustment) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Adjustment.Descriptor instead.
+func (Adjustment) EnumDescriptor() ([]byte, []int) {
+	return file_idc_v1_bars_proto_rawDescGZIP(), []int{1}
+}
+
+// Bars holds OHLCV bars as parallel columns: element i of every column
 // describes the same bar. Columns are packed repeated scalars rather than one
 // message per bar, because a packed column encodes and decodes as one
 // contiguous array, which is 5-10x faster in Python at 100k bars than
@@ -37,11 +200,19 @@ const (
 // e.g. "inline_bars.high: at index 3: 9.5 is below low 10.0". A bar whose
 // open or close lies outside [low, high] is accepted as it is. The server's
 // data files are held to the same rules (see SymbolInfo.state).
+//
+// Intraday bars (interval shorter than a day) carry times; their dates may
+// repeat, one per bar of the same session. In a request, inline bars give
+// dates (daily bars, as before) or times (any interval) or both; times
+// must then be strictly increasing and dates may be left empty.
 type Bars struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// dates are the trading days as whole days since 1970-01-01 (the Unix
-	// epoch), strictly increasing. A value is the exchange's local calendar
-	// date of the session, with no time zone: 19720 is 2023-12-29.
+	// epoch). A value is the exchange's local calendar date of the session,
+	// with no time zone: 19720 is 2023-12-29. For daily bars dates are
+	// strictly increasing. For intraday bars each is the trading day the bar
+	// belongs to. For weekly and monthly bars each is the last trading day
+	// the bar includes, as 通达信 and most vendors date them.
 	Dates []int32 `protobuf:"varint,1,rep,packed,name=dates,proto3" json:"dates,omitempty"`
 	// open is each bar's opening price, in the instrument's quote currency
 	// (or index points).
@@ -54,9 +225,35 @@ type Bars struct {
 	Close []float64 `protobuf:"fixed64,5,rep,packed,name=close,proto3" json:"close,omitempty"`
 	// volume is each bar's traded volume, in the unit of the data source
 	// (shares for the bundled data).
-	Volume        []float64 `protobuf:"fixed64,6,rep,packed,name=volume,proto3" json:"volume,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Volume []float64 `protobuf:"fixed64,6,rep,packed,name=volume,proto3" json:"volume,omitempty"`
+	// times are each bar's start, as whole seconds since the Unix epoch
+	// (1970-01-01T00:00:00Z), strictly increasing. A bar covers [time, time
+	// + interval): the 5-minute bar at 09:30 holds the trades from 09:30:00
+	// up to 09:35:00 (vendors that stamp a bar with its end, as 通达信's
+	// minute files do, are converted when read). A daily bar's time is
+	// 00:00 of its trading day in time_zone; a weekly bar's, 00:00 of the
+	// Monday of its week; a monthly bar's, 00:00 of the first day of its
+	// month. Responses always fill it.
+	Times []int64 `protobuf:"varint,7,rep,packed,name=times,proto3" json:"times,omitempty"`
+	// interval is the length of every bar. In a response it is the interval
+	// served. In a request's inline bars, INTERVAL_UNSPECIFIED means
+	// INTERVAL_1_DAY when dates are given and is INVALID_ARGUMENT when only
+	// times are.
+	Interval Interval `protobuf:"varint,8,opt,name=interval,proto3,enum=idc.v1.Interval" json:"interval,omitempty"`
+	// time_zone is the IANA name of the exchange's time zone, in which
+	// dates, sessions and daily bars are reckoned, e.g. "America/New_York"
+	// or "Asia/Shanghai". In a request's inline bars, empty means "UTC"; an
+	// unknown name gets INVALID_ARGUMENT.
+	TimeZone string `protobuf:"bytes,9,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// adjustment_factors are the optional cumulative adjustment factors of
+	// each bar (tushare's adj_factor): the product of every split ratio and
+	// dividend factor since the series began, so that price *
+	// adjustment_factor is the backward-adjusted (后复权) price. Empty means
+	// none. When given, it has one finite value above 0 per bar, and the
+	// prices are as traded (unadjusted).
+	AdjustmentFactors []float64 `protobuf:"fixed64,10,rep,packed,name=adjustment_factors,json=adjustmentFactors,proto3" json:"adjustment_factors,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Bars) Reset() {
@@ -127,6 +324,34 @@ func (x *Bars) GetClose() []float64 {
 func (x *Bars) GetVolume() []float64 {
 	if x != nil {
 		return x.Volume
+	}
+	return nil
+}
+
+func (x *Bars) GetTimes() []int64 {
+	if x != nil {
+		return x.Times
+	}
+	return nil
+}
+
+func (x *Bars) GetInterval() Interval {
+	if x != nil {
+		return x.Interval
+	}
+	return Interval_INTERVAL_UNSPECIFIED
+}
+
+func (x *Bars) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *Bars) GetAdjustmentFactors() []float64 {
+	if x != nil {
+		return x.AdjustmentFactors
 	}
 	return nil
 }
@@ -205,20 +430,42 @@ var File_idc_v1_bars_proto protoreflect.FileDescriptor
 
 const file_idc_v1_bars_proto_rawDesc = "" +
 	"\n" +
-	"\x11idc/v1/bars.proto\x12\x06idc.v1\"\x84\x01\n" +
+	"\x11idc/v1/bars.proto\x12\x06idc.v1\"\x94\x02\n" +
 	"\x04Bars\x12\x14\n" +
 	"\x05dates\x18\x01 \x03(\x05R\x05dates\x12\x12\n" +
 	"\x04open\x18\x02 \x03(\x01R\x04open\x12\x12\n" +
 	"\x04high\x18\x03 \x03(\x01R\x04high\x12\x10\n" +
 	"\x03low\x18\x04 \x03(\x01R\x03low\x12\x14\n" +
 	"\x05close\x18\x05 \x03(\x01R\x05close\x12\x16\n" +
-	"\x06volume\x18\x06 \x03(\x01R\x06volume\"w\n" +
+	"\x06volume\x18\x06 \x03(\x01R\x06volume\x12\x14\n" +
+	"\x05times\x18\a \x03(\x03R\x05times\x12,\n" +
+	"\binterval\x18\b \x01(\x0e2\x10.idc.v1.IntervalR\binterval\x12\x1b\n" +
+	"\ttime_zone\x18\t \x01(\tR\btimeZone\x12-\n" +
+	"\x12adjustment_factors\x18\n" +
+	" \x03(\x01R\x11adjustmentFactors\"w\n" +
 	"\x0eMACDParameters\x12\x1f\n" +
 	"\vfast_period\x18\x01 \x01(\x05R\n" +
 	"fastPeriod\x12\x1f\n" +
 	"\vslow_period\x18\x02 \x01(\x05R\n" +
 	"slowPeriod\x12#\n" +
-	"\rsignal_period\x18\x03 \x01(\x05R\fsignalPeriodB\x83\x01\n" +
+	"\rsignal_period\x18\x03 \x01(\x05R\fsignalPeriod*\xd9\x01\n" +
+	"\bInterval\x12\x18\n" +
+	"\x14INTERVAL_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11INTERVAL_1_MINUTE\x10\x01\x12\x16\n" +
+	"\x12INTERVAL_5_MINUTES\x10\x02\x12\x17\n" +
+	"\x13INTERVAL_15_MINUTES\x10\x03\x12\x17\n" +
+	"\x13INTERVAL_30_MINUTES\x10\x04\x12\x13\n" +
+	"\x0fINTERVAL_1_HOUR\x10\x05\x12\x12\n" +
+	"\x0eINTERVAL_1_DAY\x10\x06\x12\x13\n" +
+	"\x0fINTERVAL_1_WEEK\x10\a\x12\x14\n" +
+	"\x10INTERVAL_1_MONTH\x10\b*\x88\x01\n" +
+	"\n" +
+	"Adjustment\x12\x1a\n" +
+	"\x16ADJUSTMENT_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14ADJUSTMENT_AS_STORED\x10\x01\x12\x13\n" +
+	"\x0fADJUSTMENT_NONE\x10\x02\x12\x16\n" +
+	"\x12ADJUSTMENT_FORWARD\x10\x03\x12\x17\n" +
+	"\x13ADJUSTMENT_BACKWARD\x10\x04B\x83\x01\n" +
 	"\n" +
 	"com.idc.v1B\tBarsProtoP\x01Z1github.com/idcrpc/idc/clients/go/gen/idc/v1;idcv1\xa2\x02\x03IXX\xaa\x02\x06Idc.V1\xca\x02\x06Idc\\V1\xe2\x02\x12Idc\\V1\\GPBMetadata\xea\x02\aIdc::V1b\x06proto3"
 
@@ -234,17 +481,21 @@ func file_idc_v1_bars_proto_rawDescGZIP() []byte {
 	return file_idc_v1_bars_proto_rawDescData
 }
 
+var file_idc_v1_bars_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
 var file_idc_v1_bars_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_idc_v1_bars_proto_goTypes = []any{
-	(*Bars)(nil),           // 0: idc.v1.Bars
-	(*MACDParameters)(nil), // 1: idc.v1.MACDParameters
+	(Interval)(0),          // 0: idc.v1.Interval
+	(Adjustment)(0),        // 1: idc.v1.Adjustment
+	(*Bars)(nil),           // 2: idc.v1.Bars
+	(*MACDParameters)(nil), // 3: idc.v1.MACDParameters
 }
 var file_idc_v1_bars_proto_depIdxs = []int32{
-	0, // [0:0] is the sub-list for method output_type
-	0, // [0:0] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	0, // 0: idc.v1.Bars.interval:type_name -> idc.v1.Interval
+	1, // [1:1] is the sub-list for method output_type
+	1, // [1:1] is the sub-list for method input_type
+	1, // [1:1] is the sub-list for extension type_name
+	1, // [1:1] is the sub-list for extension extendee
+	0, // [0:1] is the sub-list for field type_name
 }
 
 func init() { file_idc_v1_bars_proto_init() }
@@ -257,13 +508,14 @@ func file_idc_v1_bars_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_idc_v1_bars_proto_rawDesc), len(file_idc_v1_bars_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      2,
 			NumMessages:   2,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_idc_v1_bars_proto_goTypes,
 		DependencyIndexes: file_idc_v1_bars_proto_depIdxs,
+		EnumInfos:         file_idc_v1_bars_proto_enumTypes,
 		MessageInfos:      file_idc_v1_bars_proto_msgTypes,
 	}.Build()
 	File_idc_v1_bars_proto = out.File

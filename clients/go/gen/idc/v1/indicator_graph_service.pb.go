@@ -639,6 +639,7 @@ type ChartPanel struct {
 	//	*ChartPanel_Macd
 	//	*ChartPanel_Rsi
 	//	*ChartPanel_Kdj
+	//	*ChartPanel_Indicator
 	Kind          isChartPanel_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -717,6 +718,15 @@ func (x *ChartPanel) GetKdj() *KDJParameters {
 	return nil
 }
 
+func (x *ChartPanel) GetIndicator() *IndicatorSpec {
+	if x != nil {
+		if x, ok := x.Kind.(*ChartPanel_Indicator); ok {
+			return x.Indicator
+		}
+	}
+	return nil
+}
+
 type isChartPanel_Kind interface {
 	isChartPanel_Kind()
 }
@@ -742,6 +752,16 @@ type ChartPanel_Kdj struct {
 	Kdj *KDJParameters `protobuf:"bytes,4,opt,name=kdj,proto3,oneof"`
 }
 
+type ChartPanel_Indicator struct {
+	// indicator is any catalogue entry or formula (see IndicatorSpec): its
+	// outputs other than OUTPUT_KIND_SIGNAL are lines in this panel, each
+	// in the legend, and its signal outputs are markers on the price panel
+	// (above the bar for a positive value, below for a negative one). A
+	// spec whose outputs are all signals adds markers and no panel.
+	// Errors name the field under "panels[i].indicator".
+	Indicator *IndicatorSpec `protobuf:"bytes,5,opt,name=indicator,proto3,oneof"`
+}
+
 func (*ChartPanel_Volume) isChartPanel_Kind() {}
 
 func (*ChartPanel_Macd) isChartPanel_Kind() {}
@@ -749,6 +769,8 @@ func (*ChartPanel_Macd) isChartPanel_Kind() {}
 func (*ChartPanel_Rsi) isChartPanel_Kind() {}
 
 func (*ChartPanel_Kdj) isChartPanel_Kind() {}
+
+func (*ChartPanel_Indicator) isChartPanel_Kind() {}
 
 // ChartOverlay is one indicator drawn over the price panel.
 type ChartOverlay struct {
@@ -760,6 +782,7 @@ type ChartOverlay struct {
 	//	*ChartOverlay_Sma
 	//	*ChartOverlay_Ema
 	//	*ChartOverlay_Boll
+	//	*ChartOverlay_Indicator
 	Kind          isChartOverlay_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -829,6 +852,15 @@ func (x *ChartOverlay) GetBoll() *BollingerParameters {
 	return nil
 }
 
+func (x *ChartOverlay) GetIndicator() *IndicatorSpec {
+	if x != nil {
+		if x, ok := x.Kind.(*ChartOverlay_Indicator); ok {
+			return x.Indicator
+		}
+	}
+	return nil
+}
+
 type isChartOverlay_Kind interface {
 	isChartOverlay_Kind()
 }
@@ -848,11 +880,22 @@ type ChartOverlay_Boll struct {
 	Boll *BollingerParameters `protobuf:"bytes,3,opt,name=boll,proto3,oneof"`
 }
 
+type ChartOverlay_Indicator struct {
+	// indicator is any catalogue entry or formula (see IndicatorSpec) whose
+	// outputs are OUTPUT_KIND_PRICE (lines over the prices) or
+	// OUTPUT_KIND_SIGNAL (markers on the bars). Another kind of output gets
+	// INVALID_ARGUMENT on "overlays[i].indicator" naming it: draw it in a
+	// panel.
+	Indicator *IndicatorSpec `protobuf:"bytes,4,opt,name=indicator,proto3,oneof"`
+}
+
 func (*ChartOverlay_Sma) isChartOverlay_Kind() {}
 
 func (*ChartOverlay_Ema) isChartOverlay_Kind() {}
 
 func (*ChartOverlay_Boll) isChartOverlay_Kind() {}
+
+func (*ChartOverlay_Indicator) isChartOverlay_Kind() {}
 
 // GetChartRequest is the request of IndicatorGraphService.GetChart. An empty
 // request is valid: the default symbol's whole history with volume and MACD
@@ -867,11 +910,12 @@ type GetChartRequest struct {
 	//	*GetChartRequest_Symbol
 	//	*GetChartRequest_InlineBars
 	Source isGetChartRequest_Source `protobuf_oneof:"source"`
-	// start_date is the first calendar day of the window, inclusive, as
-	// "YYYY-MM-DD". Empty means the first available bar.
+	// start_date is the start of the window, inclusive, as in
+	// GetMACDRequest.start_date (a day or a time in the exchange's zone).
+	// Empty means the first available bar.
 	StartDate string `protobuf:"bytes,3,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
-	// end_date is the last calendar day of the window, inclusive, as
-	// "YYYY-MM-DD". Empty means the last available bar.
+	// end_date is the end of the window, inclusive, as in
+	// GetMACDRequest.end_date. Empty means the last available bar.
 	EndDate string `protobuf:"bytes,4,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
 	// convention selects TA-Lib or 通达信 formulas for every indicator.
 	// Unspecified means the server's default.
@@ -903,7 +947,15 @@ type GetChartRequest struct {
 	// price_scale is the price panel's y scale. Unspecified means
 	// PRICE_SCALE_AUTO: log for windows whose prices span a factor of 3 or
 	// more, linear otherwise. An unknown value gets INVALID_ARGUMENT.
-	PriceScale    PriceScale `protobuf:"varint,15,opt,name=price_scale,json=priceScale,proto3,enum=idc.v1.PriceScale" json:"price_scale,omitempty"`
+	PriceScale PriceScale `protobuf:"varint,15,opt,name=price_scale,json=priceScale,proto3,enum=idc.v1.PriceScale" json:"price_scale,omitempty"`
+	// interval is the bar length to draw, as in
+	// GetMACDRequest.interval. Intraday bars are laid out without gaps for
+	// breaks and nights, and the time axis shows times, with the date where
+	// the day changes.
+	Interval Interval `protobuf:"varint,16,opt,name=interval,proto3,enum=idc.v1.Interval" json:"interval,omitempty"`
+	// adjustment is the price adjustment, as in GetMACDRequest.adjustment;
+	// the title says which was applied.
+	Adjustment    Adjustment `protobuf:"varint,17,opt,name=adjustment,proto3,enum=idc.v1.Adjustment" json:"adjustment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1054,6 +1106,20 @@ func (x *GetChartRequest) GetPriceScale() PriceScale {
 	return PriceScale_PRICE_SCALE_UNSPECIFIED
 }
 
+func (x *GetChartRequest) GetInterval() Interval {
+	if x != nil {
+		return x.Interval
+	}
+	return Interval_INTERVAL_UNSPECIFIED
+}
+
+func (x *GetChartRequest) GetAdjustment() Adjustment {
+	if x != nil {
+		return x.Adjustment
+	}
+	return Adjustment_ADJUSTMENT_UNSPECIFIED
+}
+
 type isGetChartRequest_Source interface {
 	isGetChartRequest_Source()
 }
@@ -1197,19 +1263,21 @@ const file_idc_v1_indicator_graph_service_proto_rawDesc = "" +
 	"\bwidth_px\x18\x04 \x01(\x05R\awidthPx\x12\x1b\n" +
 	"\theight_px\x18\x05 \x01(\x05R\bheightPx\x12\x10\n" +
 	"\x03dpi\x18\x06 \x01(\x05R\x03dpi\"\x12\n" +
-	"\x10VolumeParameters\"\xcc\x01\n" +
+	"\x10VolumeParameters\"\x83\x02\n" +
 	"\n" +
 	"ChartPanel\x122\n" +
 	"\x06volume\x18\x01 \x01(\v2\x18.idc.v1.VolumeParametersH\x00R\x06volume\x12,\n" +
 	"\x04macd\x18\x02 \x01(\v2\x16.idc.v1.MACDParametersH\x00R\x04macd\x12)\n" +
 	"\x03rsi\x18\x03 \x01(\v2\x15.idc.v1.RSIParametersH\x00R\x03rsi\x12)\n" +
-	"\x03kdj\x18\x04 \x01(\v2\x15.idc.v1.KDJParametersH\x00R\x03kdjB\x06\n" +
-	"\x04kind\"\x9f\x01\n" +
+	"\x03kdj\x18\x04 \x01(\v2\x15.idc.v1.KDJParametersH\x00R\x03kdj\x125\n" +
+	"\tindicator\x18\x05 \x01(\v2\x15.idc.v1.IndicatorSpecH\x00R\tindicatorB\x06\n" +
+	"\x04kind\"\xd6\x01\n" +
 	"\fChartOverlay\x12)\n" +
 	"\x03sma\x18\x01 \x01(\v2\x15.idc.v1.SMAParametersH\x00R\x03sma\x12)\n" +
 	"\x03ema\x18\x02 \x01(\v2\x15.idc.v1.EMAParametersH\x00R\x03ema\x121\n" +
-	"\x04boll\x18\x03 \x01(\v2\x1b.idc.v1.BollingerParametersH\x00R\x04bollB\x06\n" +
-	"\x04kind\"\xe5\x04\n" +
+	"\x04boll\x18\x03 \x01(\v2\x1b.idc.v1.BollingerParametersH\x00R\x04boll\x125\n" +
+	"\tindicator\x18\x04 \x01(\v2\x15.idc.v1.IndicatorSpecH\x00R\tindicatorB\x06\n" +
+	"\x04kind\"\xc7\x05\n" +
 	"\x0fGetChartRequest\x12\x18\n" +
 	"\x06symbol\x18\x01 \x01(\tH\x00R\x06symbol\x12/\n" +
 	"\vinline_bars\x18\x02 \x01(\v2\f.idc.v1.BarsH\x00R\n" +
@@ -1231,7 +1299,11 @@ const file_idc_v1_indicator_graph_service_proto_rawDesc = "" +
 	"\fcolor_scheme\x18\r \x01(\x0e2\x13.idc.v1.ColorSchemeR\vcolorScheme\x12(\n" +
 	"\x10chunk_size_bytes\x18\x0e \x01(\x05R\x0echunkSizeBytes\x123\n" +
 	"\vprice_scale\x18\x0f \x01(\x0e2\x12.idc.v1.PriceScaleR\n" +
-	"priceScaleB\b\n" +
+	"priceScale\x12,\n" +
+	"\binterval\x18\x10 \x01(\x0e2\x10.idc.v1.IntervalR\binterval\x122\n" +
+	"\n" +
+	"adjustment\x18\x11 \x01(\x0e2\x12.idc.v1.AdjustmentR\n" +
+	"adjustmentB\b\n" +
 	"\x06source\"j\n" +
 	"\x10GetChartResponse\x123\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x15.idc.v1.ImageMetadataH\x00R\bmetadata\x12\x16\n" +
@@ -1296,9 +1368,12 @@ var file_idc_v1_indicator_graph_service_proto_goTypes = []any{
 	(Convention)(0),              // 14: idc.v1.Convention
 	(*RSIParameters)(nil),        // 15: idc.v1.RSIParameters
 	(*KDJParameters)(nil),        // 16: idc.v1.KDJParameters
-	(*SMAParameters)(nil),        // 17: idc.v1.SMAParameters
-	(*EMAParameters)(nil),        // 18: idc.v1.EMAParameters
-	(*BollingerParameters)(nil),  // 19: idc.v1.BollingerParameters
+	(*IndicatorSpec)(nil),        // 17: idc.v1.IndicatorSpec
+	(*SMAParameters)(nil),        // 18: idc.v1.SMAParameters
+	(*EMAParameters)(nil),        // 19: idc.v1.EMAParameters
+	(*BollingerParameters)(nil),  // 20: idc.v1.BollingerParameters
+	(Interval)(0),                // 21: idc.v1.Interval
+	(Adjustment)(0),              // 22: idc.v1.Adjustment
 }
 var file_idc_v1_indicator_graph_service_proto_depIdxs = []int32{
 	12, // 0: idc.v1.GetMACDGraphRequest.inline_bars:type_name -> idc.v1.Bars
@@ -1309,27 +1384,31 @@ var file_idc_v1_indicator_graph_service_proto_depIdxs = []int32{
 	13, // 5: idc.v1.ChartPanel.macd:type_name -> idc.v1.MACDParameters
 	15, // 6: idc.v1.ChartPanel.rsi:type_name -> idc.v1.RSIParameters
 	16, // 7: idc.v1.ChartPanel.kdj:type_name -> idc.v1.KDJParameters
-	17, // 8: idc.v1.ChartOverlay.sma:type_name -> idc.v1.SMAParameters
-	18, // 9: idc.v1.ChartOverlay.ema:type_name -> idc.v1.EMAParameters
-	19, // 10: idc.v1.ChartOverlay.boll:type_name -> idc.v1.BollingerParameters
-	12, // 11: idc.v1.GetChartRequest.inline_bars:type_name -> idc.v1.Bars
-	14, // 12: idc.v1.GetChartRequest.convention:type_name -> idc.v1.Convention
-	8,  // 13: idc.v1.GetChartRequest.panels:type_name -> idc.v1.ChartPanel
-	9,  // 14: idc.v1.GetChartRequest.overlays:type_name -> idc.v1.ChartOverlay
-	0,  // 15: idc.v1.GetChartRequest.format:type_name -> idc.v1.ImageFormat
-	1,  // 16: idc.v1.GetChartRequest.theme:type_name -> idc.v1.Theme
-	2,  // 17: idc.v1.GetChartRequest.color_scheme:type_name -> idc.v1.ColorScheme
-	3,  // 18: idc.v1.GetChartRequest.price_scale:type_name -> idc.v1.PriceScale
-	6,  // 19: idc.v1.GetChartResponse.metadata:type_name -> idc.v1.ImageMetadata
-	4,  // 20: idc.v1.IndicatorGraphService.GetMACDGraph:input_type -> idc.v1.GetMACDGraphRequest
-	10, // 21: idc.v1.IndicatorGraphService.GetChart:input_type -> idc.v1.GetChartRequest
-	5,  // 22: idc.v1.IndicatorGraphService.GetMACDGraph:output_type -> idc.v1.GetMACDGraphResponse
-	11, // 23: idc.v1.IndicatorGraphService.GetChart:output_type -> idc.v1.GetChartResponse
-	22, // [22:24] is the sub-list for method output_type
-	20, // [20:22] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	17, // 8: idc.v1.ChartPanel.indicator:type_name -> idc.v1.IndicatorSpec
+	18, // 9: idc.v1.ChartOverlay.sma:type_name -> idc.v1.SMAParameters
+	19, // 10: idc.v1.ChartOverlay.ema:type_name -> idc.v1.EMAParameters
+	20, // 11: idc.v1.ChartOverlay.boll:type_name -> idc.v1.BollingerParameters
+	17, // 12: idc.v1.ChartOverlay.indicator:type_name -> idc.v1.IndicatorSpec
+	12, // 13: idc.v1.GetChartRequest.inline_bars:type_name -> idc.v1.Bars
+	14, // 14: idc.v1.GetChartRequest.convention:type_name -> idc.v1.Convention
+	8,  // 15: idc.v1.GetChartRequest.panels:type_name -> idc.v1.ChartPanel
+	9,  // 16: idc.v1.GetChartRequest.overlays:type_name -> idc.v1.ChartOverlay
+	0,  // 17: idc.v1.GetChartRequest.format:type_name -> idc.v1.ImageFormat
+	1,  // 18: idc.v1.GetChartRequest.theme:type_name -> idc.v1.Theme
+	2,  // 19: idc.v1.GetChartRequest.color_scheme:type_name -> idc.v1.ColorScheme
+	3,  // 20: idc.v1.GetChartRequest.price_scale:type_name -> idc.v1.PriceScale
+	21, // 21: idc.v1.GetChartRequest.interval:type_name -> idc.v1.Interval
+	22, // 22: idc.v1.GetChartRequest.adjustment:type_name -> idc.v1.Adjustment
+	6,  // 23: idc.v1.GetChartResponse.metadata:type_name -> idc.v1.ImageMetadata
+	4,  // 24: idc.v1.IndicatorGraphService.GetMACDGraph:input_type -> idc.v1.GetMACDGraphRequest
+	10, // 25: idc.v1.IndicatorGraphService.GetChart:input_type -> idc.v1.GetChartRequest
+	5,  // 26: idc.v1.IndicatorGraphService.GetMACDGraph:output_type -> idc.v1.GetMACDGraphResponse
+	11, // 27: idc.v1.IndicatorGraphService.GetChart:output_type -> idc.v1.GetChartResponse
+	26, // [26:28] is the sub-list for method output_type
+	24, // [24:26] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_idc_v1_indicator_graph_service_proto_init() }
@@ -1352,11 +1431,13 @@ func file_idc_v1_indicator_graph_service_proto_init() {
 		(*ChartPanel_Macd)(nil),
 		(*ChartPanel_Rsi)(nil),
 		(*ChartPanel_Kdj)(nil),
+		(*ChartPanel_Indicator)(nil),
 	}
 	file_idc_v1_indicator_graph_service_proto_msgTypes[5].OneofWrappers = []any{
 		(*ChartOverlay_Sma)(nil),
 		(*ChartOverlay_Ema)(nil),
 		(*ChartOverlay_Boll)(nil),
+		(*ChartOverlay_Indicator)(nil),
 	}
 	file_idc_v1_indicator_graph_service_proto_msgTypes[6].OneofWrappers = []any{
 		(*GetChartRequest_Symbol)(nil),

@@ -155,11 +155,17 @@ type GetMACDRequest struct {
 	//	*GetMACDRequest_Symbol
 	//	*GetMACDRequest_InlineBars
 	Source isGetMACDRequest_Source `protobuf_oneof:"source"`
-	// start_date is the first calendar day of the window, inclusive, as
-	// "YYYY-MM-DD" (ISO 8601). Empty means the first available bar.
+	// start_date is the start of the window, inclusive: a day as
+	// "YYYY-MM-DD" (ISO 8601), or a time in the exchange's time zone as
+	// "YYYY-MM-DDTHH:MM" or "YYYY-MM-DDTHH:MM:SS". The window holds the bars
+	// whose time (Bars.times, the bar's start) is at or after it; a day means
+	// its 00:00. Empty means the first available bar.
 	StartDate string `protobuf:"bytes,2,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
-	// end_date is the last calendar day of the window, inclusive, as
-	// "YYYY-MM-DD". Empty means the last available bar. Must not be before
+	// end_date is the end of the window, inclusive, in the same forms as
+	// start_date: the window holds the bars whose time is at or before it,
+	// and a day means every bar of that trading day (for weekly and monthly
+	// bars, every bar whose last trading day, Bars.dates, is at or before
+	// it). Empty means the last available bar. Must not be before
 	// start_date.
 	EndDate string `protobuf:"bytes,3,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
 	// parameters are the MACD periods. Unset or zero fields mean 12/26/9.
@@ -168,7 +174,19 @@ type GetMACDRequest struct {
 	// convention selects TA-Lib or 通达信 formulas. Unspecified means the
 	// server's default; values this server does not know get
 	// INVALID_ARGUMENT.
-	Convention    Convention `protobuf:"varint,6,opt,name=convention,proto3,enum=idc.v1.Convention" json:"convention,omitempty"`
+	Convention Convention `protobuf:"varint,6,opt,name=convention,proto3,enum=idc.v1.Convention" json:"convention,omitempty"`
+	// interval is the bar length to serve. Unspecified means INTERVAL_1_DAY.
+	// A stored symbol is served at its stored interval or any coarser one
+	// (see Interval); a finer one gets FAILED_PRECONDITION naming the
+	// symbol's interval, e.g. "interval: 'SPY' is stored at 1 day; it cannot
+	// be served at 5 minutes". Inline bars are aggregated the same way. The
+	// indicator is computed over the whole history at this interval.
+	Interval Interval `protobuf:"varint,7,opt,name=interval,proto3,enum=idc.v1.Interval" json:"interval,omitempty"`
+	// adjustment selects the split and dividend adjustment of the prices.
+	// Unspecified means ADJUSTMENT_AS_STORED. See Adjustment for symbols
+	// without adjustment factors; inline bars are adjusted with their
+	// adjustment_factors, and without them take only ADJUSTMENT_AS_STORED.
+	Adjustment    Adjustment `protobuf:"varint,8,opt,name=adjustment,proto3,enum=idc.v1.Adjustment" json:"adjustment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -256,6 +274,20 @@ func (x *GetMACDRequest) GetConvention() Convention {
 	return Convention_CONVENTION_UNSPECIFIED
 }
 
+func (x *GetMACDRequest) GetInterval() Interval {
+	if x != nil {
+		return x.Interval
+	}
+	return Interval_INTERVAL_UNSPECIFIED
+}
+
+func (x *GetMACDRequest) GetAdjustment() Adjustment {
+	if x != nil {
+		return x.Adjustment
+	}
+	return Adjustment_ADJUSTMENT_UNSPECIFIED
+}
+
 type isGetMACDRequest_Source interface {
 	isGetMACDRequest_Source()
 }
@@ -309,8 +341,10 @@ type GetMACDResponse struct {
 	// first_valid_index + k. It is 0 unless the window includes warm-up bars
 	// (under CONVENTION_TALIB, the first 33 bars of the series for 12/26/9).
 	FirstValidIndex int32 `protobuf:"varint,8,opt,name=first_valid_index,json=firstValidIndex,proto3" json:"first_valid_index,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// adjustment is the adjustment that was applied (never UNSPECIFIED).
+	Adjustment    Adjustment `protobuf:"varint,9,opt,name=adjustment,proto3,enum=idc.v1.Adjustment" json:"adjustment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetMACDResponse) Reset() {
@@ -399,6 +433,13 @@ func (x *GetMACDResponse) GetFirstValidIndex() int32 {
 	return 0
 }
 
+func (x *GetMACDResponse) GetAdjustment() Adjustment {
+	if x != nil {
+		return x.Adjustment
+	}
+	return Adjustment_ADJUSTMENT_UNSPECIFIED
+}
+
 // ComputeIndicatorsRequest is the request of
 // IndicatorService.ComputeIndicators.
 type ComputeIndicatorsRequest struct {
@@ -411,18 +452,23 @@ type ComputeIndicatorsRequest struct {
 	//	*ComputeIndicatorsRequest_Symbol
 	//	*ComputeIndicatorsRequest_InlineBars
 	Source isComputeIndicatorsRequest_Source `protobuf_oneof:"source"`
-	// start_date is the first calendar day of the window, inclusive, as
-	// "YYYY-MM-DD". Empty means the first available bar.
+	// start_date is the start of the window, inclusive, as in
+	// GetMACDRequest.start_date (a day or a time in the exchange's zone).
+	// Empty means the first available bar.
 	StartDate string `protobuf:"bytes,3,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
-	// end_date is the last calendar day of the window, inclusive, as
-	// "YYYY-MM-DD". Empty means the last available bar.
+	// end_date is the end of the window, inclusive, as in
+	// GetMACDRequest.end_date. Empty means the last available bar.
 	EndDate string `protobuf:"bytes,4,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
 	// convention applies to every indicator in the request. Unspecified means
 	// the server's default.
 	Convention Convention `protobuf:"varint,5,opt,name=convention,proto3,enum=idc.v1.Convention" json:"convention,omitempty"`
 	// indicators lists the indicators to compute, 1 to 32 of them. Each is
 	// computed over the whole series and then cut to the window.
-	Indicators    []*IndicatorSpec `protobuf:"bytes,6,rep,name=indicators,proto3" json:"indicators,omitempty"`
+	Indicators []*IndicatorSpec `protobuf:"bytes,6,rep,name=indicators,proto3" json:"indicators,omitempty"`
+	// interval is the bar length to serve, as in GetMACDRequest.interval.
+	Interval Interval `protobuf:"varint,7,opt,name=interval,proto3,enum=idc.v1.Interval" json:"interval,omitempty"`
+	// adjustment is the price adjustment, as in GetMACDRequest.adjustment.
+	Adjustment    Adjustment `protobuf:"varint,8,opt,name=adjustment,proto3,enum=idc.v1.Adjustment" json:"adjustment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -510,6 +556,20 @@ func (x *ComputeIndicatorsRequest) GetIndicators() []*IndicatorSpec {
 	return nil
 }
 
+func (x *ComputeIndicatorsRequest) GetInterval() Interval {
+	if x != nil {
+		return x.Interval
+	}
+	return Interval_INTERVAL_UNSPECIFIED
+}
+
+func (x *ComputeIndicatorsRequest) GetAdjustment() Adjustment {
+	if x != nil {
+		return x.Adjustment
+	}
+	return Adjustment_ADJUSTMENT_UNSPECIFIED
+}
+
 type isComputeIndicatorsRequest_Source interface {
 	isComputeIndicatorsRequest_Source()
 }
@@ -544,7 +604,17 @@ type ComputeIndicatorsResponse struct {
 	Dates []int32 `protobuf:"varint,3,rep,packed,name=dates,proto3" json:"dates,omitempty"`
 	// series holds every output of every requested indicator, in request
 	// order and each indicator's output order.
-	Series        []*Series `protobuf:"bytes,4,rep,name=series,proto3" json:"series,omitempty"`
+	Series []*Series `protobuf:"bytes,4,rep,name=series,proto3" json:"series,omitempty"`
+	// times are the window's bar start times as seconds since the Unix
+	// epoch, one per element of dates (see Bars.times).
+	Times []int64 `protobuf:"varint,5,rep,packed,name=times,proto3" json:"times,omitempty"`
+	// interval is the interval served.
+	Interval Interval `protobuf:"varint,6,opt,name=interval,proto3,enum=idc.v1.Interval" json:"interval,omitempty"`
+	// time_zone is the IANA name of the exchange's time zone (see
+	// Bars.time_zone).
+	TimeZone string `protobuf:"bytes,7,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// adjustment is the adjustment that was applied (never UNSPECIFIED).
+	Adjustment    Adjustment `protobuf:"varint,8,opt,name=adjustment,proto3,enum=idc.v1.Adjustment" json:"adjustment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -607,10 +677,50 @@ func (x *ComputeIndicatorsResponse) GetSeries() []*Series {
 	return nil
 }
 
-// ListSymbolsRequest is the request of IndicatorService.ListSymbols. It has
-// no fields.
+func (x *ComputeIndicatorsResponse) GetTimes() []int64 {
+	if x != nil {
+		return x.Times
+	}
+	return nil
+}
+
+func (x *ComputeIndicatorsResponse) GetInterval() Interval {
+	if x != nil {
+		return x.Interval
+	}
+	return Interval_INTERVAL_UNSPECIFIED
+}
+
+func (x *ComputeIndicatorsResponse) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *ComputeIndicatorsResponse) GetAdjustment() Adjustment {
+	if x != nil {
+		return x.Adjustment
+	}
+	return Adjustment_ADJUSTMENT_UNSPECIFIED
+}
+
+// ListSymbolsRequest is the request of IndicatorService.ListSymbols, paged
+// as AIP-158 describes. An empty request lists the first 1000 symbols.
 type ListSymbolsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// page_size is the most symbols to return. 0 means 1000; larger values
+	// are treated as 1000; negative values get INVALID_ARGUMENT.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// page_token is the next_page_token of the previous response, to get the
+	// page after it; empty means the first page. The other fields must equal
+	// those of the request that returned it; a token that does not come
+	// from this server, or was made for another prefix, gets
+	// INVALID_ARGUMENT.
+	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// prefix keeps only the symbols that start with it, case-insensitive,
+	// e.g. "000" for the Shanghai and Shenzhen indices. Empty means all.
+	Prefix        string `protobuf:"bytes,3,opt,name=prefix,proto3" json:"prefix,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -645,6 +755,27 @@ func (*ListSymbolsRequest) Descriptor() ([]byte, []int) {
 	return file_idc_v1_indicator_service_proto_rawDescGZIP(), []int{4}
 }
 
+func (x *ListSymbolsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSymbolsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListSymbolsRequest) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
 // ListSymbolsResponse is the response of IndicatorService.ListSymbols.
 type ListSymbolsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -652,6 +783,8 @@ type ListSymbolsResponse struct {
 	Symbols []*SymbolInfo `protobuf:"bytes,1,rep,name=symbols,proto3" json:"symbols,omitempty"`
 	// default_symbol is the symbol used when a request names none.
 	DefaultSymbol string `protobuf:"bytes,2,opt,name=default_symbol,json=defaultSymbol,proto3" json:"default_symbol,omitempty"`
+	// next_page_token fetches the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -700,6 +833,13 @@ func (x *ListSymbolsResponse) GetDefaultSymbol() string {
 	return ""
 }
 
+func (x *ListSymbolsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 // SymbolInfo describes one series in the server's data store.
 type SymbolInfo struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -732,11 +872,24 @@ type SymbolInfo struct {
 	// 209.850006". Empty when warning_count is 0.
 	FirstWarning string `protobuf:"bytes,8,opt,name=first_warning,json=firstWarning,proto3" json:"first_warning,omitempty"`
 	// price_adjustment says how the stored prices are adjusted for splits and
-	// dividends, as declared beside the data (a folder's symbols.toml).
-	// Indicators are computed on the prices as stored.
+	// dividends, as declared beside the data (a folder's symbols.toml, or the
+	// database). Requests with ADJUSTMENT_AS_STORED get these prices.
 	PriceAdjustment PriceAdjustment `protobuf:"varint,9,opt,name=price_adjustment,json=priceAdjustment,proto3,enum=idc.v1.PriceAdjustment" json:"price_adjustment,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// interval is the interval the symbol is stored at. first_date,
+	// last_date and bar_count describe the stored bars.
+	Interval Interval `protobuf:"varint,10,opt,name=interval,proto3,enum=idc.v1.Interval" json:"interval,omitempty"`
+	// intervals are every interval the symbol can be served at: its stored
+	// one and every coarser one, in increasing length.
+	Intervals []Interval `protobuf:"varint,11,rep,packed,name=intervals,proto3,enum=idc.v1.Interval" json:"intervals,omitempty"`
+	// adjustments are the adjustments a request for the symbol may choose:
+	// ADJUSTMENT_AS_STORED always, and NONE, FORWARD and BACKWARD when the
+	// symbol has adjustment factors or needs none.
+	Adjustments []Adjustment `protobuf:"varint,12,rep,packed,name=adjustments,proto3,enum=idc.v1.Adjustment" json:"adjustments,omitempty"`
+	// time_zone is the IANA name of the exchange's time zone, e.g.
+	// "America/New_York".
+	TimeZone      string `protobuf:"bytes,13,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SymbolInfo) Reset() {
@@ -832,11 +985,606 @@ func (x *SymbolInfo) GetPriceAdjustment() PriceAdjustment {
 	return PriceAdjustment_PRICE_ADJUSTMENT_UNSPECIFIED
 }
 
+func (x *SymbolInfo) GetInterval() Interval {
+	if x != nil {
+		return x.Interval
+	}
+	return Interval_INTERVAL_UNSPECIFIED
+}
+
+func (x *SymbolInfo) GetIntervals() []Interval {
+	if x != nil {
+		return x.Intervals
+	}
+	return nil
+}
+
+func (x *SymbolInfo) GetAdjustments() []Adjustment {
+	if x != nil {
+		return x.Adjustments
+	}
+	return nil
+}
+
+func (x *SymbolInfo) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+// ListIndicatorsRequest is the request of IndicatorService.ListIndicators.
+type ListIndicatorsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// namespace keeps only the entries of one namespace, case-insensitive,
+	// e.g. "talib" or "tdx". Empty means every entry; an unknown namespace
+	// gives an empty list.
+	Namespace     string `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListIndicatorsRequest) Reset() {
+	*x = ListIndicatorsRequest{}
+	mi := &file_idc_v1_indicator_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListIndicatorsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListIndicatorsRequest) ProtoMessage() {}
+
+func (x *ListIndicatorsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_idc_v1_indicator_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListIndicatorsRequest.ProtoReflect.Descriptor instead.
+func (*ListIndicatorsRequest) Descriptor() ([]byte, []int) {
+	return file_idc_v1_indicator_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ListIndicatorsRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+// ListIndicatorsResponse is the response of IndicatorService.ListIndicators.
+type ListIndicatorsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// indicators are the catalogue's entries, sorted by name.
+	Indicators    []*IndicatorEntry `protobuf:"bytes,1,rep,name=indicators,proto3" json:"indicators,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListIndicatorsResponse) Reset() {
+	*x = ListIndicatorsResponse{}
+	mi := &file_idc_v1_indicator_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListIndicatorsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListIndicatorsResponse) ProtoMessage() {}
+
+func (x *ListIndicatorsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_idc_v1_indicator_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListIndicatorsResponse.ProtoReflect.Descriptor instead.
+func (*ListIndicatorsResponse) Descriptor() ([]byte, []int) {
+	return file_idc_v1_indicator_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ListIndicatorsResponse) GetIndicators() []*IndicatorEntry {
+	if x != nil {
+		return x.Indicators
+	}
+	return nil
+}
+
+// DescribeIndicatorRequest is the request of
+// IndicatorService.DescribeIndicator.
+type DescribeIndicatorRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// spec is the indicator to describe, as in
+	// ComputeIndicatorsRequest.indicators.
+	Spec *IndicatorSpec `protobuf:"bytes,1,opt,name=spec,proto3" json:"spec,omitempty"`
+	// convention is the convention to describe it under. Unspecified means
+	// the one a request would get (see IndicatorEntry.conventions).
+	Convention    Convention `protobuf:"varint,2,opt,name=convention,proto3,enum=idc.v1.Convention" json:"convention,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DescribeIndicatorRequest) Reset() {
+	*x = DescribeIndicatorRequest{}
+	mi := &file_idc_v1_indicator_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DescribeIndicatorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DescribeIndicatorRequest) ProtoMessage() {}
+
+func (x *DescribeIndicatorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_idc_v1_indicator_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DescribeIndicatorRequest.ProtoReflect.Descriptor instead.
+func (*DescribeIndicatorRequest) Descriptor() ([]byte, []int) {
+	return file_idc_v1_indicator_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *DescribeIndicatorRequest) GetSpec() *IndicatorSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+func (x *DescribeIndicatorRequest) GetConvention() Convention {
+	if x != nil {
+		return x.Convention
+	}
+	return Convention_CONVENTION_UNSPECIFIED
+}
+
+// DescribeIndicatorResponse is the response of
+// IndicatorService.DescribeIndicator.
+type DescribeIndicatorResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// indicator is the entry the spec selects. A typed member selects its
+	// "idc.*" entry; a formula selects an entry compiled from its text, named
+	// "formula.<label>".
+	Indicator *IndicatorEntry `protobuf:"bytes,1,opt,name=indicator,proto3" json:"indicator,omitempty"`
+	// params are every parameter's value as it would be used, defaults
+	// filled in, in canonical form (an enum choice in its declared
+	// spelling).
+	Params map[string]*ParameterValue `protobuf:"bytes,2,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// convention is the convention that would be used.
+	Convention Convention `protobuf:"varint,3,opt,name=convention,proto3,enum=idc.v1.Convention" json:"convention,omitempty"`
+	// warm_up_bars is the number of warm-up bars: the first this many bars of
+	// a series have no value.
+	WarmUpBars int32 `protobuf:"varint,4,opt,name=warm_up_bars,json=warmUpBars,proto3" json:"warm_up_bars,omitempty"`
+	// series_names are the names the spec's Series would have in a response,
+	// in order.
+	SeriesNames   []string `protobuf:"bytes,5,rep,name=series_names,json=seriesNames,proto3" json:"series_names,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DescribeIndicatorResponse) Reset() {
+	*x = DescribeIndicatorResponse{}
+	mi := &file_idc_v1_indicator_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DescribeIndicatorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DescribeIndicatorResponse) ProtoMessage() {}
+
+func (x *DescribeIndicatorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_idc_v1_indicator_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DescribeIndicatorResponse.ProtoReflect.Descriptor instead.
+func (*DescribeIndicatorResponse) Descriptor() ([]byte, []int) {
+	return file_idc_v1_indicator_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *DescribeIndicatorResponse) GetIndicator() *IndicatorEntry {
+	if x != nil {
+		return x.Indicator
+	}
+	return nil
+}
+
+func (x *DescribeIndicatorResponse) GetParams() map[string]*ParameterValue {
+	if x != nil {
+		return x.Params
+	}
+	return nil
+}
+
+func (x *DescribeIndicatorResponse) GetConvention() Convention {
+	if x != nil {
+		return x.Convention
+	}
+	return Convention_CONVENTION_UNSPECIFIED
+}
+
+func (x *DescribeIndicatorResponse) GetWarmUpBars() int32 {
+	if x != nil {
+		return x.WarmUpBars
+	}
+	return 0
+}
+
+func (x *DescribeIndicatorResponse) GetSeriesNames() []string {
+	if x != nil {
+		return x.SeriesNames
+	}
+	return nil
+}
+
+// ScreenRequest is the request of IndicatorService.Screen.
+type ScreenRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// condition is the indicator whose output decides, e.g. a 通达信 formula
+	// "CROSS(MA(C,5),MA(C,20))" or {name: "talib.CDLHAMMER"}. Its label names
+	// the values in the matches.
+	Condition *IndicatorSpec `protobuf:"bytes,1,opt,name=condition,proto3" json:"condition,omitempty"`
+	// output is the name of the condition's output that decides, as the
+	// entry lists it ("K", "integer"). Empty means the condition's only
+	// OUTPUT_KIND_SIGNAL output, or its only output; a condition with several
+	// and no choice gets INVALID_ARGUMENT on "output" listing them.
+	Output string `protobuf:"bytes,2,opt,name=output,proto3" json:"output,omitempty"`
+	// symbols are the symbols to screen, 1 to 1000, case-insensitive. Empty
+	// means every symbol of the data store.
+	Symbols []string `protobuf:"bytes,3,rep,name=symbols,proto3" json:"symbols,omitempty"`
+	// date is the trading day to check, as "YYYY-MM-DD": each symbol's last
+	// bar on or before the end of that day. Empty means each symbol's last
+	// bar.
+	Date string `protobuf:"bytes,4,opt,name=date,proto3" json:"date,omitempty"`
+	// convention is the convention of the condition, as in ComputeIndicators.
+	Convention Convention `protobuf:"varint,5,opt,name=convention,proto3,enum=idc.v1.Convention" json:"convention,omitempty"`
+	// interval is the bar length the condition is computed on. Unspecified
+	// means INTERVAL_1_DAY.
+	Interval Interval `protobuf:"varint,6,opt,name=interval,proto3,enum=idc.v1.Interval" json:"interval,omitempty"`
+	// adjustment is the price adjustment, as in GetMACDRequest.adjustment.
+	// Symbols that cannot take it are skipped.
+	Adjustment    Adjustment `protobuf:"varint,7,opt,name=adjustment,proto3,enum=idc.v1.Adjustment" json:"adjustment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScreenRequest) Reset() {
+	*x = ScreenRequest{}
+	mi := &file_idc_v1_indicator_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScreenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScreenRequest) ProtoMessage() {}
+
+func (x *ScreenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_idc_v1_indicator_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScreenRequest.ProtoReflect.Descriptor instead.
+func (*ScreenRequest) Descriptor() ([]byte, []int) {
+	return file_idc_v1_indicator_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ScreenRequest) GetCondition() *IndicatorSpec {
+	if x != nil {
+		return x.Condition
+	}
+	return nil
+}
+
+func (x *ScreenRequest) GetOutput() string {
+	if x != nil {
+		return x.Output
+	}
+	return ""
+}
+
+func (x *ScreenRequest) GetSymbols() []string {
+	if x != nil {
+		return x.Symbols
+	}
+	return nil
+}
+
+func (x *ScreenRequest) GetDate() string {
+	if x != nil {
+		return x.Date
+	}
+	return ""
+}
+
+func (x *ScreenRequest) GetConvention() Convention {
+	if x != nil {
+		return x.Convention
+	}
+	return Convention_CONVENTION_UNSPECIFIED
+}
+
+func (x *ScreenRequest) GetInterval() Interval {
+	if x != nil {
+		return x.Interval
+	}
+	return Interval_INTERVAL_UNSPECIFIED
+}
+
+func (x *ScreenRequest) GetAdjustment() Adjustment {
+	if x != nil {
+		return x.Adjustment
+	}
+	return Adjustment_ADJUSTMENT_UNSPECIFIED
+}
+
+// ScreenResponse is the response of IndicatorService.Screen.
+type ScreenResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// matches are the symbols for which the condition holds, sorted by
+	// symbol.
+	Matches []*ScreenMatch `protobuf:"bytes,1,rep,name=matches,proto3" json:"matches,omitempty"`
+	// skipped are the symbols that could not be evaluated, sorted by symbol.
+	Skipped []*ScreenSkip `protobuf:"bytes,2,rep,name=skipped,proto3" json:"skipped,omitempty"`
+	// evaluated_count is the number of symbols evaluated: matches plus those
+	// for which the condition did not hold.
+	EvaluatedCount int32 `protobuf:"varint,3,opt,name=evaluated_count,json=evaluatedCount,proto3" json:"evaluated_count,omitempty"`
+	// output is the output that decided, as the entry names it.
+	Output string `protobuf:"bytes,4,opt,name=output,proto3" json:"output,omitempty"`
+	// convention is the convention that was used.
+	Convention    Convention `protobuf:"varint,5,opt,name=convention,proto3,enum=idc.v1.Convention" json:"convention,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScreenResponse) Reset() {
+	*x = ScreenResponse{}
+	mi := &file_idc_v1_indicator_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScreenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScreenResponse) ProtoMessage() {}
+
+func (x *ScreenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_idc_v1_indicator_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScreenResponse.ProtoReflect.Descriptor instead.
+func (*ScreenResponse) Descriptor() ([]byte, []int) {
+	return file_idc_v1_indicator_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ScreenResponse) GetMatches() []*ScreenMatch {
+	if x != nil {
+		return x.Matches
+	}
+	return nil
+}
+
+func (x *ScreenResponse) GetSkipped() []*ScreenSkip {
+	if x != nil {
+		return x.Skipped
+	}
+	return nil
+}
+
+func (x *ScreenResponse) GetEvaluatedCount() int32 {
+	if x != nil {
+		return x.EvaluatedCount
+	}
+	return 0
+}
+
+func (x *ScreenResponse) GetOutput() string {
+	if x != nil {
+		return x.Output
+	}
+	return ""
+}
+
+func (x *ScreenResponse) GetConvention() Convention {
+	if x != nil {
+		return x.Convention
+	}
+	return Convention_CONVENTION_UNSPECIFIED
+}
+
+// ScreenMatch is one symbol for which the screen's condition holds.
+type ScreenMatch struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// symbol is the symbol's canonical name.
+	Symbol string `protobuf:"bytes,1,opt,name=symbol,proto3" json:"symbol,omitempty"`
+	// date is the trading day of the bar checked, as days since 1970-01-01
+	// (see Bars.dates).
+	Date int32 `protobuf:"varint,2,opt,name=date,proto3" json:"date,omitempty"`
+	// time is the start of the bar checked, as seconds since the Unix epoch
+	// (see Bars.times).
+	Time int64 `protobuf:"varint,3,opt,name=time,proto3" json:"time,omitempty"`
+	// values are every output of the condition on that bar, by Series name
+	// ("<label>" or "<label>.<output>"); NaN where an output has no value.
+	Values        map[string]float64 `protobuf:"bytes,4,rep,name=values,proto3" json:"values,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScreenMatch) Reset() {
+	*x = ScreenMatch{}
+	mi := &file_idc_v1_indicator_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScreenMatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScreenMatch) ProtoMessage() {}
+
+func (x *ScreenMatch) ProtoReflect() protoreflect.Message {
+	mi := &file_idc_v1_indicator_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScreenMatch.ProtoReflect.Descriptor instead.
+func (*ScreenMatch) Descriptor() ([]byte, []int) {
+	return file_idc_v1_indicator_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ScreenMatch) GetSymbol() string {
+	if x != nil {
+		return x.Symbol
+	}
+	return ""
+}
+
+func (x *ScreenMatch) GetDate() int32 {
+	if x != nil {
+		return x.Date
+	}
+	return 0
+}
+
+func (x *ScreenMatch) GetTime() int64 {
+	if x != nil {
+		return x.Time
+	}
+	return 0
+}
+
+func (x *ScreenMatch) GetValues() map[string]float64 {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+// ScreenSkip is one symbol the screen could not evaluate.
+type ScreenSkip struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// symbol is the symbol's canonical name.
+	Symbol string `protobuf:"bytes,1,opt,name=symbol,proto3" json:"symbol,omitempty"`
+	// reason says why, e.g. "no bar on or before 2024-01-02", "warm-up: the
+	// first 33 bars have no value", or the symbol's data problem.
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScreenSkip) Reset() {
+	*x = ScreenSkip{}
+	mi := &file_idc_v1_indicator_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScreenSkip) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScreenSkip) ProtoMessage() {}
+
+func (x *ScreenSkip) ProtoReflect() protoreflect.Message {
+	mi := &file_idc_v1_indicator_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScreenSkip.ProtoReflect.Descriptor instead.
+func (*ScreenSkip) Descriptor() ([]byte, []int) {
+	return file_idc_v1_indicator_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ScreenSkip) GetSymbol() string {
+	if x != nil {
+		return x.Symbol
+	}
+	return ""
+}
+
+func (x *ScreenSkip) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 var File_idc_v1_indicator_service_proto protoreflect.FileDescriptor
 
 const file_idc_v1_indicator_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1eidc/v1/indicator_service.proto\x12\x06idc.v1\x1a\x11idc/v1/bars.proto\x1a\x17idc/v1/indicators.proto\"\x8b\x02\n" +
+	"\x1eidc/v1/indicator_service.proto\x12\x06idc.v1\x1a\x11idc/v1/bars.proto\x1a\x16idc/v1/catalogue.proto\x1a\x17idc/v1/indicators.proto\"\xed\x02\n" +
 	"\x0eGetMACDRequest\x12\x18\n" +
 	"\x06symbol\x18\x01 \x01(\tH\x00R\x06symbol\x12/\n" +
 	"\vinline_bars\x18\x05 \x01(\v2\f.idc.v1.BarsH\x00R\n" +
@@ -849,8 +1597,12 @@ const file_idc_v1_indicator_service_proto_rawDesc = "" +
 	"parameters\x122\n" +
 	"\n" +
 	"convention\x18\x06 \x01(\x0e2\x12.idc.v1.ConventionR\n" +
-	"conventionB\b\n" +
-	"\x06source\"\xad\x02\n" +
+	"convention\x12,\n" +
+	"\binterval\x18\a \x01(\x0e2\x10.idc.v1.IntervalR\binterval\x122\n" +
+	"\n" +
+	"adjustment\x18\b \x01(\x0e2\x12.idc.v1.AdjustmentR\n" +
+	"adjustmentB\b\n" +
+	"\x06source\"\xe1\x02\n" +
 	"\x0fGetMACDResponse\x12\x16\n" +
 	"\x06symbol\x18\x01 \x01(\tR\x06symbol\x126\n" +
 	"\n" +
@@ -863,7 +1615,10 @@ const file_idc_v1_indicator_service_proto_rawDesc = "" +
 	"\n" +
 	"convention\x18\a \x01(\x0e2\x12.idc.v1.ConventionR\n" +
 	"convention\x12*\n" +
-	"\x11first_valid_index\x18\b \x01(\x05R\x0ffirstValidIndex\"\x94\x02\n" +
+	"\x11first_valid_index\x18\b \x01(\x05R\x0ffirstValidIndex\x122\n" +
+	"\n" +
+	"adjustment\x18\t \x01(\x0e2\x12.idc.v1.AdjustmentR\n" +
+	"adjustment\"\xf6\x02\n" +
 	"\x18ComputeIndicatorsRequest\x12\x18\n" +
 	"\x06symbol\x18\x01 \x01(\tH\x00R\x06symbol\x12/\n" +
 	"\vinline_bars\x18\x02 \x01(\v2\f.idc.v1.BarsH\x00R\n" +
@@ -876,19 +1631,34 @@ const file_idc_v1_indicator_service_proto_rawDesc = "" +
 	"convention\x125\n" +
 	"\n" +
 	"indicators\x18\x06 \x03(\v2\x15.idc.v1.IndicatorSpecR\n" +
-	"indicatorsB\b\n" +
-	"\x06source\"\xa5\x01\n" +
+	"indicators\x12,\n" +
+	"\binterval\x18\a \x01(\x0e2\x10.idc.v1.IntervalR\binterval\x122\n" +
+	"\n" +
+	"adjustment\x18\b \x01(\x0e2\x12.idc.v1.AdjustmentR\n" +
+	"adjustmentB\b\n" +
+	"\x06source\"\xba\x02\n" +
 	"\x19ComputeIndicatorsResponse\x12\x16\n" +
 	"\x06symbol\x18\x01 \x01(\tR\x06symbol\x122\n" +
 	"\n" +
 	"convention\x18\x02 \x01(\x0e2\x12.idc.v1.ConventionR\n" +
 	"convention\x12\x14\n" +
 	"\x05dates\x18\x03 \x03(\x05R\x05dates\x12&\n" +
-	"\x06series\x18\x04 \x03(\v2\x0e.idc.v1.SeriesR\x06series\"\x14\n" +
-	"\x12ListSymbolsRequest\"j\n" +
+	"\x06series\x18\x04 \x03(\v2\x0e.idc.v1.SeriesR\x06series\x12\x14\n" +
+	"\x05times\x18\x05 \x03(\x03R\x05times\x12,\n" +
+	"\binterval\x18\x06 \x01(\x0e2\x10.idc.v1.IntervalR\binterval\x12\x1b\n" +
+	"\ttime_zone\x18\a \x01(\tR\btimeZone\x122\n" +
+	"\n" +
+	"adjustment\x18\b \x01(\x0e2\x12.idc.v1.AdjustmentR\n" +
+	"adjustment\"h\n" +
+	"\x12ListSymbolsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n" +
+	"\x06prefix\x18\x03 \x01(\tR\x06prefix\"\x92\x01\n" +
 	"\x13ListSymbolsResponse\x12,\n" +
 	"\asymbols\x18\x01 \x03(\v2\x12.idc.v1.SymbolInfoR\asymbols\x12%\n" +
-	"\x0edefault_symbol\x18\x02 \x01(\tR\rdefaultSymbol\"\xd0\x02\n" +
+	"\x0edefault_symbol\x18\x02 \x01(\tR\rdefaultSymbol\x12&\n" +
+	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken\"\x81\x04\n" +
 	"\n" +
 	"SymbolInfo\x12\x16\n" +
 	"\x06symbol\x18\x01 \x01(\tR\x06symbol\x12\x1d\n" +
@@ -900,7 +1670,67 @@ const file_idc_v1_indicator_service_proto_rawDesc = "" +
 	"\aproblem\x18\x06 \x01(\tR\aproblem\x12#\n" +
 	"\rwarning_count\x18\a \x01(\x05R\fwarningCount\x12#\n" +
 	"\rfirst_warning\x18\b \x01(\tR\ffirstWarning\x12B\n" +
-	"\x10price_adjustment\x18\t \x01(\x0e2\x17.idc.v1.PriceAdjustmentR\x0fpriceAdjustment*]\n" +
+	"\x10price_adjustment\x18\t \x01(\x0e2\x17.idc.v1.PriceAdjustmentR\x0fpriceAdjustment\x12,\n" +
+	"\binterval\x18\n" +
+	" \x01(\x0e2\x10.idc.v1.IntervalR\binterval\x12.\n" +
+	"\tintervals\x18\v \x03(\x0e2\x10.idc.v1.IntervalR\tintervals\x124\n" +
+	"\vadjustments\x18\f \x03(\x0e2\x12.idc.v1.AdjustmentR\vadjustments\x12\x1b\n" +
+	"\ttime_zone\x18\r \x01(\tR\btimeZone\"5\n" +
+	"\x15ListIndicatorsRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\"P\n" +
+	"\x16ListIndicatorsResponse\x126\n" +
+	"\n" +
+	"indicators\x18\x01 \x03(\v2\x16.idc.v1.IndicatorEntryR\n" +
+	"indicators\"y\n" +
+	"\x18DescribeIndicatorRequest\x12)\n" +
+	"\x04spec\x18\x01 \x01(\v2\x15.idc.v1.IndicatorSpecR\x04spec\x122\n" +
+	"\n" +
+	"convention\x18\x02 \x01(\x0e2\x12.idc.v1.ConventionR\n" +
+	"convention\"\xe4\x02\n" +
+	"\x19DescribeIndicatorResponse\x124\n" +
+	"\tindicator\x18\x01 \x01(\v2\x16.idc.v1.IndicatorEntryR\tindicator\x12E\n" +
+	"\x06params\x18\x02 \x03(\v2-.idc.v1.DescribeIndicatorResponse.ParamsEntryR\x06params\x122\n" +
+	"\n" +
+	"convention\x18\x03 \x01(\x0e2\x12.idc.v1.ConventionR\n" +
+	"convention\x12 \n" +
+	"\fwarm_up_bars\x18\x04 \x01(\x05R\n" +
+	"warmUpBars\x12!\n" +
+	"\fseries_names\x18\x05 \x03(\tR\vseriesNames\x1aQ\n" +
+	"\vParamsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12,\n" +
+	"\x05value\x18\x02 \x01(\v2\x16.idc.v1.ParameterValueR\x05value:\x028\x01\"\xa0\x02\n" +
+	"\rScreenRequest\x123\n" +
+	"\tcondition\x18\x01 \x01(\v2\x15.idc.v1.IndicatorSpecR\tcondition\x12\x16\n" +
+	"\x06output\x18\x02 \x01(\tR\x06output\x12\x18\n" +
+	"\asymbols\x18\x03 \x03(\tR\asymbols\x12\x12\n" +
+	"\x04date\x18\x04 \x01(\tR\x04date\x122\n" +
+	"\n" +
+	"convention\x18\x05 \x01(\x0e2\x12.idc.v1.ConventionR\n" +
+	"convention\x12,\n" +
+	"\binterval\x18\x06 \x01(\x0e2\x10.idc.v1.IntervalR\binterval\x122\n" +
+	"\n" +
+	"adjustment\x18\a \x01(\x0e2\x12.idc.v1.AdjustmentR\n" +
+	"adjustment\"\xe2\x01\n" +
+	"\x0eScreenResponse\x12-\n" +
+	"\amatches\x18\x01 \x03(\v2\x13.idc.v1.ScreenMatchR\amatches\x12,\n" +
+	"\askipped\x18\x02 \x03(\v2\x12.idc.v1.ScreenSkipR\askipped\x12'\n" +
+	"\x0fevaluated_count\x18\x03 \x01(\x05R\x0eevaluatedCount\x12\x16\n" +
+	"\x06output\x18\x04 \x01(\tR\x06output\x122\n" +
+	"\n" +
+	"convention\x18\x05 \x01(\x0e2\x12.idc.v1.ConventionR\n" +
+	"convention\"\xc1\x01\n" +
+	"\vScreenMatch\x12\x16\n" +
+	"\x06symbol\x18\x01 \x01(\tR\x06symbol\x12\x12\n" +
+	"\x04date\x18\x02 \x01(\x05R\x04date\x12\x12\n" +
+	"\x04time\x18\x03 \x01(\x03R\x04time\x127\n" +
+	"\x06values\x18\x04 \x03(\v2\x1f.idc.v1.ScreenMatch.ValuesEntryR\x06values\x1a9\n" +
+	"\vValuesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"<\n" +
+	"\n" +
+	"ScreenSkip\x12\x16\n" +
+	"\x06symbol\x18\x01 \x01(\tR\x06symbol\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason*]\n" +
 	"\vSymbolState\x12\x1c\n" +
 	"\x18SYMBOL_STATE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12SYMBOL_STATE_READY\x10\x01\x12\x18\n" +
@@ -910,11 +1740,14 @@ const file_idc_v1_indicator_service_proto_rawDesc = "" +
 	"\x15PRICE_ADJUSTMENT_NONE\x10\x01\x12\x1b\n" +
 	"\x17PRICE_ADJUSTMENT_SPLITS\x10\x02\x12)\n" +
 	"%PRICE_ADJUSTMENT_SPLITS_AND_DIVIDENDS\x10\x03\x12\x1f\n" +
-	"\x1bPRICE_ADJUSTMENT_NOT_NEEDED\x10\x042\xf0\x01\n" +
+	"\x1bPRICE_ADJUSTMENT_NOT_NEEDED\x10\x042\xd4\x03\n" +
 	"\x10IndicatorService\x12:\n" +
 	"\aGetMACD\x12\x16.idc.v1.GetMACDRequest\x1a\x17.idc.v1.GetMACDResponse\x12X\n" +
 	"\x11ComputeIndicators\x12 .idc.v1.ComputeIndicatorsRequest\x1a!.idc.v1.ComputeIndicatorsResponse\x12F\n" +
-	"\vListSymbols\x12\x1a.idc.v1.ListSymbolsRequest\x1a\x1b.idc.v1.ListSymbolsResponseB\x8f\x01\n" +
+	"\vListSymbols\x12\x1a.idc.v1.ListSymbolsRequest\x1a\x1b.idc.v1.ListSymbolsResponse\x12O\n" +
+	"\x0eListIndicators\x12\x1d.idc.v1.ListIndicatorsRequest\x1a\x1e.idc.v1.ListIndicatorsResponse\x12X\n" +
+	"\x11DescribeIndicator\x12 .idc.v1.DescribeIndicatorRequest\x1a!.idc.v1.DescribeIndicatorResponse\x127\n" +
+	"\x06Screen\x12\x15.idc.v1.ScreenRequest\x1a\x16.idc.v1.ScreenResponseB\x8f\x01\n" +
 	"\n" +
 	"com.idc.v1B\x15IndicatorServiceProtoP\x01Z1github.com/idcrpc/idc/clients/go/gen/idc/v1;idcv1\xa2\x02\x03IXX\xaa\x02\x06Idc.V1\xca\x02\x06Idc\\V1\xe2\x02\x12Idc\\V1\\GPBMetadata\xea\x02\aIdc::V1b\x06proto3"
 
@@ -931,7 +1764,7 @@ func file_idc_v1_indicator_service_proto_rawDescGZIP() []byte {
 }
 
 var file_idc_v1_indicator_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_idc_v1_indicator_service_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_idc_v1_indicator_service_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_idc_v1_indicator_service_proto_goTypes = []any{
 	(SymbolState)(0),                  // 0: idc.v1.SymbolState
 	(PriceAdjustment)(0),              // 1: idc.v1.PriceAdjustment
@@ -942,38 +1775,83 @@ var file_idc_v1_indicator_service_proto_goTypes = []any{
 	(*ListSymbolsRequest)(nil),        // 6: idc.v1.ListSymbolsRequest
 	(*ListSymbolsResponse)(nil),       // 7: idc.v1.ListSymbolsResponse
 	(*SymbolInfo)(nil),                // 8: idc.v1.SymbolInfo
-	(*Bars)(nil),                      // 9: idc.v1.Bars
-	(*MACDParameters)(nil),            // 10: idc.v1.MACDParameters
-	(Convention)(0),                   // 11: idc.v1.Convention
-	(*IndicatorSpec)(nil),             // 12: idc.v1.IndicatorSpec
-	(*Series)(nil),                    // 13: idc.v1.Series
+	(*ListIndicatorsRequest)(nil),     // 9: idc.v1.ListIndicatorsRequest
+	(*ListIndicatorsResponse)(nil),    // 10: idc.v1.ListIndicatorsResponse
+	(*DescribeIndicatorRequest)(nil),  // 11: idc.v1.DescribeIndicatorRequest
+	(*DescribeIndicatorResponse)(nil), // 12: idc.v1.DescribeIndicatorResponse
+	(*ScreenRequest)(nil),             // 13: idc.v1.ScreenRequest
+	(*ScreenResponse)(nil),            // 14: idc.v1.ScreenResponse
+	(*ScreenMatch)(nil),               // 15: idc.v1.ScreenMatch
+	(*ScreenSkip)(nil),                // 16: idc.v1.ScreenSkip
+	nil,                               // 17: idc.v1.DescribeIndicatorResponse.ParamsEntry
+	nil,                               // 18: idc.v1.ScreenMatch.ValuesEntry
+	(*Bars)(nil),                      // 19: idc.v1.Bars
+	(*MACDParameters)(nil),            // 20: idc.v1.MACDParameters
+	(Convention)(0),                   // 21: idc.v1.Convention
+	(Interval)(0),                     // 22: idc.v1.Interval
+	(Adjustment)(0),                   // 23: idc.v1.Adjustment
+	(*IndicatorSpec)(nil),             // 24: idc.v1.IndicatorSpec
+	(*Series)(nil),                    // 25: idc.v1.Series
+	(*IndicatorEntry)(nil),            // 26: idc.v1.IndicatorEntry
+	(*ParameterValue)(nil),            // 27: idc.v1.ParameterValue
 }
 var file_idc_v1_indicator_service_proto_depIdxs = []int32{
-	9,  // 0: idc.v1.GetMACDRequest.inline_bars:type_name -> idc.v1.Bars
-	10, // 1: idc.v1.GetMACDRequest.parameters:type_name -> idc.v1.MACDParameters
-	11, // 2: idc.v1.GetMACDRequest.convention:type_name -> idc.v1.Convention
-	10, // 3: idc.v1.GetMACDResponse.parameters:type_name -> idc.v1.MACDParameters
-	9,  // 4: idc.v1.GetMACDResponse.bars:type_name -> idc.v1.Bars
-	11, // 5: idc.v1.GetMACDResponse.convention:type_name -> idc.v1.Convention
-	9,  // 6: idc.v1.ComputeIndicatorsRequest.inline_bars:type_name -> idc.v1.Bars
-	11, // 7: idc.v1.ComputeIndicatorsRequest.convention:type_name -> idc.v1.Convention
-	12, // 8: idc.v1.ComputeIndicatorsRequest.indicators:type_name -> idc.v1.IndicatorSpec
-	11, // 9: idc.v1.ComputeIndicatorsResponse.convention:type_name -> idc.v1.Convention
-	13, // 10: idc.v1.ComputeIndicatorsResponse.series:type_name -> idc.v1.Series
-	8,  // 11: idc.v1.ListSymbolsResponse.symbols:type_name -> idc.v1.SymbolInfo
-	0,  // 12: idc.v1.SymbolInfo.state:type_name -> idc.v1.SymbolState
-	1,  // 13: idc.v1.SymbolInfo.price_adjustment:type_name -> idc.v1.PriceAdjustment
-	2,  // 14: idc.v1.IndicatorService.GetMACD:input_type -> idc.v1.GetMACDRequest
-	4,  // 15: idc.v1.IndicatorService.ComputeIndicators:input_type -> idc.v1.ComputeIndicatorsRequest
-	6,  // 16: idc.v1.IndicatorService.ListSymbols:input_type -> idc.v1.ListSymbolsRequest
-	3,  // 17: idc.v1.IndicatorService.GetMACD:output_type -> idc.v1.GetMACDResponse
-	5,  // 18: idc.v1.IndicatorService.ComputeIndicators:output_type -> idc.v1.ComputeIndicatorsResponse
-	7,  // 19: idc.v1.IndicatorService.ListSymbols:output_type -> idc.v1.ListSymbolsResponse
-	17, // [17:20] is the sub-list for method output_type
-	14, // [14:17] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	19, // 0: idc.v1.GetMACDRequest.inline_bars:type_name -> idc.v1.Bars
+	20, // 1: idc.v1.GetMACDRequest.parameters:type_name -> idc.v1.MACDParameters
+	21, // 2: idc.v1.GetMACDRequest.convention:type_name -> idc.v1.Convention
+	22, // 3: idc.v1.GetMACDRequest.interval:type_name -> idc.v1.Interval
+	23, // 4: idc.v1.GetMACDRequest.adjustment:type_name -> idc.v1.Adjustment
+	20, // 5: idc.v1.GetMACDResponse.parameters:type_name -> idc.v1.MACDParameters
+	19, // 6: idc.v1.GetMACDResponse.bars:type_name -> idc.v1.Bars
+	21, // 7: idc.v1.GetMACDResponse.convention:type_name -> idc.v1.Convention
+	23, // 8: idc.v1.GetMACDResponse.adjustment:type_name -> idc.v1.Adjustment
+	19, // 9: idc.v1.ComputeIndicatorsRequest.inline_bars:type_name -> idc.v1.Bars
+	21, // 10: idc.v1.ComputeIndicatorsRequest.convention:type_name -> idc.v1.Convention
+	24, // 11: idc.v1.ComputeIndicatorsRequest.indicators:type_name -> idc.v1.IndicatorSpec
+	22, // 12: idc.v1.ComputeIndicatorsRequest.interval:type_name -> idc.v1.Interval
+	23, // 13: idc.v1.ComputeIndicatorsRequest.adjustment:type_name -> idc.v1.Adjustment
+	21, // 14: idc.v1.ComputeIndicatorsResponse.convention:type_name -> idc.v1.Convention
+	25, // 15: idc.v1.ComputeIndicatorsResponse.series:type_name -> idc.v1.Series
+	22, // 16: idc.v1.ComputeIndicatorsResponse.interval:type_name -> idc.v1.Interval
+	23, // 17: idc.v1.ComputeIndicatorsResponse.adjustment:type_name -> idc.v1.Adjustment
+	8,  // 18: idc.v1.ListSymbolsResponse.symbols:type_name -> idc.v1.SymbolInfo
+	0,  // 19: idc.v1.SymbolInfo.state:type_name -> idc.v1.SymbolState
+	1,  // 20: idc.v1.SymbolInfo.price_adjustment:type_name -> idc.v1.PriceAdjustment
+	22, // 21: idc.v1.SymbolInfo.interval:type_name -> idc.v1.Interval
+	22, // 22: idc.v1.SymbolInfo.intervals:type_name -> idc.v1.Interval
+	23, // 23: idc.v1.SymbolInfo.adjustments:type_name -> idc.v1.Adjustment
+	26, // 24: idc.v1.ListIndicatorsResponse.indicators:type_name -> idc.v1.IndicatorEntry
+	24, // 25: idc.v1.DescribeIndicatorRequest.spec:type_name -> idc.v1.IndicatorSpec
+	21, // 26: idc.v1.DescribeIndicatorRequest.convention:type_name -> idc.v1.Convention
+	26, // 27: idc.v1.DescribeIndicatorResponse.indicator:type_name -> idc.v1.IndicatorEntry
+	17, // 28: idc.v1.DescribeIndicatorResponse.params:type_name -> idc.v1.DescribeIndicatorResponse.ParamsEntry
+	21, // 29: idc.v1.DescribeIndicatorResponse.convention:type_name -> idc.v1.Convention
+	24, // 30: idc.v1.ScreenRequest.condition:type_name -> idc.v1.IndicatorSpec
+	21, // 31: idc.v1.ScreenRequest.convention:type_name -> idc.v1.Convention
+	22, // 32: idc.v1.ScreenRequest.interval:type_name -> idc.v1.Interval
+	23, // 33: idc.v1.ScreenRequest.adjustment:type_name -> idc.v1.Adjustment
+	15, // 34: idc.v1.ScreenResponse.matches:type_name -> idc.v1.ScreenMatch
+	16, // 35: idc.v1.ScreenResponse.skipped:type_name -> idc.v1.ScreenSkip
+	21, // 36: idc.v1.ScreenResponse.convention:type_name -> idc.v1.Convention
+	18, // 37: idc.v1.ScreenMatch.values:type_name -> idc.v1.ScreenMatch.ValuesEntry
+	27, // 38: idc.v1.DescribeIndicatorResponse.ParamsEntry.value:type_name -> idc.v1.ParameterValue
+	2,  // 39: idc.v1.IndicatorService.GetMACD:input_type -> idc.v1.GetMACDRequest
+	4,  // 40: idc.v1.IndicatorService.ComputeIndicators:input_type -> idc.v1.ComputeIndicatorsRequest
+	6,  // 41: idc.v1.IndicatorService.ListSymbols:input_type -> idc.v1.ListSymbolsRequest
+	9,  // 42: idc.v1.IndicatorService.ListIndicators:input_type -> idc.v1.ListIndicatorsRequest
+	11, // 43: idc.v1.IndicatorService.DescribeIndicator:input_type -> idc.v1.DescribeIndicatorRequest
+	13, // 44: idc.v1.IndicatorService.Screen:input_type -> idc.v1.ScreenRequest
+	3,  // 45: idc.v1.IndicatorService.GetMACD:output_type -> idc.v1.GetMACDResponse
+	5,  // 46: idc.v1.IndicatorService.ComputeIndicators:output_type -> idc.v1.ComputeIndicatorsResponse
+	7,  // 47: idc.v1.IndicatorService.ListSymbols:output_type -> idc.v1.ListSymbolsResponse
+	10, // 48: idc.v1.IndicatorService.ListIndicators:output_type -> idc.v1.ListIndicatorsResponse
+	12, // 49: idc.v1.IndicatorService.DescribeIndicator:output_type -> idc.v1.DescribeIndicatorResponse
+	14, // 50: idc.v1.IndicatorService.Screen:output_type -> idc.v1.ScreenResponse
+	45, // [45:51] is the sub-list for method output_type
+	39, // [39:45] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_idc_v1_indicator_service_proto_init() }
@@ -982,6 +1860,7 @@ func file_idc_v1_indicator_service_proto_init() {
 		return
 	}
 	file_idc_v1_bars_proto_init()
+	file_idc_v1_catalogue_proto_init()
 	file_idc_v1_indicators_proto_init()
 	file_idc_v1_indicator_service_proto_msgTypes[0].OneofWrappers = []any{
 		(*GetMACDRequest_Symbol)(nil),
@@ -997,7 +1876,7 @@ func file_idc_v1_indicator_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_idc_v1_indicator_service_proto_rawDesc), len(file_idc_v1_indicator_service_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   7,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

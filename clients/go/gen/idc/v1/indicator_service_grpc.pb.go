@@ -22,6 +22,9 @@ const (
 	IndicatorService_GetMACD_FullMethodName           = "/idc.v1.IndicatorService/GetMACD"
 	IndicatorService_ComputeIndicators_FullMethodName = "/idc.v1.IndicatorService/ComputeIndicators"
 	IndicatorService_ListSymbols_FullMethodName       = "/idc.v1.IndicatorService/ListSymbols"
+	IndicatorService_ListIndicators_FullMethodName    = "/idc.v1.IndicatorService/ListIndicators"
+	IndicatorService_DescribeIndicator_FullMethodName = "/idc.v1.IndicatorService/DescribeIndicator"
+	IndicatorService_Screen_FullMethodName            = "/idc.v1.IndicatorService/Screen"
 )
 
 // IndicatorServiceClient is the client API for IndicatorService service.
@@ -79,6 +82,40 @@ type IndicatorServiceClient interface {
 	// folder are seen without a restart (the folders are listed again at most
 	// once a second).
 	ListSymbols(ctx context.Context, in *ListSymbolsRequest, opts ...grpc.CallOption) (*ListSymbolsResponse, error)
+	// ListIndicators is a unary RPC that lists the server's indicator
+	// catalogue: every function of the installed TA-Lib ("talib.*"), the
+	// 通达信 formula files ("tdx.*"), the six typed indicators ("idc.*") and
+	// the operator's plugins, sorted by name. Each entry describes its
+	// parameters, inputs, outputs, conventions and warm-up, so that a client
+	// can build a form or a command line from this answer alone and call any
+	// entry through IndicatorSpec.name. It never fails.
+	ListIndicators(ctx context.Context, in *ListIndicatorsRequest, opts ...grpc.CallOption) (*ListIndicatorsResponse, error)
+	// DescribeIndicator is a unary RPC that checks one spec without bars: it
+	// returns the entry the spec selects (for a formula, the entry compiled
+	// from it), the parameters with defaults filled in, and the warm-up bars
+	// under the convention that would be used.
+	//
+	// Errors:
+	//   - INVALID_ARGUMENT: as for one spec of ComputeIndicators, with field
+	//     paths under "spec", e.g. "spec.params.timeperiod".
+	DescribeIndicator(ctx context.Context, in *DescribeIndicatorRequest, opts ...grpc.CallOption) (*DescribeIndicatorResponse, error)
+	// Screen is a unary RPC that evaluates a condition over many symbols (选股)
+	// and returns those for which it holds on one bar. The condition is an
+	// IndicatorSpec (a catalogue entry or a formula); the output that decides
+	// holds when its value on the bar is non-zero and not NaN. The indicator
+	// is computed over each symbol's whole history, as everywhere else.
+	//
+	// A symbol that cannot be evaluated (an invalid data file, no bar on the
+	// date, a warm-up bar, a history shorter than the indicator needs, or an
+	// interval it is not stored fine enough for) is not an error: it is
+	// listed in skipped with the reason, and the others are still screened.
+	//
+	// Errors:
+	//   - INVALID_ARGUMENT: a bad condition (field paths under "condition"),
+	//     an output the condition does not have, a malformed date, more than
+	//     1000 symbols, or an unknown convention, interval or adjustment.
+	//   - NOT_FOUND: a listed symbol is unknown.
+	Screen(ctx context.Context, in *ScreenRequest, opts ...grpc.CallOption) (*ScreenResponse, error)
 }
 
 type indicatorServiceClient struct {
@@ -113,6 +150,36 @@ func (c *indicatorServiceClient) ListSymbols(ctx context.Context, in *ListSymbol
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListSymbolsResponse)
 	err := c.cc.Invoke(ctx, IndicatorService_ListSymbols_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *indicatorServiceClient) ListIndicators(ctx context.Context, in *ListIndicatorsRequest, opts ...grpc.CallOption) (*ListIndicatorsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListIndicatorsResponse)
+	err := c.cc.Invoke(ctx, IndicatorService_ListIndicators_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *indicatorServiceClient) DescribeIndicator(ctx context.Context, in *DescribeIndicatorRequest, opts ...grpc.CallOption) (*DescribeIndicatorResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DescribeIndicatorResponse)
+	err := c.cc.Invoke(ctx, IndicatorService_DescribeIndicator_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *indicatorServiceClient) Screen(ctx context.Context, in *ScreenRequest, opts ...grpc.CallOption) (*ScreenResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ScreenResponse)
+	err := c.cc.Invoke(ctx, IndicatorService_Screen_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -174,6 +241,40 @@ type IndicatorServiceServer interface {
 	// folder are seen without a restart (the folders are listed again at most
 	// once a second).
 	ListSymbols(context.Context, *ListSymbolsRequest) (*ListSymbolsResponse, error)
+	// ListIndicators is a unary RPC that lists the server's indicator
+	// catalogue: every function of the installed TA-Lib ("talib.*"), the
+	// 通达信 formula files ("tdx.*"), the six typed indicators ("idc.*") and
+	// the operator's plugins, sorted by name. Each entry describes its
+	// parameters, inputs, outputs, conventions and warm-up, so that a client
+	// can build a form or a command line from this answer alone and call any
+	// entry through IndicatorSpec.name. It never fails.
+	ListIndicators(context.Context, *ListIndicatorsRequest) (*ListIndicatorsResponse, error)
+	// DescribeIndicator is a unary RPC that checks one spec without bars: it
+	// returns the entry the spec selects (for a formula, the entry compiled
+	// from it), the parameters with defaults filled in, and the warm-up bars
+	// under the convention that would be used.
+	//
+	// Errors:
+	//   - INVALID_ARGUMENT: as for one spec of ComputeIndicators, with field
+	//     paths under "spec", e.g. "spec.params.timeperiod".
+	DescribeIndicator(context.Context, *DescribeIndicatorRequest) (*DescribeIndicatorResponse, error)
+	// Screen is a unary RPC that evaluates a condition over many symbols (选股)
+	// and returns those for which it holds on one bar. The condition is an
+	// IndicatorSpec (a catalogue entry or a formula); the output that decides
+	// holds when its value on the bar is non-zero and not NaN. The indicator
+	// is computed over each symbol's whole history, as everywhere else.
+	//
+	// A symbol that cannot be evaluated (an invalid data file, no bar on the
+	// date, a warm-up bar, a history shorter than the indicator needs, or an
+	// interval it is not stored fine enough for) is not an error: it is
+	// listed in skipped with the reason, and the others are still screened.
+	//
+	// Errors:
+	//   - INVALID_ARGUMENT: a bad condition (field paths under "condition"),
+	//     an output the condition does not have, a malformed date, more than
+	//     1000 symbols, or an unknown convention, interval or adjustment.
+	//   - NOT_FOUND: a listed symbol is unknown.
+	Screen(context.Context, *ScreenRequest) (*ScreenResponse, error)
 	mustEmbedUnimplementedIndicatorServiceServer()
 }
 
@@ -192,6 +293,15 @@ func (UnimplementedIndicatorServiceServer) ComputeIndicators(context.Context, *C
 }
 func (UnimplementedIndicatorServiceServer) ListSymbols(context.Context, *ListSymbolsRequest) (*ListSymbolsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListSymbols not implemented")
+}
+func (UnimplementedIndicatorServiceServer) ListIndicators(context.Context, *ListIndicatorsRequest) (*ListIndicatorsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListIndicators not implemented")
+}
+func (UnimplementedIndicatorServiceServer) DescribeIndicator(context.Context, *DescribeIndicatorRequest) (*DescribeIndicatorResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DescribeIndicator not implemented")
+}
+func (UnimplementedIndicatorServiceServer) Screen(context.Context, *ScreenRequest) (*ScreenResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Screen not implemented")
 }
 func (UnimplementedIndicatorServiceServer) mustEmbedUnimplementedIndicatorServiceServer() {}
 func (UnimplementedIndicatorServiceServer) testEmbeddedByValue()                          {}
@@ -268,6 +378,60 @@ func _IndicatorService_ListSymbols_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IndicatorService_ListIndicators_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListIndicatorsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IndicatorServiceServer).ListIndicators(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IndicatorService_ListIndicators_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IndicatorServiceServer).ListIndicators(ctx, req.(*ListIndicatorsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IndicatorService_DescribeIndicator_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DescribeIndicatorRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IndicatorServiceServer).DescribeIndicator(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IndicatorService_DescribeIndicator_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IndicatorServiceServer).DescribeIndicator(ctx, req.(*DescribeIndicatorRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IndicatorService_Screen_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ScreenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IndicatorServiceServer).Screen(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IndicatorService_Screen_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IndicatorServiceServer).Screen(ctx, req.(*ScreenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IndicatorService_ServiceDesc is the grpc.ServiceDesc for IndicatorService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -286,6 +450,18 @@ var IndicatorService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListSymbols",
 			Handler:    _IndicatorService_ListSymbols_Handler,
+		},
+		{
+			MethodName: "ListIndicators",
+			Handler:    _IndicatorService_ListIndicators_Handler,
+		},
+		{
+			MethodName: "DescribeIndicator",
+			Handler:    _IndicatorService_DescribeIndicator_Handler,
+		},
+		{
+			MethodName: "Screen",
+			Handler:    _IndicatorService_Screen_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -195,6 +195,84 @@ func (KDJSeed) EnumDescriptor() ([]byte, []int) {
 	return file_idc_v1_indicators_proto_rawDescGZIP(), []int{2}
 }
 
+// OutputKind says what an indicator output's values mean, so that a client
+// knows their unit and a chart knows where to draw them.
+type OutputKind int32
+
+const (
+	// OUTPUT_KIND_UNSPECIFIED is never sent by this server.
+	OutputKind_OUTPUT_KIND_UNSPECIFIED OutputKind = 0
+	// OUTPUT_KIND_PRICE is a price level in the unit of the bars' prices
+	// (moving averages, bands, SAR): drawn over the price panel. Price
+	// differences such as MACD are OUTPUT_KIND_UNITLESS.
+	OutputKind_OUTPUT_KIND_PRICE OutputKind = 1
+	// OUTPUT_KIND_PERCENT is in percent: 0-100 for bounded oscillators (RSI,
+	// KDJ's K and D), unbounded for rates of change.
+	OutputKind_OUTPUT_KIND_PERCENT OutputKind = 2
+	// OUTPUT_KIND_RATIO is a dimensionless ratio, 1.0 meaning 100%.
+	OutputKind_OUTPUT_KIND_RATIO OutputKind = 3
+	// OUTPUT_KIND_VOLUME is in the unit of the bars' volume (OBV, AD).
+	OutputKind_OUTPUT_KIND_VOLUME OutputKind = 4
+	// OUTPUT_KIND_UNITLESS is in a unit of its own, or none (MACD, ATR, CCI).
+	OutputKind_OUTPUT_KIND_UNITLESS OutputKind = 5
+	// OUTPUT_KIND_SIGNAL is a per-bar signal: 0 means nothing, any other
+	// value means it fired on that bar. Formula comparisons give 1 or 0;
+	// TA-Lib candlestick patterns give +100 (bullish), -100 (bearish), +-80
+	// for the weaker form of CDLENGULFING, CDLHARAMI and CDLHARAMICROSS, and
+	// +-200 for a confirmed CDLHIKKAKE or CDLHIKKAKEMOD. Charts draw signals
+	// as markers on the price panel.
+	OutputKind_OUTPUT_KIND_SIGNAL OutputKind = 6
+)
+
+// Enum value maps for OutputKind.
+var (
+	OutputKind_name = map[int32]string{
+		0: "OUTPUT_KIND_UNSPECIFIED",
+		1: "OUTPUT_KIND_PRICE",
+		2: "OUTPUT_KIND_PERCENT",
+		3: "OUTPUT_KIND_RATIO",
+		4: "OUTPUT_KIND_VOLUME",
+		5: "OUTPUT_KIND_UNITLESS",
+		6: "OUTPUT_KIND_SIGNAL",
+	}
+	OutputKind_value = map[string]int32{
+		"OUTPUT_KIND_UNSPECIFIED": 0,
+		"OUTPUT_KIND_PRICE":       1,
+		"OUTPUT_KIND_PERCENT":     2,
+		"OUTPUT_KIND_RATIO":       3,
+		"OUTPUT_KIND_VOLUME":      4,
+		"OUTPUT_KIND_UNITLESS":    5,
+		"OUTPUT_KIND_SIGNAL":      6,
+	}
+)
+
+func (x OutputKind) Enum() *OutputKind {
+	p := new(OutputKind)
+	*p = x
+	return p
+}
+
+func (x OutputKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (OutputKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_idc_v1_indicators_proto_enumTypes[3].Descriptor()
+}
+
+func (OutputKind) Type() protoreflect.EnumType {
+	return &file_idc_v1_indicators_proto_enumTypes[3]
+}
+
+func (x OutputKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use OutputKind.Descriptor instead.
+func (OutputKind) EnumDescriptor() ([]byte, []int) {
+	return file_idc_v1_indicators_proto_rawDescGZIP(), []int{3}
+}
+
 // SMAParameters configure a simple moving average of the close (通达信 MA).
 // Output: one series, named by the spec's label ("sma" by default).
 type SMAParameters struct {
@@ -497,17 +575,23 @@ func (x *KDJParameters) GetSeed() KDJSeed {
 	return KDJSeed_KDJ_SEED_UNSPECIFIED
 }
 
-// IndicatorSpec asks for one indicator with its parameters.
+// IndicatorSpec asks for one indicator with its parameters. It selects the
+// indicator in exactly one of three ways: a member of parameters (the six
+// typed indicators), name (any entry of IndicatorService.ListIndicators,
+// with params), or formula (通达信 formula text, with params). None or more
+// than one of them gets INVALID_ARGUMENT on the spec.
 type IndicatorSpec struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// label prefixes the names of this indicator's output series. Empty means
-	// the indicator's name (sma, ema, macd, rsi, boll, kdj). Must match
-	// [a-z0-9_]{1,32} and be unique within a request, so that two SMAs need
-	// labels such as "sma5" and "sma20". Violations get INVALID_ARGUMENT.
+	// the indicator's name: sma, ema, macd, rsi, boll, kdj for the typed
+	// members; the entry's local name in lower case for name ("adx" for
+	// "talib.ADX"); "formula" for formula. Must match [a-z0-9_]{1,32} and be
+	// unique within a request, so that two SMAs need labels such as "sma5"
+	// and "sma20". Violations get INVALID_ARGUMENT.
 	Label string `protobuf:"bytes,1,opt,name=label,proto3" json:"label,omitempty"`
-	// parameters selects the indicator. Unset (or a member this server does
-	// not know) gets INVALID_ARGUMENT. Unset or zero fields take their
-	// documented defaults.
+	// parameters selects a typed indicator. A member this server does not
+	// know gets INVALID_ARGUMENT. Unset or zero fields take their documented
+	// defaults.
 	//
 	// Types that are valid to be assigned to Parameters:
 	//
@@ -517,7 +601,35 @@ type IndicatorSpec struct {
 	//	*IndicatorSpec_Rsi
 	//	*IndicatorSpec_Boll
 	//	*IndicatorSpec_Kdj
-	Parameters    isIndicatorSpec_Parameters `protobuf_oneof:"parameters"`
+	Parameters isIndicatorSpec_Parameters `protobuf_oneof:"parameters"`
+	// name selects a catalogue entry by its full name, "namespace.LOCAL" as
+	// ListIndicators lists it ("talib.ADX", "tdx.KDJ", "idc.macd", or a
+	// plugin's "example.ZSCORE"), case-insensitive. A bare LOCAL ("ADX")
+	// finds the one entry of that local name; when several namespaces have
+	// it, INVALID_ARGUMENT lists them. Unknown names get INVALID_ARGUMENT on
+	// "indicators[i].name" with up to five close matches. Programs that must
+	// not break when a plugin is installed use full names.
+	Name string `protobuf:"bytes,8,opt,name=name,proto3" json:"name,omitempty"`
+	// formula is 通达信 formula text, compiled on the server, e.g.
+	// "DIF:EMA(CLOSE,12)-EMA(CLOSE,26); DEA:EMA(DIF,9); MACD:(DIF-DEA)*2;".
+	// Every "NAME:expr;" statement is an output, in order; "NAME:=expr;" is
+	// an intermediate. The text may start with the header lines of a formula
+	// file ("// param: N = 9, 1..100, doc"), which declare parameters that
+	// params then sets. Limits: 20,000 characters, 500 statements, nesting
+	// depth 100, periods 1-1000, and a bound on the work per evaluation
+	// (bars times window bars). A syntax error gets INVALID_ARGUMENT on
+	// "indicators[i].formula" with the line, column and what was expected,
+	// e.g. "line 1, column 18: expected ')'". The functions and their
+	// semantics are documented in docs/decisions/0019-formula-language.md.
+	Formula string `protobuf:"bytes,9,opt,name=formula,proto3" json:"formula,omitempty"`
+	// params are the parameters of the entry that name selects, or of the
+	// parameters formula's header declares, by their case-sensitive names as
+	// ListIndicators lists them ("timeperiod", "N"). A parameter left out
+	// takes its default. An unknown name, a value of the wrong type or one
+	// out of range gets INVALID_ARGUMENT on "indicators[i].params.<name>",
+	// e.g. "indicators[3].params.timeperiod: 0 is below the minimum 2".
+	// Must be empty with a typed member.
+	Params        map[string]*ParameterValue `protobuf:"bytes,10,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -620,6 +732,27 @@ func (x *IndicatorSpec) GetKdj() *KDJParameters {
 	return nil
 }
 
+func (x *IndicatorSpec) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *IndicatorSpec) GetFormula() string {
+	if x != nil {
+		return x.Formula
+	}
+	return ""
+}
+
+func (x *IndicatorSpec) GetParams() map[string]*ParameterValue {
+	if x != nil {
+		return x.Params
+	}
+	return nil
+}
+
 type isIndicatorSpec_Parameters interface {
 	isIndicatorSpec_Parameters()
 }
@@ -668,6 +801,114 @@ func (*IndicatorSpec_Boll) isIndicatorSpec_Parameters() {}
 
 func (*IndicatorSpec_Kdj) isIndicatorSpec_Parameters() {}
 
+// ParameterValue is one parameter's value, of the type that
+// IndicatorParameter.type declares.
+type ParameterValue struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// kind holds the value. Unset gets INVALID_ARGUMENT.
+	//
+	// Types that are valid to be assigned to Kind:
+	//
+	//	*ParameterValue_Number
+	//	*ParameterValue_Choice
+	//	*ParameterValue_Flag
+	Kind          isParameterValue_Kind `protobuf_oneof:"kind"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ParameterValue) Reset() {
+	*x = ParameterValue{}
+	mi := &file_idc_v1_indicators_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ParameterValue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ParameterValue) ProtoMessage() {}
+
+func (x *ParameterValue) ProtoReflect() protoreflect.Message {
+	mi := &file_idc_v1_indicators_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ParameterValue.ProtoReflect.Descriptor instead.
+func (*ParameterValue) Descriptor() ([]byte, []int) {
+	return file_idc_v1_indicators_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ParameterValue) GetKind() isParameterValue_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return nil
+}
+
+func (x *ParameterValue) GetNumber() float64 {
+	if x != nil {
+		if x, ok := x.Kind.(*ParameterValue_Number); ok {
+			return x.Number
+		}
+	}
+	return 0
+}
+
+func (x *ParameterValue) GetChoice() string {
+	if x != nil {
+		if x, ok := x.Kind.(*ParameterValue_Choice); ok {
+			return x.Choice
+		}
+	}
+	return ""
+}
+
+func (x *ParameterValue) GetFlag() bool {
+	if x != nil {
+		if x, ok := x.Kind.(*ParameterValue_Flag); ok {
+			return x.Flag
+		}
+	}
+	return false
+}
+
+type isParameterValue_Kind interface {
+	isParameterValue_Kind()
+}
+
+type ParameterValue_Number struct {
+	// number is the value of a PARAMETER_TYPE_INT or PARAMETER_TYPE_FLOAT
+	// parameter. An INT parameter takes an integral number (14 or 14.0).
+	Number float64 `protobuf:"fixed64,1,opt,name=number,proto3,oneof"`
+}
+
+type ParameterValue_Choice struct {
+	// choice is the value of a PARAMETER_TYPE_ENUM parameter: one of its
+	// choices, by name, case-insensitive (e.g. "EMA" for a moving average
+	// type).
+	Choice string `protobuf:"bytes,2,opt,name=choice,proto3,oneof"`
+}
+
+type ParameterValue_Flag struct {
+	// flag is the value of a PARAMETER_TYPE_BOOL parameter.
+	Flag bool `protobuf:"varint,3,opt,name=flag,proto3,oneof"`
+}
+
+func (*ParameterValue_Number) isParameterValue_Kind() {}
+
+func (*ParameterValue_Choice) isParameterValue_Kind() {}
+
+func (*ParameterValue_Flag) isParameterValue_Kind() {}
+
 // Series is one named indicator output over the response's bars.
 type Series struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -681,15 +922,19 @@ type Series struct {
 	// values holds one value per bar from first_valid_index on, so that
 	// values[k] belongs to dates[first_valid_index + k]. Its length is
 	// len(dates) - first_valid_index. Units are those of the indicator: price
-	// units for SMA, EMA, MACD and Bollinger; percent for RSI and KDJ.
-	Values        []float64 `protobuf:"fixed64,3,rep,packed,name=values,proto3" json:"values,omitempty"`
+	// units for SMA, EMA, MACD and Bollinger; percent for RSI and KDJ; kind
+	// says. A catalogue entry may have no value on a bar after the warm-up
+	// (talib.LN of a negative number); it is sent as NaN.
+	Values []float64 `protobuf:"fixed64,3,rep,packed,name=values,proto3" json:"values,omitempty"`
+	// kind is what the values mean (the output's kind in ListIndicators).
+	Kind          OutputKind `protobuf:"varint,4,opt,name=kind,proto3,enum=idc.v1.OutputKind" json:"kind,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Series) Reset() {
 	*x = Series{}
-	mi := &file_idc_v1_indicators_proto_msgTypes[6]
+	mi := &file_idc_v1_indicators_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -701,7 +946,7 @@ func (x *Series) String() string {
 func (*Series) ProtoMessage() {}
 
 func (x *Series) ProtoReflect() protoreflect.Message {
-	mi := &file_idc_v1_indicators_proto_msgTypes[6]
+	mi := &file_idc_v1_indicators_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -714,7 +959,7 @@ func (x *Series) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Series.ProtoReflect.Descriptor instead.
 func (*Series) Descriptor() ([]byte, []int) {
-	return file_idc_v1_indicators_proto_rawDescGZIP(), []int{6}
+	return file_idc_v1_indicators_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Series) GetName() string {
@@ -738,6 +983,13 @@ func (x *Series) GetValues() []float64 {
 	return nil
 }
 
+func (x *Series) GetKind() OutputKind {
+	if x != nil {
+		return x.Kind
+	}
+	return OutputKind_OUTPUT_KIND_UNSPECIFIED
+}
+
 var File_idc_v1_indicators_proto protoreflect.FileDescriptor
 
 const file_idc_v1_indicators_proto_rawDesc = "" +
@@ -757,7 +1009,7 @@ const file_idc_v1_indicators_proto_rawDesc = "" +
 	"\x06period\x18\x01 \x01(\x05R\x06period\x12\x19\n" +
 	"\bk_period\x18\x02 \x01(\x05R\akPeriod\x12\x19\n" +
 	"\bd_period\x18\x03 \x01(\x05R\adPeriod\x12#\n" +
-	"\x04seed\x18\x04 \x01(\x0e2\x0f.idc.v1.KDJSeedR\x04seed\"\xc0\x02\n" +
+	"\x04seed\x18\x04 \x01(\x0e2\x0f.idc.v1.KDJSeedR\x04seed\"\xfc\x03\n" +
 	"\rIndicatorSpec\x12\x14\n" +
 	"\x05label\x18\x01 \x01(\tR\x05label\x12)\n" +
 	"\x03sma\x18\x02 \x01(\v2\x15.idc.v1.SMAParametersH\x00R\x03sma\x12)\n" +
@@ -765,13 +1017,26 @@ const file_idc_v1_indicators_proto_rawDesc = "" +
 	"\x04macd\x18\x04 \x01(\v2\x16.idc.v1.MACDParametersH\x00R\x04macd\x12)\n" +
 	"\x03rsi\x18\x05 \x01(\v2\x15.idc.v1.RSIParametersH\x00R\x03rsi\x121\n" +
 	"\x04boll\x18\x06 \x01(\v2\x1b.idc.v1.BollingerParametersH\x00R\x04boll\x12)\n" +
-	"\x03kdj\x18\a \x01(\v2\x15.idc.v1.KDJParametersH\x00R\x03kdjB\f\n" +
+	"\x03kdj\x18\a \x01(\v2\x15.idc.v1.KDJParametersH\x00R\x03kdj\x12\x12\n" +
+	"\x04name\x18\b \x01(\tR\x04name\x12\x18\n" +
+	"\aformula\x18\t \x01(\tR\aformula\x129\n" +
+	"\x06params\x18\n" +
+	" \x03(\v2!.idc.v1.IndicatorSpec.ParamsEntryR\x06params\x1aQ\n" +
+	"\vParamsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12,\n" +
+	"\x05value\x18\x02 \x01(\v2\x16.idc.v1.ParameterValueR\x05value:\x028\x01B\f\n" +
 	"\n" +
-	"parameters\"`\n" +
+	"parameters\"b\n" +
+	"\x0eParameterValue\x12\x18\n" +
+	"\x06number\x18\x01 \x01(\x01H\x00R\x06number\x12\x18\n" +
+	"\x06choice\x18\x02 \x01(\tH\x00R\x06choice\x12\x14\n" +
+	"\x04flag\x18\x03 \x01(\bH\x00R\x04flagB\x06\n" +
+	"\x04kind\"\x88\x01\n" +
 	"\x06Series\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12*\n" +
 	"\x11first_valid_index\x18\x02 \x01(\x05R\x0ffirstValidIndex\x12\x16\n" +
-	"\x06values\x18\x03 \x03(\x01R\x06values*R\n" +
+	"\x06values\x18\x03 \x03(\x01R\x06values\x12&\n" +
+	"\x04kind\x18\x04 \x01(\x0e2\x12.idc.v1.OutputKindR\x04kind*R\n" +
 	"\n" +
 	"Convention\x12\x1a\n" +
 	"\x16CONVENTION_UNSPECIFIED\x10\x00\x12\x14\n" +
@@ -784,7 +1049,16 @@ const file_idc_v1_indicators_proto_rawDesc = "" +
 	"\aKDJSeed\x12\x18\n" +
 	"\x14KDJ_SEED_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eKDJ_SEED_FIFTY\x10\x01\x12\x16\n" +
-	"\x12KDJ_SEED_FIRST_RSV\x10\x02B\x89\x01\n" +
+	"\x12KDJ_SEED_FIRST_RSV\x10\x02*\xba\x01\n" +
+	"\n" +
+	"OutputKind\x12\x1b\n" +
+	"\x17OUTPUT_KIND_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11OUTPUT_KIND_PRICE\x10\x01\x12\x17\n" +
+	"\x13OUTPUT_KIND_PERCENT\x10\x02\x12\x15\n" +
+	"\x11OUTPUT_KIND_RATIO\x10\x03\x12\x16\n" +
+	"\x12OUTPUT_KIND_VOLUME\x10\x04\x12\x18\n" +
+	"\x14OUTPUT_KIND_UNITLESS\x10\x05\x12\x16\n" +
+	"\x12OUTPUT_KIND_SIGNAL\x10\x06B\x89\x01\n" +
 	"\n" +
 	"com.idc.v1B\x0fIndicatorsProtoP\x01Z1github.com/idcrpc/idc/clients/go/gen/idc/v1;idcv1\xa2\x02\x03IXX\xaa\x02\x06Idc.V1\xca\x02\x06Idc\\V1\xe2\x02\x12Idc\\V1\\GPBMetadata\xea\x02\aIdc::V1b\x06proto3"
 
@@ -800,35 +1074,41 @@ func file_idc_v1_indicators_proto_rawDescGZIP() []byte {
 	return file_idc_v1_indicators_proto_rawDescData
 }
 
-var file_idc_v1_indicators_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_idc_v1_indicators_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_idc_v1_indicators_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_idc_v1_indicators_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_idc_v1_indicators_proto_goTypes = []any{
 	(Convention)(0),             // 0: idc.v1.Convention
 	(StdDev)(0),                 // 1: idc.v1.StdDev
 	(KDJSeed)(0),                // 2: idc.v1.KDJSeed
-	(*SMAParameters)(nil),       // 3: idc.v1.SMAParameters
-	(*EMAParameters)(nil),       // 4: idc.v1.EMAParameters
-	(*RSIParameters)(nil),       // 5: idc.v1.RSIParameters
-	(*BollingerParameters)(nil), // 6: idc.v1.BollingerParameters
-	(*KDJParameters)(nil),       // 7: idc.v1.KDJParameters
-	(*IndicatorSpec)(nil),       // 8: idc.v1.IndicatorSpec
-	(*Series)(nil),              // 9: idc.v1.Series
-	(*MACDParameters)(nil),      // 10: idc.v1.MACDParameters
+	(OutputKind)(0),             // 3: idc.v1.OutputKind
+	(*SMAParameters)(nil),       // 4: idc.v1.SMAParameters
+	(*EMAParameters)(nil),       // 5: idc.v1.EMAParameters
+	(*RSIParameters)(nil),       // 6: idc.v1.RSIParameters
+	(*BollingerParameters)(nil), // 7: idc.v1.BollingerParameters
+	(*KDJParameters)(nil),       // 8: idc.v1.KDJParameters
+	(*IndicatorSpec)(nil),       // 9: idc.v1.IndicatorSpec
+	(*ParameterValue)(nil),      // 10: idc.v1.ParameterValue
+	(*Series)(nil),              // 11: idc.v1.Series
+	nil,                         // 12: idc.v1.IndicatorSpec.ParamsEntry
+	(*MACDParameters)(nil),      // 13: idc.v1.MACDParameters
 }
 var file_idc_v1_indicators_proto_depIdxs = []int32{
 	1,  // 0: idc.v1.BollingerParameters.std_dev:type_name -> idc.v1.StdDev
 	2,  // 1: idc.v1.KDJParameters.seed:type_name -> idc.v1.KDJSeed
-	3,  // 2: idc.v1.IndicatorSpec.sma:type_name -> idc.v1.SMAParameters
-	4,  // 3: idc.v1.IndicatorSpec.ema:type_name -> idc.v1.EMAParameters
-	10, // 4: idc.v1.IndicatorSpec.macd:type_name -> idc.v1.MACDParameters
-	5,  // 5: idc.v1.IndicatorSpec.rsi:type_name -> idc.v1.RSIParameters
-	6,  // 6: idc.v1.IndicatorSpec.boll:type_name -> idc.v1.BollingerParameters
-	7,  // 7: idc.v1.IndicatorSpec.kdj:type_name -> idc.v1.KDJParameters
-	8,  // [8:8] is the sub-list for method output_type
-	8,  // [8:8] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	4,  // 2: idc.v1.IndicatorSpec.sma:type_name -> idc.v1.SMAParameters
+	5,  // 3: idc.v1.IndicatorSpec.ema:type_name -> idc.v1.EMAParameters
+	13, // 4: idc.v1.IndicatorSpec.macd:type_name -> idc.v1.MACDParameters
+	6,  // 5: idc.v1.IndicatorSpec.rsi:type_name -> idc.v1.RSIParameters
+	7,  // 6: idc.v1.IndicatorSpec.boll:type_name -> idc.v1.BollingerParameters
+	8,  // 7: idc.v1.IndicatorSpec.kdj:type_name -> idc.v1.KDJParameters
+	12, // 8: idc.v1.IndicatorSpec.params:type_name -> idc.v1.IndicatorSpec.ParamsEntry
+	3,  // 9: idc.v1.Series.kind:type_name -> idc.v1.OutputKind
+	10, // 10: idc.v1.IndicatorSpec.ParamsEntry.value:type_name -> idc.v1.ParameterValue
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_idc_v1_indicators_proto_init() }
@@ -845,13 +1125,18 @@ func file_idc_v1_indicators_proto_init() {
 		(*IndicatorSpec_Boll)(nil),
 		(*IndicatorSpec_Kdj)(nil),
 	}
+	file_idc_v1_indicators_proto_msgTypes[6].OneofWrappers = []any{
+		(*ParameterValue_Number)(nil),
+		(*ParameterValue_Choice)(nil),
+		(*ParameterValue_Flag)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_idc_v1_indicators_proto_rawDesc), len(file_idc_v1_indicators_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   7,
+			NumEnums:      4,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -2,18 +2,18 @@
 // @generated from file idc/v1/bars.proto (package idc.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file idc/v1/bars.proto.
  */
 export const file_idc_v1_bars: GenFile = /*@__PURE__*/
-  fileDesc("ChFpZGMvdjEvYmFycy5wcm90bxIGaWRjLnYxIl0KBEJhcnMSDQoFZGF0ZXMYASADKAUSDAoEb3BlbhgCIAMoARIMCgRoaWdoGAMgAygBEgsKA2xvdxgEIAMoARINCgVjbG9zZRgFIAMoARIOCgZ2b2x1bWUYBiADKAEiUQoOTUFDRFBhcmFtZXRlcnMSEwoLZmFzdF9wZXJpb2QYASABKAUSEwoLc2xvd19wZXJpb2QYAiABKAUSFQoNc2lnbmFsX3BlcmlvZBgDIAEoBUKDAQoKY29tLmlkYy52MUIJQmFyc1Byb3RvUAFaMWdpdGh1Yi5jb20vaWRjcnBjL2lkYy9jbGllbnRzL2dvL2dlbi9pZGMvdjE7aWRjdjGiAgNJWFiqAgZJZGMuVjHKAgZJZGNcVjHiAhJJZGNcVjFcR1BCTWV0YWRhdGHqAgdJZGM6OlYxYgZwcm90bzM");
+  fileDesc("ChFpZGMvdjEvYmFycy5wcm90bxIGaWRjLnYxIr8BCgRCYXJzEg0KBWRhdGVzGAEgAygFEgwKBG9wZW4YAiADKAESDAoEaGlnaBgDIAMoARILCgNsb3cYBCADKAESDQoFY2xvc2UYBSADKAESDgoGdm9sdW1lGAYgAygBEg0KBXRpbWVzGAcgAygDEiIKCGludGVydmFsGAggASgOMhAuaWRjLnYxLkludGVydmFsEhEKCXRpbWVfem9uZRgJIAEoCRIaChJhZGp1c3RtZW50X2ZhY3RvcnMYCiADKAEiUQoOTUFDRFBhcmFtZXRlcnMSEwoLZmFzdF9wZXJpb2QYASABKAUSEwoLc2xvd19wZXJpb2QYAiABKAUSFQoNc2lnbmFsX3BlcmlvZBgDIAEoBSrZAQoISW50ZXJ2YWwSGAoUSU5URVJWQUxfVU5TUEVDSUZJRUQQABIVChFJTlRFUlZBTF8xX01JTlVURRABEhYKEklOVEVSVkFMXzVfTUlOVVRFUxACEhcKE0lOVEVSVkFMXzE1X01JTlVURVMQAxIXChNJTlRFUlZBTF8zMF9NSU5VVEVTEAQSEwoPSU5URVJWQUxfMV9IT1VSEAUSEgoOSU5URVJWQUxfMV9EQVkQBhITCg9JTlRFUlZBTF8xX1dFRUsQBxIUChBJTlRFUlZBTF8xX01PTlRIEAgqiAEKCkFkanVzdG1lbnQSGgoWQURKVVNUTUVOVF9VTlNQRUNJRklFRBAAEhgKFEFESlVTVE1FTlRfQVNfU1RPUkVEEAESEwoPQURKVVNUTUVOVF9OT05FEAISFgoSQURKVVNUTUVOVF9GT1JXQVJEEAMSFwoTQURKVVNUTUVOVF9CQUNLV0FSRBAEQoMBCgpjb20uaWRjLnYxQglCYXJzUHJvdG9QAVoxZ2l0aHViLmNvbS9pZGNycGMvaWRjL2NsaWVudHMvZ28vZ2VuL2lkYy92MTtpZGN2MaICA0lYWKoCBklkYy5WMcoCBklkY1xWMeICEklkY1xWMVxHUEJNZXRhZGF0YeoCB0lkYzo6VjFiBnByb3RvMw");
 
 /**
- * Bars holds daily OHLCV bars as parallel columns: element i of every column
+ * Bars holds OHLCV bars as parallel columns: element i of every column
  * describes the same bar. Columns are packed repeated scalars rather than one
  * message per bar, because a packed column encodes and decodes as one
  * contiguous array, which is 5-10x faster in Python at 100k bars than
@@ -30,13 +30,21 @@ export const file_idc_v1_bars: GenFile = /*@__PURE__*/
  * open or close lies outside [low, high] is accepted as it is. The server's
  * data files are held to the same rules (see SymbolInfo.state).
  *
+ * Intraday bars (interval shorter than a day) carry times; their dates may
+ * repeat, one per bar of the same session. In a request, inline bars give
+ * dates (daily bars, as before) or times (any interval) or both; times
+ * must then be strictly increasing and dates may be left empty.
+ *
  * @generated from message idc.v1.Bars
  */
 export type Bars = Message<"idc.v1.Bars"> & {
   /**
    * dates are the trading days as whole days since 1970-01-01 (the Unix
-   * epoch), strictly increasing. A value is the exchange's local calendar
-   * date of the session, with no time zone: 19720 is 2023-12-29.
+   * epoch). A value is the exchange's local calendar date of the session,
+   * with no time zone: 19720 is 2023-12-29. For daily bars dates are
+   * strictly increasing. For intraday bars each is the trading day the bar
+   * belongs to. For weekly and monthly bars each is the last trading day
+   * the bar includes, as 通达信 and most vendors date them.
    *
    * @generated from field: repeated int32 dates = 1;
    */
@@ -78,6 +86,52 @@ export type Bars = Message<"idc.v1.Bars"> & {
    * @generated from field: repeated double volume = 6;
    */
   volume: number[];
+
+  /**
+   * times are each bar's start, as whole seconds since the Unix epoch
+   * (1970-01-01T00:00:00Z), strictly increasing. A bar covers [time, time
+   * + interval): the 5-minute bar at 09:30 holds the trades from 09:30:00
+   * up to 09:35:00 (vendors that stamp a bar with its end, as 通达信's
+   * minute files do, are converted when read). A daily bar's time is
+   * 00:00 of its trading day in time_zone; a weekly bar's, 00:00 of the
+   * Monday of its week; a monthly bar's, 00:00 of the first day of its
+   * month. Responses always fill it.
+   *
+   * @generated from field: repeated int64 times = 7;
+   */
+  times: bigint[];
+
+  /**
+   * interval is the length of every bar. In a response it is the interval
+   * served. In a request's inline bars, INTERVAL_UNSPECIFIED means
+   * INTERVAL_1_DAY when dates are given and is INVALID_ARGUMENT when only
+   * times are.
+   *
+   * @generated from field: idc.v1.Interval interval = 8;
+   */
+  interval: Interval;
+
+  /**
+   * time_zone is the IANA name of the exchange's time zone, in which
+   * dates, sessions and daily bars are reckoned, e.g. "America/New_York"
+   * or "Asia/Shanghai". In a request's inline bars, empty means "UTC"; an
+   * unknown name gets INVALID_ARGUMENT.
+   *
+   * @generated from field: string time_zone = 9;
+   */
+  timeZone: string;
+
+  /**
+   * adjustment_factors are the optional cumulative adjustment factors of
+   * each bar (tushare's adj_factor): the product of every split ratio and
+   * dividend factor since the series began, so that price *
+   * adjustment_factor is the backward-adjusted (后复权) price. Empty means
+   * none. When given, it has one finite value above 0 per bar, and the
+   * prices are as traded (unadjusted).
+   *
+   * @generated from field: repeated double adjustment_factors = 10;
+   */
+  adjustmentFactors: number[];
 };
 
 /**
@@ -127,4 +181,153 @@ export type MACDParameters = Message<"idc.v1.MACDParameters"> & {
  */
 export const MACDParametersSchema: GenMessage<MACDParameters> = /*@__PURE__*/
   messageDesc(file_idc_v1_bars, 1);
+
+/**
+ * Interval is the length of a bar. A store holds a symbol at one interval
+ * and serves it at that one and every coarser one, aggregated by the
+ * server: open is the first bar's open, high the highest high, low the
+ * lowest low, close the last close and volume the sum. Intraday bars never
+ * span a session break (the lunch break of Shanghai, the night), a day is
+ * the exchange's trading day in its time zone, a week runs Monday to Sunday
+ * and a month is a calendar month, as in 通达信; periods with no trading
+ * have no bar. Minute bars are anchored at the session's open: the 60-minute
+ * bars of a 09:30-11:30 session start at 09:30 and 10:30.
+ *
+ * @generated from enum idc.v1.Interval
+ */
+export enum Interval {
+  /**
+   * INTERVAL_UNSPECIFIED in a request means INTERVAL_1_DAY, the interval
+   * every older client gets.
+   *
+   * @generated from enum value: INTERVAL_UNSPECIFIED = 0;
+   */
+  INTERVAL_UNSPECIFIED = 0,
+
+  /**
+   * INTERVAL_1_MINUTE is one minute.
+   *
+   * @generated from enum value: INTERVAL_1_MINUTE = 1;
+   */
+  INTERVAL_1_MINUTE = 1,
+
+  /**
+   * INTERVAL_5_MINUTES is five minutes.
+   *
+   * @generated from enum value: INTERVAL_5_MINUTES = 2;
+   */
+  INTERVAL_5_MINUTES = 2,
+
+  /**
+   * INTERVAL_15_MINUTES is fifteen minutes.
+   *
+   * @generated from enum value: INTERVAL_15_MINUTES = 3;
+   */
+  INTERVAL_15_MINUTES = 3,
+
+  /**
+   * INTERVAL_30_MINUTES is thirty minutes.
+   *
+   * @generated from enum value: INTERVAL_30_MINUTES = 4;
+   */
+  INTERVAL_30_MINUTES = 4,
+
+  /**
+   * INTERVAL_1_HOUR is sixty minutes.
+   *
+   * @generated from enum value: INTERVAL_1_HOUR = 5;
+   */
+  INTERVAL_1_HOUR = 5,
+
+  /**
+   * INTERVAL_1_DAY is one trading day.
+   *
+   * @generated from enum value: INTERVAL_1_DAY = 6;
+   */
+  INTERVAL_1_DAY = 6,
+
+  /**
+   * INTERVAL_1_WEEK is one calendar week, Monday to Sunday.
+   *
+   * @generated from enum value: INTERVAL_1_WEEK = 7;
+   */
+  INTERVAL_1_WEEK = 7,
+
+  /**
+   * INTERVAL_1_MONTH is one calendar month.
+   *
+   * @generated from enum value: INTERVAL_1_MONTH = 8;
+   */
+  INTERVAL_1_MONTH = 8,
+}
+
+/**
+ * Describes the enum idc.v1.Interval.
+ */
+export const IntervalSchema: GenEnum<Interval> = /*@__PURE__*/
+  enumDesc(file_idc_v1_bars, 0);
+
+/**
+ * Adjustment selects how prices are adjusted for splits and dividends
+ * before indicators are computed. Open, high, low and close are scaled
+ * alike; volumes are served as stored.
+ *
+ * @generated from enum idc.v1.Adjustment
+ */
+export enum Adjustment {
+  /**
+   * ADJUSTMENT_UNSPECIFIED in a request means ADJUSTMENT_AS_STORED, the
+   * behaviour of every older client.
+   *
+   * @generated from enum value: ADJUSTMENT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * ADJUSTMENT_AS_STORED serves prices as the store holds them; their basis
+   * is SymbolInfo.price_adjustment (the bundled SPY is stored adjusted for
+   * splits and dividends, AAPL for splits only, and 000001.SH needs none).
+   *
+   * @generated from enum value: ADJUSTMENT_AS_STORED = 1;
+   */
+  AS_STORED = 1,
+
+  /**
+   * ADJUSTMENT_NONE serves prices as traded, with jumps at splits and
+   * dividends. A symbol with adjustment factors gets its raw prices; a
+   * symbol without them gets FAILED_PRECONDITION naming the symbol, unless
+   * its stored prices need no adjustment (PRICE_ADJUSTMENT_NONE or
+   * PRICE_ADJUSTMENT_NOT_NEEDED), which are served as stored.
+   *
+   * @generated from enum value: ADJUSTMENT_NONE = 2;
+   */
+  NONE = 2,
+
+  /**
+   * ADJUSTMENT_FORWARD (前复权) scales every price by its bar's factor
+   * divided by the last bar's factor: the latest prices are as traded and
+   * earlier ones move to match. The result changes whenever a new split or
+   * dividend arrives. Symbols without factors: as for ADJUSTMENT_NONE, and
+   * PRICE_ADJUSTMENT_NOT_NEEDED symbols are served as stored.
+   *
+   * @generated from enum value: ADJUSTMENT_FORWARD = 3;
+   */
+  FORWARD = 3,
+
+  /**
+   * ADJUSTMENT_BACKWARD (后复权) scales every price by its bar's factor
+   * divided by the first bar's factor: the first prices are as traded and
+   * later ones grow, so past values never change. Symbols without factors:
+   * as for ADJUSTMENT_FORWARD.
+   *
+   * @generated from enum value: ADJUSTMENT_BACKWARD = 4;
+   */
+  BACKWARD = 4,
+}
+
+/**
+ * Describes the enum idc.v1.Adjustment.
+ */
+export const AdjustmentSchema: GenEnum<Adjustment> = /*@__PURE__*/
+  enumDesc(file_idc_v1_bars, 1);
 

@@ -4,9 +4,9 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Bars, MACDParameters } from "./bars_pb.js";
+import type { Adjustment, Bars, Interval, MACDParameters } from "./bars_pb.js";
 import { file_idc_v1_bars } from "./bars_pb.js";
-import type { BollingerParameters, Convention, EMAParameters, KDJParameters, RSIParameters, SMAParameters } from "./indicators_pb.js";
+import type { BollingerParameters, Convention, EMAParameters, IndicatorSpec, KDJParameters, RSIParameters, SMAParameters } from "./indicators_pb.js";
 import { file_idc_v1_indicators } from "./indicators_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file idc/v1/indicator_graph_service.proto.
  */
 export const file_idc_v1_indicator_graph_service: GenFile = /*@__PURE__*/
-  fileDesc("CiRpZGMvdjEvaW5kaWNhdG9yX2dyYXBoX3NlcnZpY2UucHJvdG8SBmlkYy52MSKPAgoTR2V0TUFDREdyYXBoUmVxdWVzdBIQCgZzeW1ib2wYASABKAlIABIjCgtpbmxpbmVfYmFycxgHIAEoCzIMLmlkYy52MS5CYXJzSAASEgoKc3RhcnRfZGF0ZRgCIAEoCRIQCghlbmRfZGF0ZRgDIAEoCRIqCgpwYXJhbWV0ZXJzGAQgASgLMhYuaWRjLnYxLk1BQ0RQYXJhbWV0ZXJzEhAKCHdpZHRoX3B4GAUgASgFEhEKCWhlaWdodF9weBgGIAEoBRImCgpjb252ZW50aW9uGAggASgOMhIuaWRjLnYxLkNvbnZlbnRpb24SGAoQY2h1bmtfc2l6ZV9ieXRlcxgJIAEoBUIICgZzb3VyY2UiXQoUR2V0TUFDREdyYXBoUmVzcG9uc2USKQoIbWV0YWRhdGEYASABKAsyFS5pZGMudjEuSW1hZ2VNZXRhZGF0YUgAEg8KBWNodW5rGAIgASgMSABCCQoHcGF5bG9hZCJ5Cg1JbWFnZU1ldGFkYXRhEhIKCm1lZGlhX3R5cGUYASABKAkSEgoKc2l6ZV9ieXRlcxgCIAEoAxIOCgZzaGEyNTYYAyABKAwSEAoId2lkdGhfcHgYBCABKAUSEQoJaGVpZ2h0X3B4GAUgASgFEgsKA2RwaRgGIAEoBSISChBWb2x1bWVQYXJhbWV0ZXJzIrQBCgpDaGFydFBhbmVsEioKBnZvbHVtZRgBIAEoCzIYLmlkYy52MS5Wb2x1bWVQYXJhbWV0ZXJzSAASJgoEbWFjZBgCIAEoCzIWLmlkYy52MS5NQUNEUGFyYW1ldGVyc0gAEiQKA3JzaRgDIAEoCzIVLmlkYy52MS5SU0lQYXJhbWV0ZXJzSAASJAoDa2RqGAQgASgLMhUuaWRjLnYxLktESlBhcmFtZXRlcnNIAEIGCgRraW5kIo8BCgxDaGFydE92ZXJsYXkSJAoDc21hGAEgASgLMhUuaWRjLnYxLlNNQVBhcmFtZXRlcnNIABIkCgNlbWEYAiABKAsyFS5pZGMudjEuRU1BUGFyYW1ldGVyc0gAEisKBGJvbGwYAyABKAsyGy5pZGMudjEuQm9sbGluZ2VyUGFyYW1ldGVyc0gAQgYKBGtpbmQizwMKD0dldENoYXJ0UmVxdWVzdBIQCgZzeW1ib2wYASABKAlIABIjCgtpbmxpbmVfYmFycxgCIAEoCzIMLmlkYy52MS5CYXJzSAASEgoKc3RhcnRfZGF0ZRgDIAEoCRIQCghlbmRfZGF0ZRgEIAEoCRImCgpjb252ZW50aW9uGAUgASgOMhIuaWRjLnYxLkNvbnZlbnRpb24SIgoGcGFuZWxzGAYgAygLMhIuaWRjLnYxLkNoYXJ0UGFuZWwSJgoIb3ZlcmxheXMYByADKAsyFC5pZGMudjEuQ2hhcnRPdmVybGF5EiMKBmZvcm1hdBgIIAEoDjITLmlkYy52MS5JbWFnZUZvcm1hdBIQCgh3aWR0aF9weBgJIAEoBRIRCgloZWlnaHRfcHgYCiABKAUSCwoDZHBpGAsgASgFEhwKBXRoZW1lGAwgASgOMg0uaWRjLnYxLlRoZW1lEikKDGNvbG9yX3NjaGVtZRgNIAEoDjITLmlkYy52MS5Db2xvclNjaGVtZRIYChBjaHVua19zaXplX2J5dGVzGA4gASgFEicKC3ByaWNlX3NjYWxlGA8gASgOMhIuaWRjLnYxLlByaWNlU2NhbGVCCAoGc291cmNlIlkKEEdldENoYXJ0UmVzcG9uc2USKQoIbWV0YWRhdGEYASABKAsyFS5pZGMudjEuSW1hZ2VNZXRhZGF0YUgAEg8KBWNodW5rGAIgASgMSABCCQoHcGF5bG9hZCqFAQoLSW1hZ2VGb3JtYXQSHAoYSU1BR0VfRk9STUFUX1VOU1BFQ0lGSUVEEAASFAoQSU1BR0VfRk9STUFUX1BORxABEhQKEElNQUdFX0ZPUk1BVF9TVkcQAhIVChFJTUFHRV9GT1JNQVRfSlBFRxADEhUKEUlNQUdFX0ZPUk1BVF9XRUJQEAQqPwoFVGhlbWUSFQoRVEhFTUVfVU5TUEVDSUZJRUQQABIPCgtUSEVNRV9MSUdIVBABEg4KClRIRU1FX0RBUksQAipaCgtDb2xvclNjaGVtZRIcChhDT0xPUl9TQ0hFTUVfVU5TUEVDSUZJRUQQABIYChRDT0xPUl9TQ0hFTUVfV0VTVEVSThABEhMKD0NPTE9SX1NDSEVNRV9DThACKmwKClByaWNlU2NhbGUSGwoXUFJJQ0VfU0NBTEVfVU5TUEVDSUZJRUQQABIUChBQUklDRV9TQ0FMRV9BVVRPEAESFgoSUFJJQ0VfU0NBTEVfTElORUFSEAISEwoPUFJJQ0VfU0NBTEVfTE9HEAMypQEKFUluZGljYXRvckdyYXBoU2VydmljZRJLCgxHZXRNQUNER3JhcGgSGy5pZGMudjEuR2V0TUFDREdyYXBoUmVxdWVzdBocLmlkYy52MS5HZXRNQUNER3JhcGhSZXNwb25zZTABEj8KCEdldENoYXJ0EhcuaWRjLnYxLkdldENoYXJ0UmVxdWVzdBoYLmlkYy52MS5HZXRDaGFydFJlc3BvbnNlMAFClAEKCmNvbS5pZGMudjFCGkluZGljYXRvckdyYXBoU2VydmljZVByb3RvUAFaMWdpdGh1Yi5jb20vaWRjcnBjL2lkYy9jbGllbnRzL2dvL2dlbi9pZGMvdjE7aWRjdjGiAgNJWFiqAgZJZGMuVjHKAgZJZGNcVjHiAhJJZGNcVjFcR1BCTWV0YWRhdGHqAgdJZGM6OlYxYgZwcm90bzM", [file_idc_v1_bars, file_idc_v1_indicators]);
+  fileDesc("CiRpZGMvdjEvaW5kaWNhdG9yX2dyYXBoX3NlcnZpY2UucHJvdG8SBmlkYy52MSKPAgoTR2V0TUFDREdyYXBoUmVxdWVzdBIQCgZzeW1ib2wYASABKAlIABIjCgtpbmxpbmVfYmFycxgHIAEoCzIMLmlkYy52MS5CYXJzSAASEgoKc3RhcnRfZGF0ZRgCIAEoCRIQCghlbmRfZGF0ZRgDIAEoCRIqCgpwYXJhbWV0ZXJzGAQgASgLMhYuaWRjLnYxLk1BQ0RQYXJhbWV0ZXJzEhAKCHdpZHRoX3B4GAUgASgFEhEKCWhlaWdodF9weBgGIAEoBRImCgpjb252ZW50aW9uGAggASgOMhIuaWRjLnYxLkNvbnZlbnRpb24SGAoQY2h1bmtfc2l6ZV9ieXRlcxgJIAEoBUIICgZzb3VyY2UiXQoUR2V0TUFDREdyYXBoUmVzcG9uc2USKQoIbWV0YWRhdGEYASABKAsyFS5pZGMudjEuSW1hZ2VNZXRhZGF0YUgAEg8KBWNodW5rGAIgASgMSABCCQoHcGF5bG9hZCJ5Cg1JbWFnZU1ldGFkYXRhEhIKCm1lZGlhX3R5cGUYASABKAkSEgoKc2l6ZV9ieXRlcxgCIAEoAxIOCgZzaGEyNTYYAyABKAwSEAoId2lkdGhfcHgYBCABKAUSEQoJaGVpZ2h0X3B4GAUgASgFEgsKA2RwaRgGIAEoBSISChBWb2x1bWVQYXJhbWV0ZXJzIuABCgpDaGFydFBhbmVsEioKBnZvbHVtZRgBIAEoCzIYLmlkYy52MS5Wb2x1bWVQYXJhbWV0ZXJzSAASJgoEbWFjZBgCIAEoCzIWLmlkYy52MS5NQUNEUGFyYW1ldGVyc0gAEiQKA3JzaRgDIAEoCzIVLmlkYy52MS5SU0lQYXJhbWV0ZXJzSAASJAoDa2RqGAQgASgLMhUuaWRjLnYxLktESlBhcmFtZXRlcnNIABIqCglpbmRpY2F0b3IYBSABKAsyFS5pZGMudjEuSW5kaWNhdG9yU3BlY0gAQgYKBGtpbmQiuwEKDENoYXJ0T3ZlcmxheRIkCgNzbWEYASABKAsyFS5pZGMudjEuU01BUGFyYW1ldGVyc0gAEiQKA2VtYRgCIAEoCzIVLmlkYy52MS5FTUFQYXJhbWV0ZXJzSAASKwoEYm9sbBgDIAEoCzIbLmlkYy52MS5Cb2xsaW5nZXJQYXJhbWV0ZXJzSAASKgoJaW5kaWNhdG9yGAQgASgLMhUuaWRjLnYxLkluZGljYXRvclNwZWNIAEIGCgRraW5kIpsECg9HZXRDaGFydFJlcXVlc3QSEAoGc3ltYm9sGAEgASgJSAASIwoLaW5saW5lX2JhcnMYAiABKAsyDC5pZGMudjEuQmFyc0gAEhIKCnN0YXJ0X2RhdGUYAyABKAkSEAoIZW5kX2RhdGUYBCABKAkSJgoKY29udmVudGlvbhgFIAEoDjISLmlkYy52MS5Db252ZW50aW9uEiIKBnBhbmVscxgGIAMoCzISLmlkYy52MS5DaGFydFBhbmVsEiYKCG92ZXJsYXlzGAcgAygLMhQuaWRjLnYxLkNoYXJ0T3ZlcmxheRIjCgZmb3JtYXQYCCABKA4yEy5pZGMudjEuSW1hZ2VGb3JtYXQSEAoId2lkdGhfcHgYCSABKAUSEQoJaGVpZ2h0X3B4GAogASgFEgsKA2RwaRgLIAEoBRIcCgV0aGVtZRgMIAEoDjINLmlkYy52MS5UaGVtZRIpCgxjb2xvcl9zY2hlbWUYDSABKA4yEy5pZGMudjEuQ29sb3JTY2hlbWUSGAoQY2h1bmtfc2l6ZV9ieXRlcxgOIAEoBRInCgtwcmljZV9zY2FsZRgPIAEoDjISLmlkYy52MS5QcmljZVNjYWxlEiIKCGludGVydmFsGBAgASgOMhAuaWRjLnYxLkludGVydmFsEiYKCmFkanVzdG1lbnQYESABKA4yEi5pZGMudjEuQWRqdXN0bWVudEIICgZzb3VyY2UiWQoQR2V0Q2hhcnRSZXNwb25zZRIpCghtZXRhZGF0YRgBIAEoCzIVLmlkYy52MS5JbWFnZU1ldGFkYXRhSAASDwoFY2h1bmsYAiABKAxIAEIJCgdwYXlsb2FkKoUBCgtJbWFnZUZvcm1hdBIcChhJTUFHRV9GT1JNQVRfVU5TUEVDSUZJRUQQABIUChBJTUFHRV9GT1JNQVRfUE5HEAESFAoQSU1BR0VfRk9STUFUX1NWRxACEhUKEUlNQUdFX0ZPUk1BVF9KUEVHEAMSFQoRSU1BR0VfRk9STUFUX1dFQlAQBCo/CgVUaGVtZRIVChFUSEVNRV9VTlNQRUNJRklFRBAAEg8KC1RIRU1FX0xJR0hUEAESDgoKVEhFTUVfREFSSxACKloKC0NvbG9yU2NoZW1lEhwKGENPTE9SX1NDSEVNRV9VTlNQRUNJRklFRBAAEhgKFENPTE9SX1NDSEVNRV9XRVNURVJOEAESEwoPQ09MT1JfU0NIRU1FX0NOEAIqbAoKUHJpY2VTY2FsZRIbChdQUklDRV9TQ0FMRV9VTlNQRUNJRklFRBAAEhQKEFBSSUNFX1NDQUxFX0FVVE8QARIWChJQUklDRV9TQ0FMRV9MSU5FQVIQAhITCg9QUklDRV9TQ0FMRV9MT0cQAzKlAQoVSW5kaWNhdG9yR3JhcGhTZXJ2aWNlEksKDEdldE1BQ0RHcmFwaBIbLmlkYy52MS5HZXRNQUNER3JhcGhSZXF1ZXN0GhwuaWRjLnYxLkdldE1BQ0RHcmFwaFJlc3BvbnNlMAESPwoIR2V0Q2hhcnQSFy5pZGMudjEuR2V0Q2hhcnRSZXF1ZXN0GhguaWRjLnYxLkdldENoYXJ0UmVzcG9uc2UwAUKUAQoKY29tLmlkYy52MUIaSW5kaWNhdG9yR3JhcGhTZXJ2aWNlUHJvdG9QAVoxZ2l0aHViLmNvbS9pZGNycGMvaWRjL2NsaWVudHMvZ28vZ2VuL2lkYy92MTtpZGN2MaICA0lYWKoCBklkYy5WMcoCBklkY1xWMeICEklkY1xWMVxHUEJNZXRhZGF0YeoCB0lkYzo6VjFiBnByb3RvMw", [file_idc_v1_bars, file_idc_v1_indicators]);
 
 /**
  * GetMACDGraphRequest is the request of IndicatorGraphService.GetMACDGraph.
@@ -265,6 +265,19 @@ export type ChartPanel = Message<"idc.v1.ChartPanel"> & {
      */
     value: KDJParameters;
     case: "kdj";
+  } | {
+    /**
+     * indicator is any catalogue entry or formula (see IndicatorSpec): its
+     * outputs other than OUTPUT_KIND_SIGNAL are lines in this panel, each
+     * in the legend, and its signal outputs are markers on the price panel
+     * (above the bar for a positive value, below for a negative one). A
+     * spec whose outputs are all signals adds markers and no panel.
+     * Errors name the field under "panels[i].indicator".
+     *
+     * @generated from field: idc.v1.IndicatorSpec indicator = 5;
+     */
+    value: IndicatorSpec;
+    case: "indicator";
   } | { case: undefined; value?: undefined };
 };
 
@@ -310,6 +323,18 @@ export type ChartOverlay = Message<"idc.v1.ChartOverlay"> & {
      */
     value: BollingerParameters;
     case: "boll";
+  } | {
+    /**
+     * indicator is any catalogue entry or formula (see IndicatorSpec) whose
+     * outputs are OUTPUT_KIND_PRICE (lines over the prices) or
+     * OUTPUT_KIND_SIGNAL (markers on the bars). Another kind of output gets
+     * INVALID_ARGUMENT on "overlays[i].indicator" naming it: draw it in a
+     * panel.
+     *
+     * @generated from field: idc.v1.IndicatorSpec indicator = 4;
+     */
+    value: IndicatorSpec;
+    case: "indicator";
   } | { case: undefined; value?: undefined };
 };
 
@@ -355,16 +380,17 @@ export type GetChartRequest = Message<"idc.v1.GetChartRequest"> & {
   } | { case: undefined; value?: undefined };
 
   /**
-   * start_date is the first calendar day of the window, inclusive, as
-   * "YYYY-MM-DD". Empty means the first available bar.
+   * start_date is the start of the window, inclusive, as in
+   * GetMACDRequest.start_date (a day or a time in the exchange's zone).
+   * Empty means the first available bar.
    *
    * @generated from field: string start_date = 3;
    */
   startDate: string;
 
   /**
-   * end_date is the last calendar day of the window, inclusive, as
-   * "YYYY-MM-DD". Empty means the last available bar.
+   * end_date is the end of the window, inclusive, as in
+   * GetMACDRequest.end_date. Empty means the last available bar.
    *
    * @generated from field: string end_date = 4;
    */
@@ -455,6 +481,24 @@ export type GetChartRequest = Message<"idc.v1.GetChartRequest"> & {
    * @generated from field: idc.v1.PriceScale price_scale = 15;
    */
   priceScale: PriceScale;
+
+  /**
+   * interval is the bar length to draw, as in
+   * GetMACDRequest.interval. Intraday bars are laid out without gaps for
+   * breaks and nights, and the time axis shows times, with the date where
+   * the day changes.
+   *
+   * @generated from field: idc.v1.Interval interval = 16;
+   */
+  interval: Interval;
+
+  /**
+   * adjustment is the price adjustment, as in GetMACDRequest.adjustment;
+   * the title says which was applied.
+   *
+   * @generated from field: idc.v1.Adjustment adjustment = 17;
+   */
+  adjustment: Adjustment;
 };
 
 /**

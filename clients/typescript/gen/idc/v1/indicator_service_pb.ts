@@ -4,9 +4,11 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Bars, MACDParameters } from "./bars_pb.js";
+import type { Adjustment, Bars, Interval, MACDParameters } from "./bars_pb.js";
 import { file_idc_v1_bars } from "./bars_pb.js";
-import type { Convention, IndicatorSpec, Series } from "./indicators_pb.js";
+import type { IndicatorEntry } from "./catalogue_pb.js";
+import { file_idc_v1_catalogue } from "./catalogue_pb.js";
+import type { Convention, IndicatorSpec, ParameterValue, Series } from "./indicators_pb.js";
 import { file_idc_v1_indicators } from "./indicators_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -14,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file idc/v1/indicator_service.proto.
  */
 export const file_idc_v1_indicator_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch5pZGMvdjEvaW5kaWNhdG9yX3NlcnZpY2UucHJvdG8SBmlkYy52MSLLAQoOR2V0TUFDRFJlcXVlc3QSEAoGc3ltYm9sGAEgASgJSAASIwoLaW5saW5lX2JhcnMYBSABKAsyDC5pZGMudjEuQmFyc0gAEhIKCnN0YXJ0X2RhdGUYAiABKAkSEAoIZW5kX2RhdGUYAyABKAkSKgoKcGFyYW1ldGVycxgEIAEoCzIWLmlkYy52MS5NQUNEUGFyYW1ldGVycxImCgpjb252ZW50aW9uGAYgASgOMhIuaWRjLnYxLkNvbnZlbnRpb25CCAoGc291cmNlIt0BCg9HZXRNQUNEUmVzcG9uc2USDgoGc3ltYm9sGAEgASgJEioKCnBhcmFtZXRlcnMYAiABKAsyFi5pZGMudjEuTUFDRFBhcmFtZXRlcnMSGgoEYmFycxgDIAEoCzIMLmlkYy52MS5CYXJzEgwKBG1hY2QYBCADKAESDgoGc2lnbmFsGAUgAygBEhEKCWhpc3RvZ3JhbRgGIAMoARImCgpjb252ZW50aW9uGAcgASgOMhIuaWRjLnYxLkNvbnZlbnRpb24SGQoRZmlyc3RfdmFsaWRfaW5kZXgYCCABKAUi1AEKGENvbXB1dGVJbmRpY2F0b3JzUmVxdWVzdBIQCgZzeW1ib2wYASABKAlIABIjCgtpbmxpbmVfYmFycxgCIAEoCzIMLmlkYy52MS5CYXJzSAASEgoKc3RhcnRfZGF0ZRgDIAEoCRIQCghlbmRfZGF0ZRgEIAEoCRImCgpjb252ZW50aW9uGAUgASgOMhIuaWRjLnYxLkNvbnZlbnRpb24SKQoKaW5kaWNhdG9ycxgGIAMoCzIVLmlkYy52MS5JbmRpY2F0b3JTcGVjQggKBnNvdXJjZSKCAQoZQ29tcHV0ZUluZGljYXRvcnNSZXNwb25zZRIOCgZzeW1ib2wYASABKAkSJgoKY29udmVudGlvbhgCIAEoDjISLmlkYy52MS5Db252ZW50aW9uEg0KBWRhdGVzGAMgAygFEh4KBnNlcmllcxgEIAMoCzIOLmlkYy52MS5TZXJpZXMiFAoSTGlzdFN5bWJvbHNSZXF1ZXN0IlIKE0xpc3RTeW1ib2xzUmVzcG9uc2USIwoHc3ltYm9scxgBIAMoCzISLmlkYy52MS5TeW1ib2xJbmZvEhYKDmRlZmF1bHRfc3ltYm9sGAIgASgJIuwBCgpTeW1ib2xJbmZvEg4KBnN5bWJvbBgBIAEoCRISCgpmaXJzdF9kYXRlGAIgASgJEhEKCWxhc3RfZGF0ZRgDIAEoCRIRCgliYXJfY291bnQYBCABKAUSIgoFc3RhdGUYBSABKA4yEy5pZGMudjEuU3ltYm9sU3RhdGUSDwoHcHJvYmxlbRgGIAEoCRIVCg13YXJuaW5nX2NvdW50GAcgASgFEhUKDWZpcnN0X3dhcm5pbmcYCCABKAkSMQoQcHJpY2VfYWRqdXN0bWVudBgJIAEoDjIXLmlkYy52MS5QcmljZUFkanVzdG1lbnQqXQoLU3ltYm9sU3RhdGUSHAoYU1lNQk9MX1NUQVRFX1VOU1BFQ0lGSUVEEAASFgoSU1lNQk9MX1NUQVRFX1JFQURZEAESGAoUU1lNQk9MX1NUQVRFX0lOVkFMSUQQAiq3AQoPUHJpY2VBZGp1c3RtZW50EiAKHFBSSUNFX0FESlVTVE1FTlRfVU5TUEVDSUZJRUQQABIZChVQUklDRV9BREpVU1RNRU5UX05PTkUQARIbChdQUklDRV9BREpVU1RNRU5UX1NQTElUUxACEikKJVBSSUNFX0FESlVTVE1FTlRfU1BMSVRTX0FORF9ESVZJREVORFMQAxIfChtQUklDRV9BREpVU1RNRU5UX05PVF9ORUVERUQQBDLwAQoQSW5kaWNhdG9yU2VydmljZRI6CgdHZXRNQUNEEhYuaWRjLnYxLkdldE1BQ0RSZXF1ZXN0GhcuaWRjLnYxLkdldE1BQ0RSZXNwb25zZRJYChFDb21wdXRlSW5kaWNhdG9ycxIgLmlkYy52MS5Db21wdXRlSW5kaWNhdG9yc1JlcXVlc3QaIS5pZGMudjEuQ29tcHV0ZUluZGljYXRvcnNSZXNwb25zZRJGCgtMaXN0U3ltYm9scxIaLmlkYy52MS5MaXN0U3ltYm9sc1JlcXVlc3QaGy5pZGMudjEuTGlzdFN5bWJvbHNSZXNwb25zZUKPAQoKY29tLmlkYy52MUIVSW5kaWNhdG9yU2VydmljZVByb3RvUAFaMWdpdGh1Yi5jb20vaWRjcnBjL2lkYy9jbGllbnRzL2dvL2dlbi9pZGMvdjE7aWRjdjGiAgNJWFiqAgZJZGMuVjHKAgZJZGNcVjHiAhJJZGNcVjFcR1BCTWV0YWRhdGHqAgdJZGM6OlYxYgZwcm90bzM", [file_idc_v1_bars, file_idc_v1_indicators]);
+  fileDesc("Ch5pZGMvdjEvaW5kaWNhdG9yX3NlcnZpY2UucHJvdG8SBmlkYy52MSKXAgoOR2V0TUFDRFJlcXVlc3QSEAoGc3ltYm9sGAEgASgJSAASIwoLaW5saW5lX2JhcnMYBSABKAsyDC5pZGMudjEuQmFyc0gAEhIKCnN0YXJ0X2RhdGUYAiABKAkSEAoIZW5kX2RhdGUYAyABKAkSKgoKcGFyYW1ldGVycxgEIAEoCzIWLmlkYy52MS5NQUNEUGFyYW1ldGVycxImCgpjb252ZW50aW9uGAYgASgOMhIuaWRjLnYxLkNvbnZlbnRpb24SIgoIaW50ZXJ2YWwYByABKA4yEC5pZGMudjEuSW50ZXJ2YWwSJgoKYWRqdXN0bWVudBgIIAEoDjISLmlkYy52MS5BZGp1c3RtZW50QggKBnNvdXJjZSKFAgoPR2V0TUFDRFJlc3BvbnNlEg4KBnN5bWJvbBgBIAEoCRIqCgpwYXJhbWV0ZXJzGAIgASgLMhYuaWRjLnYxLk1BQ0RQYXJhbWV0ZXJzEhoKBGJhcnMYAyABKAsyDC5pZGMudjEuQmFycxIMCgRtYWNkGAQgAygBEg4KBnNpZ25hbBgFIAMoARIRCgloaXN0b2dyYW0YBiADKAESJgoKY29udmVudGlvbhgHIAEoDjISLmlkYy52MS5Db252ZW50aW9uEhkKEWZpcnN0X3ZhbGlkX2luZGV4GAggASgFEiYKCmFkanVzdG1lbnQYCSABKA4yEi5pZGMudjEuQWRqdXN0bWVudCKgAgoYQ29tcHV0ZUluZGljYXRvcnNSZXF1ZXN0EhAKBnN5bWJvbBgBIAEoCUgAEiMKC2lubGluZV9iYXJzGAIgASgLMgwuaWRjLnYxLkJhcnNIABISCgpzdGFydF9kYXRlGAMgASgJEhAKCGVuZF9kYXRlGAQgASgJEiYKCmNvbnZlbnRpb24YBSABKA4yEi5pZGMudjEuQ29udmVudGlvbhIpCgppbmRpY2F0b3JzGAYgAygLMhUuaWRjLnYxLkluZGljYXRvclNwZWMSIgoIaW50ZXJ2YWwYByABKA4yEC5pZGMudjEuSW50ZXJ2YWwSJgoKYWRqdXN0bWVudBgIIAEoDjISLmlkYy52MS5BZGp1c3RtZW50QggKBnNvdXJjZSLwAQoZQ29tcHV0ZUluZGljYXRvcnNSZXNwb25zZRIOCgZzeW1ib2wYASABKAkSJgoKY29udmVudGlvbhgCIAEoDjISLmlkYy52MS5Db252ZW50aW9uEg0KBWRhdGVzGAMgAygFEh4KBnNlcmllcxgEIAMoCzIOLmlkYy52MS5TZXJpZXMSDQoFdGltZXMYBSADKAMSIgoIaW50ZXJ2YWwYBiABKA4yEC5pZGMudjEuSW50ZXJ2YWwSEQoJdGltZV96b25lGAcgASgJEiYKCmFkanVzdG1lbnQYCCABKA4yEi5pZGMudjEuQWRqdXN0bWVudCJLChJMaXN0U3ltYm9sc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSDgoGcHJlZml4GAMgASgJImsKE0xpc3RTeW1ib2xzUmVzcG9uc2USIwoHc3ltYm9scxgBIAMoCzISLmlkYy52MS5TeW1ib2xJbmZvEhYKDmRlZmF1bHRfc3ltYm9sGAIgASgJEhcKD25leHRfcGFnZV90b2tlbhgDIAEoCSLxAgoKU3ltYm9sSW5mbxIOCgZzeW1ib2wYASABKAkSEgoKZmlyc3RfZGF0ZRgCIAEoCRIRCglsYXN0X2RhdGUYAyABKAkSEQoJYmFyX2NvdW50GAQgASgFEiIKBXN0YXRlGAUgASgOMhMuaWRjLnYxLlN5bWJvbFN0YXRlEg8KB3Byb2JsZW0YBiABKAkSFQoNd2FybmluZ19jb3VudBgHIAEoBRIVCg1maXJzdF93YXJuaW5nGAggASgJEjEKEHByaWNlX2FkanVzdG1lbnQYCSABKA4yFy5pZGMudjEuUHJpY2VBZGp1c3RtZW50EiIKCGludGVydmFsGAogASgOMhAuaWRjLnYxLkludGVydmFsEiMKCWludGVydmFscxgLIAMoDjIQLmlkYy52MS5JbnRlcnZhbBInCgthZGp1c3RtZW50cxgMIAMoDjISLmlkYy52MS5BZGp1c3RtZW50EhEKCXRpbWVfem9uZRgNIAEoCSIqChVMaXN0SW5kaWNhdG9yc1JlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJIkQKFkxpc3RJbmRpY2F0b3JzUmVzcG9uc2USKgoKaW5kaWNhdG9ycxgBIAMoCzIWLmlkYy52MS5JbmRpY2F0b3JFbnRyeSJnChhEZXNjcmliZUluZGljYXRvclJlcXVlc3QSIwoEc3BlYxgBIAEoCzIVLmlkYy52MS5JbmRpY2F0b3JTcGVjEiYKCmNvbnZlbnRpb24YAiABKA4yEi5pZGMudjEuQ29udmVudGlvbiKgAgoZRGVzY3JpYmVJbmRpY2F0b3JSZXNwb25zZRIpCglpbmRpY2F0b3IYASABKAsyFi5pZGMudjEuSW5kaWNhdG9yRW50cnkSPQoGcGFyYW1zGAIgAygLMi0uaWRjLnYxLkRlc2NyaWJlSW5kaWNhdG9yUmVzcG9uc2UuUGFyYW1zRW50cnkSJgoKY29udmVudGlvbhgDIAEoDjISLmlkYy52MS5Db252ZW50aW9uEhQKDHdhcm1fdXBfYmFycxgEIAEoBRIUCgxzZXJpZXNfbmFtZXMYBSADKAkaRQoLUGFyYW1zRW50cnkSCwoDa2V5GAEgASgJEiUKBXZhbHVlGAIgASgLMhYuaWRjLnYxLlBhcmFtZXRlclZhbHVlOgI4ASLcAQoNU2NyZWVuUmVxdWVzdBIoCgljb25kaXRpb24YASABKAsyFS5pZGMudjEuSW5kaWNhdG9yU3BlYxIOCgZvdXRwdXQYAiABKAkSDwoHc3ltYm9scxgDIAMoCRIMCgRkYXRlGAQgASgJEiYKCmNvbnZlbnRpb24YBSABKA4yEi5pZGMudjEuQ29udmVudGlvbhIiCghpbnRlcnZhbBgGIAEoDjIQLmlkYy52MS5JbnRlcnZhbBImCgphZGp1c3RtZW50GAcgASgOMhIuaWRjLnYxLkFkanVzdG1lbnQirAEKDlNjcmVlblJlc3BvbnNlEiQKB21hdGNoZXMYASADKAsyEy5pZGMudjEuU2NyZWVuTWF0Y2gSIwoHc2tpcHBlZBgCIAMoCzISLmlkYy52MS5TY3JlZW5Ta2lwEhcKD2V2YWx1YXRlZF9jb3VudBgDIAEoBRIOCgZvdXRwdXQYBCABKAkSJgoKY29udmVudGlvbhgFIAEoDjISLmlkYy52MS5Db252ZW50aW9uIpkBCgtTY3JlZW5NYXRjaBIOCgZzeW1ib2wYASABKAkSDAoEZGF0ZRgCIAEoBRIMCgR0aW1lGAMgASgDEi8KBnZhbHVlcxgEIAMoCzIfLmlkYy52MS5TY3JlZW5NYXRjaC5WYWx1ZXNFbnRyeRotCgtWYWx1ZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBIiwKClNjcmVlblNraXASDgoGc3ltYm9sGAEgASgJEg4KBnJlYXNvbhgCIAEoCSpdCgtTeW1ib2xTdGF0ZRIcChhTWU1CT0xfU1RBVEVfVU5TUEVDSUZJRUQQABIWChJTWU1CT0xfU1RBVEVfUkVBRFkQARIYChRTWU1CT0xfU1RBVEVfSU5WQUxJRBACKrcBCg9QcmljZUFkanVzdG1lbnQSIAocUFJJQ0VfQURKVVNUTUVOVF9VTlNQRUNJRklFRBAAEhkKFVBSSUNFX0FESlVTVE1FTlRfTk9ORRABEhsKF1BSSUNFX0FESlVTVE1FTlRfU1BMSVRTEAISKQolUFJJQ0VfQURKVVNUTUVOVF9TUExJVFNfQU5EX0RJVklERU5EUxADEh8KG1BSSUNFX0FESlVTVE1FTlRfTk9UX05FRURFRBAEMtQDChBJbmRpY2F0b3JTZXJ2aWNlEjoKB0dldE1BQ0QSFi5pZGMudjEuR2V0TUFDRFJlcXVlc3QaFy5pZGMudjEuR2V0TUFDRFJlc3BvbnNlElgKEUNvbXB1dGVJbmRpY2F0b3JzEiAuaWRjLnYxLkNvbXB1dGVJbmRpY2F0b3JzUmVxdWVzdBohLmlkYy52MS5Db21wdXRlSW5kaWNhdG9yc1Jlc3BvbnNlEkYKC0xpc3RTeW1ib2xzEhouaWRjLnYxLkxpc3RTeW1ib2xzUmVxdWVzdBobLmlkYy52MS5MaXN0U3ltYm9sc1Jlc3BvbnNlEk8KDkxpc3RJbmRpY2F0b3JzEh0uaWRjLnYxLkxpc3RJbmRpY2F0b3JzUmVxdWVzdBoeLmlkYy52MS5MaXN0SW5kaWNhdG9yc1Jlc3BvbnNlElgKEURlc2NyaWJlSW5kaWNhdG9yEiAuaWRjLnYxLkRlc2NyaWJlSW5kaWNhdG9yUmVxdWVzdBohLmlkYy52MS5EZXNjcmliZUluZGljYXRvclJlc3BvbnNlEjcKBlNjcmVlbhIVLmlkYy52MS5TY3JlZW5SZXF1ZXN0GhYuaWRjLnYxLlNjcmVlblJlc3BvbnNlQo8BCgpjb20uaWRjLnYxQhVJbmRpY2F0b3JTZXJ2aWNlUHJvdG9QAVoxZ2l0aHViLmNvbS9pZGNycGMvaWRjL2NsaWVudHMvZ28vZ2VuL2lkYy92MTtpZGN2MaICA0lYWKoCBklkYy5WMcoCBklkY1xWMeICEklkY1xWMVxHUEJNZXRhZGF0YeoCB0lkYzo6VjFiBnByb3RvMw", [file_idc_v1_bars, file_idc_v1_catalogue, file_idc_v1_indicators]);
 
 /**
  * GetMACDRequest is the request of IndicatorService.GetMACD.
@@ -51,16 +53,22 @@ export type GetMACDRequest = Message<"idc.v1.GetMACDRequest"> & {
   } | { case: undefined; value?: undefined };
 
   /**
-   * start_date is the first calendar day of the window, inclusive, as
-   * "YYYY-MM-DD" (ISO 8601). Empty means the first available bar.
+   * start_date is the start of the window, inclusive: a day as
+   * "YYYY-MM-DD" (ISO 8601), or a time in the exchange's time zone as
+   * "YYYY-MM-DDTHH:MM" or "YYYY-MM-DDTHH:MM:SS". The window holds the bars
+   * whose time (Bars.times, the bar's start) is at or after it; a day means
+   * its 00:00. Empty means the first available bar.
    *
    * @generated from field: string start_date = 2;
    */
   startDate: string;
 
   /**
-   * end_date is the last calendar day of the window, inclusive, as
-   * "YYYY-MM-DD". Empty means the last available bar. Must not be before
+   * end_date is the end of the window, inclusive, in the same forms as
+   * start_date: the window holds the bars whose time is at or before it,
+   * and a day means every bar of that trading day (for weekly and monthly
+   * bars, every bar whose last trading day, Bars.dates, is at or before
+   * it). Empty means the last available bar. Must not be before
    * start_date.
    *
    * @generated from field: string end_date = 3;
@@ -83,6 +91,28 @@ export type GetMACDRequest = Message<"idc.v1.GetMACDRequest"> & {
    * @generated from field: idc.v1.Convention convention = 6;
    */
   convention: Convention;
+
+  /**
+   * interval is the bar length to serve. Unspecified means INTERVAL_1_DAY.
+   * A stored symbol is served at its stored interval or any coarser one
+   * (see Interval); a finer one gets FAILED_PRECONDITION naming the
+   * symbol's interval, e.g. "interval: 'SPY' is stored at 1 day; it cannot
+   * be served at 5 minutes". Inline bars are aggregated the same way. The
+   * indicator is computed over the whole history at this interval.
+   *
+   * @generated from field: idc.v1.Interval interval = 7;
+   */
+  interval: Interval;
+
+  /**
+   * adjustment selects the split and dividend adjustment of the prices.
+   * Unspecified means ADJUSTMENT_AS_STORED. See Adjustment for symbols
+   * without adjustment factors; inline bars are adjusted with their
+   * adjustment_factors, and without them take only ADJUSTMENT_AS_STORED.
+   *
+   * @generated from field: idc.v1.Adjustment adjustment = 8;
+   */
+  adjustment: Adjustment;
 };
 
 /**
@@ -165,6 +195,13 @@ export type GetMACDResponse = Message<"idc.v1.GetMACDResponse"> & {
    * @generated from field: int32 first_valid_index = 8;
    */
   firstValidIndex: number;
+
+  /**
+   * adjustment is the adjustment that was applied (never UNSPECIFIED).
+   *
+   * @generated from field: idc.v1.Adjustment adjustment = 9;
+   */
+  adjustment: Adjustment;
 };
 
 /**
@@ -209,16 +246,17 @@ export type ComputeIndicatorsRequest = Message<"idc.v1.ComputeIndicatorsRequest"
   } | { case: undefined; value?: undefined };
 
   /**
-   * start_date is the first calendar day of the window, inclusive, as
-   * "YYYY-MM-DD". Empty means the first available bar.
+   * start_date is the start of the window, inclusive, as in
+   * GetMACDRequest.start_date (a day or a time in the exchange's zone).
+   * Empty means the first available bar.
    *
    * @generated from field: string start_date = 3;
    */
   startDate: string;
 
   /**
-   * end_date is the last calendar day of the window, inclusive, as
-   * "YYYY-MM-DD". Empty means the last available bar.
+   * end_date is the end of the window, inclusive, as in
+   * GetMACDRequest.end_date. Empty means the last available bar.
    *
    * @generated from field: string end_date = 4;
    */
@@ -239,6 +277,20 @@ export type ComputeIndicatorsRequest = Message<"idc.v1.ComputeIndicatorsRequest"
    * @generated from field: repeated idc.v1.IndicatorSpec indicators = 6;
    */
   indicators: IndicatorSpec[];
+
+  /**
+   * interval is the bar length to serve, as in GetMACDRequest.interval.
+   *
+   * @generated from field: idc.v1.Interval interval = 7;
+   */
+  interval: Interval;
+
+  /**
+   * adjustment is the price adjustment, as in GetMACDRequest.adjustment.
+   *
+   * @generated from field: idc.v1.Adjustment adjustment = 8;
+   */
+  adjustment: Adjustment;
 };
 
 /**
@@ -284,6 +336,36 @@ export type ComputeIndicatorsResponse = Message<"idc.v1.ComputeIndicatorsRespons
    * @generated from field: repeated idc.v1.Series series = 4;
    */
   series: Series[];
+
+  /**
+   * times are the window's bar start times as seconds since the Unix
+   * epoch, one per element of dates (see Bars.times).
+   *
+   * @generated from field: repeated int64 times = 5;
+   */
+  times: bigint[];
+
+  /**
+   * interval is the interval served.
+   *
+   * @generated from field: idc.v1.Interval interval = 6;
+   */
+  interval: Interval;
+
+  /**
+   * time_zone is the IANA name of the exchange's time zone (see
+   * Bars.time_zone).
+   *
+   * @generated from field: string time_zone = 7;
+   */
+  timeZone: string;
+
+  /**
+   * adjustment is the adjustment that was applied (never UNSPECIFIED).
+   *
+   * @generated from field: idc.v1.Adjustment adjustment = 8;
+   */
+  adjustment: Adjustment;
 };
 
 /**
@@ -294,12 +376,38 @@ export const ComputeIndicatorsResponseSchema: GenMessage<ComputeIndicatorsRespon
   messageDesc(file_idc_v1_indicator_service, 3);
 
 /**
- * ListSymbolsRequest is the request of IndicatorService.ListSymbols. It has
- * no fields.
+ * ListSymbolsRequest is the request of IndicatorService.ListSymbols, paged
+ * as AIP-158 describes. An empty request lists the first 1000 symbols.
  *
  * @generated from message idc.v1.ListSymbolsRequest
  */
 export type ListSymbolsRequest = Message<"idc.v1.ListSymbolsRequest"> & {
+  /**
+   * page_size is the most symbols to return. 0 means 1000; larger values
+   * are treated as 1000; negative values get INVALID_ARGUMENT.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * page_token is the next_page_token of the previous response, to get the
+   * page after it; empty means the first page. The other fields must equal
+   * those of the request that returned it; a token that does not come
+   * from this server, or was made for another prefix, gets
+   * INVALID_ARGUMENT.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+
+  /**
+   * prefix keeps only the symbols that start with it, case-insensitive,
+   * e.g. "000" for the Shanghai and Shenzhen indices. Empty means all.
+   *
+   * @generated from field: string prefix = 3;
+   */
+  prefix: string;
 };
 
 /**
@@ -328,6 +436,13 @@ export type ListSymbolsResponse = Message<"idc.v1.ListSymbolsResponse"> & {
    * @generated from field: string default_symbol = 2;
    */
   defaultSymbol: string;
+
+  /**
+   * next_page_token fetches the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 3;
+   */
+  nextPageToken: string;
 };
 
 /**
@@ -413,12 +528,45 @@ export type SymbolInfo = Message<"idc.v1.SymbolInfo"> & {
 
   /**
    * price_adjustment says how the stored prices are adjusted for splits and
-   * dividends, as declared beside the data (a folder's symbols.toml).
-   * Indicators are computed on the prices as stored.
+   * dividends, as declared beside the data (a folder's symbols.toml, or the
+   * database). Requests with ADJUSTMENT_AS_STORED get these prices.
    *
    * @generated from field: idc.v1.PriceAdjustment price_adjustment = 9;
    */
   priceAdjustment: PriceAdjustment;
+
+  /**
+   * interval is the interval the symbol is stored at. first_date,
+   * last_date and bar_count describe the stored bars.
+   *
+   * @generated from field: idc.v1.Interval interval = 10;
+   */
+  interval: Interval;
+
+  /**
+   * intervals are every interval the symbol can be served at: its stored
+   * one and every coarser one, in increasing length.
+   *
+   * @generated from field: repeated idc.v1.Interval intervals = 11;
+   */
+  intervals: Interval[];
+
+  /**
+   * adjustments are the adjustments a request for the symbol may choose:
+   * ADJUSTMENT_AS_STORED always, and NONE, FORWARD and BACKWARD when the
+   * symbol has adjustment factors or needs none.
+   *
+   * @generated from field: repeated idc.v1.Adjustment adjustments = 12;
+   */
+  adjustments: Adjustment[];
+
+  /**
+   * time_zone is the IANA name of the exchange's time zone, e.g.
+   * "America/New_York".
+   *
+   * @generated from field: string time_zone = 13;
+   */
+  timeZone: string;
 };
 
 /**
@@ -427,6 +575,335 @@ export type SymbolInfo = Message<"idc.v1.SymbolInfo"> & {
  */
 export const SymbolInfoSchema: GenMessage<SymbolInfo> = /*@__PURE__*/
   messageDesc(file_idc_v1_indicator_service, 6);
+
+/**
+ * ListIndicatorsRequest is the request of IndicatorService.ListIndicators.
+ *
+ * @generated from message idc.v1.ListIndicatorsRequest
+ */
+export type ListIndicatorsRequest = Message<"idc.v1.ListIndicatorsRequest"> & {
+  /**
+   * namespace keeps only the entries of one namespace, case-insensitive,
+   * e.g. "talib" or "tdx". Empty means every entry; an unknown namespace
+   * gives an empty list.
+   *
+   * @generated from field: string namespace = 1;
+   */
+  namespace: string;
+};
+
+/**
+ * Describes the message idc.v1.ListIndicatorsRequest.
+ * Use `create(ListIndicatorsRequestSchema)` to create a new message.
+ */
+export const ListIndicatorsRequestSchema: GenMessage<ListIndicatorsRequest> = /*@__PURE__*/
+  messageDesc(file_idc_v1_indicator_service, 7);
+
+/**
+ * ListIndicatorsResponse is the response of IndicatorService.ListIndicators.
+ *
+ * @generated from message idc.v1.ListIndicatorsResponse
+ */
+export type ListIndicatorsResponse = Message<"idc.v1.ListIndicatorsResponse"> & {
+  /**
+   * indicators are the catalogue's entries, sorted by name.
+   *
+   * @generated from field: repeated idc.v1.IndicatorEntry indicators = 1;
+   */
+  indicators: IndicatorEntry[];
+};
+
+/**
+ * Describes the message idc.v1.ListIndicatorsResponse.
+ * Use `create(ListIndicatorsResponseSchema)` to create a new message.
+ */
+export const ListIndicatorsResponseSchema: GenMessage<ListIndicatorsResponse> = /*@__PURE__*/
+  messageDesc(file_idc_v1_indicator_service, 8);
+
+/**
+ * DescribeIndicatorRequest is the request of
+ * IndicatorService.DescribeIndicator.
+ *
+ * @generated from message idc.v1.DescribeIndicatorRequest
+ */
+export type DescribeIndicatorRequest = Message<"idc.v1.DescribeIndicatorRequest"> & {
+  /**
+   * spec is the indicator to describe, as in
+   * ComputeIndicatorsRequest.indicators.
+   *
+   * @generated from field: idc.v1.IndicatorSpec spec = 1;
+   */
+  spec?: IndicatorSpec | undefined;
+
+  /**
+   * convention is the convention to describe it under. Unspecified means
+   * the one a request would get (see IndicatorEntry.conventions).
+   *
+   * @generated from field: idc.v1.Convention convention = 2;
+   */
+  convention: Convention;
+};
+
+/**
+ * Describes the message idc.v1.DescribeIndicatorRequest.
+ * Use `create(DescribeIndicatorRequestSchema)` to create a new message.
+ */
+export const DescribeIndicatorRequestSchema: GenMessage<DescribeIndicatorRequest> = /*@__PURE__*/
+  messageDesc(file_idc_v1_indicator_service, 9);
+
+/**
+ * DescribeIndicatorResponse is the response of
+ * IndicatorService.DescribeIndicator.
+ *
+ * @generated from message idc.v1.DescribeIndicatorResponse
+ */
+export type DescribeIndicatorResponse = Message<"idc.v1.DescribeIndicatorResponse"> & {
+  /**
+   * indicator is the entry the spec selects. A typed member selects its
+   * "idc.*" entry; a formula selects an entry compiled from its text, named
+   * "formula.<label>".
+   *
+   * @generated from field: idc.v1.IndicatorEntry indicator = 1;
+   */
+  indicator?: IndicatorEntry | undefined;
+
+  /**
+   * params are every parameter's value as it would be used, defaults
+   * filled in, in canonical form (an enum choice in its declared
+   * spelling).
+   *
+   * @generated from field: map<string, idc.v1.ParameterValue> params = 2;
+   */
+  params: { [key: string]: ParameterValue };
+
+  /**
+   * convention is the convention that would be used.
+   *
+   * @generated from field: idc.v1.Convention convention = 3;
+   */
+  convention: Convention;
+
+  /**
+   * warm_up_bars is the number of warm-up bars: the first this many bars of
+   * a series have no value.
+   *
+   * @generated from field: int32 warm_up_bars = 4;
+   */
+  warmUpBars: number;
+
+  /**
+   * series_names are the names the spec's Series would have in a response,
+   * in order.
+   *
+   * @generated from field: repeated string series_names = 5;
+   */
+  seriesNames: string[];
+};
+
+/**
+ * Describes the message idc.v1.DescribeIndicatorResponse.
+ * Use `create(DescribeIndicatorResponseSchema)` to create a new message.
+ */
+export const DescribeIndicatorResponseSchema: GenMessage<DescribeIndicatorResponse> = /*@__PURE__*/
+  messageDesc(file_idc_v1_indicator_service, 10);
+
+/**
+ * ScreenRequest is the request of IndicatorService.Screen.
+ *
+ * @generated from message idc.v1.ScreenRequest
+ */
+export type ScreenRequest = Message<"idc.v1.ScreenRequest"> & {
+  /**
+   * condition is the indicator whose output decides, e.g. a 通达信 formula
+   * "CROSS(MA(C,5),MA(C,20))" or {name: "talib.CDLHAMMER"}. Its label names
+   * the values in the matches.
+   *
+   * @generated from field: idc.v1.IndicatorSpec condition = 1;
+   */
+  condition?: IndicatorSpec | undefined;
+
+  /**
+   * output is the name of the condition's output that decides, as the
+   * entry lists it ("K", "integer"). Empty means the condition's only
+   * OUTPUT_KIND_SIGNAL output, or its only output; a condition with several
+   * and no choice gets INVALID_ARGUMENT on "output" listing them.
+   *
+   * @generated from field: string output = 2;
+   */
+  output: string;
+
+  /**
+   * symbols are the symbols to screen, 1 to 1000, case-insensitive. Empty
+   * means every symbol of the data store.
+   *
+   * @generated from field: repeated string symbols = 3;
+   */
+  symbols: string[];
+
+  /**
+   * date is the trading day to check, as "YYYY-MM-DD": each symbol's last
+   * bar on or before the end of that day. Empty means each symbol's last
+   * bar.
+   *
+   * @generated from field: string date = 4;
+   */
+  date: string;
+
+  /**
+   * convention is the convention of the condition, as in ComputeIndicators.
+   *
+   * @generated from field: idc.v1.Convention convention = 5;
+   */
+  convention: Convention;
+
+  /**
+   * interval is the bar length the condition is computed on. Unspecified
+   * means INTERVAL_1_DAY.
+   *
+   * @generated from field: idc.v1.Interval interval = 6;
+   */
+  interval: Interval;
+
+  /**
+   * adjustment is the price adjustment, as in GetMACDRequest.adjustment.
+   * Symbols that cannot take it are skipped.
+   *
+   * @generated from field: idc.v1.Adjustment adjustment = 7;
+   */
+  adjustment: Adjustment;
+};
+
+/**
+ * Describes the message idc.v1.ScreenRequest.
+ * Use `create(ScreenRequestSchema)` to create a new message.
+ */
+export const ScreenRequestSchema: GenMessage<ScreenRequest> = /*@__PURE__*/
+  messageDesc(file_idc_v1_indicator_service, 11);
+
+/**
+ * ScreenResponse is the response of IndicatorService.Screen.
+ *
+ * @generated from message idc.v1.ScreenResponse
+ */
+export type ScreenResponse = Message<"idc.v1.ScreenResponse"> & {
+  /**
+   * matches are the symbols for which the condition holds, sorted by
+   * symbol.
+   *
+   * @generated from field: repeated idc.v1.ScreenMatch matches = 1;
+   */
+  matches: ScreenMatch[];
+
+  /**
+   * skipped are the symbols that could not be evaluated, sorted by symbol.
+   *
+   * @generated from field: repeated idc.v1.ScreenSkip skipped = 2;
+   */
+  skipped: ScreenSkip[];
+
+  /**
+   * evaluated_count is the number of symbols evaluated: matches plus those
+   * for which the condition did not hold.
+   *
+   * @generated from field: int32 evaluated_count = 3;
+   */
+  evaluatedCount: number;
+
+  /**
+   * output is the output that decided, as the entry names it.
+   *
+   * @generated from field: string output = 4;
+   */
+  output: string;
+
+  /**
+   * convention is the convention that was used.
+   *
+   * @generated from field: idc.v1.Convention convention = 5;
+   */
+  convention: Convention;
+};
+
+/**
+ * Describes the message idc.v1.ScreenResponse.
+ * Use `create(ScreenResponseSchema)` to create a new message.
+ */
+export const ScreenResponseSchema: GenMessage<ScreenResponse> = /*@__PURE__*/
+  messageDesc(file_idc_v1_indicator_service, 12);
+
+/**
+ * ScreenMatch is one symbol for which the screen's condition holds.
+ *
+ * @generated from message idc.v1.ScreenMatch
+ */
+export type ScreenMatch = Message<"idc.v1.ScreenMatch"> & {
+  /**
+   * symbol is the symbol's canonical name.
+   *
+   * @generated from field: string symbol = 1;
+   */
+  symbol: string;
+
+  /**
+   * date is the trading day of the bar checked, as days since 1970-01-01
+   * (see Bars.dates).
+   *
+   * @generated from field: int32 date = 2;
+   */
+  date: number;
+
+  /**
+   * time is the start of the bar checked, as seconds since the Unix epoch
+   * (see Bars.times).
+   *
+   * @generated from field: int64 time = 3;
+   */
+  time: bigint;
+
+  /**
+   * values are every output of the condition on that bar, by Series name
+   * ("<label>" or "<label>.<output>"); NaN where an output has no value.
+   *
+   * @generated from field: map<string, double> values = 4;
+   */
+  values: { [key: string]: number };
+};
+
+/**
+ * Describes the message idc.v1.ScreenMatch.
+ * Use `create(ScreenMatchSchema)` to create a new message.
+ */
+export const ScreenMatchSchema: GenMessage<ScreenMatch> = /*@__PURE__*/
+  messageDesc(file_idc_v1_indicator_service, 13);
+
+/**
+ * ScreenSkip is one symbol the screen could not evaluate.
+ *
+ * @generated from message idc.v1.ScreenSkip
+ */
+export type ScreenSkip = Message<"idc.v1.ScreenSkip"> & {
+  /**
+   * symbol is the symbol's canonical name.
+   *
+   * @generated from field: string symbol = 1;
+   */
+  symbol: string;
+
+  /**
+   * reason says why, e.g. "no bar on or before 2024-01-02", "warm-up: the
+   * first 33 bars have no value", or the symbol's data problem.
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message idc.v1.ScreenSkip.
+ * Use `create(ScreenSkipSchema)` to create a new message.
+ */
+export const ScreenSkipSchema: GenMessage<ScreenSkip> = /*@__PURE__*/
+  messageDesc(file_idc_v1_indicator_service, 14);
 
 /**
  * SymbolState says whether a symbol's data can be served.
@@ -597,6 +1074,64 @@ export const IndicatorService: GenService<{
     methodKind: "unary";
     input: typeof ListSymbolsRequestSchema;
     output: typeof ListSymbolsResponseSchema;
+  },
+  /**
+   * ListIndicators is a unary RPC that lists the server's indicator
+   * catalogue: every function of the installed TA-Lib ("talib.*"), the
+   * 通达信 formula files ("tdx.*"), the six typed indicators ("idc.*") and
+   * the operator's plugins, sorted by name. Each entry describes its
+   * parameters, inputs, outputs, conventions and warm-up, so that a client
+   * can build a form or a command line from this answer alone and call any
+   * entry through IndicatorSpec.name. It never fails.
+   *
+   * @generated from rpc idc.v1.IndicatorService.ListIndicators
+   */
+  listIndicators: {
+    methodKind: "unary";
+    input: typeof ListIndicatorsRequestSchema;
+    output: typeof ListIndicatorsResponseSchema;
+  },
+  /**
+   * DescribeIndicator is a unary RPC that checks one spec without bars: it
+   * returns the entry the spec selects (for a formula, the entry compiled
+   * from it), the parameters with defaults filled in, and the warm-up bars
+   * under the convention that would be used.
+   *
+   * Errors:
+   * - INVALID_ARGUMENT: as for one spec of ComputeIndicators, with field
+   *   paths under "spec", e.g. "spec.params.timeperiod".
+   *
+   * @generated from rpc idc.v1.IndicatorService.DescribeIndicator
+   */
+  describeIndicator: {
+    methodKind: "unary";
+    input: typeof DescribeIndicatorRequestSchema;
+    output: typeof DescribeIndicatorResponseSchema;
+  },
+  /**
+   * Screen is a unary RPC that evaluates a condition over many symbols (选股)
+   * and returns those for which it holds on one bar. The condition is an
+   * IndicatorSpec (a catalogue entry or a formula); the output that decides
+   * holds when its value on the bar is non-zero and not NaN. The indicator
+   * is computed over each symbol's whole history, as everywhere else.
+   *
+   * A symbol that cannot be evaluated (an invalid data file, no bar on the
+   * date, a warm-up bar, a history shorter than the indicator needs, or an
+   * interval it is not stored fine enough for) is not an error: it is
+   * listed in skipped with the reason, and the others are still screened.
+   *
+   * Errors:
+   * - INVALID_ARGUMENT: a bad condition (field paths under "condition"),
+   *   an output the condition does not have, a malformed date, more than
+   *   1000 symbols, or an unknown convention, interval or adjustment.
+   * - NOT_FOUND: a listed symbol is unknown.
+   *
+   * @generated from rpc idc.v1.IndicatorService.Screen
+   */
+  screen: {
+    methodKind: "unary";
+    input: typeof ScreenRequestSchema;
+    output: typeof ScreenResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_idc_v1_indicator_service, 0);

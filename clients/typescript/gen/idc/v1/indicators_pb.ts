@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file idc/v1/indicators.proto.
  */
 export const file_idc_v1_indicators: GenFile = /*@__PURE__*/
-  fileDesc("ChdpZGMvdjEvaW5kaWNhdG9ycy5wcm90bxIGaWRjLnYxIh8KDVNNQVBhcmFtZXRlcnMSDgoGcGVyaW9kGAEgASgFIh8KDUVNQVBhcmFtZXRlcnMSDgoGcGVyaW9kGAEgASgFIh8KDVJTSVBhcmFtZXRlcnMSDgoGcGVyaW9kGAEgASgFIlEKE0JvbGxpbmdlclBhcmFtZXRlcnMSDgoGcGVyaW9kGAEgASgFEgkKAWsYAiABKAESHwoHc3RkX2RldhgDIAEoDjIOLmlkYy52MS5TdGREZXYiYgoNS0RKUGFyYW1ldGVycxIOCgZwZXJpb2QYASABKAUSEAoIa19wZXJpb2QYAiABKAUSEAoIZF9wZXJpb2QYAyABKAUSHQoEc2VlZBgEIAEoDjIPLmlkYy52MS5LREpTZWVkIpkCCg1JbmRpY2F0b3JTcGVjEg0KBWxhYmVsGAEgASgJEiQKA3NtYRgCIAEoCzIVLmlkYy52MS5TTUFQYXJhbWV0ZXJzSAASJAoDZW1hGAMgASgLMhUuaWRjLnYxLkVNQVBhcmFtZXRlcnNIABImCgRtYWNkGAQgASgLMhYuaWRjLnYxLk1BQ0RQYXJhbWV0ZXJzSAASJAoDcnNpGAUgASgLMhUuaWRjLnYxLlJTSVBhcmFtZXRlcnNIABIrCgRib2xsGAYgASgLMhsuaWRjLnYxLkJvbGxpbmdlclBhcmFtZXRlcnNIABIkCgNrZGoYByABKAsyFS5pZGMudjEuS0RKUGFyYW1ldGVyc0gAQgwKCnBhcmFtZXRlcnMiQQoGU2VyaWVzEgwKBG5hbWUYASABKAkSGQoRZmlyc3RfdmFsaWRfaW5kZXgYAiABKAUSDgoGdmFsdWVzGAMgAygBKlIKCkNvbnZlbnRpb24SGgoWQ09OVkVOVElPTl9VTlNQRUNJRklFRBAAEhQKEENPTlZFTlRJT05fVEFMSUIQARISCg5DT05WRU5USU9OX1REWBACKk0KBlN0ZERldhIXChNTVERfREVWX1VOU1BFQ0lGSUVEEAASFgoSU1REX0RFVl9QT1BVTEFUSU9OEAESEgoOU1REX0RFVl9TQU1QTEUQAipPCgdLREpTZWVkEhgKFEtESl9TRUVEX1VOU1BFQ0lGSUVEEAASEgoOS0RKX1NFRURfRklGVFkQARIWChJLREpfU0VFRF9GSVJTVF9SU1YQAkKJAQoKY29tLmlkYy52MUIPSW5kaWNhdG9yc1Byb3RvUAFaMWdpdGh1Yi5jb20vaWRjcnBjL2lkYy9jbGllbnRzL2dvL2dlbi9pZGMvdjE7aWRjdjGiAgNJWFiqAgZJZGMuVjHKAgZJZGNcVjHiAhJJZGNcVjFcR1BCTWV0YWRhdGHqAgdJZGM6OlYxYgZwcm90bzM", [file_idc_v1_bars]);
+  fileDesc("ChdpZGMvdjEvaW5kaWNhdG9ycy5wcm90bxIGaWRjLnYxIh8KDVNNQVBhcmFtZXRlcnMSDgoGcGVyaW9kGAEgASgFIh8KDUVNQVBhcmFtZXRlcnMSDgoGcGVyaW9kGAEgASgFIh8KDVJTSVBhcmFtZXRlcnMSDgoGcGVyaW9kGAEgASgFIlEKE0JvbGxpbmdlclBhcmFtZXRlcnMSDgoGcGVyaW9kGAEgASgFEgkKAWsYAiABKAESHwoHc3RkX2RldhgDIAEoDjIOLmlkYy52MS5TdGREZXYiYgoNS0RKUGFyYW1ldGVycxIOCgZwZXJpb2QYASABKAUSEAoIa19wZXJpb2QYAiABKAUSEAoIZF9wZXJpb2QYAyABKAUSHQoEc2VlZBgEIAEoDjIPLmlkYy52MS5LREpTZWVkIrIDCg1JbmRpY2F0b3JTcGVjEg0KBWxhYmVsGAEgASgJEiQKA3NtYRgCIAEoCzIVLmlkYy52MS5TTUFQYXJhbWV0ZXJzSAASJAoDZW1hGAMgASgLMhUuaWRjLnYxLkVNQVBhcmFtZXRlcnNIABImCgRtYWNkGAQgASgLMhYuaWRjLnYxLk1BQ0RQYXJhbWV0ZXJzSAASJAoDcnNpGAUgASgLMhUuaWRjLnYxLlJTSVBhcmFtZXRlcnNIABIrCgRib2xsGAYgASgLMhsuaWRjLnYxLkJvbGxpbmdlclBhcmFtZXRlcnNIABIkCgNrZGoYByABKAsyFS5pZGMudjEuS0RKUGFyYW1ldGVyc0gAEgwKBG5hbWUYCCABKAkSDwoHZm9ybXVsYRgJIAEoCRIxCgZwYXJhbXMYCiADKAsyIS5pZGMudjEuSW5kaWNhdG9yU3BlYy5QYXJhbXNFbnRyeRpFCgtQYXJhbXNFbnRyeRILCgNrZXkYASABKAkSJQoFdmFsdWUYAiABKAsyFi5pZGMudjEuUGFyYW1ldGVyVmFsdWU6AjgBQgwKCnBhcmFtZXRlcnMiTAoOUGFyYW1ldGVyVmFsdWUSEAoGbnVtYmVyGAEgASgBSAASEAoGY2hvaWNlGAIgASgJSAASDgoEZmxhZxgDIAEoCEgAQgYKBGtpbmQiYwoGU2VyaWVzEgwKBG5hbWUYASABKAkSGQoRZmlyc3RfdmFsaWRfaW5kZXgYAiABKAUSDgoGdmFsdWVzGAMgAygBEiAKBGtpbmQYBCABKA4yEi5pZGMudjEuT3V0cHV0S2luZCpSCgpDb252ZW50aW9uEhoKFkNPTlZFTlRJT05fVU5TUEVDSUZJRUQQABIUChBDT05WRU5USU9OX1RBTElCEAESEgoOQ09OVkVOVElPTl9URFgQAipNCgZTdGREZXYSFwoTU1REX0RFVl9VTlNQRUNJRklFRBAAEhYKElNURF9ERVZfUE9QVUxBVElPThABEhIKDlNURF9ERVZfU0FNUExFEAIqTwoHS0RKU2VlZBIYChRLREpfU0VFRF9VTlNQRUNJRklFRBAAEhIKDktESl9TRUVEX0ZJRlRZEAESFgoSS0RKX1NFRURfRklSU1RfUlNWEAIqugEKCk91dHB1dEtpbmQSGwoXT1VUUFVUX0tJTkRfVU5TUEVDSUZJRUQQABIVChFPVVRQVVRfS0lORF9QUklDRRABEhcKE09VVFBVVF9LSU5EX1BFUkNFTlQQAhIVChFPVVRQVVRfS0lORF9SQVRJTxADEhYKEk9VVFBVVF9LSU5EX1ZPTFVNRRAEEhgKFE9VVFBVVF9LSU5EX1VOSVRMRVNTEAUSFgoST1VUUFVUX0tJTkRfU0lHTkFMEAZCiQEKCmNvbS5pZGMudjFCD0luZGljYXRvcnNQcm90b1ABWjFnaXRodWIuY29tL2lkY3JwYy9pZGMvY2xpZW50cy9nby9nZW4vaWRjL3YxO2lkY3YxogIDSVhYqgIGSWRjLlYxygIGSWRjXFYx4gISSWRjXFYxXEdQQk1ldGFkYXRh6gIHSWRjOjpWMWIGcHJvdG8z", [file_idc_v1_bars]);
 
 /**
  * SMAParameters configure a simple moving average of the close (通达信 MA).
@@ -180,25 +180,31 @@ export const KDJParametersSchema: GenMessage<KDJParameters> = /*@__PURE__*/
   messageDesc(file_idc_v1_indicators, 4);
 
 /**
- * IndicatorSpec asks for one indicator with its parameters.
+ * IndicatorSpec asks for one indicator with its parameters. It selects the
+ * indicator in exactly one of three ways: a member of parameters (the six
+ * typed indicators), name (any entry of IndicatorService.ListIndicators,
+ * with params), or formula (通达信 formula text, with params). None or more
+ * than one of them gets INVALID_ARGUMENT on the spec.
  *
  * @generated from message idc.v1.IndicatorSpec
  */
 export type IndicatorSpec = Message<"idc.v1.IndicatorSpec"> & {
   /**
    * label prefixes the names of this indicator's output series. Empty means
-   * the indicator's name (sma, ema, macd, rsi, boll, kdj). Must match
-   * [a-z0-9_]{1,32} and be unique within a request, so that two SMAs need
-   * labels such as "sma5" and "sma20". Violations get INVALID_ARGUMENT.
+   * the indicator's name: sma, ema, macd, rsi, boll, kdj for the typed
+   * members; the entry's local name in lower case for name ("adx" for
+   * "talib.ADX"); "formula" for formula. Must match [a-z0-9_]{1,32} and be
+   * unique within a request, so that two SMAs need labels such as "sma5"
+   * and "sma20". Violations get INVALID_ARGUMENT.
    *
    * @generated from field: string label = 1;
    */
   label: string;
 
   /**
-   * parameters selects the indicator. Unset (or a member this server does
-   * not know) gets INVALID_ARGUMENT. Unset or zero fields take their
-   * documented defaults.
+   * parameters selects a typed indicator. A member this server does not
+   * know gets INVALID_ARGUMENT. Unset or zero fields take their documented
+   * defaults.
    *
    * @generated from oneof idc.v1.IndicatorSpec.parameters
    */
@@ -253,6 +259,49 @@ export type IndicatorSpec = Message<"idc.v1.IndicatorSpec"> & {
     value: KDJParameters;
     case: "kdj";
   } | { case: undefined; value?: undefined };
+
+  /**
+   * name selects a catalogue entry by its full name, "namespace.LOCAL" as
+   * ListIndicators lists it ("talib.ADX", "tdx.KDJ", "idc.macd", or a
+   * plugin's "example.ZSCORE"), case-insensitive. A bare LOCAL ("ADX")
+   * finds the one entry of that local name; when several namespaces have
+   * it, INVALID_ARGUMENT lists them. Unknown names get INVALID_ARGUMENT on
+   * "indicators[i].name" with up to five close matches. Programs that must
+   * not break when a plugin is installed use full names.
+   *
+   * @generated from field: string name = 8;
+   */
+  name: string;
+
+  /**
+   * formula is 通达信 formula text, compiled on the server, e.g.
+   * "DIF:EMA(CLOSE,12)-EMA(CLOSE,26); DEA:EMA(DIF,9); MACD:(DIF-DEA)*2;".
+   * Every "NAME:expr;" statement is an output, in order; "NAME:=expr;" is
+   * an intermediate. The text may start with the header lines of a formula
+   * file ("// param: N = 9, 1..100, doc"), which declare parameters that
+   * params then sets. Limits: 20,000 characters, 500 statements, nesting
+   * depth 100, periods 1-1000, and a bound on the work per evaluation
+   * (bars times window bars). A syntax error gets INVALID_ARGUMENT on
+   * "indicators[i].formula" with the line, column and what was expected,
+   * e.g. "line 1, column 18: expected ')'". The functions and their
+   * semantics are documented in docs/decisions/0019-formula-language.md.
+   *
+   * @generated from field: string formula = 9;
+   */
+  formula: string;
+
+  /**
+   * params are the parameters of the entry that name selects, or of the
+   * parameters formula's header declares, by their case-sensitive names as
+   * ListIndicators lists them ("timeperiod", "N"). A parameter left out
+   * takes its default. An unknown name, a value of the wrong type or one
+   * out of range gets INVALID_ARGUMENT on "indicators[i].params.<name>",
+   * e.g. "indicators[3].params.timeperiod: 0 is below the minimum 2".
+   * Must be empty with a typed member.
+   *
+   * @generated from field: map<string, idc.v1.ParameterValue> params = 10;
+   */
+  params: { [key: string]: ParameterValue };
 };
 
 /**
@@ -261,6 +310,55 @@ export type IndicatorSpec = Message<"idc.v1.IndicatorSpec"> & {
  */
 export const IndicatorSpecSchema: GenMessage<IndicatorSpec> = /*@__PURE__*/
   messageDesc(file_idc_v1_indicators, 5);
+
+/**
+ * ParameterValue is one parameter's value, of the type that
+ * IndicatorParameter.type declares.
+ *
+ * @generated from message idc.v1.ParameterValue
+ */
+export type ParameterValue = Message<"idc.v1.ParameterValue"> & {
+  /**
+   * kind holds the value. Unset gets INVALID_ARGUMENT.
+   *
+   * @generated from oneof idc.v1.ParameterValue.kind
+   */
+  kind: {
+    /**
+     * number is the value of a PARAMETER_TYPE_INT or PARAMETER_TYPE_FLOAT
+     * parameter. An INT parameter takes an integral number (14 or 14.0).
+     *
+     * @generated from field: double number = 1;
+     */
+    value: number;
+    case: "number";
+  } | {
+    /**
+     * choice is the value of a PARAMETER_TYPE_ENUM parameter: one of its
+     * choices, by name, case-insensitive (e.g. "EMA" for a moving average
+     * type).
+     *
+     * @generated from field: string choice = 2;
+     */
+    value: string;
+    case: "choice";
+  } | {
+    /**
+     * flag is the value of a PARAMETER_TYPE_BOOL parameter.
+     *
+     * @generated from field: bool flag = 3;
+     */
+    value: boolean;
+    case: "flag";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message idc.v1.ParameterValue.
+ * Use `create(ParameterValueSchema)` to create a new message.
+ */
+export const ParameterValueSchema: GenMessage<ParameterValue> = /*@__PURE__*/
+  messageDesc(file_idc_v1_indicators, 6);
 
 /**
  * Series is one named indicator output over the response's bars.
@@ -289,11 +387,20 @@ export type Series = Message<"idc.v1.Series"> & {
    * values holds one value per bar from first_valid_index on, so that
    * values[k] belongs to dates[first_valid_index + k]. Its length is
    * len(dates) - first_valid_index. Units are those of the indicator: price
-   * units for SMA, EMA, MACD and Bollinger; percent for RSI and KDJ.
+   * units for SMA, EMA, MACD and Bollinger; percent for RSI and KDJ; kind
+   * says. A catalogue entry may have no value on a bar after the warm-up
+   * (talib.LN of a negative number); it is sent as NaN.
    *
    * @generated from field: repeated double values = 3;
    */
   values: number[];
+
+  /**
+   * kind is what the values mean (the output's kind in ListIndicators).
+   *
+   * @generated from field: idc.v1.OutputKind kind = 4;
+   */
+  kind: OutputKind;
 };
 
 /**
@@ -301,7 +408,7 @@ export type Series = Message<"idc.v1.Series"> & {
  * Use `create(SeriesSchema)` to create a new message.
  */
 export const SeriesSchema: GenMessage<Series> = /*@__PURE__*/
-  messageDesc(file_idc_v1_indicators, 6);
+  messageDesc(file_idc_v1_indicators, 7);
 
 /**
  * Convention selects whose formulas an indicator follows, so that values
@@ -419,4 +526,75 @@ export enum KDJSeed {
  */
 export const KDJSeedSchema: GenEnum<KDJSeed> = /*@__PURE__*/
   enumDesc(file_idc_v1_indicators, 2);
+
+/**
+ * OutputKind says what an indicator output's values mean, so that a client
+ * knows their unit and a chart knows where to draw them.
+ *
+ * @generated from enum idc.v1.OutputKind
+ */
+export enum OutputKind {
+  /**
+   * OUTPUT_KIND_UNSPECIFIED is never sent by this server.
+   *
+   * @generated from enum value: OUTPUT_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * OUTPUT_KIND_PRICE is a price level in the unit of the bars' prices
+   * (moving averages, bands, SAR): drawn over the price panel. Price
+   * differences such as MACD are OUTPUT_KIND_UNITLESS.
+   *
+   * @generated from enum value: OUTPUT_KIND_PRICE = 1;
+   */
+  PRICE = 1,
+
+  /**
+   * OUTPUT_KIND_PERCENT is in percent: 0-100 for bounded oscillators (RSI,
+   * KDJ's K and D), unbounded for rates of change.
+   *
+   * @generated from enum value: OUTPUT_KIND_PERCENT = 2;
+   */
+  PERCENT = 2,
+
+  /**
+   * OUTPUT_KIND_RATIO is a dimensionless ratio, 1.0 meaning 100%.
+   *
+   * @generated from enum value: OUTPUT_KIND_RATIO = 3;
+   */
+  RATIO = 3,
+
+  /**
+   * OUTPUT_KIND_VOLUME is in the unit of the bars' volume (OBV, AD).
+   *
+   * @generated from enum value: OUTPUT_KIND_VOLUME = 4;
+   */
+  VOLUME = 4,
+
+  /**
+   * OUTPUT_KIND_UNITLESS is in a unit of its own, or none (MACD, ATR, CCI).
+   *
+   * @generated from enum value: OUTPUT_KIND_UNITLESS = 5;
+   */
+  UNITLESS = 5,
+
+  /**
+   * OUTPUT_KIND_SIGNAL is a per-bar signal: 0 means nothing, any other
+   * value means it fired on that bar. Formula comparisons give 1 or 0;
+   * TA-Lib candlestick patterns give +100 (bullish), -100 (bearish), +-80
+   * for the weaker form of CDLENGULFING, CDLHARAMI and CDLHARAMICROSS, and
+   * +-200 for a confirmed CDLHIKKAKE or CDLHIKKAKEMOD. Charts draw signals
+   * as markers on the price panel.
+   *
+   * @generated from enum value: OUTPUT_KIND_SIGNAL = 6;
+   */
+  SIGNAL = 6,
+}
+
+/**
+ * Describes the enum idc.v1.OutputKind.
+ */
+export const OutputKindSchema: GenEnum<OutputKind> = /*@__PURE__*/
+  enumDesc(file_idc_v1_indicators, 3);
 
