@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 import talib
 
-from idc.v1 import indicators_pb2
 from idc.v1 import indicator_service_pb2 as indicator_pb2
 from idc.v1 import indicator_service_pb2_grpc as indicator_grpc
+from idc.v1 import indicators_pb2
 
 Spec = indicators_pb2.IndicatorSpec
 EPOCH = datetime.date(1970, 1, 1)

@@ -16,11 +16,11 @@ import pytest
 import talib
 import talib.abstract
 from talib._ta_lib import MA_Type  # talib does not re-export it for type checkers
+from talib_support import Columns, bar_inputs, direct_call, random_walk, same_bits
 
 from idc.v1 import bars_pb2, catalogue_pb2, indicators_pb2
 from idc.v1 import indicator_service_pb2 as indicator_pb2
 from idc.v1 import indicator_service_pb2_grpc as indicator_grpc
-from talib_support import Columns, bar_inputs, direct_call, random_walk, same_bits
 
 Spec = indicators_pb2.IndicatorSpec
 Value = indicators_pb2.ParameterValue
@@ -54,8 +54,10 @@ def message(value: int | float | str) -> indicators_pb2.ParameterValue:
 
 
 def inline(columns: Columns) -> bars_pb2.Bars:
-    length = len(columns["close"])
-    return bars_pb2.Bars(dates=range(19_000, 19_000 + length), **{name: values for name, values in columns.items()})
+    bars = bars_pb2.Bars(dates=range(19_000, 19_000 + len(columns["close"])))
+    for name, values in columns.items():
+        getattr(bars, name).extend(values)
+    return bars
 
 
 def spy_columns(stub: Any) -> Columns:

@@ -57,7 +57,7 @@ def test_outputs_unlike_the_declaration_are_a_catalogue_error() -> None:
         outputs=(("a", "unitless"), ("b", "unitless")),
         lookback=lambda: 0,
     )(lambda close: close)
-    with pytest.raises(CatalogueError, match="desk.WRONG returned 1 outputs"):
+    with pytest.raises(CatalogueError, match=r"desk\.WRONG returned 1 outputs"):
         wrong.bind({}).compute({"close": np.ones(3)})
 
 
