@@ -40,6 +40,7 @@ PYTHON_SOURCES = (
     "tools",
     "deploy",
     "bench",
+    "examples/plugin",
     "noxfile.py",
 )
 # The alternatives the benchmarks compare idc with (bench/baselines), for the bench session and its tests.
@@ -48,6 +49,8 @@ ARTICLE_PROTOS = "clients/article/protos"
 # The committed `buf build` image of the released API, that `nox -s breaking`
 # compares proto/ with. Only `nox -s release_baseline` writes it.
 RELEASE_BASELINE = "releases/idc-v1.binpb"
+# The example indicator plugin (its own distribution): installed where the server is tested, so that it lists it.
+EXAMPLE_PLUGIN = "./examples/plugin"
 # The port the article's programs hard-code.
 ARTICLE_PORT = 50051
 # Every Python test session: pytest-timeout stops a hung test (pytest.ini sets the limit).
@@ -113,6 +116,7 @@ def lint(session: nox.Session) -> None:
         *("buf-bin", "ruff", "mypy", "types-protobuf", "grpc-stubs", "pandas-stubs", "import-linter"),
         *("nox", *PYTEST, "hypothesis", "pillow", "cryptography", "pyyaml", "mytt"),
         *BENCH_PACKAGES,
+        EXAMPLE_PLUGIN,
     )
     install_go_tools(session)
     session.run("buf", "lint")
@@ -178,10 +182,13 @@ def release_baseline(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Unit tests: the server (core, and API over a real local server), the three clients, the benchmark baselines."""
-    install_project(session, *PYTEST, "hypothesis", "pillow", "ta-lib", "mytt", "cryptography", *BENCH_PACKAGES)
+    install_project(
+        session, *PYTEST, "hypothesis", "pillow", "ta-lib", "mytt", "cryptography", *BENCH_PACKAGES, EXAMPLE_PLUGIN
+    )
     # test_contract.py needs the contract session's server: it runs there, not skipped here.
     session.run(
         *("pytest", "python-proto/tests", "python-server/tests", "clients/python/tests", "bench/tests"),
+        "examples/plugin/tests",
         *("--ignore", "clients/python/tests/test_contract.py", *session.posargs),
     )
     # The race detector on; the contract tests run in `nox -s contract`. IDC_CONTRACT makes
@@ -197,7 +204,7 @@ def tests(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def contract(session: nox.Session) -> None:
     """Cross-language contract tests against the real server: Go, Python, TypeScript, and the article's clients."""
-    install_project(session, *PYTEST, "pillow", "grpcio-tools", "ta-lib", "cryptography")
+    install_project(session, *PYTEST, "pillow", "grpcio-tools", "ta-lib", "cryptography", EXAMPLE_PLUGIN)
     install_typescript(session)
     with running_server(session) as (target, metrics_url):
         # IDC_SERVER_BIN lets the Go tests start servers of their own (TLS, auth, load balancing);

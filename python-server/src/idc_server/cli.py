@@ -96,8 +96,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     if problem is not None:
         print(f"idc-server: error: {problem}", file=sys.stderr)
         sys.exit(2)
+    from idc_server.core.catalogue import CatalogueError, server_catalogue
     from idc_server.server import BindError, serve  # after parsing, so that --help stays instant
 
+    try:
+        server_catalogue(config.plugins)  # a bad plugin stops the server before it binds, named
+    except CatalogueError as error:
+        print(f"idc-server: error: {error}", file=sys.stderr)
+        sys.exit(2)
     try:
         serve(config)
     except RuntimeError as error:  # grpcio's "Failed to bind to address ..."

@@ -23,6 +23,7 @@ class ServerConfig:
     data_dirs: tuple[Path, ...] = field(default_factory=tuple)
     default_symbol: str = "SPY"
     default_convention: str = "talib"
+    plugins: tuple[str, ...] = ()  # module:attribute, beside the idc.indicators entry points
     max_workers: int = 80  # threads; at least max_concurrent_rpcs + REFUSAL_THREADS are used
     max_concurrent_rpcs: int = 64
     max_streams: int = 32
@@ -124,6 +125,14 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         "DEFAULT_CONVENTION",
         "indicator formulas used when a request names none: TA-Lib's or 通达信's",
         choices=["talib", "tdx"],
+    )
+    add(
+        data,
+        "--plugins",
+        "PLUGINS",
+        "comma-separated module:attribute of your own indicators (an Entry, a list of them, or a function "
+        "returning them), loaded at start beside the installed idc.indicators entry points",
+        fallback="",
     )
 
     limits = parser.add_argument_group("limits")
@@ -315,6 +324,7 @@ def load_config(argv: Sequence[str] | None = None, env: Mapping[str, str] | None
         data_dirs=(data_dir,) if data_dir else (),
         default_symbol=args.default_symbol,
         default_convention=args.default_convention,
+        plugins=_split(str(args.plugins)),
         max_workers=int(args.max_workers),
         max_concurrent_rpcs=int(args.max_concurrent_rpcs),
         max_streams=int(args.max_streams),

@@ -32,6 +32,7 @@ from idc.v1 import (
 from idc_server.api import article, v1
 from idc_server.config import ServerConfig
 from idc_server.core.analytics import Analytics
+from idc_server.core.catalogue import server_catalogue
 from idc_server.core.data import BarStore, bundled_data_dir
 from idc_server.core.indicators import Convention
 from idc_server.core.limits import ChartBudget
@@ -119,6 +120,7 @@ def build_analytics(config: ServerConfig) -> Analytics:
         Convention(config.default_convention),
         render_cache_bytes=config.render_cache_bytes,
         indicator_cache_bytes=config.indicator_cache_bytes,
+        catalogue=server_catalogue(config.plugins),
     )
 
 

@@ -20,7 +20,7 @@ from typing import Any, Protocol, TypeVar, cast
 from google.protobuf.descriptor import EnumDescriptor
 from google.protobuf.message import Message
 
-from idc.v1 import bars_pb2, indicator_service_pb2, indicators_pb2
+from idc.v1 import bars_pb2, catalogue_pb2, indicator_service_pb2, indicators_pb2
 from idc.v1 import indicator_graph_service_pb2 as graph_pb2
 from idc_server.api import packed
 from idc_server.core import charts, limits
@@ -28,11 +28,24 @@ from idc_server.core.analytics import (
     DEFAULT_PANELS,
     Analytics,
     ChartRequest,
+    EntryRequest,
     IndicatorFrame,
     IndicatorRequest,
     MACDResult,
+    ScreenResult,
     Selection,
 )
+from idc_server.core.catalogue import (
+    Bound,
+    Catalogue,
+    Entry,
+    OutputKind,
+    Parameter,
+    ParameterType,
+    ParameterValue,
+    request_formula_entry,
+)
+from idc_server.core.catalogue.typed import CONVENTION_CHOICE
 from idc_server.core.data import BAR_COLUMNS, SymbolSummary, bars_from_columns, parse_date
 from idc_server.core.errors import InvalidArgumentError, field_prefix, shown
 from idc_server.core.indicators import INDICATORS, Convention, MACDParameters
@@ -136,31 +149,185 @@ def macd_parameters(message: bars_pb2.MACDParameters) -> MACDParameters:
         return parameters(MACDParameters, message)
 
 
-def indicator_requests(specs: Sequence[indicators_pb2.IndicatorSpec]) -> list[IndicatorRequest]:
+Requested = IndicatorRequest | EntryRequest
+TYPED_MEMBERS = ", ".join(INDICATORS)
+
+
+def indicator_requests(specs: Sequence[indicators_pb2.IndicatorSpec], catalogue: Catalogue) -> list[Requested]:
     """Validate a ComputeIndicators request's specs, naming each by its index."""
     if not specs:
         raise InvalidArgumentError("indicators", "at least one indicator is required")
     if len(specs) > MAX_INDICATORS:
         raise InvalidArgumentError("indicators", f"at most {MAX_INDICATORS} indicators, got {len(specs)}")
-    requests: list[IndicatorRequest] = []
+    requests: list[Requested] = []
     labels: set[str] = set()
     for index, spec in enumerate(specs):
         path = f"indicators[{index}]"
-        kind = spec.WhichOneof("parameters")
-        if kind is None or kind not in INDICATORS:
-            known = ", ".join(INDICATORS)
+        request = spec_request(path, spec, catalogue)
+        if request.label in labels:
             raise InvalidArgumentError(
-                path, f"no indicator set, or one this server does not know; expected one of {known}"
+                f"{path}.label", f"{shown(request.label)} is already used by an earlier indicator"
             )
-        request = indicator_request(path, kind, getattr(spec, kind))
-        label = spec.label or kind
-        if not LABEL.fullmatch(label):
-            raise InvalidArgumentError(f"{path}.label", f"{shown(label)} must match [a-z0-9_]{{1,32}}")
-        if label in labels:
-            raise InvalidArgumentError(f"{path}.label", f"{shown(label)} is already used by an earlier indicator")
-        labels.add(label)
-        requests.append(dataclasses.replace(request, label=label))
+        labels.add(request.label)
+        requests.append(request)
     return requests
+
+
+def spec_request(path: str, spec: indicators_pb2.IndicatorSpec, catalogue: Catalogue) -> Requested:
+    """One IndicatorSpec: a typed member, a catalogue name or a formula (exactly one), with its label.
+
+    Errors are named under ``path`` (``indicators[3].params.timeperiod``).
+    """
+    typed = spec.WhichOneof("parameters")
+    chosen = [
+        item for item, present in (("a typed member", typed), ("name", spec.name), ("formula", spec.formula)) if present
+    ]
+    if len(chosen) != 1:
+        got = " and ".join(chosen) if chosen else "none"
+        raise InvalidArgumentError(
+            path,
+            f"set exactly one of a typed member ({TYPED_MEMBERS}), name or formula; got {got}",
+        )
+    if typed is not None:
+        if typed not in INDICATORS:
+            raise InvalidArgumentError(
+                path, f"a typed member this server does not know; expected one of {TYPED_MEMBERS}"
+            )
+        if spec.params:
+            raise InvalidArgumentError(f"{path}.params", f"must be empty with a typed member ({typed})")
+        request: Requested = indicator_request(path, typed, getattr(spec, typed))
+        label = spec.label or typed
+    else:
+        with field_prefix(path):
+            bound = generic_bound(spec, catalogue)
+        label = spec.label or (FORMULA_LABEL if spec.formula else bound.entry.local_name.lower())
+        request = EntryRequest(label, bound, catalogue.plugins)
+    if not LABEL.fullmatch(label):
+        raise InvalidArgumentError(f"{path}.label", f"{shown(label)} must match [a-z0-9_]{{1,32}}")
+    return dataclasses.replace(request, label=label)
+
+
+FORMULA_LABEL = "formula"
+
+
+def generic_bound(spec: indicators_pb2.IndicatorSpec, catalogue: Catalogue) -> Bound:
+    """The entry that ``name`` or ``formula`` selects, bound to ``params`` (errors: name, formula, params.<p>)."""
+    raw = parameter_values(spec.params)
+    if spec.formula:
+        if not isinstance(spec.formula, str):  # pragma: no cover - proto strings are str
+            raise InvalidArgumentError("formula", "must be text")
+        entry = request_formula_entry(spec.formula, spec.label if LABEL.fullmatch(spec.label) else FORMULA_LABEL)
+        return entry.bind(raw)
+    return catalogue.bind(spec.name, raw)
+
+
+def typed_bound(path: str, kind: str, message: Message, catalogue: Catalogue) -> Bound:
+    """A typed member as its ``idc.<kind>`` entry bound to the same parameters (for Describe and Screen)."""
+    typed = indicator_request(path, kind, message).parameters
+    raw: dict[str, object] = {}
+    for item in dataclasses.fields(typed):
+        value = getattr(typed, item.name)
+        raw[item.name] = CONVENTION_CHOICE if value is None else value.name if isinstance(value, enum.Enum) else value
+    with field_prefix(f"{path}.{kind}"):
+        return catalogue.get(f"idc.{kind}").bind(raw)
+
+
+def entry_request(path: str, spec: indicators_pb2.IndicatorSpec, catalogue: Catalogue) -> EntryRequest:
+    """A spec as a catalogue entry request, a typed member as its ``idc.<kind>`` entry (for Screen and charts)."""
+    request = spec_request(path, spec, catalogue)
+    if isinstance(request, EntryRequest):
+        return request
+    kind = request.indicator.name
+    return EntryRequest(request.label, typed_bound(path, kind, getattr(spec, kind), catalogue), catalogue.plugins)
+
+
+def screen_response(result: ScreenResult) -> indicator_service_pb2.ScreenResponse:
+    """A Screen response from the core's result."""
+    response = indicator_service_pb2.ScreenResponse(
+        evaluated_count=result.evaluated_count,
+        output=result.output,
+        convention=convention_message(result.convention),
+        skipped=[indicator_service_pb2.ScreenSkip(symbol=skip.symbol, reason=skip.reason) for skip in result.skipped],
+    )
+    for match in result.matches:
+        response.matches.add(symbol=match.symbol, date=match.day, time=match.time, values=match.values)
+    return response
+
+
+def parameter_values(params: Mapping[str, indicators_pb2.ParameterValue]) -> dict[str, object]:
+    """A spec's params as plain values (number, choice, flag); unset values are INVALID_ARGUMENT."""
+    values: dict[str, object] = {}
+    for name, value in params.items():
+        kind = value.WhichOneof("kind")
+        if kind is None:
+            raise InvalidArgumentError(f"params.{name[:100]}", "no value set: give number, choice or flag")
+        values[name] = getattr(value, kind)
+    return values
+
+
+def parameter_value_message(parameter: Parameter, value: ParameterValue) -> indicators_pb2.ParameterValue:
+    """A parameter's value as the proto carries it."""
+    if parameter.type is ParameterType.BOOL:
+        return indicators_pb2.ParameterValue(flag=bool(value))
+    if parameter.type is ParameterType.ENUM:
+        return indicators_pb2.ParameterValue(choice=str(value))
+    return indicators_pb2.ParameterValue(number=float(value))
+
+
+def output_kind_message(kind: OutputKind) -> indicators_pb2.OutputKind.ValueType:
+    """The proto enum value of an output kind."""
+    return indicators_pb2.OutputKind.Value(f"OUTPUT_KIND_{kind.name}")
+
+
+def entry_message(entry: Entry) -> catalogue_pb2.IndicatorEntry:
+    """A catalogue entry as ListIndicators lists it, warm-up bars at the defaults per convention."""
+    defaults = entry.bind({})
+    message = catalogue_pb2.IndicatorEntry(
+        name=entry.name,
+        group=entry.group,
+        description=entry.description,
+        inputs=entry.inputs,
+        conventions=[convention_message(item) for item in entry.conventions],
+        warm_up_bars=[defaults.lookback(item) for item in entry.conventions],
+        formula=entry.formula,
+    )
+    for parameter in entry.parameters:
+        item = message.parameters.add(
+            name=parameter.name,
+            type=catalogue_pb2.ParameterType.Value(f"PARAMETER_TYPE_{parameter.type.name}"),
+            default_value=parameter_value_message(parameter, parameter.default),
+            minimum_exclusive=parameter.minimum_exclusive,
+            choices=parameter.choices,
+            doc=parameter.doc,
+        )
+        if parameter.minimum is not None:
+            item.minimum = parameter.minimum
+        if parameter.maximum is not None:
+            item.maximum = parameter.maximum
+    for output in entry.outputs:
+        message.outputs.add(name=output.name, kind=output_kind_message(output.kind), doc=output.doc)
+    return message
+
+
+def describe_response(
+    request: Requested, bound: Bound, convention: Convention
+) -> indicator_service_pb2.DescribeIndicatorResponse:
+    """What a spec would compute: its entry, parameters with defaults, convention, warm-up and series names."""
+    names = (
+        request.indicator.series_names(request.label)
+        if isinstance(request, IndicatorRequest)
+        else request.series_names()
+    )
+    response = indicator_service_pb2.DescribeIndicatorResponse(
+        indicator=entry_message(bound.entry),
+        convention=convention_message(convention),
+        warm_up_bars=bound.lookback(convention),
+        series_names=names,
+    )
+    declared = {parameter.name: parameter for parameter in bound.entry.parameters}
+    for name, value in bound.values:
+        response.params[name].CopyFrom(parameter_value_message(declared[name], value))
+    return response
 
 
 def indicator_request(path: str, kind: str, message: Message) -> IndicatorRequest:
@@ -244,7 +411,9 @@ def indicators_response(frame: IndicatorFrame) -> indicator_service_pb2.ComputeI
     )
     packed.append_columns(response, {"dates": frame.days})
     for result in frame.series:
-        series = response.series.add(name=result.name, first_valid_index=result.first_valid_index)
+        series = response.series.add(
+            name=result.name, first_valid_index=result.first_valid_index, kind=output_kind_message(result.kind)
+        )
         packed.append_columns(series, {"values": result.values})
     return response
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import grpc
 
+from idc.v1 import catalogue_pb2
 from idc.v1 import indicator_graph_service_pb2 as graph_pb2
 from idc.v1 import indicator_graph_service_pb2_grpc as graph_grpc
 from idc.v1 import indicator_service_pb2 as indicator_pb2
@@ -13,7 +14,8 @@ from idc.v1 import indicator_service_pb2_grpc as indicator_grpc
 from idc_server.api import convert, streams
 from idc_server.api.errors import domain_errors
 from idc_server.core import charts, limits
-from idc_server.core.analytics import Analytics, macd_chart_request
+from idc_server.core.analytics import Analytics, EntryRequest, Screener, macd_chart_request
+from idc_server.core.data import parse_date
 from idc_server.core.errors import field_prefix, field_renamed
 
 
@@ -23,6 +25,7 @@ class IndicatorService(indicator_grpc.IndicatorServiceServicer):
     def __init__(self, analytics: Analytics, max_bars: int) -> None:
         self._analytics = analytics
         self._max_bars = max_bars
+        self._listed: list[catalogue_pb2.IndicatorEntry] | None = None
 
     def GetMACD(
         self, request: indicator_pb2.GetMACDRequest, context: grpc.ServicerContext
@@ -39,14 +42,65 @@ class IndicatorService(indicator_grpc.IndicatorServiceServicer):
         self, request: indicator_pb2.ComputeIndicatorsRequest, context: grpc.ServicerContext
     ) -> indicator_pb2.ComputeIndicatorsResponse:
         with domain_errors(context):
-            requests = convert.indicator_requests(request.indicators)
-            convention = self._analytics.convention(convert.convention(request))
+            requests = convert.indicator_requests(request.indicators, self._analytics.catalogue)
+            requested = convert.convention(request)
+            convention = self._analytics.convention(requested)
+            entry_conventions = [
+                self._analytics.entry_convention(item, requested) if isinstance(item, EntryRequest) else convention
+                for item in requests
+            ]
             selection = convert.selection(self._analytics, request, self._max_bars)
             series = []
-            for index, indicator in enumerate(requests):
+            for index, (indicator, used) in enumerate(zip(requests, entry_conventions, strict=True)):
+                if isinstance(indicator, EntryRequest):
+                    with field_prefix(f"indicators[{index}]"):
+                        series += self._analytics.entry(selection, indicator, used)
+                    continue
                 with field_prefix(f"indicators[{index}].{indicator.indicator.name}"):
                     series += self._analytics.indicator(selection, indicator, convention)
         return convert.indicators_response(self._analytics.frame(selection, convention, series))
+
+    def ListIndicators(
+        self, request: indicator_pb2.ListIndicatorsRequest, context: grpc.ServicerContext
+    ) -> indicator_pb2.ListIndicatorsResponse:
+        wanted = request.namespace.casefold()
+        return indicator_pb2.ListIndicatorsResponse(
+            indicators=[entry for entry in self._entries() if not wanted or entry.name.split(".")[0] == wanted]
+        )
+
+    def _entries(self) -> list[catalogue_pb2.IndicatorEntry]:
+        """Every entry's message, built on first use: the catalogue does not change while the server runs."""
+        if self._listed is None:
+            self._listed = [convert.entry_message(entry) for entry in self._analytics.catalogue]
+        return self._listed
+
+    def DescribeIndicator(
+        self, request: indicator_pb2.DescribeIndicatorRequest, context: grpc.ServicerContext
+    ) -> indicator_pb2.DescribeIndicatorResponse:
+        with domain_errors(context):
+            catalogue = self._analytics.catalogue
+            described = convert.spec_request("spec", request.spec, catalogue)
+            requested = convert.convention(request)
+            if isinstance(described, EntryRequest):
+                bound = described.bound
+                convention = self._analytics.entry_convention(described, requested)
+            else:
+                bound = convert.typed_bound(
+                    "spec", described.indicator.name, getattr(request.spec, described.indicator.name), catalogue
+                )
+                convention = self._analytics.convention(requested)
+            with field_prefix("spec"):
+                return convert.describe_response(described, bound, convention)
+
+    def Screen(
+        self, request: indicator_pb2.ScreenRequest, context: grpc.ServicerContext
+    ) -> indicator_pb2.ScreenResponse:
+        with domain_errors(context):
+            condition = convert.entry_request("condition", request.condition, self._analytics.catalogue)
+            convention = self._analytics.entry_convention(condition, convert.convention(request))
+            day = parse_date("date", request.date)
+            result = Screener(self._analytics).screen(condition, request.output, list(request.symbols), day, convention)
+        return convert.screen_response(result)
 
     def ListSymbols(
         self, request: indicator_pb2.ListSymbolsRequest, context: grpc.ServicerContext

@@ -3,23 +3,40 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from idc_server.core import charts, limits
+from idc_server.core.catalogue import (
+    Bound,
+    Catalogue,
+    OutputKind,
+    default_catalogue,
+    request_formula_entry,
+    server_catalogue,
+)
 from idc_server.core.data import BAR_COLUMNS, BarStore, History, SymbolSummary, check_window, window_positions
-from idc_server.core.errors import field_prefix
+from idc_server.core.errors import (
+    FailedPreconditionError,
+    IdcError,
+    InvalidArgumentError,
+    field_prefix,
+    field_renamed,
+    shown,
+)
 from idc_server.core.indicators import INDICATORS, Convention, Indicator, MACDParameters
 from idc_server.core.render_cache import RenderAbandonedError, RenderCache
 
 INLINE_NAME = "inline bars"  # chart title for bars a client sent
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +100,45 @@ class IndicatorRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class EntryRequest:
+    """One catalogue entry (by name, or a request's formula) to compute, bound to its parameters, and its label.
+
+    ``plugins`` are the ``--plugins`` of the catalogue it comes from, so that
+    a render worker process, which unpickles it, finds the same entry in its
+    own catalogue.
+    """
+
+    label: str
+    bound: Bound
+    plugins: tuple[str, ...] = ()
+
+    def __reduce__(self) -> tuple[object, ...]:
+        entry = self.bound.entry
+        formula = entry.formula if entry.namespace == "formula" else ""
+        return (_entry_request, (self.label, entry.name, formula, self.bound.values, self.plugins))
+
+    def series_names(self) -> list[str]:
+        """``<label>`` for one output, ``<label>.<output>`` for several."""
+        outputs = self.bound.entry.outputs
+        return [self.label] if len(outputs) == 1 else [f"{self.label}.{output.name}" for output in outputs]
+
+    def display_name(self) -> str:
+        """The entry's local name and its numeric parameters, e.g. "ADX(14)"; a formula by its label."""
+        entry = self.bound.entry
+        if entry.namespace == "formula":
+            return self.label
+        values = [f"{value:g}" for value in self.bound.params.values() if isinstance(value, int | float)]
+        return f"{entry.local_name}({', '.join(values)})" if values else entry.local_name
+
+
+def _entry_request(
+    label: str, name: str, formula: str, values: tuple[tuple[str, object], ...], plugins: tuple[str, ...]
+) -> EntryRequest:
+    entry = request_formula_entry(formula, label) if formula else server_catalogue(plugins).get(name)
+    return EntryRequest(label, entry.bind(dict(values)), plugins)
+
+
+@dataclass(frozen=True, slots=True)
 class ChartRequest:
     """What to draw: overlays on the price panel, panels below it (None is volume), and the output."""
 
@@ -109,6 +165,7 @@ class SeriesResult:
     name: str
     first_valid_index: int
     values: npt.NDArray[np.float64]
+    kind: OutputKind = OutputKind.UNITLESS
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +240,26 @@ def chart_title(selection: Selection, convention: Convention) -> str:
     )
 
 
+T = TypeVar("T")
+
+
+def guarded(bound: Bound, call: Callable[[], T]) -> T:
+    """``call()``, with an entry's own failure as FailedPreconditionError naming the entry (never INTERNAL).
+
+    Domain errors (a parameter the entry refuses) pass through as they are.
+    """
+    try:
+        return call()
+    except IdcError:
+        raise
+    except Exception as error:  # a plugin may raise anything; CatalogueError: outputs unlike its declaration
+        log.warning("indicator %s failed", bound.entry.name, exc_info=True)
+        # The exception's text may name the plugin's files: the log has it, the client gets its type.
+        raise FailedPreconditionError(
+            "", f"indicator {bound.entry.name} failed on these bars ({type(error).__name__}); see the server's log"
+        ) from None
+
+
 def first_valid(values: npt.NDArray[np.float64]) -> int:
     """The index of the first non-NaN value; len(values) when there is none."""
     valid = np.flatnonzero(~np.isnan(values))
@@ -202,8 +279,10 @@ class Analytics:
         default_convention: Convention,
         render_cache_bytes: int = 64 * 1024 * 1024,
         indicator_cache_bytes: int = 64 * 1024 * 1024,
+        catalogue: Catalogue | None = None,
     ) -> None:
         self.store = store
+        self.catalogue = catalogue or default_catalogue()
         self.default_symbol = store.canonical(default_symbol)
         self.default_convention = default_convention
         self.render_cache: RenderCache[Image] = RenderCache(render_cache_bytes)
@@ -243,11 +322,48 @@ class Analytics:
         outputs = self._outputs(selection, request.indicator, request.parameters, convention)
         results = []
         names = request.indicator.series_names(request.label)
-        for name, column in zip(names, request.indicator.outputs, strict=True):
+        for name, column, kind in zip(names, request.indicator.outputs, request.indicator.kinds, strict=True):
             values = outputs[column]
             start = first_valid(values)
-            results.append(SeriesResult(name, start, values[start:]))
+            results.append(SeriesResult(name, start, values[start:], OutputKind(kind)))
         return results
+
+    def entry_convention(self, request: EntryRequest, requested: Convention | None) -> Convention:
+        """The convention an entry computes under: the requested one (which it must support), else the
+        server's default where it supports that, else its own (InvalidArgumentError on ``convention``)."""
+        return request.bound.entry.convention_for(requested, self.default_convention)
+
+    def entry(self, selection: Selection, request: EntryRequest, convention: Convention) -> list[SeriesResult]:
+        """A catalogue entry's output series over the selection's history, cut to its window."""
+        outputs = self.entry_outputs(selection, request.bound, convention)
+        results = []
+        for name, output in zip(request.series_names(), request.bound.entry.outputs, strict=True):
+            values = outputs[output.name]
+            start = first_valid(values)
+            results.append(SeriesResult(name, start, values[start:], output.kind))
+        return results
+
+    def entry_outputs(
+        self, selection: Selection, bound: Bound, convention: Convention
+    ) -> dict[str, npt.NDArray[np.float64]]:
+        """An entry's outputs over the window, full length, NaN on warm-up bars; cached as ``_outputs`` is.
+
+        An entry's own failure (a plugin's exception, outputs that break its
+        declaration) is FAILED_PRECONDITION naming the entry, logged.
+        """
+
+        def compute(abandoned: Callable[[], bool] | None = None) -> Outputs:
+            arrays = guarded(bound, lambda: bound.compute(selection.data.columns, convention))
+            for array in arrays.values():
+                array.setflags(write=False)
+            return Outputs(arrays)
+
+        if selection.symbol:
+            key = (selection.version, bound, convention)
+            outputs = self.indicator_cache.get_or_render(key, compute, threading.Event())
+        else:
+            outputs = compute()
+        return {name: values[selection.window] for name, values in outputs.values.items()}
 
     def frame(self, selection: Selection, convention: Convention, series: list[SeriesResult]) -> IndicatorFrame:
         """Series from ``indicator`` calls, gathered into one frame over the window's dates."""
@@ -339,3 +455,133 @@ class Analytics:
     def symbols(self) -> list[SymbolSummary]:
         """What the store holds, by symbol."""
         return self.store.summaries()
+
+
+MAX_SCREEN_SYMBOLS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenMatch:
+    """A symbol for which the condition holds: the bar checked and every output's value there."""
+
+    symbol: str
+    day: int  # days since 1970-01-01
+    time: int  # the bar's start, seconds since the Unix epoch (00:00 UTC of the day for daily bars)
+    values: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenSkip:
+    """A symbol the condition could not be evaluated on, and why."""
+
+    symbol: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenResult:
+    """What Screen returns: matches and skips sorted by symbol, how many were evaluated, the deciding output."""
+
+    matches: list[ScreenMatch]
+    skipped: list[ScreenSkip]
+    evaluated_count: int
+    output: str
+    convention: Convention
+
+
+def deciding_output(request: EntryRequest, output: str) -> str:
+    """The output that decides a screen: ``output`` if given, else the only signal, else the only output.
+
+    InvalidArgumentError on ``output`` listing the outputs otherwise.
+    """
+    outputs = request.bound.entry.outputs
+    names = [item.name for item in outputs]
+    if output:
+        if output in names:
+            return output
+        raise InvalidArgumentError(
+            "output", f"{request.bound.entry.name} has no output {shown(output)}; its outputs are {', '.join(names)}"
+        )
+    signals = [item.name for item in outputs if item.kind is OutputKind.SIGNAL]
+    if len(signals) == 1:
+        return signals[0]
+    if len(names) == 1:
+        return names[0]
+    raise InvalidArgumentError("output", f"choose which output decides: one of {', '.join(names)}")
+
+
+class Screener:
+    """Screen (选股): one condition over many stored symbols, each symbol's failure a skip, not an error."""
+
+    def __init__(self, analytics: Analytics) -> None:
+        self.analytics = analytics
+
+    def symbols(self, requested: list[str]) -> list[str]:
+        """The canonical symbols to screen: ``requested`` (NotFoundError on ``symbols[i]``), or every one."""
+        store = self.analytics.store
+        if len(requested) > MAX_SCREEN_SYMBOLS:
+            raise InvalidArgumentError("symbols", f"at most {MAX_SCREEN_SYMBOLS} symbols, got {len(requested)}")
+        if not requested:
+            return store.symbols()
+        chosen = []
+        for index, symbol in enumerate(requested):
+            with field_renamed("symbol", f"symbols[{index}]"):
+                chosen.append(store.canonical(symbol))
+        return sorted(set(chosen))
+
+    def screen(
+        self, request: EntryRequest, output: str, symbols: list[str], day: date | None, convention: Convention
+    ) -> ScreenResult:
+        """Evaluate ``request`` on each symbol's last bar on or before ``day`` (None: its last bar)."""
+        decider = deciding_output(request, output)
+        lookback = request.bound.lookback(convention)
+        names = dict(zip((item.name for item in request.bound.entry.outputs), request.series_names(), strict=True))
+        matches: list[ScreenMatch] = []
+        skipped: list[ScreenSkip] = []
+        evaluated = 0
+        for symbol in self.symbols(symbols):
+            try:
+                history = self.analytics.store.history(symbol)
+                position = _bar_on_or_before(history.days, day)
+                if position is None:
+                    skipped.append(ScreenSkip(symbol, f"no bar on or before {day}"))
+                    continue
+                if len(history.days) <= lookback:
+                    skipped.append(
+                        ScreenSkip(
+                            symbol,
+                            f"history too short: {len(history.days)} bars, the indicator needs {lookback + 1}",
+                        )
+                    )
+                    continue
+                if position < lookback:
+                    skipped.append(ScreenSkip(symbol, f"warm-up: the first {lookback} bars have no value"))
+                    continue
+                selection = Selection(symbol, history, slice(position, position + 1))
+                outputs = self.analytics.entry_outputs(selection, request.bound, convention)
+            except IdcError as error:  # the symbol's data problem, or the indicator refusing its history
+                skipped.append(ScreenSkip(symbol, str(error)))
+                continue
+            evaluated += 1
+            value = float(outputs[decider][0])
+            if value != 0 and not np.isnan(value):
+                day_number = int(history.days[position])
+                values = {names[name]: float(column[0]) for name, column in outputs.items()}
+                matches.append(ScreenMatch(symbol, day_number, day_number * SECONDS_PER_DAY, values))
+        return ScreenResult(matches, skipped, evaluated, decider, convention)
+
+
+SECONDS_PER_DAY = 86_400
+
+
+def _bar_on_or_before(days: npt.NDArray[np.int32], day: date | None) -> int | None:
+    """The position of the last bar on or before ``day`` (None: the last bar); None when there is none."""
+    if not len(days):
+        return None
+    if day is None:
+        return len(days) - 1
+    position = int(np.searchsorted(days, (day - EPOCH).days, side="right")) - 1
+    return position if position >= 0 else None
+
+
+EPOCH = date(1970, 1, 1)

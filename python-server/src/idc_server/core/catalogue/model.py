@@ -43,8 +43,9 @@ ParameterValue = int | float | str | bool
 Params = Mapping[str, ParameterValue]
 Columns = Mapping[str, FloatArray]
 
-# ``namespace.LOCAL``: a lower-case namespace (the source), then the entry's own name.
-NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]*\.[A-Za-z][A-Za-z0-9_]*")
+# ``namespace.LOCAL``: a lower-case namespace (the source), then the entry's own name (a request formula's
+# label, which may start with a digit: ``formula.5ma``).
+NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]*\.[A-Za-z0-9][A-Za-z0-9_]*")
 PARAMETER_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*")  # case-sensitive: TA-Lib's timeperiod, 通达信's N, M1
 MAX_NAME_LENGTH = 100  # a longer name cannot be an entry; refused before any lookup work
 CLOSE_MATCHES = 5
@@ -186,6 +187,7 @@ class Entry:
     lookback_function: Lookback = field(repr=False)
     compute_function: Compute = field(repr=False)
     check_function: Check | None = field(default=None, repr=False)
+    formula: str = field(default="", repr=False)  # the 通达信 text of a formula entry, header included
 
     def __post_init__(self) -> None:
         if len(self.name) > MAX_NAME_LENGTH or not NAME_PATTERN.fullmatch(self.name):
@@ -318,7 +320,8 @@ class Catalogue:
     only in case cannot both be registered.
     """
 
-    def __init__(self, entries: Iterable[Entry] = ()) -> None:
+    def __init__(self, entries: Iterable[Entry] = (), plugins: tuple[str, ...] = ()) -> None:
+        self.plugins = plugins  # the ``--plugins`` it was built with, so another process can build it again
         self._by_name: dict[str, Entry] = {}
         self._by_local: dict[str, list[Entry]] = {}
         for entry in entries:

@@ -44,6 +44,7 @@ from idc_server.core.formula.files import (
     load_formula_file,
     load_formula_files,
     parse_formula_file,
+    read_header,
     system_formula_dir,
 )
 from idc_server.core.formula.functions import FUNCTIONS, Function
@@ -64,5 +65,6 @@ __all__ = [
     "load_formula_file",
     "load_formula_files",
     "parse_formula_file",
+    "read_header",
     "system_formula_dir",
 ]

@@ -15,7 +15,9 @@ ignores them as comments)::
 - ``param: NAME = DEFAULT, MIN..MAX, doc`` per parameter; a parameter is a
   whole number when its default and bounds are written without a point.
 - ``output: NAME, KIND, doc`` per output, in the formula's order; KIND is
-  one of ``price``, ``percent``, ``ratio``, ``volume``, ``signal``, and
+  one of ``price`` (a price level, drawn over the bars), ``percent``,
+  ``ratio``, ``volume``, ``unitless`` (price differences such as MACD,
+  oscillators of their own unit), ``signal``, and
   ``signal`` exactly for the formula's boolean outputs.
 
 A new file in the folder is a new indicator: no code changes.
@@ -32,7 +34,7 @@ from idc_server.core.errors import InvalidArgumentError, shown
 from idc_server.core.formula.compiler import Formula, FormulaLimits, FormulaParameter, compile_formula
 
 SUFFIX: Final = ".tdx"
-KINDS: Final = ("price", "percent", "ratio", "volume", "signal")
+KINDS: Final = ("price", "percent", "ratio", "volume", "unitless", "signal")
 _HEADER: Final = re.compile(r"//\s*(?P<key>[a-z]+)\s*:\s*(?P<value>.*?)\s*")
 _NUMBER: Final = r"-?\d+(?:\.\d+)?"
 _PARAM: Final = re.compile(
@@ -91,28 +93,7 @@ def parse_formula_file(name: str, text: str, field: str, limits: FormulaLimits |
     """The indicator ``name`` from a formula file's ``text``; errors are on ``field``."""
     if not re.fullmatch(r"[A-Z][A-Z0-9_]*", name):
         raise InvalidArgumentError(field, f"the name {shown(name)} must be upper-case ASCII letters, digits and _")
-    single: dict[str, str] = {}
-    parameters: list[FormulaParameter] = []
-    outputs: list[FileOutput] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if not stripped.startswith("//"):
-            break
-        header = _HEADER.fullmatch(stripped)
-        if header is None:
-            continue  # a plain comment
-        key, value = header["key"], header["value"]
-        where = f"line {number}"
-        if key in ("group", "description"):
-            if key in single:
-                raise InvalidArgumentError(field, f"{where}: {key} is declared twice")
-            single[key] = value
-        elif key == "param":
-            parameters.append(_parameter(value, field, where))
-        elif key == "output":
-            outputs.append(_output(value, field, where))
-        else:
-            raise InvalidArgumentError(field, f"{where}: unknown header key {shown(key)}")
+    single, parameters, outputs = _header(text, field, strict=True)
     for key in ("group", "description"):
         if not single.get(key):
             raise InvalidArgumentError(field, f"the header must declare '// {key}: ...'")
@@ -128,6 +109,42 @@ def parse_formula_file(name: str, text: str, field: str, limits: FormulaLimits |
             f"the header's outputs {declared} (name, is a signal) differ from the formula's {actual}",
         )
     return FormulaFile(name, single["group"], single["description"], formula.parameters, tuple(outputs), text, formula)
+
+
+def read_header(text: str, field: str) -> tuple[tuple[FormulaParameter, ...], tuple[FileOutput, ...]]:
+    """The ``param:`` and ``output:`` lines a formula's header declares (for formula text sent in a request).
+
+    Other header keys are plain comments here; malformed ``param:`` and
+    ``output:`` lines are errors on ``field``.
+    """
+    _, parameters, outputs = _header(text, field, strict=False)
+    return tuple(parameters), tuple(outputs)
+
+
+def _header(text: str, field: str, strict: bool) -> tuple[dict[str, str], list[FormulaParameter], list[FileOutput]]:
+    single: dict[str, str] = {}
+    parameters: list[FormulaParameter] = []
+    outputs: list[FileOutput] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped.startswith("//"):
+            break
+        header = _HEADER.fullmatch(stripped)
+        if header is None:
+            continue  # a plain comment
+        key, value = header["key"], header["value"]
+        where = f"line {number}"
+        if key in ("group", "description"):
+            if key in single and strict:
+                raise InvalidArgumentError(field, f"{where}: {key} is declared twice")
+            single[key] = value
+        elif key == "param":
+            parameters.append(_parameter(value, field, where))
+        elif key == "output":
+            outputs.append(_output(value, field, where))
+        elif strict:
+            raise InvalidArgumentError(field, f"{where}: unknown header key {shown(key)}")
+    return single, parameters, outputs
 
 
 def _parameter(value: str, field: str, where: str) -> FormulaParameter:
