@@ -570,7 +570,11 @@ def test_indicators_returns_the_response_as_a_padded_frame(fake: FakeServer, cli
     assert list(frame["sma20"]) == [470.1, 471.2]
     assert np.isnan(frame["rsi"].iloc[0])
     assert frame["rsi"].iloc[1] == 61.5
-    assert frame.attrs == {"symbol": "SPY", "convention": "tdx"}
+    assert frame.attrs == {
+        "symbol": "SPY",
+        "convention": "tdx",
+        "kinds": {"sma20": "unspecified", "rsi": "unspecified"},
+    }
 
 
 def test_indicators_has_the_client_deadline(fake: FakeServer) -> None:

@@ -342,6 +342,13 @@ def test_graph_accepts_a_convention(client: IdcClient) -> None:
 # -- ComputeIndicators -------------------------------------------------------------
 
 ALL_SPECS = [sma(20, label="sma20"), ema(), macd(), rsi(), boll(), kdj()]
+# What each column's values mean (Series.kind): moving averages and bands are prices, MACD is a price
+# difference (unitless), RSI and KDJ are percent.
+ALL_KINDS = {
+    **dict.fromkeys(["sma20", "ema", "boll.upper", "boll.middle", "boll.lower"], "price"),
+    **dict.fromkeys(["macd.macd", "macd.signal", "macd.histogram"], "unitless"),
+    **dict.fromkeys(["rsi", "kdj.k", "kdj.d", "kdj.j"], "percent"),
+}
 ALL_COLUMNS = [
     "sma20",
     "ema",
@@ -368,7 +375,7 @@ def test_indicators_of_spy_2023(client: IdcClient, convention: str) -> None:
     assert all(dtype == np.float64 for dtype in frame.dtypes)
     assert frame.index.equals(bars.index)
     assert frame.index.name == "date"
-    assert frame.attrs == {"symbol": "SPY", "convention": convention}
+    assert frame.attrs == {"symbol": "SPY", "convention": convention, "kinds": ALL_KINDS}
     assert not frame.isna().any().any()
     assert frame.loc["2023-12-29", "sma20"] == pytest.approx(closes.iloc[-20:].mean(), abs=1e-9)
     for column in MACD_COLUMNS:
@@ -547,7 +554,7 @@ def test_indicators_on_inline_bars(client: IdcClient) -> None:
     inline = client.indicators(ALL_SPECS, None, "2023-01-01", "2023-12-31", bars=served)
     by_symbol = client.indicators(ALL_SPECS, "SPY", "2023-01-01", "2023-12-31")
 
-    assert inline.attrs == {"symbol": "", "convention": "talib"}
+    assert inline.attrs == {"symbol": "", "convention": "talib", "kinds": ALL_KINDS}
     assert inline.index.equals(by_symbol.index)
     np.testing.assert_allclose(inline, by_symbol, rtol=0, atol=1e-9)
 
@@ -883,7 +890,7 @@ def test_client_still_works_after_errors(client: IdcClient) -> None:
 
     assert frame.iloc[0]["macd"] == pytest.approx(SPY["macd"], abs=1e-6)
     assert list(table.index) == [pd.Timestamp("2023-12-29")]
-    assert table.attrs == {"symbol": "SPY", "convention": "tdx"}
+    assert table.attrs == {"symbol": "SPY", "convention": "tdx", "kinds": {"sma20": "price"}}
 
 
 def test_empty_inline_bars_are_invalid(client: IdcClient) -> None:

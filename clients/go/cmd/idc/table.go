@@ -60,8 +60,8 @@ func (t *table) num(v float64, prec int) string {
 
 // write prints the table to w. As text, each column is as wide as its
 // widest cell (in terminal columns, see displayWidth); the first column is
-// aligned left (or those left says), the others right; a left-aligned last
-// column is not padded, and columns are separated by two spaces.
+// aligned left (or those left says), the others right, columns are
+// separated by two spaces, and trailing spaces are trimmed.
 func (t *table) write(w io.Writer) error {
 	if t.csv {
 		cw := csv.NewWriter(w)
@@ -81,20 +81,19 @@ func (t *table) write(w io.Writer) error {
 	}
 	var b strings.Builder
 	for _, row := range append([][]string{t.header}, t.rows...) {
+		var line strings.Builder
 		for i, c := range row {
 			pad := strings.Repeat(" ", widths[i]-displayWidth(c))
 			if i > 0 {
-				b.WriteString("  ")
+				line.WriteString("  ")
 			}
-			switch {
-			case t.alignedLeft(i) && i == len(row)-1:
-				b.WriteString(c)
-			case t.alignedLeft(i):
-				b.WriteString(c + pad)
-			default:
-				b.WriteString(pad + c)
+			if t.alignedLeft(i) {
+				line.WriteString(c + pad)
+			} else {
+				line.WriteString(pad + c)
 			}
 		}
+		b.WriteString(strings.TrimRight(line.String(), " "))
 		b.WriteByte('\n')
 	}
 	_, err := io.WriteString(w, b.String())

@@ -669,8 +669,8 @@ class _Table:
 
     As text, each column is as wide as its widest cell (in terminal
     columns: two for an East Asian wide character); the first column is
-    aligned left (or those ``left`` says), the others right; a left-aligned
-    last column is not padded, and columns are separated by two spaces. As
+    aligned left (or those ``left`` says), the others right, columns are
+    separated by two spaces, and trailing spaces are trimmed. As
     CSV, the same header and cells, numbers with full precision.
     """
 
@@ -707,11 +707,8 @@ class _Table:
             cells = []
             for column, (cell, width) in enumerate(zip(line, widths, strict=True)):
                 pad = " " * (width - _display_width(cell))
-                if self._aligned_left(column):
-                    cells.append(cell if column == len(line) - 1 else cell + pad)
-                else:
-                    cells.append(pad + cell)
-            print("  ".join(cells))
+                cells.append(cell + pad if self._aligned_left(column) else pad + cell)
+            print("  ".join(cells).rstrip(" "))
 
 
 def _display_width(text: str) -> int:
