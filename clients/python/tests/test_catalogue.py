@@ -222,6 +222,21 @@ class FakeCatalogue(indicator_service_pb2_grpc.IndicatorServiceServicer):
     def __init__(self) -> None:
         self.requests: list[message.Message] = []
 
+    def GetMACD(
+        self, request: indicator_service_pb2.GetMACDRequest, context: grpc.ServicerContext
+    ) -> indicator_service_pb2.GetMACDResponse:
+        context.abort(grpc.StatusCode.UNIMPLEMENTED, "not in this fake")
+
+    def ComputeIndicators(
+        self, request: indicator_service_pb2.ComputeIndicatorsRequest, context: grpc.ServicerContext
+    ) -> indicator_service_pb2.ComputeIndicatorsResponse:
+        context.abort(grpc.StatusCode.UNIMPLEMENTED, "not in this fake")
+
+    def ListSymbols(
+        self, request: indicator_service_pb2.ListSymbolsRequest, context: grpc.ServicerContext
+    ) -> indicator_service_pb2.ListSymbolsResponse:
+        context.abort(grpc.StatusCode.UNIMPLEMENTED, "not in this fake")
+
     def ListIndicators(
         self, request: indicator_service_pb2.ListIndicatorsRequest, context: grpc.ServicerContext
     ) -> indicator_service_pb2.ListIndicatorsResponse:
@@ -322,7 +337,7 @@ def test_screen_frame(fake: tuple[FakeCatalogue, str]) -> None:
     assert frame.loc["AAPL", "time"] == pd.Timestamp("2023-12-29 14:30", tz="UTC")
     assert frame.loc["SPY", "date"] == pd.Timestamp("2023-12-28")
     assert frame.loc["AAPL", "f.K"] == 55.5
-    assert math.isnan(frame.loc["SPY", "f.K"])
+    assert frame["f.K"].isna().tolist() == [False, True]
     assert frame.attrs == {
         "output": "UP",
         "convention": "tdx",
