@@ -51,6 +51,8 @@ from idc_client import (
     ema,
     ema_overlay,
     field_violations,
+    fn,
+    formula,
     kdj,
     kdj_panel,
     macd,
@@ -1327,3 +1329,118 @@ def test_shared_bad_requests_fail_with_their_code_and_field(case: dict[str, Any]
     if case["field"] is not None:
         assert [name for name, _ in field_violations(caught.value)] == [case["field"]]
         assert case["field"] in (caught.value.details() or "")
+
+
+# -- the open catalogue: ListIndicators, names, formulas, the example plugin, Screen ------------------------
+
+
+def spy_bars(client: IdcClient, symbol: str = "SPY", end: str | None = None) -> pd.DataFrame:
+    """A symbol's bars up to ``end`` (its whole history by default), from GetMACD."""
+    return client.macd(symbol, end=end)[["open", "high", "low", "close", "volume"]]
+
+
+def test_list_indicators_has_talib_the_formula_files_and_the_example_plugin(client: IdcClient) -> None:
+    import talib
+    import talib.abstract
+
+    entries = client.list_indicators()
+    names = [entry.name for entry in entries]
+    assert names == sorted(names)
+    by_namespace: dict[str, int] = {}
+    for entry in entries:
+        by_namespace[entry.namespace] = by_namespace.get(entry.namespace, 0) + 1
+    # Every TA-Lib function but MAVP (which takes a second series of periods).
+    assert by_namespace["talib"] == len(talib.get_functions()) - 1
+    assert by_namespace["tdx"] >= 18
+    assert by_namespace["idc"] == 6
+    adx = next(entry for entry in entries if entry.name == "talib.ADX")
+    assert adx.param("timeperiod").default == 14
+    assert adx.warm_up("talib") == talib.abstract.Function("ADX").lookback
+    assert [entry.name for entry in client.list_indicators("example")] == ["example.DONCHIAN", "example.ZSCORE"]
+    zscore = next(entry for entry in entries if entry.name == "example.ZSCORE")
+    assert (zscore.inputs, [o.kind for o in zscore.outputs], zscore.warm_up("talib")) == (("close",), ["unitless"], 19)
+
+
+def test_describe_indicator_fills_in_defaults(client: IdcClient) -> None:
+    described = client.describe_indicator(fn("talib.BBANDS", timeperiod=10, matype="ema", label="bb"))
+    assert described.entry.name == "talib.BBANDS"
+    assert described.params["timeperiod"] == 10
+    assert described.params["matype"] == "EMA"  # canonical spelling
+    assert described.series_names == ("bb.upperband", "bb.middleband", "bb.lowerband")
+    with pytest.raises(grpc.RpcError) as error:
+        client.describe_indicator(fn("talib.SMA", timeperiod=0))
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "spec.params.timeperiod" in [field for field, _ in field_violations(error.value)]
+
+
+def test_the_example_plugin_by_name_matches_its_definition(client: IdcClient) -> None:
+    bars = spy_bars(client)
+    frame = client.indicators([fn("example.ZSCORE", timeperiod=10), fn("example.DONCHIAN", label="dc")], "SPY")
+    assert list(frame.columns) == ["zscore", "dc.upper", "dc.middle", "dc.lower"]
+    assert frame.attrs["kinds"] == {
+        "zscore": "unitless",
+        "dc.upper": "price",
+        "dc.middle": "price",
+        "dc.lower": "price",
+    }
+    closes = bars["close"]
+    window = closes.rolling(10)
+    expected = (closes - window.mean()) / window.std(ddof=0)
+    assert frame["zscore"].isna().sum() == 9
+    np.testing.assert_allclose(frame["zscore"].iloc[9:], expected.iloc[9:], rtol=1e-9, atol=1e-9)
+    upper = bars["high"].rolling(20).max()
+    lower = bars["low"].rolling(20).min()
+    np.testing.assert_array_equal(frame["dc.upper"].iloc[19:], upper.iloc[19:])
+    np.testing.assert_array_equal(frame["dc.lower"].iloc[19:], lower.iloc[19:])
+    np.testing.assert_allclose(frame["dc.middle"].iloc[19:], ((upper + lower) / 2).iloc[19:], rtol=1e-12)
+
+
+def test_a_talib_entry_by_name_equals_talib(client: IdcClient) -> None:
+    import talib
+
+    bars = spy_bars(client)
+    frame = client.indicators([fn("talib.ADX", timeperiod=20), fn("talib.BBANDS", timeperiod=10, nbdevup=1.5)], "SPY")
+    high, low, close = (bars[column].to_numpy() for column in ("high", "low", "close"))
+    np.testing.assert_array_equal(frame["adx"], talib.ADX(high, low, close, timeperiod=20))
+    upper, middle, lower = talib.BBANDS(close, timeperiod=10, nbdevup=1.5)
+    np.testing.assert_array_equal(frame["bbands.upperband"], upper)
+    np.testing.assert_array_equal(frame["bbands.middleband"], middle)
+    np.testing.assert_array_equal(frame["bbands.lowerband"], lower)
+    assert frame.attrs["kinds"]["adx"] == "percent"
+
+
+def test_a_formula_equals_its_definition_in_pandas(client: IdcClient) -> None:
+    bars = spy_bars(client, "000001.SH")
+    text = "// param: N = 12, 2..100, the fast span\nDIF:EMA(C,N)-EMA(C,26); DEA:EMA(DIF,9); UP:CROSS(DIF,DEA);"
+    frame = client.indicators([formula(text, N=10)], "000001.SH", convention="tdx")
+    assert list(frame.columns) == ["formula.DIF", "formula.DEA", "formula.UP"]
+    assert frame.attrs["kinds"]["formula.UP"] == "signal"
+    # 通达信's EMA is seeded with the first value: pandas' ewm with adjust=False.
+    close = bars["close"]
+    dif = close.ewm(span=10, adjust=False).mean() - close.ewm(span=26, adjust=False).mean()
+    dea = dif.ewm(span=9, adjust=False).mean()
+    up = (dif > dea) & (dif.shift(1) <= dea.shift(1))
+    np.testing.assert_allclose(frame["formula.DIF"], dif, rtol=0, atol=1e-9 * close.max())
+    np.testing.assert_allclose(frame["formula.DEA"], dea, rtol=0, atol=1e-9 * close.max())
+    # The first bar has no previous one to cross from.
+    assert frame["formula.UP"].iloc[1:].astype(bool).tolist() == up.iloc[1:].tolist()
+
+
+def test_screen_of_the_bundled_symbols(client: IdcClient) -> None:
+    frame = client.screen(formula("UP:C>MA(C,20); MA20:MA(C,20);"), date="2024-03-28")
+    assert frame.attrs["output"] == "UP"
+    assert frame.attrs["evaluated_count"] == 3
+    assert frame.attrs["skipped"] == {}
+    expected = []
+    for symbol in ("000001.SH", "AAPL", "SPY"):
+        close = spy_bars(client, symbol, "2024-03-28")["close"]
+        ma20 = close.iloc[-20:].mean()
+        if close.iloc[-1] > ma20:
+            expected.append(symbol)
+            assert frame.loc[symbol, "date"] == close.index[-1]
+            assert frame.loc[symbol, "formula.MA20"] == pytest.approx(ma20, rel=1e-12)
+    assert list(frame.index) == expected
+
+    hammer = client.screen(fn("talib.CDLHAMMER"), ["SPY", "aapl"])
+    assert hammer.attrs["output"] == "integer"
+    assert hammer.attrs["evaluated_count"] + len(hammer.attrs["skipped"]) == 2
