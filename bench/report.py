@@ -306,6 +306,22 @@ def indicators_section(results: dict[str, Any]) -> str:
     )
 
 
+def formulas_section(results: dict[str, Any]) -> str:
+    """Formulas over 100,000 bars (bench/formulas.py); empty for figures from before it existed."""
+    rows = [
+        [
+            f"{row['formula']}: `{row['text']}`",
+            f"{row['bars']:,}",
+            ms(row["rpc_ms"]["p50"]),
+            ms(row["evaluate_ms"]["p50"]),
+        ]
+        for row in results.get("formulas", [])
+    ]
+    if not rows:
+        return ""
+    return "\n\n" + table(["Formula", "Bars", "ComputeIndicators p50 ms", "Formula.evaluate p50 ms"], rows)
+
+
 def charts_section(results: dict[str, Any]) -> str:
     charts = results["charts"]
     sizes = charts["image_bytes"]
@@ -517,6 +533,9 @@ concurrency 1, and the same core calls (`Analytics.select`, `indicator` and
 validation, building the response, the round trip and decoding.
 
 {indicators_section(results)}
+
+Formulas (通达信 text compiled on the server) over 100,000 synthetic bars
+sent inline, through ComputeIndicators, and `Formula.evaluate` alone:{formulas_section(results)}
 
 ## 3. Charts
 

@@ -26,7 +26,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import isolation, load, profile, report, scenarios, workloads
+from bench import formulas, isolation, load, profile, report, scenarios, workloads
 from bench.transports import TRANSPORTS, free_port
 from idc_server.config import ServerConfig
 from idc_server.core.analytics import IndicatorRequest
@@ -410,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up per run")
     parser.add_argument(
         "--only",
-        choices=["macd", "indicators", "charts", "scaling", "clients", "isolation"],
+        choices=["macd", "indicators", "formulas", "charts", "scaling", "clients", "isolation"],
         action="append",
         help="run only these sections (default: all); the doc is written only for a full run",
     )
@@ -425,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
     # The defaults of every run; ``at`` and ``sized_for`` adapt them to each.
     settings = load.Load(processes=CLIENT_PROCESSES, warmup_s=args.warmup, window_s=args.window, rounds=args.rounds)
     os.environ.update(MALLOC_ENVIRONMENT)  # inherited by every server and client process started below
-    sections = args.only or ["macd", "indicators", "charts", "scaling", "clients", "isolation"]
+    sections = args.only or ["macd", "indicators", "formulas", "charts", "scaling", "clients", "isolation"]
     started = time.monotonic()
     results: dict[str, Any] = {
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -441,6 +441,11 @@ def main(argv: list[str] | None = None) -> int:
                     results["macd"] = macd_comparison(settings, stack, work)
                 elif section == "indicators":
                     results["indicators"] = indicators_comparison(settings, stack)
+                elif section == "formulas":
+                    log(f"formulas over {formulas.BARS:,} inline bars, over gRPC and in-process")
+                    results["formulas"] = formulas.formulas_comparison(idc_server(stack)[0])
+                    for line in formulas.lines(results["formulas"]):
+                        log(line)
                 elif section == "charts":
                     assert binary is not None
                     results["charts"] = charts_comparison(settings, stack, binary)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import os
 import socket
 import subprocess
 import sys
@@ -121,3 +122,32 @@ def test_tls_files_that_are_not_what_their_flags_say_are_named_not_the_port(tmp_
         assert last_line(result) == f"idc-server: error: {message}"
         assert "bind" not in result.stderr.lower()
     assert other_cert.exists()
+
+
+def test_a_plugin_that_cannot_be_loaded_stops_the_server_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "clashing_plugin.py").write_text(
+        "from idc_server.core.catalogue.plugins import indicator\n"
+        "ENTRIES = [indicator(name='example.ZSCORE', group='g', description='d', inputs=('close',),\n"
+        "    outputs=(('z', 'unitless'),), lookback=lambda: 0)(lambda close: close)]\n"
+    )
+    cases = {
+        ("--plugins", "no_such_plugin_module:ENTRIES"): (
+            "plugin no_such_plugin_module:ENTRIES: ModuleNotFoundError: No module named 'no_such_plugin_module'"
+        ),
+        # Beside the installed example plugin, a second example.ZSCORE is a clash.
+        ("--plugins", "clashing_plugin:ENTRIES"): (
+            "plugin clashing_plugin:ENTRIES: example.ZSCORE is already registered as example.ZSCORE"
+        ),
+    }
+    for flags, reason in cases.items():
+        result = subprocess.run(
+            [sys.executable, "-m", "idc_server", "--host", "127.0.0.1", "--port", "0", *flags],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+            check=False,
+            env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        )
+        assert result.returncode == 2, result.stderr
+        assert last_line(result) == f"idc-server: error: {reason}"

@@ -61,3 +61,9 @@ def test_execution_limits_below_one_are_rejected(flag: str, capsys: pytest.Captu
     with pytest.raises(SystemExit):
         load_config([flag, "0"], env={})
     assert f"{flag} must be at least 1" in capsys.readouterr().err
+
+
+def test_plugins_have_a_flag_and_a_variable() -> None:
+    assert load_config([], env={"IDC_PLUGINS": "desk:ENTRIES, more:make"}).plugins == ("desk:ENTRIES", "more:make")
+    assert load_config(["--plugins", "a:b"], env={"IDC_PLUGINS": "c:d"}).plugins == ("a:b",)
+    assert ServerConfig().plugins == ()

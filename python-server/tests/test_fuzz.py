@@ -41,6 +41,9 @@ RPCS: dict[str, tuple[str, type[Message], bool]] = {
     "GetMACD": ("/idc.v1.IndicatorService/GetMACD", service_pb2.GetMACDRequest, False),
     "ComputeIndicators": ("/idc.v1.IndicatorService/ComputeIndicators", service_pb2.ComputeIndicatorsRequest, False),
     "ListSymbols": ("/idc.v1.IndicatorService/ListSymbols", service_pb2.ListSymbolsRequest, False),
+    "ListIndicators": ("/idc.v1.IndicatorService/ListIndicators", service_pb2.ListIndicatorsRequest, False),
+    "DescribeIndicator": ("/idc.v1.IndicatorService/DescribeIndicator", service_pb2.DescribeIndicatorRequest, False),
+    "Screen": ("/idc.v1.IndicatorService/Screen", service_pb2.ScreenRequest, False),
     "GetMACDGraph": ("/idc.v1.IndicatorGraphService/GetMACDGraph", graph_pb2.GetMACDGraphRequest, True),
     "GetChart": ("/idc.v1.IndicatorGraphService/GetChart", graph_pb2.GetChartRequest, True),
     "article GetMACD": ("/idc.Indicator/GetMACD", indicator_pb2.MACDRequest, False),
@@ -192,7 +195,7 @@ def inline_bars(draw: st.DrawFn) -> bars_pb2.Bars:
     plausible = draw(st.booleans())
     closes = draw(st.lists(PRICES if plausible else ODD_FLOATS, min_size=count, max_size=count))
     spreads = draw(st.lists(st.floats(0, 50), min_size=count, max_size=count))
-    columns = {
+    columns: dict[str, Any] = {
         "open": closes,
         "high": [close + spread for close, spread in zip(closes, spreads, strict=True)],
         "low": [close - spread for close, spread in zip(closes, spreads, strict=True)],
@@ -473,11 +476,11 @@ def test_valid_requests_with_unknown_fields_get_an_allowed_status(channel: grpc.
     @fuzz(30)
     @given(unknown_fields())
     def run(unknown: bytes) -> None:
-        data = b"" + unknown  # an empty request is valid for every RPC but ComputeIndicators
+        data = b"" + unknown  # an empty request is valid for every RPC but those that need a spec
         assert decodes(rpc, data)
         code = send_bytes(channel, rpc, data)
         expect_allowed(code, rpc, data)
-        if rpc not in ("ComputeIndicators",):
+        if rpc not in ("ComputeIndicators", "DescribeIndicator", "Screen"):
             assert code == Code.OK, f"{rpc} refused an empty request with unknown fields: {code.name}"
 
     run()

@@ -87,8 +87,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Parse flags and IDC_* variables, then serve until SIGINT or SIGTERM.
 
     A problem the operator must fix (a TLS file that is not what its flag
-    says, an address the server cannot listen on) is one line on stderr and
-    exit status 2 (like a bad flag) or 1, never a traceback.
+    says, a plugin that cannot be loaded, an address the server cannot
+    listen on) is one line on stderr and exit status 2 (like a bad flag) or
+    1, never a traceback.
     """
     config = load_config(argv)
     setup_logging(config.log_level, config.log_format)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import grpc
@@ -15,6 +16,8 @@ from grpc_status import rpc_status
 from idc.v1 import bars_pb2, catalogue_pb2, indicators_pb2
 from idc.v1 import indicator_service_pb2 as indicator_pb2
 from idc.v1 import indicator_service_pb2_grpc as indicator_grpc
+from idc_server.config import ServerConfig
+from idc_server.server import start_server
 
 Spec = indicators_pb2.IndicatorSpec
 Value = indicators_pb2.ParameterValue
@@ -150,3 +153,143 @@ def test_compute_a_formula_and_a_tdx_file(stub: Any) -> None:
     np.testing.assert_array_equal(columns["formula.UP"][1:], up.to_numpy(dtype=float)[1:])
     signal = next(series for series in response.series if series.name == "formula.UP")
     assert signal.kind == indicators_pb2.OUTPUT_KIND_SIGNAL
+
+
+def test_the_example_plugin_computes_by_name(stub: Any) -> None:
+    response = stub.ComputeIndicators(
+        indicator_pb2.ComputeIndicatorsRequest(
+            symbol="SPY",
+            indicators=[
+                Spec(name="example.ZSCORE", params={"timeperiod": Value(number=10)}),
+                Spec(name="example.DONCHIAN"),  # a bare DONCHIAN is ambiguous: TA-Lib 0.8 has one too
+            ],
+        ),
+        timeout=30,
+    )
+    close = pd.Series(spy_close(stub))
+    # An independent z-score: pandas' rolling mean and population standard deviation.
+    expected = (close - close.rolling(10).mean()) / close.rolling(10).std(ddof=0)
+    columns = padded(response)
+    # pandas' rolling std is a running sum: about 1e-9 from the plugin's exact windows on near-flat ones.
+    np.testing.assert_allclose(columns["zscore"], expected.to_numpy(), rtol=1e-8, atol=1e-9)
+    assert response.series[0].first_valid_index == 9
+    assert [series.name for series in response.series[1:]] == ["donchian.upper", "donchian.middle", "donchian.lower"]
+    assert {series.kind for series in response.series[1:]} == {indicators_pb2.OUTPUT_KIND_PRICE}
+
+
+@pytest.mark.parametrize(
+    ("spec", "field", "message"),
+    [
+        (Spec(name="talib.ADXX"), "indicators[0].name", "unknown indicator 'talib.ADXX'; did you mean talib.ADX"),
+        (Spec(name="macd"), "indicators[0].name", "'macd' is ambiguous: idc.macd, talib.MACD, tdx.MACD"),
+        (
+            Spec(name="talib.ADX", params={"timeperiod": Value(number=0)}),
+            "indicators[0].params.timeperiod",
+            "0 is below the minimum 2",
+        ),
+        (
+            Spec(name="talib.ADX", params={"period": Value(number=5)}),
+            "indicators[0].params.period",
+            "talib.ADX has no parameter 'period'; its parameters are timeperiod",
+        ),
+        (
+            Spec(name="talib.ADX", params={"timeperiod": Value(choice="x")}),
+            "indicators[0].params.timeperiod",
+            "must be an integer, got 'x'",
+        ),
+        (Spec(name="talib.ADX", params={"timeperiod": Value()}), "indicators[0].params.timeperiod", "no value set"),
+        (Spec(), "indicators[0]", "set exactly one of a typed member"),
+        (Spec(name="talib.ADX", formula="C;"), "indicators[0]", "got name and formula"),
+        (
+            Spec(sma=indicators_pb2.SMAParameters(), params={"period": Value(number=5)}),
+            "indicators[0].params",
+            "must be empty with a typed member",
+        ),
+        (Spec(formula="X:MA(C,5"), "indicators[0].formula", "line 1, column 9: expected"),
+        (Spec(name="example.ZSCORE", label="Z"), "indicators[0].label", "must match"),
+    ],
+)
+def test_bad_specs_name_the_field(stub: Any, spec: Any, field: str, message: str) -> None:
+    request = indicator_pb2.ComputeIndicatorsRequest(symbol="SPY", indicators=[spec])
+    code, details, fields = rejected(stub.ComputeIndicators, request)
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert fields == [field]
+    assert message in details, details
+
+
+def test_a_convention_the_entry_does_not_support_is_refused(stub: Any) -> None:
+    request = indicator_pb2.ComputeIndicatorsRequest(
+        symbol="SPY", indicators=[Spec(name="talib.SMA")], convention=indicators_pb2.CONVENTION_TDX
+    )
+    code, details, fields = rejected(stub.ComputeIndicators, request)
+    assert (code, fields) == (grpc.StatusCode.INVALID_ARGUMENT, ["convention"])
+    assert "talib.SMA supports TALIB, not TDX" in details
+
+
+def test_describe_fills_defaults_and_warm_up(stub: Any) -> None:
+    response = stub.DescribeIndicator(
+        indicator_pb2.DescribeIndicatorRequest(
+            spec=Spec(name="talib.MACD", params={"slowperiod": Value(number=30)}, label="m")
+        ),
+        timeout=30,
+    )
+    assert response.indicator.name == "talib.MACD"
+    assert {name: value.number for name, value in response.params.items()} == {
+        "fastperiod": 12,
+        "slowperiod": 30,
+        "signalperiod": 9,
+    }
+    assert response.warm_up_bars == talib.abstract.Function("MACD", slowperiod=30).lookback  # 37
+    assert list(response.series_names) == ["m.macd", "m.macdsignal", "m.macdhist"]
+    assert response.convention == indicators_pb2.CONVENTION_TALIB
+    typed = stub.DescribeIndicator(
+        indicator_pb2.DescribeIndicatorRequest(spec=Spec(rsi=indicators_pb2.RSIParameters(period=6))), timeout=30
+    )
+    assert (typed.indicator.name, typed.params["period"].number, typed.warm_up_bars) == ("idc.rsi", 6, 6)
+    formula = stub.DescribeIndicator(
+        indicator_pb2.DescribeIndicatorRequest(
+            spec=Spec(formula="// param: N = 5, 1..50, the window\nM:MA(C,N);\nUP:C>M;", params={"N": Value(number=7)})
+        ),
+        timeout=30,
+    )
+    assert formula.indicator.name == "formula.formula"
+    assert [(p.name, p.minimum, p.maximum) for p in formula.indicator.parameters] == [("N", 1, 50)]
+    assert (formula.params["N"].number, formula.warm_up_bars) == (7, 6)
+    assert list(formula.series_names) == ["formula.M", "formula.UP"]
+    assert formula.convention == indicators_pb2.CONVENTION_TDX
+    code, _, fields = rejected(stub.DescribeIndicator, indicator_pb2.DescribeIndicatorRequest(spec=Spec(name="ZZZ")))
+    assert (code, fields) == (grpc.StatusCode.INVALID_ARGUMENT, ["spec.name"])
+
+
+@pytest.fixture(scope="module")
+def broken_stub() -> Iterator[indicator_grpc.IndicatorServiceStub]:
+    """A server of its own with misbehaving plugins (tests/plugin_support.py)."""
+    running = start_server(ServerConfig(host="127.0.0.1", port=0, render_workers=0, plugins=("plugin_support:BROKEN",)))
+    with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+        yield indicator_grpc.IndicatorServiceStub(channel)
+    running.stop(None)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("broken.RAISES", "indicator broken.RAISES failed on these bars (ZeroDivisionError)"),
+        ("broken.SHORT", "indicator broken.SHORT failed on these bars (CatalogueError)"),
+    ],
+)
+def test_a_failing_plugin_is_failed_precondition_naming_it(broken_stub: Any, name: str, message: str) -> None:
+    listed = broken_stub.ListIndicators(indicator_pb2.ListIndicatorsRequest(namespace="broken"), timeout=30)
+    assert [entry.name for entry in listed.indicators] == ["broken.RAISES", "broken.SHORT"]
+    for source in (
+        {"symbol": "SPY"},
+        {"inline_bars": bars_pb2.Bars(dates=[1, 2], open=[1, 1], high=[2, 2], low=[1, 1], close=[1, 2], volume=[5, 5])},
+    ):
+        request = indicator_pb2.ComputeIndicatorsRequest(indicators=[Spec(name=name)], **source)
+        code, details, _ = rejected(broken_stub.ComputeIndicators, request)
+        assert code == grpc.StatusCode.FAILED_PRECONDITION
+        assert details == f"indicators[0]: {message}; see the server's log"
+    # The server still serves.
+    ok = broken_stub.ComputeIndicators(
+        indicator_pb2.ComputeIndicatorsRequest(symbol="SPY", indicators=[Spec(name="talib.SMA")]), timeout=30
+    )
+    assert ok.series[0].name == "sma"

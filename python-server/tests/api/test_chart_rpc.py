@@ -22,6 +22,7 @@ from idc.v1 import indicator_graph_service_pb2_grpc as graph_grpc
 from idc_server.api import convert
 from idc_server.config import ServerConfig
 from idc_server.core import charts
+from idc_server.core.catalogue import default_catalogue
 from idc_server.server import RunningServer, start_server
 
 Panel, Overlay = graph_pb2.ChartPanel, graph_pb2.ChartOverlay
@@ -136,7 +137,9 @@ def test_different_requests_give_different_charts(graphs: Any) -> None:
 def test_price_scale_maps_to_the_render_options() -> None:
     # Unspecified and AUTO are the same chart (one cache entry); LINEAR and LOG are their own.
     scales = {
-        name: convert.chart_request(graph_pb2.GetChartRequest(price_scale=value), 16_000_000).options.price_scale
+        name: convert.chart_request(
+            graph_pb2.GetChartRequest(price_scale=value), 16_000_000, default_catalogue()
+        ).options.price_scale
         for name, value in graph_pb2.PriceScale.items()
     }
     assert scales == {

@@ -338,30 +338,56 @@ def indicator_request(path: str, kind: str, message: Message) -> IndicatorReques
     return IndicatorRequest(kind, indicator, values)
 
 
+INDICATOR_ITEM = "indicator"  # the generic member of ChartPanel and ChartOverlay: any catalogue entry or formula
+ChartItem = IndicatorRequest | EntryRequest | None
+
+
 def chart_items(
     field: str,
     items: Sequence[Message],
     allowed: Mapping[str, charts.PanelKind] | Mapping[str, charts.OverlayKind],
     limit: int,
-) -> tuple[IndicatorRequest | None, ...]:
-    """Panels or overlays of a GetChart request, of the kinds in ``allowed``; a panel of the bars' columns is None."""
+    catalogue: Catalogue,
+) -> tuple[ChartItem, ...]:
+    """Panels or overlays of a GetChart request, of the kinds in ``allowed`` or ``indicator``.
+
+    A panel of the bars' columns is None. An overlay's entry must have price
+    or signal outputs only.
+    """
     if len(items) > limit:
         raise InvalidArgumentError(field, f"at most {limit} entries, got {len(items)}")
-    chosen: list[IndicatorRequest | None] = []
+    chosen: list[ChartItem] = []
     for index, item in enumerate(items):
         kind = item.WhichOneof("kind")
+        path = f"{field}[{index}]"
+        if kind == INDICATOR_ITEM:
+            request = entry_request(f"{path}.{INDICATOR_ITEM}", getattr(item, kind), catalogue)
+            if field == "overlays":
+                _check_overlay(f"{path}.{INDICATOR_ITEM}", request)
+            chosen.append(request)
+            continue
         if kind is None or kind not in allowed:
-            raise InvalidArgumentError(f"{field}[{index}]", f"nothing set; expected one of {', '.join(allowed)}")
+            raise InvalidArgumentError(path, f"nothing set; expected one of {', '.join([*allowed, INDICATOR_ITEM])}")
         declared = allowed[kind]
         from_bars = isinstance(declared, charts.PanelKind) and declared.from_bars
-        chosen.append(None if from_bars else indicator_request(f"{field}[{index}]", kind, getattr(item, kind)))
+        chosen.append(None if from_bars else indicator_request(path, kind, getattr(item, kind)))
     return tuple(chosen)
 
 
-def chart_request(request: graph_pb2.GetChartRequest, max_pixels: int) -> ChartRequest:
+def _check_overlay(path: str, request: EntryRequest) -> None:
+    for output in request.bound.entry.outputs:
+        if output.kind not in (OutputKind.PRICE, OutputKind.SIGNAL):
+            raise InvalidArgumentError(
+                path,
+                f"{request.bound.entry.name}'s output {output.name} is {output.kind.value}, not price or signal: "
+                "draw it in a panel",
+            )
+
+
+def chart_request(request: graph_pb2.GetChartRequest, max_pixels: int, catalogue: Catalogue) -> ChartRequest:
     """Everything a GetChart request asks to draw, validated."""
-    overlays = chart_items("overlays", request.overlays, charts.OVERLAYS, MAX_OVERLAYS)
-    panels = chart_items("panels", request.panels, charts.PANELS, MAX_PANELS)
+    overlays = chart_items("overlays", request.overlays, charts.OVERLAYS, MAX_OVERLAYS, catalogue)
+    panels = chart_items("panels", request.panels, charts.PANELS, MAX_PANELS, catalogue)
     width, height = limits.image_size(request.width_px, request.height_px, limits.MAX_CHART_PX, max_pixels)
     options = charts.RenderOptions(
         width_px=width,

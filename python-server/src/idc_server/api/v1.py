@@ -143,9 +143,13 @@ class IndicatorGraphService(graph_grpc.IndicatorGraphServiceServicer):
         self, request: graph_pb2.GetChartRequest, context: grpc.ServicerContext
     ) -> Iterator[graph_pb2.GetChartResponse]:
         with domain_errors(context):
-            chart = convert.chart_request(request, self._max_pixels)
+            chart = convert.chart_request(request, self._max_pixels, self._analytics.catalogue)
             chunk_size = limits.chunk_size(request.chunk_size_bytes)
-            convention = self._analytics.convention(convert.convention(request))
+            requested = convert.convention(request)
+            for item in (*chart.overlays, *chart.panels):
+                if isinstance(item, EntryRequest):
+                    self._analytics.entry_convention(item, requested)  # an explicit one the entry lacks: refused
+            convention = self._analytics.convention(requested)
             selection = convert.selection(self._analytics, request, self._max_bars)
             image = streams.render(self._analytics, selection, chart, convention, context)
         if image is None:

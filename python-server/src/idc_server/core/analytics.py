@@ -142,8 +142,8 @@ def _entry_request(
 class ChartRequest:
     """What to draw: overlays on the price panel, panels below it (None is volume), and the output."""
 
-    overlays: tuple[IndicatorRequest, ...]
-    panels: tuple[IndicatorRequest | None, ...]
+    overlays: tuple[IndicatorRequest | EntryRequest, ...]
+    panels: tuple[IndicatorRequest | EntryRequest | None, ...]
     options: charts.RenderOptions
 
 
@@ -241,6 +241,13 @@ def chart_title(selection: Selection, convention: Convention) -> str:
 
 
 T = TypeVar("T")
+
+
+def _drawn_convention(request: EntryRequest, convention: Convention) -> Convention:
+    """The chart's convention where the entry supports it, else the entry's own (the API has refused an
+    entry that does not support an explicitly requested one)."""
+    entry = request.bound.entry
+    return convention if convention in entry.conventions else entry.conventions[0]
 
 
 def guarded(bound: Bound, call: Callable[[], T]) -> T:
@@ -405,6 +412,10 @@ class Analytics:
         checkpoint()
         overlays = []
         for index, overlay in enumerate(request.overlays):
+            if isinstance(overlay, EntryRequest):
+                with field_prefix(f"overlays[{index}].indicator"):
+                    overlays += self._entry_overlays(selection, overlay, convention)
+                continue
             with field_prefix(f"overlays[{index}].{overlay.indicator.name}"):
                 lines = self._outputs(selection, overlay.indicator, overlay.parameters, convention)
             overlays.append(charts.Overlay(charts.OVERLAYS[overlay.indicator.name], overlay.display_name(), lines))
@@ -412,6 +423,12 @@ class Analytics:
         for index, panel in enumerate(request.panels):
             if panel is None:
                 panels.append(charts.Panel(charts.VOLUME, "Volume", {}, convention))
+                continue
+            if isinstance(panel, EntryRequest):
+                with field_prefix(f"panels[{index}].indicator"):
+                    drawn = self._entry_panel(selection, panel, convention)
+                panels += drawn[0]
+                overlays += drawn[1]
                 continue
             with field_prefix(f"panels[{index}].{panel.indicator.name}"):
                 series = self._outputs(selection, panel.indicator, panel.parameters, convention)
@@ -428,6 +445,42 @@ class Analytics:
             checkpoint=checkpoint,
         )
         return Image(data, options.format.value, options.width_px, options.height_px, options.dpi)
+
+    def _entry_overlays(
+        self, selection: Selection, request: EntryRequest, convention: Convention
+    ) -> list[charts.Overlay]:
+        """A catalogue entry over the price panel: its price outputs as lines, its signals as markers."""
+        outputs = self.entry_outputs(selection, request.bound, _drawn_convention(request, convention))
+        entry = request.bound.entry
+        prices = [output.name for output in entry.outputs if output.kind is not OutputKind.SIGNAL]
+        signals = [output.name for output in entry.outputs if output.kind is OutputKind.SIGNAL]
+        drawn = []
+        if prices:
+            kind = charts.indicator_overlay(request.label, prices)
+            drawn.append(charts.Overlay(kind, request.display_name(), {key: outputs[key] for key in prices}))
+        if signals:
+            kind = charts.signal_markers(request.label, signals)
+            drawn.append(charts.Overlay(kind, request.display_name(), {key: outputs[key] for key in signals}))
+        return drawn
+
+    def _entry_panel(
+        self, selection: Selection, request: EntryRequest, convention: Convention
+    ) -> tuple[list[charts.Panel], list[charts.Overlay]]:
+        """A catalogue entry as a panel of its non-signal outputs, and its signals as markers on the price panel."""
+        used = _drawn_convention(request, convention)
+        outputs = self.entry_outputs(selection, request.bound, used)
+        entry = request.bound.entry
+        lines = [output.name for output in entry.outputs if output.kind is not OutputKind.SIGNAL]
+        signals = [output.name for output in entry.outputs if output.kind is OutputKind.SIGNAL]
+        panels = []
+        if lines:
+            panel = charts.indicator_panel(request.label, lines)
+            panels.append(charts.Panel(panel, request.display_name(), {key: outputs[key] for key in lines}, used))
+        markers = []
+        if signals:
+            marks = charts.signal_markers(request.label, signals)
+            markers.append(charts.Overlay(marks, request.display_name(), {key: outputs[key] for key in signals}))
+        return panels, markers
 
     def _outputs(
         self, selection: Selection, indicator: Indicator, parameters: Any, convention: Convention

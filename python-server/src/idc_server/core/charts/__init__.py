@@ -24,6 +24,9 @@ from idc_server.core.charts.kinds import (
     Panel,
     PanelKind,
     Series,
+    indicator_overlay,
+    indicator_panel,
+    signal_markers,
 )
 from idc_server.core.charts.options import (
     AUTO_LOG_RATIO,
@@ -66,6 +69,9 @@ __all__ = [
     "Series",
     "Theme",
     "build_figure",
+    "indicator_overlay",
+    "indicator_panel",
     "render_chart",
+    "signal_markers",
     "span_text",
 ]

@@ -8,14 +8,16 @@ them is a shaded band. The renderer has no code for any one kind, the API
 layer lists the choices from ``PANELS`` and ``OVERLAYS``, and the analytics
 look kinds up by indicator name, so adding a kind is one declaration here
 (plus its indicator and proto field). A catalogue indicator without a
-declaration of its own can be drawn by building one on the fly from its
-output names.
+declaration of its own is drawn with a kind built on the fly from its
+output names: ``indicator_panel`` (a line per output), ``indicator_overlay``
+(price lines) and ``signal_markers`` (a marker on each bar where a signal
+fired: above the bar when positive, below when negative).
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +41,9 @@ __all__ = [
     "Panel",
     "PanelKind",
     "Series",
+    "indicator_overlay",
+    "indicator_panel",
+    "signal_markers",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -103,6 +108,7 @@ class OverlayKind:
     name: str  # the indicator and proto field name
     lines: tuple[str, ...]
     band: tuple[str, str] | None = None  # (lower, upper): shaded between, drawn thin
+    markers: bool = False  # the lines are signals: a marker per bar where one is non-zero, not a line
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,3 +172,18 @@ BOLL = OverlayKind("boll", ("upper", "middle", "lower"), band=("lower", "upper")
 
 PANELS: Mapping[str, PanelKind] = {kind.name: kind for kind in (VOLUME, MACD, RSI, KDJ)}
 OVERLAYS: Mapping[str, OverlayKind] = {kind.name: kind for kind in (SMA, EMA, BOLL)}
+
+
+def indicator_panel(name: str, keys: Sequence[str]) -> PanelKind:
+    """A panel of one line per output of a catalogue entry, in the theme's line colours in turn."""
+    return PanelKind(name, tuple(Series(key, key, color=index % 4) for index, key in enumerate(keys)))
+
+
+def indicator_overlay(name: str, keys: Sequence[str]) -> OverlayKind:
+    """Price lines of a catalogue entry over the price panel."""
+    return OverlayKind(name, tuple(keys))
+
+
+def signal_markers(name: str, keys: Sequence[str]) -> OverlayKind:
+    """Signal outputs as markers on the price panel: above the bar where positive, below where negative."""
+    return OverlayKind(name, tuple(keys), markers=True)

@@ -372,6 +372,8 @@ def _overlay_width(style: _Style) -> float:
 
 def _overlay_entry(overlay: Overlay, color: str, style: _Style) -> Entry:
     lw = _overlay_width(style)
+    if overlay.kind.markers:
+        return Entry(Key(swatches=(color,)), overlay.label)
     if overlay.kind.band is not None:
         alpha = min(1.0, 2.5 * style.palette.band_alpha)
         return Entry(Key(swatches=(color,), swatch_alpha=alpha, line=color, line_width=lw), overlay.label)
@@ -430,6 +432,9 @@ def _draw_price(
 
     drawn = [lo, h]
     for (overlay, lines), color in zip(overlays, colors, strict=True):
+        if overlay.kind.markers:
+            _draw_markers(ax, data.x, lines, lo, h, color, style)
+            continue
         lines = {key: prices(line) for key, line in lines.items()}
         _draw_overlay(ax, data.x, overlay, lines, color, buckets, style)
         drawn.extend(lines.values())
@@ -439,6 +444,25 @@ def _draw_price(
     else:
         values.fit_linear(ax, span)
     values.set_ticks(ax, scaled, _height_pt(ax, h_pt), style.fs)
+
+
+def _draw_markers(
+    ax: Axes,
+    x: FloatArray,
+    signals: dict[str, FloatArray],
+    low: FloatArray,
+    high: FloatArray,
+    color: str,
+    style: _Style,
+) -> None:
+    """A triangle on each bar where a signal fired: pointing up above the high when positive, down below the low."""
+    size = (3.0 * style.lw + 2.0) ** 2
+    for values_ in signals.values():
+        for positive, marker, edge in ((True, "^", high), (False, "v", low)):
+            fired = np.flatnonzero((values_ > 0) if positive else (values_ < 0))
+            fired = fired[np.isfinite(edge[fired])]
+            if len(fired):
+                ax.scatter(x[fired], edge[fired], s=size, marker=marker, color=color, linewidths=0, zorder=5)
 
 
 def _draw_overlay(
