@@ -175,6 +175,25 @@ CASES: dict[str, tuple[list[str], dict[str, str], int, str]] = {
         0,
         "symbol,date",
     ),
+    "chart of any spec": (
+        [
+            *("chart", "--target", "{plain}", "--start", "2025-01-01", "--panel-fn", "talib.ADX:timeperiod=20"),
+            *("--panel-formula", "// param: N = 5, 2..100, span\nGAP:C-MA(C,N);", "--param", "N=6"),
+            *("--overlay-fn", "example.DONCHIAN"),
+            # --param sets N of both formulas.
+            *("--overlay-formula", "// param: N = 20, 2..100, span\nUP:CROSS(C,MA(C,N));"),
+            *("--format", "svg", "-o", "spec.svg"),
+        ],
+        {},
+        0,
+        "wrote spec.svg: image/svg+xml 1200x800 at 100 dpi",
+    ),
+    "chart overlay of a panel's kind": (
+        ["chart", "--target", "{plain}", "--overlay-fn", "talib.ADX", "-o", "bad.png"],
+        {},
+        3,
+        "overlays[0].indicator",
+    ),
     "cert without key": (
         ["symbols", "--target", "{tls}", "--cert", "client.pem"],
         {},

@@ -1,6 +1,11 @@
 package idc_test
 
 import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"image/png"
+	"io"
 	"math"
 	"slices"
 	"strings"
@@ -240,4 +245,59 @@ func TestContractScreen(t *testing.T) {
 	}
 	_, err = c.Screen(t.Context(), idc.ScreenQuery{Condition: idc.Fn("tdx.KDJ", nil)}.Request())
 	wantCode(t, err, codes.InvalidArgument, "output")
+}
+
+// svgComments returns the comments of an SVG file, where matplotlib keeps
+// the text it draws as paths (legends, tick labels).
+func svgComments(t *testing.T, data []byte) []string {
+	t.Helper()
+	dec := xml.NewDecoder(bytes.NewReader(data))
+	var comments []string
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			return comments
+		}
+		if err != nil {
+			t.Fatalf("SVG does not parse: %v", err)
+		}
+		if c, ok := tok.(xml.Comment); ok {
+			comments = append(comments, strings.TrimSpace(string(c)))
+		}
+	}
+}
+
+// TestContractChartOfAnySpec draws catalogue entries and a formula as
+// panels and overlays, and checks that each is in the chart's legends.
+func TestContractChartOfAnySpec(t *testing.T) {
+	c := contractClient(t)
+	q := idc.ChartQuery{
+		Symbol: "SPY", Start: "2025-01-01", Format: idcv1.ImageFormat_IMAGE_FORMAT_SVG,
+		Panels: []*idcv1.ChartPanel{
+			idc.IndicatorPanel(idc.Fn("talib.ADX", idc.Params{"timeperiod": 20})),
+			idc.IndicatorPanel(idc.Labeled("gap", idc.Formula("GAP:C-MA(C,5);", nil))),
+		},
+		Overlays: []*idcv1.ChartOverlay{
+			idc.IndicatorOverlay(idc.Fn("example.DONCHIAN", nil)),
+			idc.IndicatorOverlay(idc.Fn("talib.CDLDOJI", nil)),
+		},
+	}
+	img := getChart(t, c, q.Request())
+	checkMeta(t, img, "image/svg+xml", 1200, 800, 100)
+	comments := svgComments(t, img.Data)
+	for _, legend := range []string{"ADX", "DONCHIAN", "CDLDOJI", "gap"} {
+		if !slices.ContainsFunc(comments, func(c string) bool { return strings.HasPrefix(c, legend) }) {
+			t.Errorf("no legend starting %q in the chart's text %q", legend, comments)
+		}
+	}
+
+	q.Format, q.Width, q.Height = idcv1.ImageFormat_IMAGE_FORMAT_PNG, 900, 600
+	img = getChart(t, c, q.Request())
+	if cfg, err := png.DecodeConfig(bytes.NewReader(img.Data)); err != nil || cfg.Width != 900 || cfg.Height != 600 {
+		t.Errorf("PNG decodes to %+v, %v; want 900x600", cfg, err)
+	}
+
+	// A percent output is not a price: it belongs in a panel.
+	_, err := c.GetChart(t.Context(), idc.ChartQuery{Overlays: []*idcv1.ChartOverlay{idc.IndicatorOverlay(idc.Fn("talib.ADX", nil))}}.Request())
+	wantCode(t, err, codes.InvalidArgument, "overlays[0].indicator")
 }

@@ -53,6 +53,8 @@ from idc_client import (
     field_violations,
     fn,
     formula,
+    indicator_overlay,
+    indicator_panel,
     kdj,
     kdj_panel,
     macd,
@@ -1444,3 +1446,23 @@ def test_screen_of_the_bundled_symbols(client: IdcClient) -> None:
     hammer = client.screen(fn("talib.CDLHAMMER"), ["SPY", "aapl"])
     assert hammer.attrs["output"] == "integer"
     assert hammer.attrs["evaluated_count"] + len(hammer.attrs["skipped"]) == 2
+
+
+def test_chart_of_catalogue_entries_and_a_formula(client: IdcClient) -> None:
+    from PIL import Image as PILImage
+
+    panels = [indicator_panel(fn("talib.ADX", timeperiod=20)), indicator_panel(formula("GAP:C-MA(C,5);", label="gap"))]
+    overlays = [indicator_overlay(fn("example.DONCHIAN")), indicator_overlay(fn("talib.CDLDOJI"))]
+    svg = client.chart("SPY", "2025-01-01", panels=panels, overlays=overlays, format="svg")
+    # matplotlib draws text as paths and keeps it in comments: each spec is in a legend.
+    assert ET.fromstring(svg.data).tag.endswith("svg")
+    comments = [comment.strip() for comment in re.findall(r"<!--(.*?)-->", svg.data.decode(), flags=re.DOTALL)]
+    for legend in ("ADX", "DONCHIAN", "CDLDOJI", "gap"):
+        assert any(comment.startswith(legend) for comment in comments), (legend, comments)
+    image = client.chart("SPY", "2025-01-01", panels=panels, overlays=overlays, width=900, height=600)
+    with PILImage.open(io.BytesIO(image.data)) as decoded:
+        assert (decoded.format, decoded.size) == ("PNG", (900, 600))
+    with pytest.raises(grpc.RpcError) as error:
+        client.chart(overlays=[indicator_overlay(fn("talib.ADX"))])
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "overlays[0].indicator" in [field for field, _ in field_violations(error.value)]
