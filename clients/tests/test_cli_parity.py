@@ -132,6 +132,68 @@ CASES: dict[str, tuple[list[str], dict[str, str], int, str]] = {
         0,
         "default symbol: SPY",
     ),
+    # The open catalogue (the server lists the example plugin, installed beside it).
+    "catalogue": (["catalogue", "--target", "{plain}"], {}, 0, "example.ZSCORE "),
+    "catalogue of a namespace, csv": (
+        ["catalogue", "--target", "{plain}", "--namespace", "example", "--csv"],
+        {},
+        0,
+        "example.ZSCORE,Statistics,timeperiod=20,zscore,19,",
+    ),
+    "catalogue NAME": (
+        ["catalogue", "--target", "{plain}", "adx", "--param", "timeperiod=20"],
+        {},
+        0,
+        "warm-up: 39 bars under talib\n",  # TA-Lib's ADX lookback, 2 * 20 - 1
+    ),
+    "catalogue of a formula file": (["catalogue", "--target", "{plain}", "tdx.MACD"], {}, 0, "DEA:EMA(DIF,"),
+    "indicators by name and formula": (
+        [
+            *("indicators", "--target", "{plain}", "--symbol", "000001.SH", "--start", "2026-06-01"),
+            *("--fn", "ADX:timeperiod=14", "--formula", "// param: N = 12, 2..100, span\nDIF:EMA(C,N)-EMA(C,26);"),
+            *("--param", "N=10", "--fn", "z=example.ZSCORE", "--fn", "talib.CDLDOJI", "--csv"),
+        ],
+        {},
+        0,
+        "date,adx,formula,z,cdldoji\n",
+    ),
+    "indicators with a bad parameter": (
+        ["indicators", "--target", "{plain}", "--fn", "talib.ADX:timeperiod=0"],
+        {},
+        3,
+        "indicators[0].params.timeperiod",
+    ),
+    "screen with a formula": (
+        ["screen", "--target", "{plain}", "--formula", "UP:C>MA(C,20); MA20:MA(C,20);", "--date", "2024-03-28"],
+        {},
+        0,
+        "of 3 symbols match on output UP, convention tdx",
+    ),
+    "screen with a pattern, csv": (
+        ["screen", "--target", "{plain}", "--fn", "talib.CDLDOJI", "--symbols", "SPY,AAPL", "--csv"],
+        {},
+        0,
+        "symbol,date",
+    ),
+    "chart of any spec": (
+        [
+            *("chart", "--target", "{plain}", "--start", "2025-01-01", "--panel-fn", "talib.ADX:timeperiod=20"),
+            *("--panel-formula", "// param: N = 5, 2..100, span\nGAP:C-MA(C,N);", "--param", "N=6"),
+            *("--overlay-fn", "example.DONCHIAN"),
+            # --param sets N of both formulas.
+            *("--overlay-formula", "// param: N = 20, 2..100, span\nUP:CROSS(C,MA(C,N));"),
+            *("--format", "svg", "-o", "spec.svg"),
+        ],
+        {},
+        0,
+        "wrote spec.svg: image/svg+xml 1200x800 at 100 dpi",
+    ),
+    "chart overlay of a panel's kind": (
+        ["chart", "--target", "{plain}", "--overlay-fn", "talib.ADX", "-o", "bad.png"],
+        {},
+        3,
+        "overlays[0].indicator",
+    ),
     "cert without key": (
         ["symbols", "--target", "{tls}", "--cert", "client.pem"],
         {},

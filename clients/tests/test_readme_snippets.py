@@ -18,6 +18,8 @@ import pytest
 from readme_snippets import code_blocks
 from servers import GO_MODULE, REPOSITORY, idc_server
 
+from idc_client import IdcClient
+
 README = REPOSITORY / "README.md"
 DEFAULT_TARGET = "localhost:50051"
 
@@ -30,22 +32,24 @@ def target() -> Iterator[str]:
 
 def test_the_extractor_finds_the_readmes_go_and_python_programs() -> None:
     go, python = code_blocks(README, "go"), code_blocks(README, "python")
-    assert len(go) == 1, go
-    assert go[0].startswith("package main\n"), go
-    assert len(python) == 1, python
-    assert "IdcClient" in python[0], python
-    assert DEFAULT_TARGET in go[0]
-    assert DEFAULT_TARGET in python[0]
+    # The MACD program, then the catalogue's, in each language.
+    assert len(go) == 2, go
+    assert all(program.startswith("package main\n") for program in go), go
+    assert len(python) == 2, python
+    assert all("IdcClient" in program for program in python), python
+    assert all(DEFAULT_TARGET in program for program in go + python)
+    assert "ListIndicators" in go[1]
+    assert "list_indicators" in python[1]
 
 
-def test_the_readme_go_program_compiles_and_prints_the_last_macd(target: str, tmp_path: Path) -> None:
-    (program,) = code_blocks(README, "go")
+def run_go_program(program: str, folder: Path) -> str:
+    """Build and run a README Go program in a module of its own, as the README says; its stdout."""
     go = shutil.which("go")
     assert go is not None, "the Go toolchain is needed to check the README's Go"
-    (tmp_path / "main.go").write_text(program.replace(DEFAULT_TARGET, target))
+    (folder / "main.go").write_text(program)
     # What the README tells a new module to do, pointed at this checkout; the
     # consumer example's go.sum holds the checksums, so nothing is downloaded.
-    shutil.copy(GO_MODULE / "examples" / "consumer" / "go.sum", tmp_path / "go.sum")
+    shutil.copy(GO_MODULE / "examples" / "consumer" / "go.sum", folder / "go.sum")
     environment = os.environ | {"GOFLAGS": "-mod=mod", "GOWORK": "off"}
     steps = [
         [go, "mod", "init", "example.com/readme"],
@@ -62,15 +66,20 @@ def test_the_readme_go_program_compiles_and_prints_the_last_macd(target: str, tm
     ]
     for step in steps:
         done = subprocess.run(
-            step, cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=600, check=False
+            step, cwd=folder, env=environment, capture_output=True, text=True, timeout=600, check=False
         )
         assert done.returncode == 0, f"{' '.join(step[1:])}:\n{done.stdout}{done.stderr}"
-    assert done.stdout == "2023-12-29 close 462.58 MACD 7.4881\n"
+    return done.stdout
+
+
+def test_the_readme_go_program_compiles_and_prints_the_last_macd(target: str, tmp_path: Path) -> None:
+    stdout = run_go_program(code_blocks(README, "go")[0].replace(DEFAULT_TARGET, target), tmp_path)
+    assert stdout == "2023-12-29 close 462.58 MACD 7.4881\n"
     assert (tmp_path / "macd.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
 def test_the_readme_python_program_runs_and_prints_the_last_macd(target: str, tmp_path: Path) -> None:
-    (program,) = code_blocks(README, "python")
+    program = code_blocks(README, "python")[0]
     done = subprocess.run(
         [sys.executable, "-c", program.replace(DEFAULT_TARGET, target)],
         cwd=tmp_path,
@@ -88,3 +97,32 @@ def test_the_readme_python_program_runs_and_prints_the_last_macd(target: str, tm
         "histogram": -0.034153,
     }
     assert (tmp_path / "macd.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def catalogue_lines(target: str) -> list[str]:
+    """What the README's catalogue programs print, computed here from the bars with TA-Lib and pandas."""
+    import talib
+
+    with IdcClient(target) as client:
+        spy = client.macd("SPY", end="2023-12-29")
+        closes = {symbol: client.macd(symbol, end="2024-03-28")["close"] for symbol in ("000001.SH", "AAPL", "SPY")}
+    adx = talib.ADX(spy["high"].to_numpy(), spy["low"].to_numpy(), spy["close"].to_numpy(), timeperiod=14)[-1]
+    # 通达信's EMA is seeded with the first close: pandas' ewm with adjust=False.
+    close = spy["close"]
+    dif = close.ewm(span=12, adjust=False).mean().iloc[-1] - close.ewm(span=26, adjust=False).mean().iloc[-1]
+    above = [symbol for symbol, series in closes.items() if series.iloc[-1] > series.iloc[-20:].mean()]
+    return [f"adx {adx:.4f} DIF {dif:.4f}", " ".join(above)]
+
+
+def test_the_readme_go_catalogue_program(target: str, tmp_path: Path) -> None:
+    stdout = run_go_program(code_blocks(README, "go")[1].replace(DEFAULT_TARGET, target), tmp_path)
+    assert stdout.splitlines() == ["talib.ADX 14 OUTPUT_KIND_PERCENT", *catalogue_lines(target)]
+
+
+def test_the_readme_python_catalogue_program(target: str, tmp_path: Path) -> None:
+    program = code_blocks(README, "python")[1].replace(DEFAULT_TARGET, target)
+    done = subprocess.run(
+        [sys.executable, "-c", program], cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["talib.ADX 14 percent", *catalogue_lines(target)]

@@ -88,6 +88,23 @@
 // of either query to [BarsFromRows] of your [Bar] rows. [Client.ListSymbols]
 // lists the server's symbols with their date ranges.
 //
+// # The catalogue
+//
+// Beyond the six typed indicators, a spec can name any entry of the
+// server's catalogue, TA-Lib's functions, the 通达信 formula files and the
+// operator's plugins, with [Fn], or carry 通达信 formula text with
+// [Formula]; parameters are plain Go values ([Params]).
+// [Client.ListIndicators] returns every [Entry] with its typed parameters,
+// [Client.DescribeIndicator] checks one spec, [Client.Screen] with
+// [ScreenQuery] and [ScreenRows] lists the symbols for which a condition
+// holds, and [IndicatorPanel] and [IndicatorOverlay] draw any spec:
+//
+//	iq := idc.IndicatorQuery{Symbol: "SPY", Indicators: []*idcv1.IndicatorSpec{
+//		idc.Fn("talib.ADX", idc.Params{"timeperiod": 14}),           // series "adx"
+//		idc.Formula("DIF:EMA(C,12)-EMA(C,26); DEA:EMA(DIF,9);", nil), // "formula.DIF", "formula.DEA"
+//	}}
+//	sq := idc.ScreenQuery{Condition: idc.Fn("talib.CDLHAMMER", nil), Symbols: []string{"SPY", "AAPL"}}
+//
 // # Errors
 //
 // Every method wraps its error with context ("get macd: ...", "compute

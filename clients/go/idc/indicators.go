@@ -85,6 +85,10 @@ type Frame struct {
 	// Columns maps each name to one value per date. Warm-up bars, which
 	// have no value, hold NaN (test with math.IsNaN).
 	Columns map[string][]float64
+	// Kinds maps each name to what its values mean (Series.kind): price,
+	// percent, ratio, volume, unitless or signal; OUTPUT_KIND_UNSPECIFIED
+	// from a server that does not say.
+	Kinds map[string]idcv1.OutputKind
 }
 
 // IndicatorFrame turns a ComputeIndicators response into a [Frame],
@@ -100,6 +104,7 @@ func IndicatorFrame(resp *idcv1.ComputeIndicatorsResponse) (*Frame, error) {
 		Dates:   make([]time.Time, n),
 		Names:   make([]string, 0, len(resp.GetSeries())),
 		Columns: make(map[string][]float64, len(resp.GetSeries())),
+		Kinds:   make(map[string]idcv1.OutputKind, len(resp.GetSeries())),
 	}
 	for i, d := range dates {
 		f.Dates[i] = DateFromEpochDay(d)
@@ -128,6 +133,7 @@ func IndicatorFrame(resp *idcv1.ComputeIndicatorsResponse) (*Frame, error) {
 		copy(col[first:], values)
 		f.Names = append(f.Names, name)
 		f.Columns[name] = col
+		f.Kinds[name] = s.GetKind()
 	}
 	return f, nil
 }

@@ -60,6 +60,24 @@ class Recorder(
         self._record("ListSymbols", context)
         return indicator_service_pb2.ListSymbolsResponse()
 
+    def ListIndicators(
+        self, request: indicator_service_pb2.ListIndicatorsRequest, context: grpc.ServicerContext
+    ) -> indicator_service_pb2.ListIndicatorsResponse:
+        self._record("ListIndicators", context)
+        return indicator_service_pb2.ListIndicatorsResponse()
+
+    def DescribeIndicator(
+        self, request: indicator_service_pb2.DescribeIndicatorRequest, context: grpc.ServicerContext
+    ) -> indicator_service_pb2.DescribeIndicatorResponse:
+        self._record("DescribeIndicator", context)
+        return indicator_service_pb2.DescribeIndicatorResponse()
+
+    def Screen(
+        self, request: indicator_service_pb2.ScreenRequest, context: grpc.ServicerContext
+    ) -> indicator_service_pb2.ScreenResponse:
+        self._record("Screen", context)
+        return indicator_service_pb2.ScreenResponse()
+
     def GetMACDGraph(
         self, request: indicator_graph_service_pb2.GetMACDGraphRequest, context: grpc.ServicerContext
     ) -> Iterator[indicator_graph_service_pb2.GetMACDGraphResponse]:

@@ -130,6 +130,23 @@ class FakeIndicatorService(indicator_service_pb2_grpc.IndicatorServiceServicer):
             context.abort_with_status(self.status)
         return self.symbols_response
 
+    # The catalogue RPCs are tested in test_catalogue.py, with a fake of their own.
+
+    def ListIndicators(
+        self, request: indicator_service_pb2.ListIndicatorsRequest, context: grpc.ServicerContext
+    ) -> indicator_service_pb2.ListIndicatorsResponse:
+        return indicator_service_pb2.ListIndicatorsResponse()
+
+    def DescribeIndicator(
+        self, request: indicator_service_pb2.DescribeIndicatorRequest, context: grpc.ServicerContext
+    ) -> indicator_service_pb2.DescribeIndicatorResponse:
+        return indicator_service_pb2.DescribeIndicatorResponse()
+
+    def Screen(
+        self, request: indicator_service_pb2.ScreenRequest, context: grpc.ServicerContext
+    ) -> indicator_service_pb2.ScreenResponse:
+        return indicator_service_pb2.ScreenResponse()
+
 
 class FakeGraphService(indicator_graph_service_pb2_grpc.IndicatorGraphServiceServicer):
     """Records each request and streams ``responses``, then aborts with ``status`` if set.
@@ -553,7 +570,11 @@ def test_indicators_returns_the_response_as_a_padded_frame(fake: FakeServer, cli
     assert list(frame["sma20"]) == [470.1, 471.2]
     assert np.isnan(frame["rsi"].iloc[0])
     assert frame["rsi"].iloc[1] == 61.5
-    assert frame.attrs == {"symbol": "SPY", "convention": "tdx"}
+    assert frame.attrs == {
+        "symbol": "SPY",
+        "convention": "tdx",
+        "kinds": {"sma20": "unspecified", "rsi": "unspecified"},
+    }
 
 
 def test_indicators_has_the_client_deadline(fake: FakeServer) -> None:

@@ -51,6 +51,10 @@ from idc_client import (
     ema,
     ema_overlay,
     field_violations,
+    fn,
+    formula,
+    indicator_overlay,
+    indicator_panel,
     kdj,
     kdj_panel,
     macd,
@@ -342,6 +346,13 @@ def test_graph_accepts_a_convention(client: IdcClient) -> None:
 # -- ComputeIndicators -------------------------------------------------------------
 
 ALL_SPECS = [sma(20, label="sma20"), ema(), macd(), rsi(), boll(), kdj()]
+# What each column's values mean (Series.kind): moving averages and bands are prices, MACD is a price
+# difference (unitless), RSI and KDJ are percent.
+ALL_KINDS = {
+    **dict.fromkeys(["sma20", "ema", "boll.upper", "boll.middle", "boll.lower"], "price"),
+    **dict.fromkeys(["macd.macd", "macd.signal", "macd.histogram"], "unitless"),
+    **dict.fromkeys(["rsi", "kdj.k", "kdj.d", "kdj.j"], "percent"),
+}
 ALL_COLUMNS = [
     "sma20",
     "ema",
@@ -368,7 +379,7 @@ def test_indicators_of_spy_2023(client: IdcClient, convention: str) -> None:
     assert all(dtype == np.float64 for dtype in frame.dtypes)
     assert frame.index.equals(bars.index)
     assert frame.index.name == "date"
-    assert frame.attrs == {"symbol": "SPY", "convention": convention}
+    assert frame.attrs == {"symbol": "SPY", "convention": convention, "kinds": ALL_KINDS}
     assert not frame.isna().any().any()
     assert frame.loc["2023-12-29", "sma20"] == pytest.approx(closes.iloc[-20:].mean(), abs=1e-9)
     for column in MACD_COLUMNS:
@@ -547,7 +558,7 @@ def test_indicators_on_inline_bars(client: IdcClient) -> None:
     inline = client.indicators(ALL_SPECS, None, "2023-01-01", "2023-12-31", bars=served)
     by_symbol = client.indicators(ALL_SPECS, "SPY", "2023-01-01", "2023-12-31")
 
-    assert inline.attrs == {"symbol": "", "convention": "talib"}
+    assert inline.attrs == {"symbol": "", "convention": "talib", "kinds": ALL_KINDS}
     assert inline.index.equals(by_symbol.index)
     np.testing.assert_allclose(inline, by_symbol, rtol=0, atol=1e-9)
 
@@ -883,7 +894,7 @@ def test_client_still_works_after_errors(client: IdcClient) -> None:
 
     assert frame.iloc[0]["macd"] == pytest.approx(SPY["macd"], abs=1e-6)
     assert list(table.index) == [pd.Timestamp("2023-12-29")]
-    assert table.attrs == {"symbol": "SPY", "convention": "tdx"}
+    assert table.attrs == {"symbol": "SPY", "convention": "tdx", "kinds": {"sma20": "price"}}
 
 
 def test_empty_inline_bars_are_invalid(client: IdcClient) -> None:
@@ -1320,3 +1331,138 @@ def test_shared_bad_requests_fail_with_their_code_and_field(case: dict[str, Any]
     if case["field"] is not None:
         assert [name for name, _ in field_violations(caught.value)] == [case["field"]]
         assert case["field"] in (caught.value.details() or "")
+
+
+# -- the open catalogue: ListIndicators, names, formulas, the example plugin, Screen ------------------------
+
+
+def spy_bars(client: IdcClient, symbol: str = "SPY", end: str | None = None) -> pd.DataFrame:
+    """A symbol's bars up to ``end`` (its whole history by default), from GetMACD."""
+    return client.macd(symbol, end=end)[["open", "high", "low", "close", "volume"]]
+
+
+def test_list_indicators_has_talib_the_formula_files_and_the_example_plugin(client: IdcClient) -> None:
+    import talib
+    import talib.abstract
+
+    entries = client.list_indicators()
+    names = [entry.name for entry in entries]
+    assert names == sorted(names)
+    by_namespace: dict[str, int] = {}
+    for entry in entries:
+        by_namespace[entry.namespace] = by_namespace.get(entry.namespace, 0) + 1
+    # Every TA-Lib function but MAVP (which takes a second series of periods).
+    assert by_namespace["talib"] == len(talib.get_functions()) - 1
+    assert by_namespace["tdx"] >= 18
+    assert by_namespace["idc"] == 6
+    adx = next(entry for entry in entries if entry.name == "talib.ADX")
+    assert adx.param("timeperiod").default == 14
+    assert adx.warm_up("talib") == talib.abstract.Function("ADX").lookback
+    assert [entry.name for entry in client.list_indicators("example")] == ["example.DONCHIAN", "example.ZSCORE"]
+    zscore = next(entry for entry in entries if entry.name == "example.ZSCORE")
+    assert (zscore.inputs, [o.kind for o in zscore.outputs], zscore.warm_up("talib")) == (("close",), ["unitless"], 19)
+
+
+def test_describe_indicator_fills_in_defaults(client: IdcClient) -> None:
+    described = client.describe_indicator(fn("talib.BBANDS", timeperiod=10, matype="ema", label="bb"))
+    assert described.entry.name == "talib.BBANDS"
+    assert described.params["timeperiod"] == 10
+    assert described.params["matype"] == "EMA"  # canonical spelling
+    assert described.series_names == ("bb.upperband", "bb.middleband", "bb.lowerband")
+    with pytest.raises(grpc.RpcError) as error:
+        client.describe_indicator(fn("talib.SMA", timeperiod=0))
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "spec.params.timeperiod" in [field for field, _ in field_violations(error.value)]
+
+
+def test_the_example_plugin_by_name_matches_its_definition(client: IdcClient) -> None:
+    bars = spy_bars(client)
+    frame = client.indicators([fn("example.ZSCORE", timeperiod=10), fn("example.DONCHIAN", label="dc")], "SPY")
+    assert list(frame.columns) == ["zscore", "dc.upper", "dc.middle", "dc.lower"]
+    assert frame.attrs["kinds"] == {
+        "zscore": "unitless",
+        "dc.upper": "price",
+        "dc.middle": "price",
+        "dc.lower": "price",
+    }
+    closes = bars["close"]
+    window = closes.rolling(10)
+    expected = (closes - window.mean()) / window.std(ddof=0)
+    assert frame["zscore"].isna().sum() == 9
+    np.testing.assert_allclose(frame["zscore"].iloc[9:], expected.iloc[9:], rtol=1e-9, atol=1e-9)
+    upper = bars["high"].rolling(20).max()
+    lower = bars["low"].rolling(20).min()
+    np.testing.assert_array_equal(frame["dc.upper"].iloc[19:], upper.iloc[19:])
+    np.testing.assert_array_equal(frame["dc.lower"].iloc[19:], lower.iloc[19:])
+    np.testing.assert_allclose(frame["dc.middle"].iloc[19:], ((upper + lower) / 2).iloc[19:], rtol=1e-12)
+
+
+def test_a_talib_entry_by_name_equals_talib(client: IdcClient) -> None:
+    import talib
+
+    bars = spy_bars(client)
+    frame = client.indicators([fn("talib.ADX", timeperiod=20), fn("talib.BBANDS", timeperiod=10, nbdevup=1.5)], "SPY")
+    high, low, close = (bars[column].to_numpy() for column in ("high", "low", "close"))
+    np.testing.assert_array_equal(frame["adx"], talib.ADX(high, low, close, timeperiod=20))
+    upper, middle, lower = talib.BBANDS(close, timeperiod=10, nbdevup=1.5)
+    np.testing.assert_array_equal(frame["bbands.upperband"], upper)
+    np.testing.assert_array_equal(frame["bbands.middleband"], middle)
+    np.testing.assert_array_equal(frame["bbands.lowerband"], lower)
+    assert frame.attrs["kinds"]["adx"] == "percent"
+
+
+def test_a_formula_equals_its_definition_in_pandas(client: IdcClient) -> None:
+    bars = spy_bars(client, "000001.SH")
+    text = "// param: N = 12, 2..100, the fast span\nDIF:EMA(C,N)-EMA(C,26); DEA:EMA(DIF,9); UP:CROSS(DIF,DEA);"
+    frame = client.indicators([formula(text, N=10)], "000001.SH", convention="tdx")
+    assert list(frame.columns) == ["formula.DIF", "formula.DEA", "formula.UP"]
+    assert frame.attrs["kinds"]["formula.UP"] == "signal"
+    # 通达信's EMA is seeded with the first value: pandas' ewm with adjust=False.
+    close = bars["close"]
+    dif = close.ewm(span=10, adjust=False).mean() - close.ewm(span=26, adjust=False).mean()
+    dea = dif.ewm(span=9, adjust=False).mean()
+    up = (dif > dea) & (dif.shift(1) <= dea.shift(1))
+    np.testing.assert_allclose(frame["formula.DIF"], dif, rtol=0, atol=1e-9 * close.max())
+    np.testing.assert_allclose(frame["formula.DEA"], dea, rtol=0, atol=1e-9 * close.max())
+    # The first bar has no previous one to cross from.
+    assert frame["formula.UP"].iloc[1:].astype(bool).tolist() == up.iloc[1:].tolist()
+
+
+def test_screen_of_the_bundled_symbols(client: IdcClient) -> None:
+    frame = client.screen(formula("UP:C>MA(C,20); MA20:MA(C,20);"), date="2024-03-28")
+    assert frame.attrs["output"] == "UP"
+    assert frame.attrs["evaluated_count"] == 3
+    assert frame.attrs["skipped"] == {}
+    expected = []
+    for symbol in ("000001.SH", "AAPL", "SPY"):
+        close = spy_bars(client, symbol, "2024-03-28")["close"]
+        ma20 = close.iloc[-20:].mean()
+        if close.iloc[-1] > ma20:
+            expected.append(symbol)
+            assert frame.loc[symbol, "date"] == close.index[-1]
+            assert frame.loc[symbol, "formula.MA20"] == pytest.approx(ma20, rel=1e-12)
+    assert list(frame.index) == expected
+
+    hammer = client.screen(fn("talib.CDLHAMMER"), ["SPY", "aapl"])
+    assert hammer.attrs["output"] == "integer"
+    assert hammer.attrs["evaluated_count"] + len(hammer.attrs["skipped"]) == 2
+
+
+def test_chart_of_catalogue_entries_and_a_formula(client: IdcClient) -> None:
+    from PIL import Image as PILImage
+
+    panels = [indicator_panel(fn("talib.ADX", timeperiod=20)), indicator_panel(formula("GAP:C-MA(C,5);", label="gap"))]
+    overlays = [indicator_overlay(fn("example.DONCHIAN")), indicator_overlay(fn("talib.CDLDOJI"))]
+    svg = client.chart("SPY", "2025-01-01", panels=panels, overlays=overlays, format="svg")
+    # matplotlib draws text as paths and keeps it in comments: each spec is in a legend.
+    assert ET.fromstring(svg.data).tag.endswith("svg")
+    comments = [comment.strip() for comment in re.findall(r"<!--(.*?)-->", svg.data.decode(), flags=re.DOTALL)]
+    for legend in ("ADX", "DONCHIAN", "CDLDOJI", "gap"):
+        assert any(comment.startswith(legend) for comment in comments), (legend, comments)
+    image = client.chart("SPY", "2025-01-01", panels=panels, overlays=overlays, width=900, height=600)
+    with PILImage.open(io.BytesIO(image.data)) as decoded:
+        assert (decoded.format, decoded.size) == ("PNG", (900, 600))
+    with pytest.raises(grpc.RpcError) as error:
+        client.chart(overlays=[indicator_overlay(fn("talib.ADX"))])
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "overlays[0].indicator" in [field for field, _ in field_violations(error.value)]

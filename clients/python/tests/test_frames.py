@@ -437,7 +437,11 @@ def test_indicator_frame_has_one_float_column_per_series_in_order() -> None:
     assert isinstance(frame.index, pd.DatetimeIndex)
     assert frame.index.name == "date"
     assert list(frame.index) == [pd.Timestamp("2023-12-27"), pd.Timestamp("2023-12-28"), pd.Timestamp("2023-12-29")]
-    assert frame.attrs == {"symbol": "SPY", "convention": "talib"}
+    assert frame.attrs == {
+        "symbol": "SPY",
+        "convention": "talib",
+        "kinds": {"sma20": "unspecified", "macd.macd": "unspecified", "rsi": "unspecified"},
+    }
 
 
 def test_indicator_frame_pads_each_series_before_its_first_valid_index() -> None:
@@ -454,7 +458,8 @@ def test_indicator_frame_of_inline_bars_has_an_empty_symbol() -> None:
     response.symbol = ""
     response.convention = indicators_pb2.CONVENTION_TDX
 
-    assert indicator_frame(response).attrs == {"symbol": "", "convention": "tdx"}
+    assert indicator_frame(response).attrs["symbol"] == ""
+    assert indicator_frame(response).attrs["convention"] == "tdx"
 
 
 def test_indicator_frame_of_an_empty_response_is_empty() -> None:

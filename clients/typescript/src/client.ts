@@ -18,6 +18,7 @@ import {
   IndicatorService,
   type ListSymbolsResponse,
 } from "../gen/idc/v1/indicator_service_pb.js";
+import { type Entry, entries } from "./catalogue.js";
 import { toIdcError } from "./errors.js";
 import { type Image, type ImageMessage, assembleImage } from "./image.js";
 import {
@@ -164,6 +165,18 @@ export class IdcClient {
   /** IndicatorService.ListSymbols: the server's symbols with their date ranges and bar counts (see symbolRows). */
   listSymbols(options: CallOptions = {}): Promise<ListSymbolsResponse> {
     return this.unary(options, () => this.indicators.listSymbols({}, this.callOptions(options, options.signal)));
+  }
+
+  /**
+   * IndicatorService.ListIndicators: the server's catalogue (every TA-Lib function, the 通达信 formula
+   * files, the typed indicators, the operator's plugins), sorted by name; `namespace` ("talib",
+   * case-insensitive) keeps one namespace. Compute any entry with fn(name, params).
+   */
+  async listIndicators(namespace = "", options: CallOptions = {}): Promise<Entry[]> {
+    const response = await this.unary(options, () =>
+      this.indicators.listIndicators({ namespace }, this.callOptions(options, options.signal)),
+    );
+    return entries(response);
   }
 
   /** IndicatorGraphService.GetMACDGraph, reassembled and checked against its size and SHA-256. */

@@ -1,5 +1,17 @@
 // The idc TypeScript client: generated idc.v1 types plus the helpers of the Go and Python clients.
 
+export {
+  type Entry,
+  type Param,
+  type Parameter,
+  type Params,
+  entries,
+  entry,
+  fn,
+  formula,
+  paramValue,
+  plainValue,
+} from "./catalogue.js";
 export { DEFAULT_TARGET, IdcClient } from "./client.js";
 export { type DateLike, dateFromEpochDay, epochDay, formatDate, parseDate } from "./dates.js";
 export {
@@ -37,6 +49,7 @@ export {
   symbolRows,
 } from "./rows.js";
 export * from "../gen/idc/v1/bars_pb.js";
+export * from "../gen/idc/v1/catalogue_pb.js";
 export * from "../gen/idc/v1/indicators_pb.js";
 export * from "../gen/idc/v1/indicator_service_pb.js";
 export * from "../gen/idc/v1/indicator_graph_service_pb.js";

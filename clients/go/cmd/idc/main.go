@@ -7,6 +7,8 @@
 //	idc chart      [flags]   save a chart with panels and overlays to a file
 //	idc indicators [flags]   print indicators as a table, one column per series
 //	idc symbols    [flags]   list the server's symbols
+//	idc catalogue  [flags] [NAME]  list the indicator catalogue, or describe one entry
+//	idc screen     [flags]   list the symbols for which a condition holds (选股)
 //
 // For example:
 //
@@ -15,6 +17,12 @@
 //	go run ./cmd/idc chart --symbol SPY --start 2023-01-01 --end 2023-12-31 --panels volume,macd,rsi,kdj --sma 20 --boll 20 --format svg --theme dark -o spy.svg
 //	go run ./cmd/idc indicators --symbol SPY --start 2024-01-01 --end 2024-03-31 --sma 20 --ema 12 --rsi 14 --boll 20 --kdj 9 --macd
 //	go run ./cmd/idc symbols
+//	go run ./cmd/idc catalogue --namespace talib
+//	go run ./cmd/idc catalogue talib.ADX --param timeperiod=20
+//	go run ./cmd/idc indicators --symbol SPY --fn ADX:timeperiod=14 --fn sma50=talib.SMA:timeperiod=50
+//	go run ./cmd/idc indicators --symbol 000001.SH --formula "DIF:EMA(C,12)-EMA(C,26); DEA:EMA(DIF,9);"
+//	go run ./cmd/idc screen --formula "C>MA(C,20)" --symbols SPY,AAPL --date 2024-03-28
+//	go run ./cmd/idc chart --symbol SPY --panel-fn talib.ADX --overlay-fn talib.SAR --overlay-fn talib.CDLHAMMER
 //
 // Every command takes the connection flags: --target (default IDC_TARGET,
 // else localhost:50051; --addr and IDC_ADDR are deprecated spellings),
@@ -67,6 +75,8 @@ commands:
   chart       save a chart with panels and overlays to a file
   indicators  print indicators as a table, one column per series
   symbols     list the server's symbols
+  catalogue   list the indicator catalogue, or describe one entry
+  screen      list the symbols for which a condition holds
 
 Run "idc <command> -h" for the flags of a command.
 `
@@ -89,6 +99,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmd = runIndicators
 	case "symbols":
 		cmd = runSymbols
+	case "catalogue":
+		cmd = runCatalogue
+	case "screen":
+		cmd = runScreen
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -392,7 +406,11 @@ func runChart(ctx context.Context, fs *flag.FlagSet, conn *connection, args []st
 	fs.Func("dpi", "resolution in dots per inch `N`, 50-600; higher means larger text and lines (default 100)", int32Flag(&q.DPI))
 	fs.Func("chunk-size", "largest chunk of the stream in `bytes`, 1024-1048576 (default 65536)", int32Flag(&q.ChunkSize))
 	out := fs.String("o", "", "output `file` (default chart.png, chart.svg, chart.jpg or chart.webp by --format)")
+	finishSpecs := chartSpecFlags(fs, &q)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := finishSpecs(); err != nil {
 		return err
 	}
 	for _, p := range q.Panels {
@@ -502,12 +520,20 @@ func runIndicators(ctx context.Context, fs *flag.FlagSet, conn *connection, args
 	fs.Func("slow", "slow EMA period `N` of --macd (default 26)", int32Flag(&slow))
 	fs.Func("signal", "signal EMA period `N` of --macd (default 9)", int32Flag(&signal))
 	fs.Float64Var(&bollK, "boll-k", 0, "band width `K` of --boll in standard deviations (default 2)")
+	fs.Func("fn", "add catalogue entry `[LABEL=]NAME[:K=V,...]`, e.g. ADX:timeperiod=14, columns LABEL or LABEL.OUTPUT "+
+		"(LABEL defaults to the lower-case local name, adx; repeatable)", specs.fnFlag())
+	var ff formulaFlags
+	ff.register(fs, "add 通达信 formula `TEXT`, columns formula.NAME per output NAME (once)",
+		func(spec *idcv1.IndicatorSpec) { specs = append(specs, spec) })
 	csvOut := fs.Bool("csv", false, "print CSV, with full precision, instead of a table")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := ff.finish(fs); err != nil {
+		return err
+	}
 	if len(specs) == 0 {
-		fmt.Fprintf(fs.Output(), "%s: no indicators; add at least one of --sma, --ema, --rsi, --boll, --kdj, --macd\n", fs.Name())
+		fmt.Fprintf(fs.Output(), "%s: no indicators; add at least one of --sma, --ema, --rsi, --boll, --kdj, --macd, --fn, --formula\n", fs.Name())
 		fs.Usage()
 		return errUsage
 	}

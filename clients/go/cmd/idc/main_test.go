@@ -113,6 +113,15 @@ func (s *fakeServer) ComputeIndicators(_ context.Context, req *idcv1.ComputeIndi
 			name, outputs = "boll", []string{"upper", "middle", "lower"}
 		case *idcv1.IndicatorSpec_Kdj:
 			name, outputs = "kdj", []string{"k", "d", "j"}
+		case nil: // a catalogue entry by name, or a formula with outputs DIF and DEA
+			switch {
+			case spec.GetName() != "":
+				name = strings.ToLower(spec.GetName()[strings.LastIndex(spec.GetName(), ".")+1:])
+			case spec.GetFormula() != "":
+				name, outputs = "formula", []string{"DIF", "DEA"}
+			default:
+				return nil, status.Errorf(codes.InvalidArgument, "indicators[%d]: no indicator", i)
+			}
 		default:
 			return nil, status.Errorf(codes.InvalidArgument, "indicators[%d]: no indicator", i)
 		}

@@ -22,11 +22,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import datetime
 import json
 import math
 import os
 import re
 import sys
+import unicodedata
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -36,6 +38,8 @@ import pandas as pd
 
 from idc.v1 import indicator_graph_service_pb2, indicator_service_pb2, indicators_pb2
 from idc_client import charts, indicators
+from idc_client.catalogue import Description, indicator_overlay, indicator_panel
+from idc_client.cli_catalogue import fn_spec, param_pair, param_values, range_text, value_text
 from idc_client.client import DEFAULT_TARGET, DEFAULT_TIMEOUT, IdcClient, tls_credentials
 from idc_client.errors import IntegrityError, ProtocolError, field_violations
 from idc_client.frames import indicator_frame, macd_frame
@@ -291,7 +295,7 @@ def _chart_arguments(parser: argparse.ArgumentParser) -> None:
     layout.add_argument(
         "--panels",
         type=_panel_names,
-        action="append",
+        action=_InOrder,
         default=[],
         metavar="LIST",
         help=f"comma-separated panels: {', '.join(_PANELS)} (repeatable)",
@@ -309,6 +313,41 @@ def _chart_arguments(parser: argparse.ArgumentParser) -> None:
         "--boll", type=int, action=_InOrder, default=[], metavar="PERIOD", help="Bollinger Bands (repeatable)"
     )
     layout.add_argument("--boll-k", type=float, default=0.0, metavar="K", help="band width of --boll (default: 2)")
+    spec = "[LABEL=]NAME[:K=V,...]"
+    layout.add_argument(
+        "--panel-fn",
+        type=fn_spec,
+        action=_InOrder,
+        default=[],
+        metavar=spec,
+        help="panel of a catalogue entry; its signals are markers on the price (repeatable)",
+    )
+    layout.add_argument(
+        "--overlay-fn",
+        type=fn_spec,
+        action=_InOrder,
+        default=[],
+        metavar=spec,
+        help="overlay of a catalogue entry of prices or signals (repeatable)",
+    )
+    layout.add_argument(
+        "--panel-formula", action=_InOrder, default=[], metavar="TEXT", help="panel of a 通达信 formula (repeatable)"
+    )
+    layout.add_argument(
+        "--overlay-formula",
+        action=_InOrder,
+        default=[],
+        metavar="TEXT",
+        help="overlay of a 通达信 formula of prices or signals (repeatable)",
+    )
+    layout.add_argument(
+        "--param",
+        type=param_pair,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="parameter of every --panel-formula and --overlay-formula (repeatable)",
+    )
     image = parser.add_argument_group("image")
     image.add_argument(
         "--format", type=str.lower, choices=list(charts.FORMATS), default="png", help="encoding (default: %(default)s)"
@@ -343,23 +382,32 @@ def chart_panels(args: argparse.Namespace) -> list[indicator_graph_service_pb2.C
     MACD panels get the ``--fast``, ``--slow`` and ``--signal`` periods.
     """
     panels = []
-    for names in args.panels:
-        for name in names:
-            if name == "macd":
-                panels.append(charts.macd_panel(args.fast, args.slow, args.signal))
-            else:
-                panels.append(_PANELS[name]())
+    for flag, value in getattr(args, "in_order", None) or []:
+        if flag == "panel_fn":
+            panels.append(indicator_panel(value))
+        elif flag == "panel_formula":
+            panels.append(indicator_panel(_formula_spec(args, value)))
+        elif flag == "panels":
+            for name in value:
+                if name == "macd":
+                    panels.append(charts.macd_panel(args.fast, args.slow, args.signal))
+                else:
+                    panels.append(_PANELS[name]())
     return panels
 
 
 def chart_overlays(args: argparse.Namespace) -> list[indicator_graph_service_pb2.ChartOverlay]:
     """The ``ChartOverlay`` messages of the parsed ``chart`` flags, in the order they were given, as Go's ``idc``."""
     overlays = []
-    for name, period in getattr(args, "in_order", None) or []:
+    for name, value in getattr(args, "in_order", None) or []:
         if name == "boll":
-            overlays.append(charts.boll_overlay(period, args.boll_k))
-        else:
-            overlays.append({"sma": charts.sma_overlay, "ema": charts.ema_overlay}[name](period))
+            overlays.append(charts.boll_overlay(value, args.boll_k))
+        elif name in ("sma", "ema"):
+            overlays.append({"sma": charts.sma_overlay, "ema": charts.ema_overlay}[name](value))
+        elif name == "overlay_fn":
+            overlays.append(indicator_overlay(value))
+        elif name == "overlay_formula":
+            overlays.append(indicator_overlay(_formula_spec(args, value)))
     return overlays
 
 
@@ -406,6 +454,48 @@ def _indicator_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--slow", type=int, default=0, help="slow EMA period of --macd without periods (default: 26)")
     group.add_argument("--signal", type=int, default=0, help="signal EMA period of --macd without periods (default: 9)")
     group.add_argument("--boll-k", type=float, default=0.0, metavar="K", help="band width of --boll (default: 2)")
+    group.add_argument(
+        "--fn",
+        type=fn_spec,
+        action=_InOrder,
+        default=[],
+        metavar="[LABEL=]NAME[:K=V,...]",
+        help="catalogue entry, e.g. ADX:timeperiod=14, columns LABEL or LABEL.OUTPUT "
+        "(LABEL defaults to the lower-case local name, adx)",
+    )
+    _formula_arguments(group, "通达信 formula, columns formula.NAME per output NAME (once)")
+
+
+def _formula_arguments(group: argparse._ArgumentGroup, help_text: str) -> None:
+    """Add ``--formula`` (kept in command-line order) and ``--param`` to ``group``."""
+    group.add_argument("--formula", action=_InOrder, default=[], metavar="TEXT", help=help_text)
+    group.add_argument(
+        "--param",
+        type=param_pair,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="the formula's parameter, declared by its header (repeatable)",
+    )
+
+
+def _formula_spec(args: argparse.Namespace, text: str) -> indicators_pb2.IndicatorSpec:
+    """The spec of one ``--formula`` with the ``--param`` values."""
+    return indicators_pb2.IndicatorSpec(formula=text, params=param_values(args.param))
+
+
+def _check_formula_flags(parser: argparse.ArgumentParser, args: argparse.Namespace, formulas: int) -> None:
+    """Exit with a usage error for ``--formula`` twice or empty, or ``--param`` without one or repeated."""
+    if formulas > 1:
+        parser.error("--formula: given twice: put every statement in one formula")
+    if any(not text.strip() for text in getattr(args, "formula", [])):
+        parser.error("--formula: empty formula")
+    if args.param and not formulas:
+        parser.error("--param sets a formula's parameters: add --formula, or give --fn its own as NAME:K=V")
+    try:
+        param_values(args.param)
+    except argparse.ArgumentTypeError as error:
+        parser.error(f"--param: {error}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -448,7 +538,72 @@ def build_parser() -> argparse.ArgumentParser:
     symbols = commands.add_parser("symbols", help="list the server's symbols with their date ranges")
     _connection_arguments(symbols)
     symbols.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+
+    catalogue = commands.add_parser("catalogue", help="list the indicator catalogue, or describe one entry")
+    _connection_arguments(catalogue)
+    catalogue.add_argument("name", nargs="?", metavar="NAME", help="describe this entry, e.g. talib.ADX or ADX")
+    catalogue.add_argument(
+        "--namespace", default="", help="list one namespace only, e.g. talib, tdx, idc or a plugin's"
+    )
+    catalogue.add_argument(
+        "--convention",
+        type=str.lower,
+        choices=sorted(indicators.CONVENTIONS),
+        help="with NAME: the warm-up under this convention (default: the entry's)",
+    )
+    catalogue.add_argument(
+        "--param",
+        type=param_pair,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="with NAME: describe it with this parameter (repeatable)",
+    )
+    catalogue.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+
+    screen = commands.add_parser("screen", help="list the symbols for which a condition holds (选股)")
+    _connection_arguments(screen)
+    condition = screen.add_argument_group("condition", "Give one: --formula TEXT or --fn NAME.")
+    _formula_arguments(condition, 'the condition as 通达信 formula, e.g. "C>MA(C,20)"')
+    condition.add_argument(
+        "--fn",
+        type=fn_spec,
+        action=_InOrder,
+        default=[],
+        metavar="[LABEL=]NAME[:K=V,...]",
+        help="the condition as a catalogue entry, e.g. talib.CDLHAMMER",
+    )
+    screen.add_argument(
+        "--symbols",
+        type=_symbol_list,
+        default=[],
+        metavar="LIST",
+        help="comma-separated symbols (default: every symbol)",
+    )
+    screen.add_argument(
+        "--date",
+        default="",
+        help="the day YYYY-MM-DD to check: each symbol's last bar on or before it (default: last bar)",
+    )
+    screen.add_argument(
+        "--output",
+        default="",
+        metavar="NAME",
+        help="the output that decides (default: the only signal, or only output)",
+    )
+    screen.add_argument(
+        "--convention",
+        type=str.lower,
+        choices=sorted(indicators.CONVENTIONS),
+        help="the condition's formulas (default: the server's)",
+    )
+    screen.add_argument("--csv", action="store_true", help="print CSV, with full precision, instead of a table")
     return parser
+
+
+def _symbol_list(text: str) -> list[str]:
+    """Parse ``--symbols SPY,AAPL``, dropping empty names."""
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def _label(name: str, period: int) -> str:
@@ -478,6 +633,10 @@ def indicator_specs(args: argparse.Namespace) -> list[indicators_pb2.IndicatorSp
             specs.append(indicators.boll(value, args.boll_k, label=_label("boll", value)))
         elif name == "kdj":
             specs.append(indicators.kdj(value, label=_label("kdj", value)))
+        elif name == "fn":
+            specs.append(value)
+        elif name == "formula":
+            specs.append(_formula_spec(args, value))
         else:
             build = {"sma": indicators.sma, "ema": indicators.ema, "rsi": indicators.rsi}[name]
             specs.append(build(value, _label(name, value)))
@@ -508,15 +667,24 @@ def _source_name(symbol: str) -> str:
 class _Table:
     """What ``macd``, ``indicators`` and ``symbols`` print, byte for byte as Go's ``idc`` does.
 
-    As text, each column is as wide as its widest cell; the first column is
-    aligned left, the others right, and columns are separated by two
-    spaces. As CSV, the same header and cells, numbers with full precision.
+    As text, each column is as wide as its widest cell (in terminal
+    columns: two for an East Asian wide character); the first column is
+    aligned left (or those ``left`` says), the others right, columns are
+    separated by two spaces, and trailing spaces are trimmed. As
+    CSV, the same header and cells, numbers with full precision.
     """
 
-    def __init__(self, header: Sequence[str], csv_output: bool) -> None:
+    def __init__(self, header: Sequence[str], csv_output: bool, left: Sequence[bool] | None = None) -> None:
         self.header = list(header)
         self.csv = csv_output
         self.rows: list[list[str]] = []
+        # Which columns are aligned left; None means the first only.
+        self.left = None if left is None else list(left)
+
+    def _aligned_left(self, column: int) -> bool:
+        if self.left is None:
+            return column == 0
+        return column < len(self.left) and self.left[column]
 
     def num(self, value: float, decimals: int) -> str:
         """``value`` with ``decimals`` decimals (CSV: the shortest that reads back), or ``""`` for NaN."""
@@ -534,11 +702,18 @@ class _Table:
             writer.writerows(self.rows)
             return
         lines = [self.header, *self.rows]
-        widths = [max(len(line[i]) for line in lines) for i in range(len(self.header))]
+        widths = [max(_display_width(line[i]) for line in lines) for i in range(len(self.header))]
         for line in lines:
-            cells = [line[0].ljust(widths[0]) if len(line) > 1 else line[0]]
-            cells += [cell.rjust(width) for cell, width in zip(line[1:], widths[1:], strict=True)]
-            print("  ".join(cells))
+            cells = []
+            for column, (cell, width) in enumerate(zip(line, widths, strict=True)):
+                pad = " " * (width - _display_width(cell))
+                cells.append(cell + pad if self._aligned_left(column) else pad + cell)
+            print("  ".join(cells).rstrip(" "))
+
+
+def _display_width(text: str) -> int:
+    """The terminal columns ``text`` takes: two per East Asian wide or fullwidth character (通达信), else one."""
+    return sum(2 if unicodedata.east_asian_width(char) in ("W", "F") else 1 for char in text)
 
 
 def _date_cell(value: pd.Timestamp) -> str:
@@ -586,11 +761,104 @@ def _print_symbols(response: indicator_service_pb2.ListSymbolsResponse, csv_outp
         print(f"default symbol: {response.default_symbol}")
 
 
+def _print_catalogue(client: IdcClient, args: argparse.Namespace) -> None:
+    """Print the catalogue, or one entry described, as Go's ``idc catalogue`` does."""
+    if args.name is not None:
+        spec = indicators_pb2.IndicatorSpec(name=args.name, params=param_values(args.param))
+        _print_description(client.describe_indicator(spec, convention=args.convention), args.csv)
+        return
+    entries = client.list_indicators(args.namespace)
+    table = _Table(
+        ["name", "group", "parameters", "outputs", "warm-up", "description"],
+        args.csv,
+        left=[True, True, True, True, False, True],
+    )
+    for entry in entries:
+        table.rows.append(
+            [
+                entry.name,
+                entry.group,
+                ",".join(f"{p.name}={value_text(p.default)}" for p in entry.parameters),
+                ",".join(output.name for output in entry.outputs),
+                str(entry.warm_up_bars[0]) if entry.warm_up_bars else "",
+                entry.description,
+            ]
+        )
+    table.write()
+    if not args.csv:
+        print(f"{len(entries)} entries")
+
+
+def _print_description(described: Description, csv_output: bool) -> None:
+    """Print one entry as DescribeIndicator gave it, as Go's ``idc catalogue NAME`` does."""
+    entry = described.entry
+    parameters = _Table(
+        ["parameter", "type", "value", "default", "range", "doc"],
+        csv_output,
+        left=[True, True, False, False, True, True],
+    )
+    for p in entry.parameters:
+        value = value_text(described.params[p.name]) if p.name in described.params else ""
+        parameters.rows.append([p.name, p.type, value, value_text(p.default), range_text(p), p.doc])
+    if csv_output:
+        parameters.write()
+        return
+    print(f"{entry.name}: {entry.description}")
+    print(f"group: {entry.group}")
+    print(f"inputs: {', '.join(entry.inputs)}")
+    print(f"conventions: {', '.join(entry.conventions)}")
+    print(f"warm-up: {described.warm_up_bars} bars under {described.convention}")
+    print(f"series: {', '.join(described.series_names)}")
+    if parameters.rows:
+        print()
+        parameters.write()
+    outputs = _Table(["output", "kind", "doc"], False, left=[True, True, True])
+    outputs.rows = [[output.name, output.kind, output.doc] for output in entry.outputs]
+    print()
+    outputs.write()
+    if entry.formula:
+        print(f"\nformula:\n{entry.formula.rstrip(chr(10))}")
+
+
+def _print_screen(client: IdcClient, args: argparse.Namespace) -> None:
+    """Print a screen's matches, as Go's ``idc screen`` does."""
+    condition = args.fn[0] if args.fn else _formula_spec(args, args.formula[0])
+    response = client.screen_response(
+        condition, args.symbols, args.date or None, output=args.output, convention=args.convention
+    )
+    names = sorted({name for match in response.matches for name in match.values})
+    table = _Table(["symbol", "date", *names], args.csv, left=[True, True])
+    for match in response.matches:
+        day = (datetime.date(1970, 1, 1) + datetime.timedelta(days=match.date)).isoformat()
+        table.rows.append([match.symbol, day, *(table.num(match.values.get(name, math.nan), 4) for name in names)])
+    if not args.csv:
+        heading = (
+            f"{len(response.matches)} of {response.evaluated_count} symbols match on output {response.output}, "
+            f"convention {indicators.convention_name(response.convention)}"
+        )
+        if response.skipped:
+            heading += f"; {len(response.skipped)} skipped"
+        print(heading)
+        if not response.matches:
+            return
+    table.write()
+    if args.csv:
+        return
+    for skip in response.skipped:
+        print(f"skipped {skip.symbol}: {skip.reason}")
+
+
 def _run(args: argparse.Namespace) -> None:
     """Perform the parsed command, printing its result to stdout."""
     with _client(args) as client:
         if args.command == "symbols":
             _print_symbols(client.symbols_response(), args.csv)
+            return
+        if args.command == "catalogue":
+            _print_catalogue(client, args)
+            return
+        if args.command == "screen":
+            _print_screen(client, args)
             return
         bars = _read_bars(args.bars)
         if args.command == "macd":
@@ -734,8 +1002,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command in ("indicators", "screen"):
+        _check_formula_flags(parser, args, len(args.formula))
     if args.command == "indicators" and not indicator_specs(args):
-        parser.error("indicators needs at least one of --sma, --ema, --macd, --rsi, --boll, --kdj")
+        parser.error("indicators needs at least one of --sma, --ema, --macd, --rsi, --boll, --kdj, --fn, --formula")
+    if args.command == "screen" and len(args.formula) + len(args.fn) != 1:
+        parser.error("screen: give one condition, --formula TEXT or --fn NAME")
+    if args.command == "chart":
+        formulas = len(args.panel_formula) + len(args.overlay_formula)
+        if any(not text.strip() for text in [*args.panel_formula, *args.overlay_formula]):
+            parser.error("--panel-formula, --overlay-formula: empty formula")
+        if args.param and not formulas:
+            parser.error("--param sets a formula's parameters: add --panel-formula or --overlay-formula")
+        _check_formula_flags(parser, args, min(formulas, 1))
+    if args.command == "catalogue":
+        if args.name is None and (args.param or args.convention):
+            parser.error("--param and --convention describe one entry: add its NAME")
+        try:
+            param_values(args.param)
+        except argparse.ArgumentTypeError as error:
+            parser.error(f"--param: {error}")
     try:
         with _quiet_grpc_core():
             _run(args)

@@ -21,6 +21,7 @@ from idc.v1 import (
     indicator_service_pb2_grpc,
     indicators_pb2,
 )
+from idc_client.catalogue import Description, Entry, description, entry, screen_frame
 from idc_client.charts import parse_format, parse_price_scale, parse_scheme, parse_theme
 from idc_client.errors import IntegrityError
 from idc_client.frames import bars_message, indicator_frame, macd_frame, symbols_frame
@@ -694,4 +695,125 @@ class IdcClient:
         _set_source(request, symbol, _inline_bars(symbol, bars))
         return _receive_image(
             self._graphs.GetChart(request, timeout=self._deadline(timeout), metadata=self._metadata), "GetChart"
+        )
+
+    # The open catalogue (idc_client.catalogue builds the specs and reads the answers).
+
+    def list_indicators(self, namespace: str = "", *, timeout: float | None = None) -> list[Entry]:
+        """The server's indicator catalogue, sorted by name.
+
+        Every TA-Lib function (``talib.*``), the 通达信 formula files
+        (``tdx.*``), the typed indicators (``idc.*``) and the operator's
+        plugins, each with its parameters, inputs, outputs, conventions and
+        warm-up::
+
+            adx = next(e for e in client.list_indicators("talib") if e.name == "talib.ADX")
+            adx.param("timeperiod").default  # 14
+
+        Args:
+            namespace: keep one namespace's entries only (``"talib"``,
+                case-insensitive); empty means all, an unknown one none.
+            timeout: this call's deadline in seconds; ``None`` means the
+                client's.
+
+        Raises:
+            grpc.RpcError: if the call fails (e.g. UNAVAILABLE).
+        """
+        response: indicator_service_pb2.ListIndicatorsResponse = self._indicators.ListIndicators(
+            indicator_service_pb2.ListIndicatorsRequest(namespace=namespace),
+            timeout=self._deadline(timeout),
+            metadata=self._metadata,
+        )
+        return [entry(message) for message in response.indicators]
+
+    def describe_indicator(
+        self, spec: indicators_pb2.IndicatorSpec, *, convention: str | None = None, timeout: float | None = None
+    ) -> Description:
+        """Check one spec without bars: its entry, parameters with defaults filled in, and warm-up.
+
+        Args:
+            spec: built with ``idc_client.fn``, ``formula`` or a typed
+                builder.
+            convention: ``"talib"`` or ``"tdx"``; ``None`` means the one a
+                request would get.
+            timeout: this call's deadline in seconds.
+
+        Raises:
+            ValueError: for an unknown ``convention``, before any call.
+            grpc.RpcError: INVALID_ARGUMENT for a bad spec, with fields under
+                ``"spec"`` (``"spec.params.timeperiod"``, ``"spec.name"``).
+        """
+        request = indicator_service_pb2.DescribeIndicatorRequest(spec=spec, convention=parse_convention(convention))
+        response: indicator_service_pb2.DescribeIndicatorResponse = self._indicators.DescribeIndicator(
+            request, timeout=self._deadline(timeout), metadata=self._metadata
+        )
+        return description(response)
+
+    def screen_response(
+        self,
+        condition: indicators_pb2.IndicatorSpec,
+        symbols: Iterable[str] = (),
+        date: DateLike | None = None,
+        *,
+        output: str = "",
+        convention: str | None = None,
+        timeout: float | None = None,
+    ) -> indicator_service_pb2.ScreenResponse:
+        """Call ``Screen`` and return the raw response; arguments are as for ``screen``."""
+        request = indicator_service_pb2.ScreenRequest(
+            condition=condition,
+            output=output,
+            symbols=list(symbols),
+            date=_date_field(date),
+            convention=parse_convention(convention),
+        )
+        response: indicator_service_pb2.ScreenResponse = self._indicators.Screen(
+            request, timeout=self._deadline(timeout), metadata=self._metadata
+        )
+        return response
+
+    def screen(
+        self,
+        condition: indicators_pb2.IndicatorSpec,
+        symbols: Iterable[str] = (),
+        date: DateLike | None = None,
+        *,
+        output: str = "",
+        convention: str | None = None,
+        timeout: float | None = None,
+    ) -> pd.DataFrame:
+        """The symbols for which a condition holds on one bar (选股), with the values that decided.
+
+        ::
+
+            frame = client.screen(formula("C>MA(C,20)"), ["SPY", "AAPL"], "2024-03-28")
+            frame = client.screen(fn("talib.CDLHAMMER"))  # every symbol, each one's last bar
+
+        Args:
+            condition: the spec whose output decides: it holds where the
+                value is non-zero and not NaN.
+            symbols: the symbols to screen, 1 to 1000; empty means all.
+            date: the day to check (each symbol's last bar on or before
+                it); ``None`` means each symbol's last bar.
+            output: the deciding output's name as the entry lists it;
+                empty means the only signal output, or the only output.
+            convention: ``"talib"`` or ``"tdx"``; ``None`` means the
+                server's default.
+            timeout: this call's deadline in seconds.
+
+        Returns:
+            The frame of ``idc_client.screen_frame``: one row per match,
+            indexed by symbol, with ``date``, ``time`` and the condition's
+            values; ``attrs["skipped"]`` holds the symbols that could not be
+            evaluated and why.
+
+        Raises:
+            ValueError: for an unknown ``convention`` or a malformed
+                ``date``, before any call.
+            grpc.RpcError: INVALID_ARGUMENT for a bad condition (fields
+                under ``"condition"``) or output, NOT_FOUND for an unknown
+                listed symbol.
+        """
+        return screen_frame(
+            self.screen_response(condition, symbols, date, output=output, convention=convention, timeout=timeout)
         )

@@ -20,6 +20,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from idc.v1 import bars_pb2, indicator_service_pb2
+from idc_client.catalogue import kind_name
 from idc_client.indicators import convention_name
 
 __all__ = [
@@ -287,8 +288,11 @@ def indicator_frame(response: indicator_service_pb2.ComputeIndicatorsResponse) -
     (``"<label>"`` or ``"<label>.<output>"``, e.g. ``"sma20"``,
     ``"macd.signal"``), in response order, with NaN on the warm-up bars
     before the series' ``first_valid_index``. ``attrs["symbol"]`` is the
-    canonical symbol (``""`` for inline bars) and ``attrs["convention"]``
-    the convention used (``"talib"`` or ``"tdx"``).
+    canonical symbol (``""`` for inline bars), ``attrs["convention"]``
+    the convention used (``"talib"`` or ``"tdx"``) and ``attrs["kinds"]``
+    what each column's values mean (``Series.kind``): ``"price"``,
+    ``"percent"``, ``"ratio"``, ``"volume"``, ``"unitless"`` or
+    ``"signal"`` (``"unspecified"`` from a server that does not say).
 
     Raises:
         ValueError: if a series' ``first_valid_index`` is outside
@@ -312,6 +316,7 @@ def indicator_frame(response: indicator_service_pb2.ComputeIndicatorsResponse) -
     frame = pd.DataFrame(columns, index=_date_index(response.dates), columns=list(columns), dtype=np.float64)
     frame.attrs["symbol"] = response.symbol
     frame.attrs["convention"] = convention_name(response.convention)
+    frame.attrs["kinds"] = {series.name: kind_name(series.kind) for series in response.series}
     return frame
 
 
