@@ -59,7 +59,7 @@ def test_spy_columns_are_mapped_by_name_not_position(store: BarStore) -> None:
 def test_symbols_match_case_insensitively(store: BarStore) -> None:
     assert store.canonical("spy") == "SPY"
     assert store.canonical("000001.sh") == "000001.SH"
-    assert store.symbols() == ["000001.SH", "AAPL", "SPY"]
+    assert store.symbols() == ["000001.SH", "000001.SH-1MIN", "AAPL", "SPX-1MIN", "SPY"]
 
 
 @pytest.mark.parametrize("symbol", ["NOPE", "../../etc/passwd", "../data/SPY", "SPY.csv", ""])
@@ -73,7 +73,7 @@ def test_user_folder_adds_and_overrides_symbols(tmp_path: Path) -> None:
     (tmp_path / "spy.csv").write_text("Date,Open,High,Low,Close,Volume\n2020-01-02,1,2,0.5,1.5,10\n")
     (tmp_path / "MINE.csv").write_text("date,open,high,low,close,vol\n2020-01-02,1,2,0.5,1.5,10\n")
     store = BarStore([bundled_data_dir(), tmp_path])
-    assert store.symbols() == ["000001.SH", "AAPL", "MINE", "spy"]
+    assert store.symbols() == ["000001.SH", "000001.SH-1MIN", "AAPL", "MINE", "SPX-1MIN", "spy"]
     assert len(store.bars("SPY")) == 1
 
 
@@ -133,7 +133,7 @@ def test_reads_parquet_with_dates_in_the_index(tmp_path: Path, store: BarStore) 
 
 def test_summaries_give_each_symbols_range_and_count(store: BarStore) -> None:
     summaries = {summary.symbol: summary for summary in store.summaries()}
-    assert list(summaries) == ["000001.SH", "AAPL", "SPY"]
+    assert list(summaries) == ["000001.SH", "000001.SH-1MIN", "AAPL", "SPX-1MIN", "SPY"]
     assert summaries["SPY"].first == date(1993, 1, 29)
     assert summaries["SPY"].last == date(2026, 3, 27)
     assert summaries["SPY"].bar_count == 8347
@@ -291,7 +291,7 @@ def test_the_folder_is_listed_again_at_most_once_per_interval(tmp_path: Path) ->
 
 def test_the_bundled_files_have_no_inconsistent_rows(store: BarStore) -> None:
     # SPY has 37 rows outside [low, high] by float noise (at most 1.4e-14) and no real ones.
-    assert [summary.warning_count for summary in store.summaries()] == [0, 0, 0]
+    assert [summary.warning_count for summary in store.summaries()] == [0] * 5
 
 
 def test_readers_see_whole_versions_while_the_file_is_rewritten(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ import pandas as pd
 # One definition of the columns, shared with the Python client's --bars reader.
 from idc_common.columns import BAR_COLUMNS as BAR_COLUMNS
 from idc_common.columns import COLUMN_ALIASES as COLUMN_ALIASES
+from idc_common.columns import FACTOR_COLUMN as FACTOR_COLUMN
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
 DATES = "dates"  # the name of the date column in the rules' messages (Bars.dates)
@@ -250,12 +251,17 @@ def check_timed_bars(
         )
     check = _check_ranges(columns)
     if factors is not None:
-        if len(factors) != len(times):
-            _fail(FACTORS, min(len(factors), len(times)), f"{len(factors)} factors for {len(times)} bars")
-        bad = np.flatnonzero(~(np.isfinite(factors) & (factors > 0)))
-        if len(bad):
-            _fail(FACTORS, bad[0], f"{factors[bad[0]]} is not a finite number above 0")
+        check_factors(factors, len(times))
     return check
+
+
+def check_factors(factors: npt.NDArray[np.float64], count: int) -> None:
+    """BarsError unless there are ``count`` factors, each finite and above 0."""
+    if len(factors) != count:
+        _fail(FACTORS, min(len(factors), count), f"{len(factors)} factors for {count} bars")
+    bad = np.flatnonzero(~(np.isfinite(factors) & (factors > 0)))
+    if len(bad):
+        _fail(FACTORS, bad[0], f"{factors[bad[0]]} is not a finite number above 0")
 
 
 def _utc_text(seconds: int | np.integer) -> str:
