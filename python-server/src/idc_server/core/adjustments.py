@@ -78,7 +78,7 @@ def adjust(history: History, requested: Adjustment, stored: PriceAdjustment | No
             basis = STORED_BASIS[stored] or "with no declared adjustment"
             raise FailedPreconditionError(
                 "adjustment",
-                f"{name} has no adjustment factors (its prices are stored {basis}), "
+                f"no adjustment factors for {name} (prices stored {basis}), "
                 f"so it cannot be served {APPLIED_BASIS[requested]}; only ADJUSTMENT_AS_STORED",
             )
         return Adjusted(history, requested, STORED_BASIS[stored])
