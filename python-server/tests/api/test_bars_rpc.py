@@ -119,7 +119,7 @@ def test_list_symbols_says_intervals_adjustments_and_zones(stub: Any) -> None:
 
 def inline_minutes(**changes: Any) -> bars_pb2.Bars:
     start = epoch("2024-03-11T09:30", NEW_YORK)
-    values = {
+    values: dict[str, Any] = {
         "times": [start + 60 * i for i in range(6)],
         "open": [10.0] * 6,
         "high": [11.0] * 6,

@@ -66,7 +66,8 @@ def test_an_sma_of_adjusted_prices_has_no_jump_at_the_split(analytics: Analytics
     # SMA(3) values start at bar 2; the step into bar 5 is (55 - 104) / 3 raw, (53.9 - 50.96) / 3 forward.
     assert raw[2] == pytest.approx(49 / 3)
     assert forward[2] == pytest.approx(0.98)
-    assert raw.max() > 16 and forward.max() < 1.5  # the largest forward step is a real move (56.84 -> 58.80)
+    assert raw.max() > 16
+    assert forward.max() < 1.5
 
 
 def test_a_macd_of_adjusted_prices_has_no_jump_at_the_split(analytics: Analytics) -> None:
@@ -89,12 +90,11 @@ def test_a_symbol_without_factors_says_so(analytics: Analytics) -> None:
     with pytest.raises(FailedPreconditionError) as caught:
         analytics.select("SPY", None, None, adjustment=Adjustment.FORWARD)
     assert caught.value.field == "adjustment"
-    assert (
-        "no adjustment factors for 'SPY' (prices stored split- and dividend-adjusted), so it cannot be served forward-adjusted"
-        in str(caught.value)
-    )
+    basis = "prices stored split- and dividend-adjusted"
+    assert f"no adjustment factors for 'SPY' ({basis}), so it cannot be served forward-adjusted" in str(caught.value)
     sse = analytics.select("000001.SH", None, None, adjustment=Adjustment.BACKWARD)
-    assert sse.data is not None and sse.adjustment is Adjustment.BACKWARD  # nothing to adjust: served as stored
+    assert sse.data is not None
+    assert sse.adjustment is Adjustment.BACKWARD
 
 
 def test_a_stored_none_symbol_without_factors_serves_none_only() -> None:
@@ -118,4 +118,5 @@ def test_adjusted_histories_have_versions_of_their_own(analytics: Analytics) -> 
     forward = adjust(history, Adjustment.FORWARD, PriceAdjustment.NONE, "'SPLIT'").history
     backward = adjust(history, Adjustment.BACKWARD, PriceAdjustment.NONE, "'SPLIT'").history
     assert len({history.version, forward.version, backward.version}) == 3
-    assert forward.factors is None and history.factors is not None
+    assert forward.factors is None
+    assert history.factors is not None
