@@ -22,6 +22,8 @@ from matplotlib.testing.compare import compare_images
 from PIL import Image
 
 from idc_server.core import charts
+from idc_server.core.analytics import Analytics, chart_title
+from idc_server.core.bars import Interval
 from idc_server.core.charts import (
     BOLL,
     EMA,
@@ -40,8 +42,6 @@ from idc_server.core.charts import (
 )
 from idc_server.core.charts import render as chart_render
 from idc_server.core.charts.timeaxis import AxisGeometry, time_ticks
-from idc_server.core.analytics import Analytics, chart_title
-from idc_server.core.bars import Interval
 from idc_server.core.data import BarStore, bundled_data_dir
 from idc_server.core.indicators import (
     INDICATORS,
@@ -291,7 +291,7 @@ def intraday_sessions() -> Reference:
 
 
 def sse_minutes() -> Reference:
-    """Two days of the bundled SSE 1-minute bars, as the server selects them: no lunch or night gap, times on the axis."""
+    """Two days of the bundled SSE 1-minute bars, selected as the server does: no lunch or night gap."""
     analytics = Analytics(BarStore([bundled_data_dir()]), "SPY", Convention.TDX)
     selection = analytics.select("000001.SH-1MIN", date(2020, 7, 1), date(2020, 7, 2), interval=Interval.ONE_MINUTE)
     history, window, tdx = selection.history, selection.window, Convention.TDX
