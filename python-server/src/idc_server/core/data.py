@@ -48,6 +48,7 @@ __all__ = [
     "COLUMN_ALIASES",
     "BarStore",
     "History",
+    "Interval",
     "PriceAdjustment",
     "SymbolSummary",
     "bars_from_columns",
