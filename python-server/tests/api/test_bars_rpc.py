@@ -172,3 +172,22 @@ def test_the_macd_graph_stays_daily(channel: grpc.Channel) -> None:
         next(iter(graph.GetMACDGraph(request, timeout=10)))
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert (caught.value.details() or "").startswith("start_date: ")
+
+
+def chart_of(channel: grpc.Channel, **fields: Any) -> bytes:
+    graph = graph_grpc.IndicatorGraphServiceStub(channel)
+    responses = list(graph.GetChart(graph_pb2.GetChartRequest(**fields), timeout=60))
+    return b"".join(response.chunk for response in responses[1:])
+
+
+def test_charts_draw_any_interval_and_refuse_finer_ones(channel: grpc.Channel) -> None:
+    fields = {"symbol": "000001.SH-1MIN", "start_date": "2020-07-01", "end_date": "2020-07-02", "width_px": 600}
+    five = chart_of(channel, interval=bars_pb2.INTERVAL_5_MINUTES, height_px=400, **fields)
+    hour = chart_of(channel, interval=bars_pb2.INTERVAL_1_HOUR, height_px=400, **fields)
+    assert five.startswith(b"\x89PNG")
+    assert hour.startswith(b"\x89PNG")
+    assert five != hour
+    with pytest.raises(grpc.RpcError) as caught:
+        chart_of(channel, symbol="AAPL", interval=bars_pb2.INTERVAL_1_MINUTE)
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert caught.value.details() == "interval: 'AAPL' is stored at 1 day; it cannot be served at 1 minute"
