@@ -245,8 +245,8 @@ class Analytics:
         # server's pool of worker processes running the same ``_render``.
         self.renderer: Renderer = self._render
         self.chart_budget = limits.ChartBudget()
-        # Store histories resampled and adjusted, by (version, interval, adjustment): the last few served.
-        self._derived: OrderedDict[tuple[str, Interval, Adjustment], Adjusted] = OrderedDict()
+        # Store histories resampled and adjusted, by (symbol, version, interval, adjustment): the last few served.
+        self._derived: OrderedDict[tuple[str, str, Interval, Adjustment], Adjusted] = OrderedDict()
         self._derived_lock = threading.Lock()
 
     def select(
@@ -281,7 +281,7 @@ class Analytics:
             raise FailedPreconditionError(
                 "interval", f"{shown_name} is stored at {base.interval.value}; it cannot be served at {interval.value}"
             )
-        key = (base.version, interval, adjustment)
+        key = (name, base.version, interval, adjustment)
         derived = self._derived_history(key) if name else None
         if derived is None:
             adjusted = adjust(base, adjustment, stored, shown_name)
@@ -294,7 +294,7 @@ class Analytics:
         history = derived.history
         return Selection(name, history, history_window(history, start, end), derived.applied, derived.basis)
 
-    def _derived_history(self, key: tuple[str, Interval, Adjustment]) -> Adjusted | None:
+    def _derived_history(self, key: tuple[str, str, Interval, Adjustment]) -> Adjusted | None:
         with self._derived_lock:
             derived = self._derived.get(key)
             if derived is not None:
