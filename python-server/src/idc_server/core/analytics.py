@@ -286,7 +286,7 @@ class Analytics:
         if derived is None:
             adjusted = adjust(base, adjustment, stored, shown_name)
             derived = Adjusted(resample(adjusted.history, interval), adjusted.applied, adjusted.basis)
-            if name:
+            if name and derived.history is not base:  # the stored history itself needs no second reference
                 with self._derived_lock:
                     self._derived[key] = derived
                     while len(self._derived) > DERIVED_HISTORIES:
