@@ -191,3 +191,10 @@ def test_charts_draw_any_interval_and_refuse_finer_ones(channel: grpc.Channel) -
         chart_of(channel, symbol="AAPL", interval=bars_pb2.INTERVAL_1_MINUTE)
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert caught.value.details() == "interval: 'AAPL' is stored at 1 day; it cannot be served at 1 minute"
+
+
+@pytest.mark.parametrize(("field", "name"), [("interval", "Interval"), ("adjustment", "Adjustment")])
+def test_unknown_enum_values_name_the_field(stub: Any, field: str, name: str) -> None:
+    request = indicator_pb2.GetMACDRequest(symbol="SPY", **{field: 99})
+    details = fails(stub.GetMACD, request, grpc.StatusCode.INVALID_ARGUMENT)
+    assert details.startswith(f"{field}: unknown {name} value 99; expected one of ")
