@@ -195,6 +195,7 @@ def test_charts_draw_any_interval_and_refuse_finer_ones(channel: grpc.Channel) -
 
 @pytest.mark.parametrize(("field", "name"), [("interval", "Interval"), ("adjustment", "Adjustment")])
 def test_unknown_enum_values_name_the_field(stub: Any, field: str, name: str) -> None:
-    request = indicator_pb2.GetMACDRequest(symbol="SPY", **{field: 99})
+    fields: dict[str, Any] = {field: 99}
+    request = indicator_pb2.GetMACDRequest(symbol="SPY", **fields)
     details = fails(stub.GetMACD, request, grpc.StatusCode.INVALID_ARGUMENT)
     assert details.startswith(f"{field}: unknown {name} value 99; expected one of ")
