@@ -137,7 +137,14 @@ def read_data_file(suffix: str, data: bytes) -> FileBars:
     named or not. A date's time of day and UTC offset are dropped: the bar's
     day is the calendar day written in the file.
     """
-    table = FILE_FORMATS[suffix.lower()].read(data)
+    return read_table(FILE_FORMATS[suffix.lower()].read(data))
+
+
+def read_table(table: Table) -> FileBars:
+    """The bars of a table's cells, checked as ``read_data_file`` checks a file's; DataFileError if refused.
+
+    Parquet datasets (``stores.dataset``) hand their rows here, so every store of files accepts the same columns.
+    """
     frame = table.frame
     sources: dict[str, str] = {}  # our column name -> the file's
     for name in frame.columns:
@@ -259,6 +266,8 @@ class FolderSource:
     rewritten with the same size and mtime is read again. A problem is
     logged once per content.
     """
+
+    checks_when_listed = True
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder

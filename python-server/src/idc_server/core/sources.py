@@ -45,7 +45,15 @@ class Content:
 
 
 class BarSource(Protocol):
-    """One kind of store. Implementations: ``data_files.FolderSource``."""
+    """One kind of store. Implementations: ``data_files.FolderSource``, ``stores.dataset.DatasetSource``,
+    ``stores.postgres.PostgresSource``.
+
+    ``checks_when_listed``: whether the BarStore reads every new symbol as
+    soon as it is listed (a folder of a few files, whose problems are then
+    logged at start), or only when first asked for (stores of thousands).
+    """
+
+    checks_when_listed: bool
 
     def listing(self) -> Mapping[str, Listed]:
         """The symbols held now, by upper-cased symbol."""

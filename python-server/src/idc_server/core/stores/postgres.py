@@ -1,0 +1,275 @@
+"""The PostgreSQL store: bars in the documented tables of ``schema.sql``, fetched by binary COPY into NumPy.
+
+A symbol's bars come back in one ``COPY (SELECT ... ORDER BY ts) TO STDOUT
+(FORMAT BINARY)``, a range scan of the primary key (symbol, ts); the bytes
+are read as one NumPy structured array (``COPY_ROW``), never row by row in
+Python. Whether a symbol changed is asked at most once every
+``check_seconds``: its ``idc_symbols.version`` (bumped by the loader and by
+the triggers), its bar count and its last timestamp; any change refetches it.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import psycopg
+from psycopg import sql
+
+from idc_server.core.bars import BAR_COLUMNS, BarsError, History, check_bars
+from idc_server.core.sources import Content, Listed, PriceAdjustment
+
+log = logging.getLogger(__name__)
+
+SYMBOLS_TABLE = "idc_symbols"
+BARS_TABLE = "idc_bars"
+DAILY = "1d"
+
+# PostgreSQL's binary timestamptz: microseconds since 2000-01-01 00:00 UTC.
+POSTGRES_EPOCH_US = int(datetime(2000, 1, 1, tzinfo=UTC).timestamp()) * 1_000_000
+COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+COPY_HEADER = struct.Struct(">11sii")  # signature, flags, header extension length
+COPY_TRAILER = b"\xff\xff"
+# The fields every row of a bars COPY has, in order: ts then the float8 columns (factor NaN when NULL).
+COPY_FIELDS = ("ts", *BAR_COLUMNS, "factor")
+# A binary COPY row: a field count, then each field's length and big-endian value.
+COPY_ROW = np.dtype(
+    [("fields", ">i2")]
+    + [item for name in COPY_FIELDS for item in ((f"{name}_length", ">i4"), (name, ">i8" if name == "ts" else ">f8"))]
+)
+
+FETCH = sql.SQL(
+    "COPY (SELECT ts, open, high, low, close, volume, coalesce(factor, 'NaN') FROM idc_bars "
+    "WHERE symbol = {} ORDER BY ts) TO STDOUT (FORMAT BINARY)"
+)
+VERSION = (
+    "SELECT s.version, b.bars, b.last FROM idc_symbols s, "
+    "LATERAL (SELECT count(*) AS bars, max(ts) AS last FROM idc_bars WHERE symbol = s.symbol) b "
+    "WHERE s.symbol = %s"
+)
+LISTING = "SELECT symbol, price_adjustment, time_zone, bar_interval FROM idc_symbols ORDER BY symbol"
+
+
+def schema_sql() -> str:
+    """The DDL of the layout (idempotent): the tables, their keys and the version triggers."""
+    return resources.files(__package__).joinpath("schema.sql").read_text(encoding="utf-8")
+
+
+class CopyFormatError(Exception):
+    """Bytes that are not the binary COPY of the bars query (never expected from a real server)."""
+
+
+def decode_copy(data: bytes) -> npt.NDArray[np.void]:
+    """The rows of a binary COPY of ``COPY_FIELDS`` as a structured array of ``COPY_ROW``; no Python loop."""
+    if len(data) < COPY_HEADER.size + len(COPY_TRAILER):
+        raise CopyFormatError(f"{len(data)} bytes are too short for a binary COPY")
+    signature, _, extension = COPY_HEADER.unpack_from(data)
+    if signature != COPY_SIGNATURE or not data.endswith(COPY_TRAILER):
+        raise CopyFormatError("not PostgreSQL's binary COPY format")
+    start = COPY_HEADER.size + extension
+    body = len(data) - start - len(COPY_TRAILER)
+    if body % COPY_ROW.itemsize:
+        raise CopyFormatError(f"{body} bytes of rows are not a whole number of {COPY_ROW.itemsize}-byte rows")
+    rows = np.frombuffer(data, dtype=COPY_ROW, count=body // COPY_ROW.itemsize, offset=start)
+    lengths = np.stack([rows[f"{name}_length"] for name in COPY_FIELDS])
+    if (rows["fields"] != len(COPY_FIELDS)).any() or (lengths != 8).any():
+        raise CopyFormatError("a row is not the bars query's 7 non-null 8-byte fields")
+    return rows
+
+
+def encode_copy(times_us: npt.NDArray[np.int64], columns: dict[str, npt.NDArray[np.float64]]) -> bytes:
+    """A binary COPY of ``COPY_FIELDS`` (times in µs since the Unix epoch), for the loader; no Python loop."""
+    rows = np.empty(len(times_us), dtype=COPY_ROW)
+    rows["fields"] = len(COPY_FIELDS)
+    for name in COPY_FIELDS:
+        rows[f"{name}_length"] = 8
+    rows["ts"] = times_us - POSTGRES_EPOCH_US
+    for name in (*BAR_COLUMNS, "factor"):
+        rows[name] = columns[name]
+    return COPY_HEADER.pack(COPY_SIGNATURE, 0, 0) + rows.tobytes() + COPY_TRAILER
+
+
+def epoch_us(rows: npt.NDArray[np.void]) -> npt.NDArray[np.int64]:
+    """The rows' ts as microseconds since the Unix epoch."""
+    return rows["ts"].astype(np.int64) + POSTGRES_EPOCH_US
+
+
+@dataclass
+class _Symbol:
+    """One listed symbol and what was last fetched for it (``content`` is replaced whole, never changed)."""
+
+    symbol: str
+    time_zone: str
+    interval: str
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    checked_at: float = -float("inf")
+    token: tuple[object, ...] | None = None
+    content: Content | None = None
+
+
+class PostgresSource:
+    """The store kind of a PostgreSQL database with the tables of ``schema.sql`` (``--data-url postgresql://...``).
+
+    One connection, opened on first use and again after it breaks; calls
+    share it under a lock (most requests are answered from memory: a symbol
+    is fetched only when its version changed). The URL's password is never
+    logged or put in a message.
+    """
+
+    checks_when_listed = False  # thousands of symbols: each is fetched when first asked for
+
+    def __init__(self, url: str, *, check_seconds: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.url = url
+        self._check_seconds = check_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._connection: psycopg.Connection[tuple[object, ...]] | None = None
+        self._symbols: dict[str, _Symbol] = {}  # by upper-cased symbol
+        self._listed: dict[str, Listed] = {}
+        self.described = _described(url)
+
+    def listing(self) -> dict[str, Listed]:
+        """The symbols of ``idc_symbols`` now, by upper-cased symbol; the last listing if the database is down."""
+        try:
+            with self._cursor() as cursor:
+                rows = cursor.execute(LISTING).fetchall()
+        except psycopg.Error as error:
+            log.warning("PostgreSQL store %s cannot be listed: %s", self.described, _first_line(error))
+            return self._listed
+        listed, symbols = {}, {}
+        for symbol, adjustment, time_zone, interval in rows:
+            key = str(symbol).upper()
+            if key in listed:
+                continue  # a second spelling of the same symbol: the first (in sort order) wins
+            listed[key] = Listed(str(symbol), f"{BARS_TABLE} {symbol!r}", _adjustment(adjustment))
+            known = self._symbols.get(key)
+            same = known is not None and (known.symbol, known.time_zone, known.interval) == (symbol, time_zone, interval)
+            symbols[key] = known if known is not None and same else _Symbol(str(symbol), str(time_zone), str(interval))
+        self._symbols, self._listed = symbols, listed
+        return listed
+
+    def content(self, key: str) -> Content | None:
+        """The symbol's bars, fetched again if its version changed; None if it is gone."""
+        entry = self._symbols.get(key)
+        if entry is None:
+            return None
+        if entry.content is not None and self._clock() - entry.checked_at < self._check_seconds:
+            return entry.content
+        with entry.lock:
+            now = self._clock()
+            if entry.content is not None and now - entry.checked_at < self._check_seconds:
+                return entry.content
+            try:
+                with self._cursor() as cursor:
+                    found = cursor.execute(VERSION, (entry.symbol,)).fetchone()
+                    if found is None:
+                        return None
+                    token = tuple(found)
+                    if entry.content is None or token != entry.token:
+                        data = bytearray()
+                        with cursor.copy(FETCH.format(entry.symbol)) as copy:
+                            for chunk in copy:
+                                data += chunk
+                        entry.content = _content(entry, token, bytes(data))
+                        entry.token = token
+            except psycopg.Error as error:
+                log.warning("PostgreSQL store %s: %s cannot be fetched: %s", self.described, entry.symbol, error)
+                if entry.content is None or entry.content.history is None:
+                    return Content(None, f"the database cannot be read now: {type(error).__name__}")
+                return entry.content  # the last good version, until the database answers again
+            entry.checked_at = now
+            return entry.content
+
+    def close(self) -> None:
+        """Close the connection (a later call opens a new one)."""
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    @contextmanager
+    def _cursor(self) -> Iterator[psycopg.Cursor[tuple[object, ...]]]:
+        """A cursor on the shared connection, in autocommit; the connection is dropped when it breaks."""
+        with self._lock:
+            if self._connection is None or self._connection.closed:
+                self._connection = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+            try:
+                with self._connection.cursor() as cursor:
+                    yield cursor
+            except psycopg.OperationalError:
+                self._connection.close()
+                self._connection = None
+                raise
+
+
+def _content(entry: _Symbol, token: tuple[object, ...], data: bytes) -> Content:
+    """Check fetched bars and make them a History; a refused row is named by its number and time."""
+    version = f"postgresql:{entry.symbol}:{token[0]}:{token[1]}:{token[2]}"
+    rows = decode_copy(data)
+    times = epoch_us(rows)
+    columns = {name: rows[name].astype(np.float64) for name in BAR_COLUMNS}
+    if not len(rows):
+        content = Content(None, "no bars: the symbol has no rows in idc_bars")
+    elif entry.interval != DAILY:
+        content = Content(None, f"stored at {entry.interval!r}; this server reads daily ('1d') bars from PostgreSQL")
+    else:
+        try:
+            days = _local_days(times, entry.time_zone)
+            check = check_bars(days, columns)
+        except BarsError as error:
+            issue = error.issue
+            content = Content(None, f"{_row(issue.row, times)}, column {issue.column}: {issue.reason}")
+        except (KeyError, ValueError) as error:  # an unknown time zone
+            content = Content(None, f"time_zone {entry.time_zone!r} is not an IANA time zone ({_first_line(error)})")
+        else:
+            index = pd.DatetimeIndex(days.astype("datetime64[D]").astype("datetime64[us]"), name="date")
+            warning = check.first_warning
+            first_warning = f"{_row(warning.row, times)}, column {warning.column}: {warning.reason}" if warning else ""
+            history = History(pd.DataFrame(columns, index=index), version)
+            content = Content(history, "", check.warning_count, first_warning)
+    if content.problem:
+        log.warning("PostgreSQL symbol %s is refused, so it cannot be served: %s", entry.symbol, content.problem)
+    return content
+
+
+def _local_days(times_us: npt.NDArray[np.int64], time_zone: str) -> npt.NDArray[np.int64]:
+    """Bar starts (µs since the epoch) as days since 1970-01-01 of their date in ``time_zone``."""
+    local = pd.DatetimeIndex(times_us.astype("datetime64[us]"), tz="UTC").tz_convert(time_zone).tz_localize(None)
+    return np.asarray(local.to_numpy(dtype="datetime64[D]").astype(np.int64))
+
+
+def _row(row: int, times_us: npt.NDArray[np.int64]) -> str:
+    """How a message names a fetched row: its position from 1 in time order, and its ts."""
+    at = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(times_us[row]))
+    return f"row {row + 1} (ts {at.isoformat()})"
+
+
+def _adjustment(value: object) -> PriceAdjustment | None:
+    try:
+        return PriceAdjustment(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _described(url: str) -> str:
+    """The URL without its password, for logs."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "postgresql://(unparsable URL)"
+    return f"postgresql://{info.get('user', '')}@{info.get('host', '')}:{info.get('port', '')}/{info.get('dbname', '')}"
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0][:200] if lines else "no detail"
