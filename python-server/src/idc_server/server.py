@@ -86,6 +86,7 @@ class RunningServer:
         if self.pool is not None:
             self.pool.close()
         self.threads.shutdown(wait=False, cancel_futures=True)
+        self.analytics.store.close()
         deadline = time.monotonic() + linger
         threads = [thread for thread in threading.enumerate() if thread.name.startswith(THREAD_PREFIX)]
         for thread in threads:

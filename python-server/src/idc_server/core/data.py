@@ -210,6 +210,11 @@ class BarStore:
             )
         return dataclasses.replace(summary, price_adjustment=listed.adjustment)
 
+    def close(self) -> None:
+        """Close every source (their database connections); the store reopens them if used again."""
+        for source in self._sources:
+            source.close()
+
     def _content(self, key: str) -> tuple[Listed, Content] | None:
         entry = self._listed.get(key)
         if entry is None:

@@ -323,6 +323,9 @@ class FolderSource:
             file.signature, file.settled, file.digest = signature, settled, digest
             return file.content
 
+    def close(self) -> None:
+        """Nothing is held open between calls."""
+
     def _manifest(self) -> dict[str, PriceAdjustment]:
         """The price adjustments the folder's symbols.toml declares, by upper-cased symbol; problems logged once."""
         path = self.folder / MANIFEST

@@ -66,3 +66,7 @@ class BarSource(Protocol):
         nothing changed. Problems are logged by the source, once per version.
         """
         ...
+
+    def close(self) -> None:
+        """Let go of what the source holds open (a database connection); a later call may open it again."""
+        ...

@@ -116,6 +116,9 @@ class DatasetSource:
             partition.checked_at = now
             return partition.content
 
+    def close(self) -> None:
+        """Nothing is held open between calls."""
+
 
 def _signature(folder: Path) -> Signature | None:
     """What identifies the partition's Parquet files now; None when the folder is gone."""
