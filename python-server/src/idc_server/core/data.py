@@ -181,6 +181,12 @@ class BarStore:
         """
         upper = prefix.upper()
         names = [name for name in self.symbols() if name.upper().startswith(upper) and name > after]
+        by_source: dict[int, tuple[BarSource, list[str]]] = {}
+        for name in names[: size + 1]:
+            if (entry := self._listed.get(name.upper())) is not None:
+                by_source.setdefault(id(entry[0]), (entry[0], []))[1].append(name.upper())
+        for source, keys in by_source.values():
+            source.prefetch(keys)
         summaries = []
         for name in names:
             if len(summaries) == size:

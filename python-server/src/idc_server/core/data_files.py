@@ -18,7 +18,7 @@ import re
 import threading
 import time
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -322,6 +322,9 @@ class FolderSource:
                 file.content = _load(file.path, digest, data, problem)
             file.signature, file.settled, file.digest = signature, settled, digest
             return file.content
+
+    def prefetch(self, keys: Sequence[str]) -> None:
+        """Nothing to batch: each file is read when asked for."""
 
     def close(self) -> None:
         """Nothing is held open between calls."""

@@ -9,7 +9,7 @@ they are listed, and turns content into responses and errors.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -65,6 +65,10 @@ class BarSource(Protocol):
         Called on every request for the symbol, so it must be cheap when
         nothing changed. Problems are logged by the source, once per version.
         """
+        ...
+
+    def prefetch(self, keys: Sequence[str]) -> None:
+        """Make ``content`` of these listed keys cheap now (a batch of round trips); a no-op where it always is."""
         ...
 
     def close(self) -> None:

@@ -19,7 +19,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,6 +115,9 @@ class DatasetSource:
                 partition.signature = signature
             partition.checked_at = now
             return partition.content
+
+    def prefetch(self, keys: Sequence[str]) -> None:
+        """Nothing to batch: each file is read when asked for."""
 
     def close(self) -> None:
         """Nothing is held open between calls."""

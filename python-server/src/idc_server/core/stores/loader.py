@@ -24,10 +24,10 @@ from idc_server.core.sources import PriceAdjustment
 from idc_server.core.stores.postgres import encode_copy, schema_sql
 
 STAGE = (
-    "CREATE TEMP TABLE idc_load (ts timestamptz, open float8, high float8, low float8, close float8, "
+    "CREATE TEMP TABLE idc_load (position int4, ts timestamptz, open float8, high float8, low float8, close float8, "
     "volume float8, factor float8) ON COMMIT DROP"
 )
-COPY_IN = "COPY idc_load (ts, open, high, low, close, volume, factor) FROM STDIN (FORMAT BINARY)"
+COPY_IN = "COPY idc_load (position, ts, open, high, low, close, volume, factor) FROM STDIN (FORMAT BINARY)"
 UPSERT_SYMBOL = (
     "INSERT INTO idc_symbols (symbol, time_zone, price_adjustment) VALUES (%(symbol)s, %(time_zone)s, %(adjustment)s) "
     "ON CONFLICT (symbol) DO UPDATE SET time_zone = EXCLUDED.time_zone, "

@@ -6,6 +6,8 @@ are read as one NumPy structured array (``COPY_ROW``), never row by row in
 Python. Whether a symbol changed is asked at most once every
 ``check_seconds``: its ``idc_symbols.version`` (bumped by the loader and by
 the triggers), its bar count and its last timestamp; any change refetches it.
+A ListSymbols page asks for all its symbols at once (``prefetch``): one
+query for their versions, one COPY for those that changed.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import logging
 import struct
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -40,23 +42,28 @@ POSTGRES_EPOCH_US = int(datetime(2000, 1, 1, tzinfo=UTC).timestamp()) * 1_000_00
 COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 COPY_HEADER = struct.Struct(">11sii")  # signature, flags, header extension length
 COPY_TRAILER = b"\xff\xff"
-# The fields every row of a bars COPY has, in order: ts then the float8 columns (factor NaN when NULL).
-COPY_FIELDS = ("ts", *BAR_COLUMNS, "factor")
+# The fields every row of a bars COPY has, in order: the symbol's position in
+# the batch asked for, ts, then the float8 columns (factor NaN when NULL).
+COPY_FIELDS = ("key", "ts", *BAR_COLUMNS, "factor")
+_FORMATS = {"key": ">i4", "ts": ">i8"}
 # A binary COPY row: a field count, then each field's length and big-endian value.
 COPY_ROW = np.dtype(
     [("fields", ">i2")]
-    + [item for name in COPY_FIELDS for item in ((f"{name}_length", ">i4"), (name, ">i8" if name == "ts" else ">f8"))]
+    + [item for name in COPY_FIELDS for item in ((f"{name}_length", ">i4"), (name, _FORMATS.get(name, ">f8")))]
 )
 
+# Many symbols' bars in one statement: the primary key is range-scanned once per symbol.
 FETCH = sql.SQL(
-    "COPY (SELECT ts, open, high, low, close, volume, coalesce(factor, 'NaN') FROM idc_bars "
-    "WHERE symbol = {} ORDER BY ts) TO STDOUT (FORMAT BINARY)"
+    "COPY (SELECT k.position::int4, b.ts, b.open, b.high, b.low, b.close, b.volume, coalesce(b.factor, 'NaN') "
+    "FROM unnest({}::text[]) WITH ORDINALITY AS k(symbol, position) JOIN idc_bars b ON b.symbol = k.symbol "
+    "ORDER BY k.position, b.ts) TO STDOUT (FORMAT BINARY)"
 )
-VERSION = (
-    "SELECT s.version, b.bars, b.last FROM idc_symbols s, "
+VERSIONS = (
+    "SELECT s.symbol, s.version, b.bars, b.last FROM idc_symbols s, "
     "LATERAL (SELECT count(*) AS bars, max(ts) AS last FROM idc_bars WHERE symbol = s.symbol) b "
-    "WHERE s.symbol = %s"
+    "WHERE s.symbol = ANY(%s)"
 )
+PREFETCH_BATCH = 1000  # symbols per round trip
 LISTING = "SELECT symbol, price_adjustment, time_zone, bar_interval FROM idc_symbols ORDER BY symbol"
 
 
@@ -82,17 +89,19 @@ def decode_copy(data: bytes) -> npt.NDArray[np.void]:
         raise CopyFormatError(f"{body} bytes of rows are not a whole number of {COPY_ROW.itemsize}-byte rows")
     rows = np.frombuffer(data, dtype=COPY_ROW, count=body // COPY_ROW.itemsize, offset=start)
     lengths = np.stack([rows[f"{name}_length"] for name in COPY_FIELDS])
-    if (rows["fields"] != len(COPY_FIELDS)).any() or (lengths != 8).any():
-        raise CopyFormatError("a row is not the bars query's 7 non-null 8-byte fields")
+    sizes = np.array([np.dtype(_FORMATS.get(name, ">f8")).itemsize for name in COPY_FIELDS])[:, None]
+    if (rows["fields"] != len(COPY_FIELDS)).any() or (lengths != sizes).any():
+        raise CopyFormatError(f"a row is not the bars query's {len(COPY_FIELDS)} non-null fields")
     return rows
 
 
 def encode_copy(times_us: npt.NDArray[np.int64], columns: dict[str, npt.NDArray[np.float64]]) -> bytes:
-    """A binary COPY of ``COPY_FIELDS`` (times in µs since the Unix epoch), for the loader; no Python loop."""
+    """A binary COPY of ``COPY_FIELDS`` (key 1, times in µs since the Unix epoch), for the loader; no Python loop."""
     rows = np.empty(len(times_us), dtype=COPY_ROW)
     rows["fields"] = len(COPY_FIELDS)
     for name in COPY_FIELDS:
-        rows[f"{name}_length"] = 8
+        rows[f"{name}_length"] = np.dtype(_FORMATS.get(name, ">f8")).itemsize
+    rows["key"] = 1
     rows["ts"] = times_us - POSTGRES_EPOCH_US
     for name in (*BAR_COLUMNS, "factor"):
         rows[name] = columns[name]
@@ -115,6 +124,7 @@ class _Symbol:
     checked_at: float = -float("inf")
     token: tuple[object, ...] | None = None
     content: Content | None = None
+    gone: bool = False  # its idc_symbols row was deleted since the listing
 
 
 class PostgresSource:
@@ -163,32 +173,54 @@ class PostgresSource:
         entry = self._symbols.get(key)
         if entry is None:
             return None
-        if entry.content is not None and self._clock() - entry.checked_at < self._check_seconds:
-            return entry.content
-        with entry.lock:
-            now = self._clock()
-            if entry.content is not None and now - entry.checked_at < self._check_seconds:
-                return entry.content
-            try:
-                with self._cursor() as cursor:
-                    found = cursor.execute(VERSION, (entry.symbol,)).fetchone()
-                    if found is None:
-                        return None
-                    token = tuple(found)
-                    if entry.content is None or token != entry.token:
-                        data = bytearray()
-                        with cursor.copy(FETCH.format(entry.symbol)) as copy:
-                            for chunk in copy:
-                                data += chunk
-                        entry.content = _content(entry, token, bytes(data))
-                        entry.token = token
-            except psycopg.Error as error:
-                log.warning("PostgreSQL store %s: %s cannot be fetched: %s", self.described, entry.symbol, error)
+        if entry.content is None or self._clock() - entry.checked_at >= self._check_seconds:
+            with entry.lock:
+                if entry.content is None or self._clock() - entry.checked_at >= self._check_seconds:
+                    self._refresh([entry])
+        return None if entry.gone else entry.content
+
+    def prefetch(self, keys: Sequence[str]) -> None:
+        """Check (and fetch what changed of) many symbols in two round trips, e.g. a ListSymbols page."""
+        now = self._clock()
+        due = [entry for key in keys if (entry := self._symbols.get(key)) is not None]
+        due = [entry for entry in due if entry.content is None or now - entry.checked_at >= self._check_seconds]
+        for start in range(0, len(due), PREFETCH_BATCH):
+            self._refresh(due[start : start + PREFETCH_BATCH])
+
+    def _refresh(self, entries: list[_Symbol]) -> None:
+        """Ask the versions of ``entries``, fetch those that changed, and check them."""
+        try:
+            with self._cursor() as cursor:
+                found = cursor.execute(VERSIONS, ([entry.symbol for entry in entries],)).fetchall()
+                tokens = {str(symbol): tuple(token) for symbol, *token in found}
+                changed = [
+                    entry
+                    for entry in entries
+                    if entry.symbol in tokens and (entry.content is None or tokens[entry.symbol] != entry.token)
+                ]
+                data = bytearray()
+                if changed:
+                    with cursor.copy(FETCH.format(sql.Literal([entry.symbol for entry in changed]))) as copy:
+                        for chunk in copy:
+                            data += chunk
+        except psycopg.Error as error:
+            log.warning("PostgreSQL store %s cannot be read: %s", self.described, _first_line(error))
+            for entry in entries:
                 if entry.content is None or entry.content.history is None:
-                    return Content(None, f"the database cannot be read now: {type(error).__name__}")
-                return entry.content  # the last good version, until the database answers again
+                    entry.content = Content(None, f"the database cannot be read now: {type(error).__name__}")
+                # else: the last good version is served until the database answers again
+            return
+        if changed:
+            rows = decode_copy(bytes(data))
+            bounds = np.searchsorted(rows["key"], np.arange(1, len(changed) + 2), side="left")
+            for position, entry in enumerate(changed):
+                token = tokens[entry.symbol]
+                entry.content = _content(entry, token, rows[bounds[position] : bounds[position + 1]])
+                entry.token = token
+        now = self._clock()  # after the checks of a large batch, so that the page that asked uses them
+        for entry in entries:
+            entry.gone = entry.symbol not in tokens
             entry.checked_at = now
-            return entry.content
 
     def close(self) -> None:
         """Close the connection (a later call opens a new one)."""
@@ -212,10 +244,9 @@ class PostgresSource:
                 raise
 
 
-def _content(entry: _Symbol, token: tuple[object, ...], data: bytes) -> Content:
+def _content(entry: _Symbol, token: tuple[object, ...], rows: npt.NDArray[np.void]) -> Content:
     """Check fetched bars and make them a History; a refused row is named by its number and time."""
     version = f"postgresql:{entry.symbol}:{token[0]}:{token[1]}:{token[2]}"
-    rows = decode_copy(data)
     times = epoch_us(rows)
     columns = {name: rows[name].astype(np.float64) for name in BAR_COLUMNS}
     if not len(rows):
@@ -244,6 +275,8 @@ def _content(entry: _Symbol, token: tuple[object, ...], data: bytes) -> Content:
 
 def _local_days(times_us: npt.NDArray[np.int64], time_zone: str) -> npt.NDArray[np.int64]:
     """Bar starts (µs since the epoch) as days since 1970-01-01 of their date in ``time_zone``."""
+    if time_zone == "UTC":
+        return np.floor_divide(times_us, 86_400_000_000)
     local = pd.DatetimeIndex(times_us.astype("datetime64[us]"), tz="UTC").tz_convert(time_zone).tz_localize(None)
     return np.asarray(local.to_numpy(dtype="datetime64[D]").astype(np.int64))
 
