@@ -194,7 +194,7 @@ def running_postgres(session: nox.Session) -> Iterator[str]:
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """Unit tests: the server (core, API over a real local server, stores over a real PostgreSQL), the clients, bench."""
+    """Unit tests: the server (core, API over a real server, stores over a real PostgreSQL), the clients, bench."""
     install_project(
         session,
         *PYTEST,

@@ -46,32 +46,30 @@ def temporary_postgres(package: Path, *, start_timeout: float = 60.0) -> Iterato
             for folder in (package, package.with_name(f"{package.name}.libs")):
                 if folder.is_dir():
                     shutil.copytree(folder, home / "site" / folder.name, symlinks=True)
-            package = home / "site" / package.name
+            package = home / "site" / package.name  # the copy, which nobody can reach
             entry = pwd.getpwnam(user)
-            for folder, _, files in os.walk(home):
-                os.chown(folder, entry.pw_uid, entry.pw_gid)
+            for walked, _, files in os.walk(home):
+                os.chown(walked, entry.pw_uid, entry.pw_gid)
                 for name in files:
-                    os.chown(os.path.join(folder, name), entry.pw_uid, entry.pw_gid, follow_symlinks=False)
+                    os.chown(os.path.join(walked, name), entry.pw_uid, entry.pw_gid, follow_symlinks=False)
             home.chmod(0o755)
         data, log = home / "data", home / "server.log"
         bin_dir = package / "pginstall" / "bin"
-        run = {"check": True, "capture_output": True, "text": True, "user": user, "cwd": home}
-        subprocess.run(
-            [bin_dir / "initdb", "-D", data, "-U", USER, "--auth=trust", "--encoding=UTF8", "--no-sync"], **run
-        )
+
+        def run(*command: str | Path) -> None:
+            subprocess.run(command, check=True, capture_output=True, text=True, user=user, cwd=home)
+
+        run(bin_dir / "initdb", "-D", data, "-U", USER, "--auth=trust", "--encoding=UTF8", "--no-sync")
         port = free_port()
         options = f"-p {port} -h 127.0.0.1 -k {home} -F"  # -F: no fsync, a test server's data is thrown away
         try:
-            subprocess.run(
-                [bin_dir / "pg_ctl", "-D", data, "-l", log, "-w", "-t", str(int(start_timeout)), "-o", options, "start"],
-                **run,
-            )
+            run(bin_dir / "pg_ctl", "-D", data, "-l", log, "-w", "-t", str(int(start_timeout)), "-o", options, "start")
         except subprocess.CalledProcessError as error:
             detail = log.read_text(errors="replace") if log.exists() else error.stderr
             raise RuntimeError(f"PostgreSQL did not start: {detail[-2000:]}") from None
         try:
             yield f"postgresql://{USER}@127.0.0.1:{port}/postgres"
         finally:
-            subprocess.run([bin_dir / "pg_ctl", "-D", data, "-w", "-m", "fast", "stop"], **run)
+            run(bin_dir / "pg_ctl", "-D", data, "-w", "-m", "fast", "stop")
     finally:
         shutil.rmtree(home, ignore_errors=True)

@@ -192,17 +192,12 @@ class PostgresStore:
 
     def _insert(self, symbol: str, bars: pd.DataFrame) -> None:
         with psycopg.connect(self.url, autocommit=True) as connection:
-            connection.execute(
-                "INSERT INTO idc_symbols (symbol) VALUES (%s) ON CONFLICT DO NOTHING", (symbol,)
-            )
+            connection.execute("INSERT INTO idc_symbols (symbol) VALUES (%s) ON CONFLICT DO NOTHING", (symbol,))
             with connection.cursor() as cursor:
                 cursor.executemany(
                     "INSERT INTO idc_bars (symbol, ts, open, high, low, close, volume) "
                     "VALUES (%s, %s::date::timestamp AT TIME ZONE 'UTC', %s, %s, %s, %s, %s)",
-                    [
-                        (symbol, day.date(), *(float(row[name]) for name in BAR_COLUMNS))
-                        for day, row in bars.iterrows()
-                    ],
+                    [(symbol, day.date(), *(float(row[name]) for name in BAR_COLUMNS)) for day, row in bars.iterrows()],
                 )
 
     def set_value(self, symbol: str, day: str, column: str, value: float) -> None:

@@ -62,6 +62,7 @@ def test_execution_limits_below_one_are_rejected(flag: str, capsys: pytest.Captu
         load_config([flag, "0"], env={})
     assert f"{flag} must be at least 1" in capsys.readouterr().err
 
+
 # --data-url / IDC_DATA_URL: one flag for every kind of store, checked at start without connecting.
 def test_a_parquet_dataset_url_is_taken_from_the_flag_or_the_variable(tmp_path: Path) -> None:
     url = f"parquet://{tmp_path}"

@@ -33,9 +33,9 @@ from idc_server.api import article, v1
 from idc_server.config import ServerConfig
 from idc_server.core.analytics import Analytics
 from idc_server.core.data import BarStore, bundled_data_dir
-from idc_server.core.stores import open_source
 from idc_server.core.indicators import Convention
 from idc_server.core.limits import ChartBudget
+from idc_server.core.stores import open_source
 from idc_server.interceptors import CallInterceptor, CallLimits
 from idc_server.observability import Metrics
 from idc_server.render_pool import RenderPool, WorkerSetup, die_with_parent

@@ -50,9 +50,7 @@ def config(**fields: object) -> ServerConfig:
     return ServerConfig(host="127.0.0.1", port=0, render_workers=0, **fields)  # type: ignore[arg-type]
 
 
-def test_get_macd_from_every_store_equals_the_folders_answer_and_ta_lib(
-    store: StoreUnderTest, tmp_path: Path
-) -> None:
+def test_get_macd_from_every_store_equals_the_folders_answer_and_ta_lib(store: StoreUnderTest, tmp_path: Path) -> None:
     bars = spy_bars()
     reference_folder = tmp_path / "reference"
     reference_folder.mkdir()

@@ -143,7 +143,9 @@ class BarStore:
         except KeyError:
             symbols = self.symbols()
             known = ", ".join(symbols[:KNOWN_SHOWN])
-            more = f" and {len(symbols) - KNOWN_SHOWN} more (ListSymbols lists them)" if len(symbols) > KNOWN_SHOWN else ""
+            more = (
+                f" and {len(symbols) - KNOWN_SHOWN} more (ListSymbols lists them)" if len(symbols) > KNOWN_SHOWN else ""
+            )
             raise NotFoundError("symbol", f"unknown symbol {shown(symbol)}; known: {known}{more}") from None
 
     def bars(self, symbol: str) -> pd.DataFrame:
@@ -187,7 +189,7 @@ class BarStore:
                 by_source.setdefault(id(entry[0]), (entry[0], []))[1].append(name.upper())
         for source, keys in by_source.values():
             source.prefetch(keys)
-        summaries = []
+        summaries: list[SymbolSummary] = []
         for name in names:
             if len(summaries) == size:
                 return summaries, True

@@ -59,7 +59,7 @@ def test_unsorted_rows_are_refused_naming_the_row(tmp_path: Path) -> None:
 
 def test_an_empty_partition_is_refused(tmp_path: Path) -> None:
     (tmp_path / "symbol=EMPTY").mkdir()
-    with pytest.raises(FailedPreconditionError, match="holds no .parquet file"):
+    with pytest.raises(FailedPreconditionError, match=r"holds no \.parquet file"):
         store(tmp_path).history("EMPTY")
 
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import numpy as np
 import psycopg
-from psycopg import sql
 import pytest
+from psycopg import sql
 from store_kinds import FakeClock, postgres_schema
 
 from idc_server.core.data import BarStore
@@ -83,7 +83,8 @@ def test_binary_copy_decodes_to_the_values_the_text_protocol_gives(database: str
                 data += chunk
     rows = decode_copy(bytes(data))
     assert len(rows) == 2 * BARS
-    assert (rows["key"][:BARS] == 1).all() and (rows["key"][BARS:] == 2).all()  # positions in the batch asked for
+    assert (rows["key"][:BARS] == 1).all()
+    assert (rows["key"][BARS:] == 2).all()
     rows = rows[:BARS]
     np.testing.assert_array_equal(epoch_us(rows), [row[0] for row in expected])
     for position, name in enumerate(("open", "high", "low", "close", "volume"), start=1):
@@ -94,9 +95,10 @@ def test_binary_copy_decodes_to_the_values_the_text_protocol_gives(database: str
 
 def test_encode_copy_is_what_decode_copy_reads() -> None:
     times = np.array([0, 86_400_000_000, 2 * 86_400_000_000], dtype=np.int64)
-    columns = {name: np.array([1.0, 2.0, 3.0]) * (index + 1) for index, name in enumerate(
-        ("open", "high", "low", "close", "volume", "factor")
-    )}
+    columns = {
+        name: np.array([1.0, 2.0, 3.0]) * (index + 1)
+        for index, name in enumerate(("open", "high", "low", "close", "volume", "factor"))
+    }
     rows = decode_copy(encode_copy(times, columns))
     np.testing.assert_array_equal(epoch_us(rows), times)
     for name, values in columns.items():

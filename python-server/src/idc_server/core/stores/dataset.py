@@ -66,9 +66,7 @@ class DatasetSource:
 
     checks_when_listed = False  # thousands of symbols: each is read when first asked for
 
-    def __init__(
-        self, root: Path, *, check_seconds: float = 1.0, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, root: Path, *, check_seconds: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.root = root
         self._check_seconds = check_seconds
         self._clock = clock
@@ -167,4 +165,3 @@ def _load(folder: Path, signature: Signature) -> Content:
 def _first_line(error: BaseException) -> str:
     lines = str(error).strip().splitlines()
     return lines[0][:200] if lines else "no detail"
-

@@ -163,7 +163,11 @@ class PostgresSource:
                 continue  # a second spelling of the same symbol: the first (in sort order) wins
             listed[key] = Listed(str(symbol), f"{BARS_TABLE} {symbol!r}", _adjustment(adjustment))
             known = self._symbols.get(key)
-            same = known is not None and (known.symbol, known.time_zone, known.interval) == (symbol, time_zone, interval)
+            same = known is not None and (known.symbol, known.time_zone, known.interval) == (
+                symbol,
+                time_zone,
+                interval,
+            )
             symbols[key] = known if known is not None and same else _Symbol(str(symbol), str(time_zone), str(interval))
         self._symbols, self._listed = symbols, listed
         return listed
