@@ -290,6 +290,13 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON, default=False)
+def bench_stores(session: nox.Session) -> None:
+    """Benchmark the stores: PostgreSQL vs files for GetMACD, the loader, ListSymbols pages, Parquet, resampling."""
+    install_project(session, "./python-server[test-postgres]")
+    session.run("python", "-m", "bench.stores", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
 def soak(session: nox.Session) -> None:
     """Soak idc-server: 20,000 mixed requests from 32 threads; no unexpected errors, bounded memory (-- --help)."""
     install_project(session)

@@ -175,6 +175,6 @@ def test_indicator_cache_can_be_turned_off_and_skips_inline_bars(analytics: Anal
 def test_chart_titles_name_the_series_window_and_convention_without_gaps(analytics: Analytics) -> None:
     # A chart of just volume once read "SPY  2024-03-12 – 2024-03-22    TALIB".
     selection = analytics.select("SPY", date(2024, 3, 12), date(2024, 3, 22))
-    assert chart_title(selection, TALIB) == "SPY · 2024-03-12 – 2024-03-22 · TA-Lib"
+    assert chart_title(selection, TALIB) == "SPY · 2024-03-12 – 2024-03-22 · split- and dividend-adjusted · TA-Lib"
     inline = analytics.select(None, None, None, inline=analytics.store.bars("AAPL").iloc[:5])
     assert chart_title(inline, TDX) == "inline bars · 2004-08-19 – 2004-08-25 · TDX"

@@ -26,9 +26,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from idc_server.core.bars import History
 from idc_server.core.data_files import SETTLE_NS, DataFileError, FolderSource, Table, read_table
-from idc_server.core.sources import Content, Listed
+from idc_server.core.sources import DEFAULT_PROFILE, Content, Listed, SymbolProfile
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +44,7 @@ class _Partition:
     """One symbol's folder and what was last read from it (``content`` is replaced whole, never changed)."""
 
     folder: Path
+    profile: SymbolProfile
     lock: threading.Lock = field(default_factory=threading.Lock)
     checked_at: float = -float("inf")
     signature: Signature | None = None
@@ -59,9 +59,9 @@ class DatasetSource:
     hashed while younger than ``SETTLE_NS``, as coarse file times can hide a
     quick rewrite): when their names, sizes, inodes, times or bytes changed,
     the partition is read again, so a rewritten or added file reaches the
-    first request after that. Price
-    adjustments are declared in ``symbols.toml`` at the top of the dataset,
-    as in a folder of files.
+    first request after that. Price adjustments, intervals, time zones and
+    sessions are declared in ``symbols.toml`` at the top of the dataset, as
+    in a folder of files.
     """
 
     checks_when_listed = False  # thousands of symbols: each is read when first asked for
@@ -75,7 +75,7 @@ class DatasetSource:
 
     def listing(self) -> dict[str, Listed]:
         """The partitions now, by upper-cased symbol."""
-        adjustments = self._manifest._manifest()
+        declared = self._manifest._manifest()
         prefix = f"{PARTITION_KEY}="
         try:
             names = sorted(entry.name for entry in os.scandir(self.root) if entry.name.startswith(prefix))
@@ -88,9 +88,11 @@ class DatasetSource:
             key = symbol.upper()
             if not symbol or key in listed:
                 continue  # symbol= alone, or a second spelling of the same symbol: the first wins
-            listed[key] = Listed(symbol, f"{name}/", adjustments.get(key))
+            adjustment, profile = declared.get(key, (None, DEFAULT_PROFILE))
+            listed[key] = Listed(symbol, f"{name}/", adjustment, profile)
             known = self._partitions.get(key)
-            partitions[key] = known if known is not None else _Partition(self.root / name)
+            same = known is not None and known.profile == profile
+            partitions[key] = known if known is not None and same else _Partition(self.root / name, profile)
         self._partitions = partitions
         return listed
 
@@ -109,7 +111,7 @@ class DatasetSource:
             if signature is None:
                 return None
             if partition.content is None or signature != partition.signature:
-                partition.content = _load(partition.folder, signature)
+                partition.content = _load(partition.folder, partition.profile, signature)
                 partition.signature = signature
             partition.checked_at = now
             return partition.content
@@ -140,7 +142,7 @@ def _signature(folder: Path) -> Signature | None:
     return tuple(signature)
 
 
-def _load(folder: Path, signature: Signature) -> Content:
+def _load(folder: Path, profile: SymbolProfile, signature: Signature) -> Content:
     """Read and check a partition's files; log what was found (once per version)."""
     files = [name for name, *_ in signature]
     version = hashlib.blake2b(repr(signature).encode(), digest_size=16).hexdigest()
@@ -149,14 +151,14 @@ def _load(folder: Path, signature: Signature) -> Content:
             raise DataFileError("the partition holds no .parquet file")
         dataset = ds.dataset([str(folder / name) for name in files], format="parquet")
         # Rows are numbered from 1 across the partition's files in name order.
-        bars = read_table(Table(dataset.to_table().to_pandas(), lambda row: row + 1, "row"))
+        version = f"{folder.name}:{version}"
+        bars = read_table(Table(dataset.to_table().to_pandas(), lambda row: row + 1, "row"), profile, version)
     except DataFileError as error:
         content = Content(None, str(error))
     except (pa.ArrowException, OSError) as error:  # a file that is not Parquet, or schemas that do not merge
         content = Content(None, f"not a Parquet dataset pyarrow can read: {type(error).__name__}: {_first_line(error)}")
     else:
-        history = History(bars.frame, f"{PARTITION_KEY}={folder.name.split('=', 1)[1]}:{version}")
-        content = Content(history, "", bars.warning_count, bars.first_warning)
+        content = Content(bars.history, "", bars.warning_count, bars.first_warning)
     if content.problem:
         log.warning("Parquet partition %s is refused, so it cannot be served: %s", folder.name, content.problem)
     return content

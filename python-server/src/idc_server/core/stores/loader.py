@@ -15,22 +15,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import psycopg
 
-from idc_server.core.bars import BAR_COLUMNS
-from idc_server.core.data_files import FILE_FORMATS, DataFileError, read_data_file
-from idc_server.core.sources import PriceAdjustment
+from idc_server.core.bars import ALL_DAY
+from idc_server.core.data_files import FILE_FORMATS, INTERVAL_NAMES, DataFileError, read_data_file
+from idc_server.core.sources import DEFAULT_PROFILE, PriceAdjustment, SymbolProfile
 from idc_server.core.stores.postgres import encode_copy, schema_sql
 
 STAGE = (
     "CREATE TEMP TABLE idc_load (position int4, ts timestamptz, open float8, high float8, low float8, close float8, "
-    "volume float8, factor float8) ON COMMIT DROP"
+    "volume float8, factor float8) ON COMMIT DELETE ROWS"
 )
 COPY_IN = "COPY idc_load (position, ts, open, high, low, close, volume, factor) FROM STDIN (FORMAT BINARY)"
 UPSERT_SYMBOL = (
-    "INSERT INTO idc_symbols (symbol, time_zone, price_adjustment) VALUES (%(symbol)s, %(time_zone)s, %(adjustment)s) "
-    "ON CONFLICT (symbol) DO UPDATE SET time_zone = EXCLUDED.time_zone, "
+    "INSERT INTO idc_symbols (symbol, time_zone, bar_interval, sessions, price_adjustment) "
+    "VALUES (%(symbol)s, %(time_zone)s, %(interval)s, %(sessions)s, %(adjustment)s) "
+    "ON CONFLICT (symbol) DO UPDATE SET time_zone = EXCLUDED.time_zone, bar_interval = EXCLUDED.bar_interval, "
+    "sessions = EXCLUDED.sessions, "
     "price_adjustment = coalesce(EXCLUDED.price_adjustment, idc_symbols.price_adjustment)"
 )
 UPSERT_BARS = (
@@ -41,6 +42,9 @@ UPSERT_BARS = (
 )
 # The triggers bump it too; on TimescaleDB hypertables (no triggers) only this does.
 BUMP = "UPDATE idc_symbols SET version = version + 1 WHERE symbol = %(symbol)s"
+
+
+INTERVAL_TEXT = {interval: text for text, interval in INTERVAL_NAMES.items()}
 
 
 class LoadError(Exception):
@@ -65,15 +69,18 @@ def load_files(
     paths: Sequence[Path],
     *,
     symbol: str | None = None,
-    time_zone: str = "UTC",
+    profile: SymbolProfile = DEFAULT_PROFILE,
     price_adjustment: PriceAdjustment | None = None,
 ) -> LoadReport:
     """Upsert the bars of ``paths`` into the database at ``url`` (creating idc's tables if missing).
 
     A file's symbol is ``symbol`` or else its name without the suffix
-    (``SPY.csv`` is ``SPY``); its daily bars start at 00:00 of their date in
-    ``time_zone``. LoadError names the first file that cannot be read or
-    whose bars break a rule; the files before it stay loaded.
+    (``SPY.csv`` is ``SPY``). Its bars are read as a data folder reads them
+    under a symbols.toml entry of ``profile`` (interval, time zone, sessions,
+    whether times mark bar ends), and stored by their start: a daily bar at
+    00:00 of its date in the time zone. A ``factor`` column fills
+    ``idc_bars.factor``. LoadError names the first file that cannot be read
+    or whose bars break a rule; the files before it stay loaded.
     """
     if symbol is not None and len(paths) > 1:
         raise LoadError("--symbol names the symbol of one file; give one file, or name files SYMBOL.csv")
@@ -81,14 +88,20 @@ def load_files(
     rows = 0
     with psycopg.connect(url, connect_timeout=10) as connection:
         connection.execute(schema_sql())
+        connection.execute(STAGE)  # once per connection: emptied by every commit
         connection.commit()
         for path in paths:
             name = symbol or path.stem
-            data = _copy_data(path, time_zone)
+            data = _copy_data(path, profile)
             with connection.transaction(), connection.cursor() as cursor:
-                values = {"symbol": name, "time_zone": time_zone, "adjustment": _value(price_adjustment)}
+                values = {
+                    "symbol": name,
+                    "time_zone": profile.time_zone,
+                    "interval": INTERVAL_TEXT[profile.interval],
+                    "sessions": None if profile.sessions == ALL_DAY else [str(session) for session in profile.sessions],
+                    "adjustment": _value(price_adjustment),
+                }
                 cursor.execute(UPSERT_SYMBOL, values)
-                cursor.execute(STAGE)
                 with cursor.copy(COPY_IN) as copy:
                     copy.write(data.payload)
                 cursor.execute(UPSERT_BARS, values)
@@ -103,24 +116,19 @@ class _CopyData:
     payload: bytes
 
 
-def _copy_data(path: Path, time_zone: str) -> _CopyData:
+def _copy_data(path: Path, profile: SymbolProfile) -> _CopyData:
     """A file's checked bars as binary COPY rows; LoadError names the file and the problem."""
     if path.suffix.lower() not in FILE_FORMATS:
         raise LoadError(f"{path}: not a {' or '.join(FILE_FORMATS)} file")
     try:
-        bars = read_data_file(path.suffix, path.read_bytes()).frame
+        history = read_data_file(path.suffix, path.read_bytes(), profile).history
     except OSError as error:
         raise LoadError(f"{path}: cannot be read: {error.strerror}") from None
     except DataFileError as error:
         raise LoadError(f"{path}: {error}") from None
-    try:
-        starts = pd.DatetimeIndex(bars.index).tz_localize(time_zone)
-    except (KeyError, ValueError) as error:
-        raise LoadError(f"--time-zone {time_zone!r} is not an IANA time zone ({error})") from None
-    times_us = starts.tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[us]").astype(np.int64)
-    columns = {name: bars[name].to_numpy(dtype=np.float64) for name in BAR_COLUMNS}
-    columns["factor"] = np.full(len(bars), np.nan)  # no adjustment factors from data files (yet)
-    return _CopyData(len(bars), encode_copy(times_us, columns))
+    columns = dict(history.columns)
+    columns["factor"] = np.full(len(history), np.nan) if history.factors is None else history.factors
+    return _CopyData(len(history), encode_copy(history.times * 1_000_000, columns))
 
 
 def _value(adjustment: PriceAdjustment | None) -> str | None:

@@ -24,18 +24,33 @@ from importlib import resources
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 import psycopg
 from psycopg import sql
 
-from idc_server.core.bars import BAR_COLUMNS, BarsError, History, check_bars
-from idc_server.core.sources import Content, Listed, PriceAdjustment
+from idc_server.core.bars import (
+    ALL_DAY,
+    BAR_COLUMNS,
+    DATES,
+    FACTORS,
+    TIMES,
+    BarsError,
+    BarsIssue,
+    History,
+    check_bars,
+    check_factors,
+    check_timed_bars,
+    days_of_times,
+    parse_sessions,
+    times_of_days,
+    zone,
+)
+from idc_server.core.data_files import INTERVAL_NAMES
+from idc_server.core.sources import DEFAULT_PROFILE, Content, Listed, PriceAdjustment, SymbolProfile
 
 log = logging.getLogger(__name__)
 
 SYMBOLS_TABLE = "idc_symbols"
 BARS_TABLE = "idc_bars"
-DAILY = "1d"
 
 # PostgreSQL's binary timestamptz: microseconds since 2000-01-01 00:00 UTC.
 POSTGRES_EPOCH_US = int(datetime(2000, 1, 1, tzinfo=UTC).timestamp()) * 1_000_000
@@ -64,7 +79,7 @@ VERSIONS = (
     "WHERE s.symbol = ANY(%s)"
 )
 PREFETCH_BATCH = 1000  # symbols per round trip
-LISTING = "SELECT symbol, price_adjustment, time_zone, bar_interval FROM idc_symbols ORDER BY symbol"
+LISTING = "SELECT symbol, price_adjustment, time_zone, bar_interval, sessions FROM idc_symbols ORDER BY symbol"
 
 
 def schema_sql() -> str:
@@ -118,8 +133,8 @@ class _Symbol:
     """One listed symbol and what was last fetched for it (``content`` is replaced whole, never changed)."""
 
     symbol: str
-    time_zone: str
-    interval: str
+    profile: SymbolProfile
+    problem: str  # what is wrong with its idc_symbols row ("" if nothing)
     lock: threading.Lock = field(default_factory=threading.Lock)
     checked_at: float = -float("inf")
     token: tuple[object, ...] | None = None
@@ -157,18 +172,15 @@ class PostgresSource:
             log.warning("PostgreSQL store %s cannot be listed: %s", self.described, _first_line(error))
             return self._listed
         listed, symbols = {}, {}
-        for symbol, adjustment, time_zone, interval in rows:
+        for symbol, adjustment, time_zone, interval, sessions in rows:
             key = str(symbol).upper()
             if key in listed:
                 continue  # a second spelling of the same symbol: the first (in sort order) wins
-            listed[key] = Listed(str(symbol), f"{BARS_TABLE} {symbol!r}", _adjustment(adjustment))
+            profile, problem = _profile(time_zone, interval, sessions)
+            listed[key] = Listed(str(symbol), f"{BARS_TABLE} {symbol!r}", _adjustment(adjustment), profile)
             known = self._symbols.get(key)
-            same = known is not None and (known.symbol, known.time_zone, known.interval) == (
-                symbol,
-                time_zone,
-                interval,
-            )
-            symbols[key] = known if known is not None and same else _Symbol(str(symbol), str(time_zone), str(interval))
+            same = known is not None and (known.symbol, known.profile, known.problem) == (symbol, profile, problem)
+            symbols[key] = known if known is not None and same else _Symbol(str(symbol), profile, problem)
         self._symbols, self._listed = symbols, listed
         return listed
 
@@ -251,38 +263,68 @@ class PostgresSource:
 def _content(entry: _Symbol, token: tuple[object, ...], rows: npt.NDArray[np.void]) -> Content:
     """Check fetched bars and make them a History; a refused row is named by its number and time."""
     version = f"postgresql:{entry.symbol}:{token[0]}:{token[1]}:{token[2]}"
-    times = epoch_us(rows)
+    times_us = epoch_us(rows)
     columns = {name: rows[name].astype(np.float64) for name in BAR_COLUMNS}
-    if not len(rows):
-        content = Content(None, "no bars: the symbol has no rows in idc_bars")
-    elif entry.interval != DAILY:
-        content = Content(None, f"stored at {entry.interval!r}; this server reads daily ('1d') bars from PostgreSQL")
+    factors = rows["factor"].astype(np.float64)
+    has_factors = bool(len(rows)) and not np.isnan(factors).all()
+    profile = entry.profile
+    if entry.problem:
+        content = Content(None, f"{SYMBOLS_TABLE}: {entry.problem}")
+    elif not len(rows):
+        content = Content(None, f"no bars: the symbol has no rows in {BARS_TABLE}")
     else:
+        times = np.floor_divide(times_us, 1_000_000)
         try:
-            days = _local_days(times, entry.time_zone)
-            check = check_bars(days, columns)
+            days = None
+            if profile.interval.intraday:
+                check = check_timed_bars(times, columns, factors if has_factors else None)
+            else:
+                days = days_of_times(times, profile.time_zone)
+                check = check_bars(days.astype(np.int64), columns)
+                if has_factors:
+                    check_factors(factors, len(days))
+                times = times_of_days(days, profile.time_zone)  # 00:00 of the trading day, as data files have it
         except BarsError as error:
-            issue = error.issue
-            content = Content(None, f"{_row(issue.row, times)}, column {issue.column}: {issue.reason}")
-        except (KeyError, ValueError) as error:  # an unknown time zone
-            content = Content(None, f"time_zone {entry.time_zone!r} is not an IANA time zone ({_first_line(error)})")
+            content = Content(None, _where(error.issue, times_us))
         else:
-            index = pd.DatetimeIndex(days.astype("datetime64[D]").astype("datetime64[us]"), name="date")
+            history = History.from_columns(
+                times,
+                columns,
+                interval=profile.interval,
+                time_zone=profile.time_zone,
+                factors=factors if has_factors else None,
+                version=version,
+                days=days,
+                sessions=profile.sessions,
+            )
             warning = check.first_warning
-            first_warning = f"{_row(warning.row, times)}, column {warning.column}: {warning.reason}" if warning else ""
-            history = History(pd.DataFrame(columns, index=index), version)
+            first_warning = _where(warning, times_us) if warning else ""
             content = Content(history, "", check.warning_count, first_warning)
     if content.problem:
         log.warning("PostgreSQL symbol %s is refused, so it cannot be served: %s", entry.symbol, content.problem)
     return content
 
 
-def _local_days(times_us: npt.NDArray[np.int64], time_zone: str) -> npt.NDArray[np.int64]:
-    """Bar starts (µs since the epoch) as days since 1970-01-01 of their date in ``time_zone``."""
-    if time_zone == "UTC":
-        return np.floor_divide(times_us, 86_400_000_000)
-    local = pd.DatetimeIndex(times_us.astype("datetime64[us]"), tz="UTC").tz_convert(time_zone).tz_localize(None)
-    return np.asarray(local.to_numpy(dtype="datetime64[D]").astype(np.int64))
+# The rules' column names that the table names otherwise.
+_COLUMN = {DATES: "ts", TIMES: "ts", FACTORS: "factor"}
+
+
+def _where(issue: BarsIssue, times_us: npt.NDArray[np.int64]) -> str:
+    """A rule's finding about a fetched row, e.g. "row 4 (ts 2024-01-05T00:00:00+00:00), column close: ..."."""
+    return f"{_row(issue.row, times_us)}, column {_COLUMN.get(issue.column, issue.column)}: {issue.reason}"
+
+
+def _profile(time_zone: object, interval: object, sessions: object) -> tuple[SymbolProfile, str]:
+    """A symbol's profile from its idc_symbols row, and what is wrong with the row ("" if nothing)."""
+    try:
+        zone(str(time_zone))
+        parsed = ALL_DAY if sessions is None else parse_sessions([str(text) for text in sessions])  # type: ignore[attr-defined]
+        chosen = INTERVAL_NAMES.get(str(interval))
+        if chosen is None:
+            raise ValueError(f"bar_interval {interval!r} is not one of {', '.join(map(repr, INTERVAL_NAMES))}")
+    except (ValueError, TypeError) as error:
+        return DEFAULT_PROFILE, str(error)
+    return SymbolProfile(interval=chosen, time_zone=str(time_zone), sessions=parsed), ""
 
 
 def _row(row: int, times_us: npt.NDArray[np.int64]) -> str:

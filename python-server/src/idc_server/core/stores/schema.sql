@@ -12,9 +12,12 @@ CREATE TABLE IF NOT EXISTS idc_symbols (
     symbol text PRIMARY KEY CHECK (symbol <> ''),
     -- IANA name of the exchange's time zone; a daily bar starts at 00:00 there.
     time_zone text NOT NULL DEFAULT 'UTC',
-    -- The stored bar length: 1m, 5m, 15m, 30m, 60m, 1d, 1w or 1mo.
+    -- The stored bar length, named as in a data folder's symbols.toml.
     bar_interval text NOT NULL DEFAULT '1d'
-        CHECK (bar_interval IN ('1m', '5m', '15m', '30m', '60m', '1d', '1w', '1mo')),
+        CHECK (bar_interval IN ('1min', '5min', '15min', '30min', '60min', '1d', '1w', '1mo')),
+    -- Trading sessions in local time, e.g. '{09:30-11:30,13:00-15:00}'; NULL: the whole day.
+    -- Intraday resampling respects them.
+    sessions text[],
     -- How the stored prices are adjusted; NULL: not declared.
     price_adjustment text
         CHECK (price_adjustment IN ('none', 'splits', 'splits_and_dividends', 'not_needed')),
