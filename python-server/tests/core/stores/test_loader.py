@@ -6,13 +6,16 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import psycopg
 import pytest
-from store_kinds import postgres_schema
+from store_kinds import FakeClock, postgres_schema
 
 from idc_server.cli import main
-from idc_server.core.data import bundled_data_dir
+from idc_server.core.bars import BAR_COLUMNS
+from idc_server.core.data import BarStore, bundled_data_dir
+from idc_server.core.stores.postgres import PostgresSource
 
 
 @pytest.fixture
@@ -86,3 +89,47 @@ def test_a_file_with_a_bad_row_is_refused_and_nothing_of_it_is_written(
 def test_load_needs_a_postgresql_url(capsys: pytest.CaptureFixture[str]) -> None:
     assert run("--data-url", "parquet:///somewhere", "X.csv") == 2
     assert "must be a postgresql:// URL" in capsys.readouterr().err
+
+
+def test_intraday_bars_with_end_times_load_as_the_folder_serves_them(database: str) -> None:
+    """The bundled SSE 1-minute file, loaded with its symbols.toml profile, is the same History from PostgreSQL."""
+    source = bundled_data_dir() / "000001.SH-1MIN.csv"
+    flags = ["--interval", "1min", "--time-zone", "Asia/Shanghai", "--sessions", "09:30-11:30,13:00-15:00"]
+    assert run("--data-url", database, *flags, "--bar-time", "end", str(source)) == 0
+    expected = BarStore([bundled_data_dir()]).history("000001.SH-1MIN")
+    postgres = PostgresSource(database, clock=FakeClock())
+    try:
+        served = BarStore([postgres]).history("000001.sh-1min")
+    finally:
+        postgres.close()
+    assert (served.interval, served.time_zone, served.sessions) == (
+        expected.interval,
+        expected.time_zone,
+        expected.sessions,
+    )
+    np.testing.assert_array_equal(served.times, expected.times)
+    np.testing.assert_array_equal(served.days, expected.days)
+    for name in BAR_COLUMNS:
+        np.testing.assert_array_equal(served.columns[name], expected.columns[name], err_msg=name)
+    # The first row of the file is stamped 09:31 (its end): stored as the bar's start, 09:30 in Shanghai.
+    [(first,)] = rows(database, "SELECT min(ts) AT TIME ZONE 'Asia/Shanghai' FROM idc_bars")
+    assert str(first) == "2020-07-01 09:30:00"
+
+
+def test_adjustment_factors_are_stored_and_served(database: str, tmp_path: Path) -> None:
+    path = tmp_path / "SPLIT.csv"
+    path.write_text(
+        "date,open,high,low,close,volume,factor\n"
+        "2024-01-02,100,101,99,100,10,1\n"
+        "2024-01-03,50,51,49,50,20,2\n"
+        "2024-01-04,51,52,50,51,20,2\n"
+    )
+    assert run("--data-url", database, str(path)) == 0
+    assert rows(database, "SELECT factor FROM idc_bars ORDER BY ts") == [(1.0,), (2.0,), (2.0,)]
+    postgres = PostgresSource(database, clock=FakeClock())
+    try:
+        history = BarStore([postgres]).history("SPLIT")
+    finally:
+        postgres.close()
+    assert history.factors is not None
+    assert list(history.factors) == [1.0, 2.0, 2.0]
