@@ -54,7 +54,7 @@ from idc_server.core.catalogue import (
     request_formula_entry,
 )
 from idc_server.core.catalogue.typed import CONVENTION_CHOICE
-from idc_server.core.data import BAR_COLUMNS, SymbolSummary, bars_from_columns, inline_history, parse_bound, parse_date
+from idc_server.core.data import BAR_COLUMNS, SymbolSummary, inline_history, parse_bound, parse_date
 from idc_server.core.errors import InvalidArgumentError, field_prefix, shown
 from idc_server.core.indicators import INDICATORS, Convention, MACDParameters
 
