@@ -108,7 +108,9 @@ def inline_history(
 
     Without times, ``dates`` make daily bars as ``bars_from_columns`` does
     (``interval`` must then be None or a day). With times, they are the
-    bars' starts and rule; dates are ignored. ``time_zone`` "" means UTC.
+    bars' starts and rule: dates may be empty or one per bar and are not
+    used, and no interval means a day if dates were given and is an error if
+    not. ``time_zone`` "" means UTC.
     Errors are InvalidArgumentError naming the column and the bar's index.
     """
     name = time_zone or UTC
@@ -129,9 +131,14 @@ def inline_history(
         if len(factor_values):
             _check_inline(history.times, history.columns, history.factors)
         return history
-    if interval is None:
-        raise InvalidArgumentError("interval", "bars given by times alone need an interval")
     count = len(stamps)
+    given_dates = len(np.asarray(dates))
+    if given_dates not in (0, count):
+        raise InvalidArgumentError("dates", f"has {given_dates} values but times has {count} (or leave it empty)")
+    if interval is None:
+        if not given_dates:
+            raise InvalidArgumentError("interval", "bars given by times alone need an interval")
+        interval = Interval.ONE_DAY
     if count > max_bars:
         raise InvalidArgumentError("times", f"{count} bars is more than this server's limit of {max_bars}")
     values: dict[str, npt.NDArray[np.float64]] = {}
