@@ -33,6 +33,7 @@ from idc_server.core.bars import (
     History,
     Interval,
     check_bars,
+    check_factors,
     check_timed_bars,
     day_date,
     local_times,
@@ -127,10 +128,14 @@ def inline_history(
         count = len(frame)
         if len(factor_values) and len(factor_values) != count:
             raise InvalidArgumentError("adjustment_factors", f"has {len(factor_values)} values but dates has {count}")
-        history = History(frame, time_zone=name, factors=factor_values if len(factor_values) else None)
         if len(factor_values):
-            _check_inline(history.times, history.columns, history.factors)
-        return history
+            try:
+                check_factors(factor_values, count)
+            except BarsError as error:
+                raise InvalidArgumentError(
+                    error.issue.column, f"at index {error.issue.row}: {error.issue.reason}"
+                ) from None
+        return History(frame, time_zone=name, factors=factor_values if len(factor_values) else None)
     count = len(stamps)
     given_dates = len(np.asarray(dates))
     if given_dates not in (0, count):
