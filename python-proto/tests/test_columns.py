@@ -10,7 +10,7 @@ import pytest
 
 from idc_client.cli import _read_bars
 from idc_client.frames import bars_message
-from idc_common.columns import BAR_COLUMNS, COLUMN_ALIASES, canonical_column
+from idc_common.columns import BAR_COLUMNS, COLUMN_ALIASES, FACTOR_COLUMN, canonical_column
 from idc_server.core.data_files import read_data_file
 
 # Real rows of the bundled AAPL.csv (a Yahoo Finance download), in three spellings.
@@ -44,14 +44,21 @@ def client_bars(path: Path) -> pd.DataFrame:
 
 @pytest.mark.parametrize(
     ("name", "ours"),
-    [("Date", "date"), (" trade_date ", "date"), ("VOL", "volume"), ("Close", "close"), ("Adj Close", None)],
+    [
+        ("Date", "date"),
+        (" trade_date ", "date"),
+        ("VOL", "volume"),
+        ("Close", "close"),
+        ("Adj Close", None),
+        ("adj_factor", "factor"),
+    ],
 )
 def test_canonical_column_ignores_case_and_outer_spaces(name: str, ours: str | None) -> None:
     assert canonical_column(name) == ours
 
 
-def test_every_alias_names_a_date_or_bar_column() -> None:
-    assert set(COLUMN_ALIASES.values()) == {"date", *BAR_COLUMNS}
+def test_every_alias_names_a_date_bar_or_factor_column() -> None:
+    assert set(COLUMN_ALIASES.values()) == {"date", *BAR_COLUMNS, FACTOR_COLUMN}
     assert all(alias == alias.strip().lower() for alias in COLUMN_ALIASES)
 
 

@@ -31,7 +31,8 @@ from idc_server.config import ServerConfig
 from idc_server.server import RunningServer, start_server
 
 Code = grpc.StatusCode
-ALLOWED = frozenset({Code.OK, Code.INVALID_ARGUMENT, Code.NOT_FOUND, Code.RESOURCE_EXHAUSTED})
+# FAILED_PRECONDITION: an interval finer than a symbol is stored at, or an adjustment it cannot have (decision 0022).
+ALLOWED = frozenset({Code.OK, Code.INVALID_ARGUMENT, Code.NOT_FOUND, Code.RESOURCE_EXHAUSTED, Code.FAILED_PRECONDITION})
 CHART_ALLOWED = ALLOWED | {Code.DEADLINE_EXCEEDED}
 UNARY_TIMEOUT, CHART_TIMEOUT = 30.0, 30.0
 MAX_CHART_PIXELS = 320 * 320  # larger charts are filtered out, to keep the run short

@@ -199,3 +199,26 @@ def test_unknown_enum_values_name_the_field(stub: Any, field: str, name: str) ->
     request = indicator_pb2.GetMACDRequest(symbol="SPY", **fields)
     details = fails(stub.GetMACD, request, grpc.StatusCode.INVALID_ARGUMENT)
     assert details.startswith(f"{field}: unknown {name} value 99; expected one of ")
+
+
+def test_inline_times_with_dates_and_no_interval_are_daily(stub: Any) -> None:
+    days = [19793, 19794, 19795]  # 2024-03-11..13
+    bars = bars_pb2.Bars(
+        dates=days,
+        times=[epoch(f"2024-03-{day}T00:00", NEW_YORK) for day in (11, 12, 13)],
+        open=[1.0] * 3,
+        high=[2.0] * 3,
+        low=[0.5] * 3,
+        close=[1.5] * 3,
+        volume=[1.0] * 3,
+        time_zone="America/New_York",
+    )
+    request = indicator_pb2.GetMACDRequest(
+        inline_bars=bars, parameters=bars_pb2.MACDParameters(fast_period=1, slow_period=2, signal_period=1)
+    )
+    response = stub.GetMACD(request, timeout=10)
+    assert (list(response.bars.dates), response.bars.interval) == (days, bars_pb2.INTERVAL_1_DAY)
+    bars.dates.pop()
+    request.inline_bars.CopyFrom(bars)
+    details = fails(stub.GetMACD, request, grpc.StatusCode.INVALID_ARGUMENT)
+    assert details.startswith("inline_bars.dates: has 2 values but times has 3")

@@ -20,6 +20,7 @@ from idc_server.core.data import (
     bundled_data_dir,
     check_window,
     history_window,
+    inline_history,
     parse_bound,
     parse_date,
     window_positions,
@@ -422,3 +423,11 @@ def test_a_bad_symbols_table_is_logged_by_symbol_and_ignored(
         history = BarStore([tmp_path]).history("M")
     assert history.interval is Interval.ONE_DAY
     assert any(problem in record.getMessage() for record in caplog.records), [r.getMessage() for r in caplog.records]
+
+
+def test_inline_daily_bars_may_carry_factors() -> None:
+    columns = {name: [1.0, 1.0] for name in BAR_COLUMNS}
+    history = inline_history([18263, 18264], [], columns, [1.0, 2.0], interval=None, time_zone="", max_bars=10)
+    assert (history.interval, history.time_zone, history.factors is not None) == (Interval.ONE_DAY, "UTC", True)
+    with pytest.raises(InvalidArgumentError, match=r"at index 1: -2\.0 is not a finite number above 0"):
+        inline_history([18263, 18264], [], columns, [1.0, -2.0], interval=None, time_zone="", max_bars=10)

@@ -33,6 +33,7 @@ from idc_server.core.bars import (
     History,
     Interval,
     check_bars,
+    check_factors,
     check_timed_bars,
     day_date,
     local_times,
@@ -112,7 +113,9 @@ def inline_history(
 
     Without times, ``dates`` make daily bars as ``bars_from_columns`` does
     (``interval`` must then be None or a day). With times, they are the
-    bars' starts and rule; dates are ignored. ``time_zone`` "" means UTC.
+    bars' starts and rule: dates may be empty or one per bar and are not
+    used, and no interval means a day if dates were given and is an error if
+    not. ``time_zone`` "" means UTC.
     Errors are InvalidArgumentError naming the column and the bar's index.
     """
     name = time_zone or UTC
@@ -129,13 +132,22 @@ def inline_history(
         count = len(frame)
         if len(factor_values) and len(factor_values) != count:
             raise InvalidArgumentError("adjustment_factors", f"has {len(factor_values)} values but dates has {count}")
-        history = History(frame, time_zone=name, factors=factor_values if len(factor_values) else None)
         if len(factor_values):
-            _check_inline(history.times, history.columns, history.factors)
-        return history
-    if interval is None:
-        raise InvalidArgumentError("interval", "bars given by times alone need an interval")
+            try:
+                check_factors(factor_values, count)
+            except BarsError as error:
+                raise InvalidArgumentError(
+                    error.issue.column, f"at index {error.issue.row}: {error.issue.reason}"
+                ) from None
+        return History(frame, time_zone=name, factors=factor_values if len(factor_values) else None)
     count = len(stamps)
+    given_dates = len(np.asarray(dates))
+    if given_dates not in (0, count):
+        raise InvalidArgumentError("dates", f"has {given_dates} values but times has {count} (or leave it empty)")
+    if interval is None:
+        if not given_dates:
+            raise InvalidArgumentError("interval", "bars given by times alone need an interval")
+        interval = Interval.ONE_DAY
     if count > max_bars:
         raise InvalidArgumentError("times", f"{count} bars is more than this server's limit of {max_bars}")
     values: dict[str, npt.NDArray[np.float64]] = {}
