@@ -142,3 +142,20 @@ def test_an_unreachable_database_is_logged_without_its_password(caplog: pytest.L
         assert source.listing() == {}
     assert "postgresql://reader@127.0.0.1:1/market cannot be listed" in caplog.text
     assert "s3cret" not in caplog.text
+
+
+def test_a_symbol_inserted_by_sql_is_listed_and_the_listing_is_reused_until_then(database: str) -> None:
+    source = PostgresSource(database, clock=FakeClock())
+    try:
+        before = source.listing()
+        assert source.listing() is before  # idc_catalog unchanged: no new listing
+        with psycopg.connect(database, autocommit=True) as connection:
+            connection.execute("INSERT INTO idc_symbols (symbol, time_zone) VALUES ('NEWONE', 'Asia/Shanghai')")
+        after = source.listing()
+        assert set(after) - set(before) == {"NEWONE"}
+        assert after["NEWONE"].profile.time_zone == "Asia/Shanghai"
+        with psycopg.connect(database, autocommit=True) as connection:
+            connection.execute("DELETE FROM idc_symbols WHERE symbol = 'NEWONE'")
+        assert "NEWONE" not in source.listing()
+    finally:
+        source.close()
