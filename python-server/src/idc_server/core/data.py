@@ -255,7 +255,7 @@ class BarStore:
         found = self._content(name.upper())
         if found is None:
             self._listed_at = -float("inf")  # list again on the next lookup
-            raise NotFoundError("symbol", f"the data file of {shown(name)} was deleted")
+            raise NotFoundError("symbol", f"the data of {shown(name)} was deleted from its store")
         listed, content = found
         if content.history is None:
             raise FailedPreconditionError(
