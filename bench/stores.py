@@ -7,7 +7,7 @@ wheel (tools/postgres_server.py) and measures:
   of 5,000 in PostgreSQL, against the same window from a folder of files,
   steady state (the store's cache warm) and cold (each call a symbol not yet
   read, so the fetch is inside the call); and the ratio;
-- the loader's throughput (rows/s) on 200 files of daily bars;
+- the loader's throughput (rows/s) on 200 files of daily bars, and on one file of 60,000 1-minute bars;
 - a ListSymbols page of 1,000 over 10,000 PostgreSQL symbols, cold and warm;
 - a Parquet dataset of 10,000 partitions: listing, and reading one symbol;
 - resampling one year of 1-minute bars (about 60,000) to 5-minute bars.
@@ -35,6 +35,7 @@ from idc.v1 import indicator_service_pb2_grpc as indicator_grpc
 from idc_server.config import ServerConfig
 from idc_server.core.bars import History, Interval, parse_sessions
 from idc_server.core.resample import resample
+from idc_server.core.sources import SymbolProfile
 from idc_server.core.stores.dataset import DatasetSource
 from idc_server.core.stores.loader import load_files
 from idc_server.core.stores.postgres import PostgresSource, schema_sql
@@ -85,9 +86,19 @@ def fill_postgres(url: str, folder: Path) -> None:
         paths.append(path)
     report = load_files(url, paths)
     print(
-        f"loader: {report.rows} rows from {report.files} files in {report.seconds:.2f} s: "
+        f"loader, {len(paths)} files of {DAYS} daily bars: {report.rows} rows in {report.seconds:.2f} s: "
         f"{report.rows_per_second:,.0f} rows/s"
     )
+    minutes = folder / "M00000.csv"
+    stamps = pd.date_range("2024-01-02 09:30", periods=60_000, freq="min")
+    close = 100 + np.cumsum(np.random.default_rng(5).normal(0, 0.01, len(stamps)))
+    pd.DataFrame(
+        {"open": close, "high": close + 0.05, "low": close - 0.05, "close": close, "volume": 100.0}, index=stamps
+    ).to_csv(minutes, index_label="date")
+    one = load_files(url, [minutes], profile=SymbolProfile(interval=Interval.ONE_MINUTE))
+    print(f"loader, one file of {one.rows:,} 1-minute bars: {one.seconds:.2f} s: {one.rows_per_second:,.0f} rows/s")
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("DELETE FROM idc_symbols WHERE symbol = 'M00000'")
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute(
             "INSERT INTO idc_symbols (symbol) SELECT 'S' || lpad(n::text, 5, '0') FROM generate_series(200, %s) n",
