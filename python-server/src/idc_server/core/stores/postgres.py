@@ -237,6 +237,7 @@ class PostgresSource:
             for entry in entries:
                 if entry.content is None or entry.content.history is None:
                     entry.content = Content(None, f"the database cannot be read now: {type(error).__name__}")
+                    entry.token = None  # fetched again once the database answers
                 # else: the last good version is served until the database answers again
             return
         if changed:
