@@ -197,7 +197,10 @@ class PostgresStore:
                 cursor.executemany(
                     "INSERT INTO idc_bars (symbol, ts, open, high, low, close, volume) "
                     "VALUES (%s, %s::date::timestamp AT TIME ZONE 'UTC', %s, %s, %s, %s, %s)",
-                    [(symbol, day.date(), *(float(row[name]) for name in BAR_COLUMNS)) for day, row in bars.iterrows()],
+                    [
+                        (symbol, str(day)[:10], *(float(row[name]) for name in BAR_COLUMNS))
+                        for day, row in bars.iterrows()
+                    ],
                 )
 
     def set_value(self, symbol: str, day: str, column: str, value: float) -> None:

@@ -169,6 +169,12 @@ def credentials(config: ServerConfig) -> grpc.ServerCredentials | None:
     )
 
 
+def shown_symbols(symbols: list[str], limit: int = 20) -> str:
+    """The first ``limit`` symbols for the start-up line, and how many more (a database may hold 10,000)."""
+    more = f" and {len(symbols) - limit} more" if len(symbols) > limit else ""
+    return ", ".join(symbols[:limit]) + more
+
+
 def start_server(config: ServerConfig, reuse_port: bool = False) -> RunningServer:
     """Create, bind and start the server. Port 0 binds a free port."""
     analytics = build_analytics(config)
@@ -234,7 +240,7 @@ def start_server(config: ServerConfig, reuse_port: bool = False) -> RunningServe
         "on" if config.reflection else "off",
         f"on {config.metrics_host or config.host}:{config.metrics_port}" if config.metrics_port else "off",
         pool.pids() if pool else "off",
-        ", ".join(analytics.store.symbols()),
+        shown_symbols(analytics.store.symbols()),
         analytics.default_symbol,
     )
     return RunningServer(server, port, analytics, health_servicer, metrics, pool, interceptor, executor)

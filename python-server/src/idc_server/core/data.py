@@ -41,7 +41,13 @@ from idc_server.core.bars import (
     zone,
 )
 from idc_server.core.data_files import FolderSource
-from idc_server.core.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError, shown
+from idc_server.core.errors import (
+    FailedPreconditionError,
+    InvalidArgumentError,
+    NotFoundError,
+    UnavailableError,
+    shown,
+)
 from idc_server.core.sources import BarSource, Content, Listed, PriceAdjustment
 
 __all__ = [
@@ -261,18 +267,18 @@ class BarStore:
 
         NotFoundError if the symbol is unknown or its data was deleted;
         FailedPreconditionError naming the symbol, its file and the problem
-        if the data cannot be served.
+        if the data cannot be served; UnavailableError if its store cannot be
+        read now (a database down).
         """
         name = self.canonical(symbol)
         found = self._content(name.upper())
         if found is None:
             self._listed_at = -float("inf")  # list again on the next lookup
-            raise NotFoundError("symbol", f"the data file of {shown(name)} was deleted")
+            raise NotFoundError("symbol", f"the data of {shown(name)} was deleted from its store")
         listed, content = found
         if content.history is None:
-            raise FailedPreconditionError(
-                "symbol", f"{shown(name)} cannot be served: {listed.origin}: {content.problem}"
-            )
+            error = UnavailableError if content.unavailable else FailedPreconditionError
+            raise error("symbol", f"{shown(name)} cannot be served: {listed.origin}: {content.problem}")
         return content.history
 
     def summaries(self) -> list[SymbolSummary]:

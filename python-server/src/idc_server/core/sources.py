@@ -63,6 +63,7 @@ class Content:
     problem: str = ""  # where and why, e.g. "line 7, column Close: 'n/a' is not a number"
     warning_count: int = 0  # bars served although open or close lies outside [low, high]
     first_warning: str = ""  # where and why, for the first of them
+    unavailable: bool = False  # the problem is the store's (a database down), not the data's: retrying may succeed
 
 
 class BarSource(Protocol):

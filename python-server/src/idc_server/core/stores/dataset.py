@@ -26,7 +26,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from idc_server.core.data_files import SETTLE_NS, DataFileError, FolderSource, Table, read_table
+from idc_server.core.data_files import MANIFEST, SETTLE_NS, DataFileError, FolderSource, Table, read_table
 from idc_server.core.sources import DEFAULT_PROFILE, Content, Listed, SymbolProfile
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class _Partition:
 class DatasetSource:
     """The store kind of a Parquet dataset directory partitioned by symbol.
 
-    Listing reads folder names only (10,000 symbols list in about 15 ms).
+    Listing reads folder names only, and only when the folder changed.
     A symbol's files are stat'ed at most once every ``check_seconds`` (and
     hashed while younger than ``SETTLE_NS``, as coarse file times can hide a
     quick rewrite): when their names, sizes, inodes, times or bytes changed,
@@ -72,9 +72,24 @@ class DatasetSource:
         self._clock = clock
         self._manifest = FolderSource(root)  # reads symbols.toml, logging its problems once
         self._partitions: dict[str, _Partition] = {}  # by upper-cased symbol
+        self._listed: dict[str, Listed] = {}
+        self._stamp: tuple[int, ...] | None = None  # the folder's and the manifest's times when last listed
 
     def listing(self) -> dict[str, Listed]:
-        """The partitions now, by upper-cased symbol."""
+        """The partitions now, by upper-cased symbol.
+
+        The folder is listed again only when its own times or the manifest's
+        changed (adding or removing a partition folder changes them), or
+        while they are too young to trust (``SETTLE_NS``).
+        """
+        stamp = _stamp(self.root)
+        if stamp is not None and stamp == self._stamp and time.time_ns() - max(stamp[:2]) > SETTLE_NS:
+            return self._listed
+        self._listed = self._list()
+        self._stamp = stamp
+        return self._listed
+
+    def _list(self) -> dict[str, Listed]:
         declared = self._manifest._manifest()
         prefix = f"{PARTITION_KEY}="
         try:
@@ -121,6 +136,20 @@ class DatasetSource:
 
     def close(self) -> None:
         """Nothing is held open between calls."""
+
+
+def _stamp(root: Path) -> tuple[int, ...] | None:
+    """The dataset folder's mtime and ctime and its manifest's signature (0s if absent); None if unreadable."""
+    try:
+        folder = os.stat(root)
+    except OSError:
+        return None
+    try:
+        manifest = os.stat(root / MANIFEST)
+        declared: tuple[int, ...] = (manifest.st_ino, manifest.st_size, manifest.st_mtime_ns, manifest.st_ctime_ns)
+    except OSError:
+        declared = (0, 0, 0, 0)
+    return (folder.st_mtime_ns, folder.st_ctime_ns, *declared)
 
 
 def _signature(folder: Path) -> Signature | None:

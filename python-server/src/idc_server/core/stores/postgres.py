@@ -79,6 +79,7 @@ VERSIONS = (
     "WHERE s.symbol = ANY(%s)"
 )
 PREFETCH_BATCH = 1000  # symbols per round trip
+CATALOG = "SELECT version FROM idc_catalog"
 LISTING = "SELECT symbol, price_adjustment, time_zone, bar_interval, sessions FROM idc_symbols ORDER BY symbol"
 
 
@@ -161,16 +162,28 @@ class PostgresSource:
         self._connection: psycopg.Connection[tuple[object, ...]] | None = None
         self._symbols: dict[str, _Symbol] = {}  # by upper-cased symbol
         self._listed: dict[str, Listed] = {}
+        self._catalog: tuple[object, ...] | None = None  # idc_catalog's version when last listed
         self.described = _described(url)
 
     def listing(self) -> dict[str, Listed]:
-        """The symbols of ``idc_symbols`` now, by upper-cased symbol; the last listing if the database is down."""
+        """The symbols of ``idc_symbols`` now, by upper-cased symbol; the last listing if the database is down.
+
+        ``idc_symbols`` is read again only when ``idc_catalog.version`` changed
+        (its trigger bumps it on every change to the list of symbols).
+        """
         try:
             with self._cursor() as cursor:
+                try:
+                    catalog = cursor.execute(CATALOG).fetchone()
+                except psycopg.errors.UndefinedTable:  # tables made without schema.sql's catalog: list every time
+                    catalog = None
+                if catalog is not None and catalog == self._catalog:
+                    return self._listed
                 rows = cursor.execute(LISTING).fetchall()
         except psycopg.Error as error:
             log.warning("PostgreSQL store %s cannot be listed: %s", self.described, _first_line(error))
             return self._listed
+        self._catalog = catalog
         listed, symbols = {}, {}
         for symbol, adjustment, time_zone, interval, sessions in rows:
             key = str(symbol).upper()
@@ -223,7 +236,10 @@ class PostgresSource:
             log.warning("PostgreSQL store %s cannot be read: %s", self.described, _first_line(error))
             for entry in entries:
                 if entry.content is None or entry.content.history is None:
-                    entry.content = Content(None, f"the database cannot be read now: {type(error).__name__}")
+                    entry.content = Content(
+                        None, f"the database cannot be read now: {type(error).__name__}", unavailable=True
+                    )
+                    entry.token = None  # fetched again once the database answers
                 # else: the last good version is served until the database answers again
             return
         if changed:

@@ -60,3 +60,23 @@ CREATE OR REPLACE TRIGGER idc_bars_updated AFTER UPDATE ON idc_bars
     REFERENCING OLD TABLE AS old_bars NEW TABLE AS new_bars FOR EACH STATEMENT EXECUTE FUNCTION idc_bump_version();
 CREATE OR REPLACE TRIGGER idc_bars_deleted AFTER DELETE ON idc_bars
     REFERENCING OLD TABLE AS old_bars FOR EACH STATEMENT EXECUTE FUNCTION idc_bump_version();
+
+-- One row: bumped by every change to the list of symbols or to how they are read,
+-- so that the server lists idc_symbols again only then (a cheap query a second otherwise).
+CREATE TABLE IF NOT EXISTS idc_catalog (
+    single boolean PRIMARY KEY DEFAULT true CHECK (single),
+    version bigint NOT NULL DEFAULT 0
+);
+INSERT INTO idc_catalog DEFAULT VALUES ON CONFLICT DO NOTHING;
+
+CREATE OR REPLACE FUNCTION idc_bump_catalog() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE idc_catalog SET version = version + 1;
+    RETURN NULL;
+END
+$$;
+
+-- Not on UPDATE OF version: new bars bump a symbol's version, not the catalog's.
+CREATE OR REPLACE TRIGGER idc_symbols_changed
+    AFTER INSERT OR DELETE OR TRUNCATE OR UPDATE OF symbol, time_zone, bar_interval, sessions, price_adjustment
+    ON idc_symbols FOR EACH STATEMENT EXECUTE FUNCTION idc_bump_catalog();
