@@ -323,7 +323,7 @@ class Analytics:
         catalogue: Catalogue | None = None,
     ) -> None:
         self.store = store
-        self.catalogue = catalogue or default_catalogue()
+        self._catalogue = catalogue
         self.default_symbol = store.canonical(default_symbol)
         self.default_convention = default_convention
         self.render_cache: RenderCache[Image] = RenderCache(render_cache_bytes)
@@ -336,6 +336,14 @@ class Analytics:
         # Store histories resampled and adjusted, by (symbol, version, interval, adjustment): the last few served.
         self._derived: OrderedDict[tuple[str, str, Interval, Adjustment], Adjusted] = OrderedDict()
         self._derived_lock = threading.Lock()
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """The indicator catalogue requests name entries from (built on first use: a render worker never
+        needs it whole, it looks entries up as requests arrive)."""
+        if self._catalogue is None:
+            self._catalogue = default_catalogue()
+        return self._catalogue
 
     def select(
         self,
