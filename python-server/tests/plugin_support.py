@@ -42,3 +42,12 @@ TALIB_CLASH = indicator(
     outputs=(("value", "unitless"),),
     lookback=lambda: 0,
 )(lambda close: close)
+
+BAD_LOOKBACK = indicator(
+    name="broken.LOOKBACK",
+    group="Test",
+    description="Its lookback fails at the defaults.",
+    inputs=("close",),
+    outputs=(("value", "unitless"),),
+    lookback=lambda: 1 // 0,
+)(lambda close: close)

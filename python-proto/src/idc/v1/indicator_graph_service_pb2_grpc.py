@@ -104,7 +104,8 @@ class IndicatorGraphServiceServicer:
         - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
         the window holds no bars.
         - FAILED_PRECONDITION: the symbol's data file is invalid (see
-        IndicatorService.GetMACD).
+        IndicatorService.GetMACD), or a catalogue entry's own code failed (see
+        IndicatorService.ComputeIndicators).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -82,7 +82,8 @@ class IndicatorGraphServiceStub:
     - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
       the window holds no bars.
     - FAILED_PRECONDITION: the symbol's data file is invalid (see
-      IndicatorService.GetMACD).
+      IndicatorService.GetMACD), or a catalogue entry's own code failed (see
+      IndicatorService.ComputeIndicators).
     """
 
 @_typing.type_check_only
@@ -139,7 +140,8 @@ class IndicatorGraphServiceAsyncStub(IndicatorGraphServiceStub):
     - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
       the window holds no bars.
     - FAILED_PRECONDITION: the symbol's data file is invalid (see
-      IndicatorService.GetMACD).
+      IndicatorService.GetMACD), or a catalogue entry's own code failed (see
+      IndicatorService.ComputeIndicators).
     """
 
 class IndicatorGraphServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -205,7 +207,8 @@ class IndicatorGraphServiceServicer(metaclass=_abc_1.ABCMeta):
         - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
           the window holds no bars.
         - FAILED_PRECONDITION: the symbol's data file is invalid (see
-          IndicatorService.GetMACD).
+          IndicatorService.GetMACD), or a catalogue entry's own code failed (see
+          IndicatorService.ComputeIndicators).
         """
 
 def add_IndicatorGraphServiceServicer_to_server(servicer: IndicatorGraphServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

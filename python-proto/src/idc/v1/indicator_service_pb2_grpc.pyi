@@ -74,7 +74,10 @@ class IndicatorServiceStub:
       "indicators[2].rsi.period".
     - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
       the window holds no bars.
-    - FAILED_PRECONDITION: the symbol's data file is invalid, as for GetMACD.
+    - FAILED_PRECONDITION: the symbol's data file is invalid, as for GetMACD,
+      or a catalogue entry's own code failed on these bars (a plugin's
+      exception): the message names the entry, e.g. "indicators[0]:
+      indicator example.ZSCORE failed on these bars (ZeroDivisionError)".
     """
     ListSymbols: _grpc.UnaryUnaryMultiCallable[_indicator_service_pb2.ListSymbolsRequest, _indicator_service_pb2.ListSymbolsResponse]
     """ListSymbols is a unary RPC that lists the symbols in the server's data
@@ -170,7 +173,10 @@ class IndicatorServiceAsyncStub(IndicatorServiceStub):
       "indicators[2].rsi.period".
     - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
       the window holds no bars.
-    - FAILED_PRECONDITION: the symbol's data file is invalid, as for GetMACD.
+    - FAILED_PRECONDITION: the symbol's data file is invalid, as for GetMACD,
+      or a catalogue entry's own code failed on these bars (a plugin's
+      exception): the message names the entry, e.g. "indicators[0]:
+      indicator example.ZSCORE failed on these bars (ZeroDivisionError)".
     """
     ListSymbols: _aio.UnaryUnaryMultiCallable[_indicator_service_pb2.ListSymbolsRequest, _indicator_service_pb2.ListSymbolsResponse]  # type: ignore[assignment]
     """ListSymbols is a unary RPC that lists the symbols in the server's data
@@ -275,7 +281,10 @@ class IndicatorServiceServicer(metaclass=_abc_1.ABCMeta):
           "indicators[2].rsi.period".
         - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
           the window holds no bars.
-        - FAILED_PRECONDITION: the symbol's data file is invalid, as for GetMACD.
+        - FAILED_PRECONDITION: the symbol's data file is invalid, as for GetMACD,
+          or a catalogue entry's own code failed on these bars (a plugin's
+          exception): the message names the entry, e.g. "indicators[0]:
+          indicator example.ZSCORE failed on these bars (ZeroDivisionError)".
         """
 
     @_abc_1.abstractmethod

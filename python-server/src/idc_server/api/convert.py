@@ -4,6 +4,10 @@ Indicator parameters convert generically: a proto parameters message and the
 core dataclass of the same indicator share field names, zero means "the
 dataclass default", and enum values map by name (``STD_DEV_SAMPLE`` to
 ``StdDev.SAMPLE``). So a new indicator needs no code here.
+
+The generic spec (``IndicatorSpec.name`` / ``formula`` with ``params``)
+binds a catalogue entry (``spec_request``); ``entry_message`` renders an
+entry for ListIndicators (docs/decisions/0021-catalogue-api.md).
 """
 
 from __future__ import annotations
@@ -151,6 +155,7 @@ def macd_parameters(message: bars_pb2.MACDParameters) -> MACDParameters:
 
 Requested = IndicatorRequest | EntryRequest
 TYPED_MEMBERS = ", ".join(INDICATORS)
+FORMULA_LABEL = "formula"  # the default label of a formula spec, and so its entry's name: formula.formula
 
 
 def indicator_requests(specs: Sequence[indicators_pb2.IndicatorSpec], catalogue: Catalogue) -> list[Requested]:
@@ -207,15 +212,10 @@ def spec_request(path: str, spec: indicators_pb2.IndicatorSpec, catalogue: Catal
     return dataclasses.replace(request, label=label)
 
 
-FORMULA_LABEL = "formula"
-
-
 def generic_bound(spec: indicators_pb2.IndicatorSpec, catalogue: Catalogue) -> Bound:
     """The entry that ``name`` or ``formula`` selects, bound to ``params`` (errors: name, formula, params.<p>)."""
     raw = parameter_values(spec.params)
     if spec.formula:
-        if not isinstance(spec.formula, str):  # pragma: no cover - proto strings are str
-            raise InvalidArgumentError("formula", "must be text")
         entry = request_formula_entry(spec.formula, spec.label if LABEL.fullmatch(spec.label) else FORMULA_LABEL)
         return entry.bind(raw)
     return catalogue.bind(spec.name, raw)

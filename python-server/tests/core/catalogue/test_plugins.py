@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from idc_server.core.catalogue import CatalogueError, OutputKind, ParameterType
+from idc_server.core.catalogue import CatalogueError, OutputKind, ParameterType, server_catalogue
 from idc_server.core.catalogue.plugins import ENTRY_POINT_GROUP, indicator, load_plugins, parameter
 from idc_server.core.errors import InvalidArgumentError
 
@@ -102,3 +102,12 @@ def test_a_module_that_raises_on_import_is_named(tmp_path: Path, monkeypatch: py
         load_plugins(["exploding_plugin:ENTRIES"], entry_points=False)
     assert str(caught.value) == "plugin exploding_plugin:ENTRIES: RuntimeError: no licence"
     sys.modules.pop("exploding_plugin", None)
+
+
+def test_a_plugin_whose_defaults_fail_is_refused_at_start() -> None:
+    with pytest.raises(CatalogueError) as caught:
+        server_catalogue(("plugin_support:BAD_LOOKBACK",), entry_points=False)
+    assert str(caught.value) == (
+        "plugin plugin_support:BAD_LOOKBACK: broken.LOOKBACK: its defaults fail: ZeroDivisionError: "
+        "integer division or modulo by zero"
+    )

@@ -76,7 +76,8 @@ type IndicatorGraphServiceClient interface {
 	//   - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
 	//     the window holds no bars.
 	//   - FAILED_PRECONDITION: the symbol's data file is invalid (see
-	//     IndicatorService.GetMACD).
+	//     IndicatorService.GetMACD), or a catalogue entry's own code failed (see
+	//     IndicatorService.ComputeIndicators).
 	GetChart(ctx context.Context, in *GetChartRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[GetChartResponse], error)
 }
 
@@ -179,7 +180,8 @@ type IndicatorGraphServiceServer interface {
 	//   - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
 	//     the window holds no bars.
 	//   - FAILED_PRECONDITION: the symbol's data file is invalid (see
-	//     IndicatorService.GetMACD).
+	//     IndicatorService.GetMACD), or a catalogue entry's own code failed (see
+	//     IndicatorService.ComputeIndicators).
 	GetChart(*GetChartRequest, grpc.ServerStreamingServer[GetChartResponse]) error
 	mustEmbedUnimplementedIndicatorGraphServiceServer()
 }

@@ -71,7 +71,10 @@ type IndicatorServiceClient interface {
 	//     "indicators[2].rsi.period".
 	//   - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
 	//     the window holds no bars.
-	//   - FAILED_PRECONDITION: the symbol's data file is invalid, as for GetMACD.
+	//   - FAILED_PRECONDITION: the symbol's data file is invalid, as for GetMACD,
+	//     or a catalogue entry's own code failed on these bars (a plugin's
+	//     exception): the message names the entry, e.g. "indicators[0]:
+	//     indicator example.ZSCORE failed on these bars (ZeroDivisionError)".
 	ComputeIndicators(ctx context.Context, in *ComputeIndicatorsRequest, opts ...grpc.CallOption) (*ComputeIndicatorsResponse, error)
 	// ListSymbols is a unary RPC that lists the symbols in the server's data
 	// store (the bundled data plus the operator's --data-dir), with each one's
@@ -230,7 +233,10 @@ type IndicatorServiceServer interface {
 	//     "indicators[2].rsi.period".
 	//   - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
 	//     the window holds no bars.
-	//   - FAILED_PRECONDITION: the symbol's data file is invalid, as for GetMACD.
+	//   - FAILED_PRECONDITION: the symbol's data file is invalid, as for GetMACD,
+	//     or a catalogue entry's own code failed on these bars (a plugin's
+	//     exception): the message names the entry, e.g. "indicators[0]:
+	//     indicator example.ZSCORE failed on these bars (ZeroDivisionError)".
 	ComputeIndicators(context.Context, *ComputeIndicatorsRequest) (*ComputeIndicatorsResponse, error)
 	// ListSymbols is a unary RPC that lists the symbols in the server's data
 	// store (the bundled data plus the operator's --data-dir), with each one's

@@ -772,7 +772,8 @@ export const IndicatorGraphService: GenService<{
    * - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
    *   the window holds no bars.
    * - FAILED_PRECONDITION: the symbol's data file is invalid (see
-   *   IndicatorService.GetMACD).
+   *   IndicatorService.GetMACD), or a catalogue entry's own code failed (see
+   *   IndicatorService.ComputeIndicators).
    *
    * @generated from rpc idc.v1.IndicatorGraphService.GetChart
    */

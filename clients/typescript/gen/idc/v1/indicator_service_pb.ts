@@ -1049,7 +1049,10 @@ export const IndicatorService: GenService<{
    *   "indicators[2].rsi.period".
    * - NOT_FOUND: the symbol is unknown (or its data file was deleted), or
    *   the window holds no bars.
-   * - FAILED_PRECONDITION: the symbol's data file is invalid, as for GetMACD.
+   * - FAILED_PRECONDITION: the symbol's data file is invalid, as for GetMACD,
+   *   or a catalogue entry's own code failed on these bars (a plugin's
+   *   exception): the message names the entry, e.g. "indicators[0]:
+   *   indicator example.ZSCORE failed on these bars (ZeroDivisionError)".
    *
    * @generated from rpc idc.v1.IndicatorService.ComputeIndicators
    */

@@ -61,6 +61,13 @@ def server_catalogue(plugins: tuple[str, ...] = (), entry_points: bool = True) -
     for origin, entry in load_plugins(plugins, entry_points):
         try:
             catalogue.add(entry)
+            defaults = entry.bind({})
+            for convention in entry.conventions:  # ListIndicators shows these: they must work
+                defaults.lookback(convention)
         except CatalogueError as error:
             raise CatalogueError(f"plugin {origin}: {error}") from None
+        except Exception as error:  # an analyst's lookback or parameter rule may raise anything
+            raise CatalogueError(
+                f"plugin {origin}: {entry.name}: its defaults fail: {type(error).__name__}: {error}".splitlines()[0]
+            ) from None
     return catalogue
