@@ -42,7 +42,10 @@ import (
 // parallel, since each server takes seconds to start.
 
 // serverStartTimeout bounds how long a server may take to open its port.
-const serverStartTimeout = 2 * time.Minute
+// Each one builds its catalogue (every TA-Lib function, the formula files,
+// the plugins) and starts two render workers, and these tests start eight
+// at once: on the gate's loaded 2-core machine that took over 2 minutes.
+const serverStartTimeout = 5 * time.Minute
 
 func serverBin(t *testing.T) string {
 	t.Helper()
