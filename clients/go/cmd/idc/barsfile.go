@@ -95,7 +95,7 @@ func parseBarsCSV(r io.Reader) (*idcv1.Bars, error) {
 	}
 	b := &idcv1.Bars{}
 	values := [][]float64{nil, nil, nil, nil, nil}
-	for line := 2; ; line++ {
+	for {
 		record, err := cr.Read()
 		if err == io.EOF {
 			break
@@ -103,6 +103,7 @@ func parseBarsCSV(r io.Reader) (*idcv1.Bars, error) {
 		if err != nil {
 			return nil, err
 		}
+		line, _ := cr.FieldPos(0)
 		cell := func(i int) string {
 			if i < len(record) {
 				return strings.TrimSpace(record[i])
@@ -120,7 +121,8 @@ func parseBarsCSV(r io.Reader) (*idcv1.Bars, error) {
 			if text != "" {
 				// ParseFloat also takes hexadecimal and underscores, which
 				// Python's float() does not: refuse them alike.
-				if v, err = strconv.ParseFloat(text, 64); err != nil || strings.ContainsAny(text, "xX_") {
+				// Out of range is ±Inf, as in Python; the server rejects it.
+				if v, err = strconv.ParseFloat(text, 64); (err != nil && !errors.Is(err, strconv.ErrRange)) || strings.ContainsAny(text, "xX_") {
 					return nil, fmt.Errorf("line %d, column %s: '%s' is not a number", line, strings.TrimSpace(header[index[name]]), text)
 				}
 			}

@@ -350,7 +350,8 @@ def bars_message(frame: pd.DataFrame, *, interval: str | int | None = None) -> b
     ``frame`` is indexed by the session dates: a ``DatetimeIndex`` (a time of
     day is dropped; a time-zone aware index gives its local dates), a
     ``PeriodIndex``, or ``datetime.date`` objects or ``"YYYY-MM-DD"``
-    strings. It has the numeric columns ``open``, ``high``, ``low``,
+    strings; the zone of an aware index is sent as the exchange's time
+    zone. It has the numeric columns ``open``, ``high``, ``low``,
     ``close`` and ``volume``; other columns are ignored, so a frame from
     ``IdcClient.macd`` can be sent back as is. Missing values become NaN.
 
@@ -368,7 +369,11 @@ def bars_message(frame: pd.DataFrame, *, interval: str | int | None = None) -> b
     if interval is not None:
         return _timed_bars_message(frame, parse_interval(interval))
     days = _epoch_days(frame.index)
+    tz = frame.index.tz if isinstance(frame.index, pd.DatetimeIndex) else None
+    zone = _zone(_zone_name(tz), "bars index") if tz is not None else "UTC"
     return bars_pb2.Bars(
+        # The exchange's days are the index's local dates, in its zone (empty means UTC).
+        time_zone="" if zone == "UTC" else zone,
         dates=days.tolist(),
         open=_float_column(frame, "open"),
         high=_float_column(frame, "high"),
