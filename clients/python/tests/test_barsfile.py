@@ -33,6 +33,18 @@ CASES = {
         "trade_date,OPEN,high,low,close,vol\n20231228,1,2,0.5,1.5,10\n",
         bars_pb2.Bars(dates=[19719], open=[1], high=[2], low=[0.5], close=[1.5], volume=[10]),
     ),
+    "tushare adj_factor": (
+        "trade_date,open,high,low,close,vol,ADJ_FACTOR\n20231228,1,2,0.5,1.5,10,1\n20231229,0.5,1,0.25,0.75,20,2\n",
+        bars_pb2.Bars(
+            dates=[19719, 19720],
+            open=[1, 0.5],
+            high=[2, 1],
+            low=[0.5, 0.25],
+            close=[1.5, 0.75],
+            volume=[10, 20],
+            adjustment_factors=[1, 2],
+        ),
+    ),
     "first column as dates, US style with a time": (
         "when,open,high,low,close,volume\n11/5/2019 9:30,3080.8,3081.47,3080.3,3080.49,0\n",
         bars_pb2.Bars(dates=[18205], open=[3080.8], high=[3081.47], low=[3080.3], close=[3080.49], volume=[0]),
@@ -67,6 +79,7 @@ def test_an_empty_value_cell_is_nan_for_the_server_to_name() -> None:
         ("dt,date,open,high,low,close,volume\n", "columns dt and date both mean date"),
         ("date,open,high,low,close,volume\n2023-12-28,1,2,0.5,x,10\n", "line 2, column close: 'x' is not a number"),
         ("date,open,high,low,close,volume\n2023-12-28,1,2,0.5,1_0,10\n", "line 2, column close: '1_0' is not a number"),
+        ("date,open,high,low,close,volume,factor\n2023-12-28,1,2,0.5,1,10,n/a\n", "line 2, column factor: 'n/a'"),
         (
             "Date,Open,High,Low,Close,Volume\n2023-12-28,1,2,0.5,1,10\n\n28.12.2023,1,2,0.5,1,10\n",
             "line 4, column Date: '28.12.2023' is not a date",

@@ -25,6 +25,7 @@ var columnAliases = map[string]string{
 	"date": "date", "dt": "date", "datetime": "date", "time": "date", "trade_date": "date",
 	"open": "open", "high": "high", "low": "low", "close": "close",
 	"volume": "volume", "vol": "volume",
+	"factor": "factor", "adj_factor": "factor", "adjustment_factor": "factor", "adjustment_factors": "factor",
 }
 
 // barsFileColumns are the value columns a --bars file must have, in the
@@ -42,7 +43,9 @@ var barsFileDates = []string{
 // readBarsFile reads the daily bars of a --bars CSV file: a header, then
 // one bar a line. The dates are the column named for dates (Date, dt,
 // trade_date, ...) or else the first column; empty value cells are NaN,
-// which the server then rejects naming the bar.
+// which the server then rejects naming the bar. An optional factor column
+// (factor, adj_factor) is sent as the bars' adjustment factors, for
+// --adjust forward or backward.
 func readBarsFile(path string) (*idcv1.Bars, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -95,6 +98,8 @@ func parseBarsCSV(r io.Reader) (*idcv1.Bars, error) {
 	}
 	b := &idcv1.Bars{}
 	values := [][]float64{nil, nil, nil, nil, nil}
+	factorColumn, hasFactors := index["factor"]
+	var factors []float64
 	for {
 		record, err := cr.Read()
 		if err == io.EOF {
@@ -117,23 +122,40 @@ func parseBarsCSV(r io.Reader) (*idcv1.Bars, error) {
 		b.Dates = append(b.Dates, idc.EpochDay(day))
 		for k, name := range barsFileColumns {
 			text := cell(index[name])
-			v := math.NaN()
-			if text != "" {
-				// ParseFloat also takes hexadecimal and underscores, which
-				// Python's float() does not: refuse them alike.
-				// Out of range is ±Inf, as in Python; the server rejects it.
-				if v, err = strconv.ParseFloat(text, 64); (err != nil && !errors.Is(err, strconv.ErrRange)) || strings.ContainsAny(text, "xX_") {
-					return nil, fmt.Errorf("line %d, column %s: '%s' is not a number", line, strings.TrimSpace(header[index[name]]), text)
-				}
+			v, err := parseBarsNumber(text)
+			if err != nil {
+				return nil, fmt.Errorf("line %d, column %s: '%s' is not a number", line, strings.TrimSpace(header[index[name]]), text)
 			}
 			values[k] = append(values[k], v)
+		}
+		if hasFactors {
+			v, err := parseBarsNumber(cell(factorColumn))
+			if err != nil {
+				return nil, fmt.Errorf("line %d, column %s: '%s' is not a number", line, strings.TrimSpace(header[factorColumn]), cell(factorColumn))
+			}
+			factors = append(factors, v)
 		}
 	}
 	if len(b.Dates) == 0 {
 		return nil, errors.New("no bars after the header")
 	}
 	b.Open, b.High, b.Low, b.Close, b.Volume = values[0], values[1], values[2], values[3], values[4]
+	b.AdjustmentFactors = factors
 	return b, nil
+}
+
+// parseBarsNumber parses a value cell: empty is NaN, out of range ±Inf
+// (as in Python). ParseFloat also takes hexadecimal and underscores, which
+// Python's float() does not: they are refused alike.
+func parseBarsNumber(text string) (float64, error) {
+	if text == "" {
+		return math.NaN(), nil
+	}
+	v, err := strconv.ParseFloat(text, 64)
+	if (err != nil && !errors.Is(err, strconv.ErrRange)) || strings.ContainsAny(text, "xX_") {
+		return 0, errors.New("not a number")
+	}
+	return v, nil
 }
 
 // parseBarsDate parses a date cell in one of barsFileDates.

@@ -36,6 +36,13 @@ func TestParseBarsCSV(t *testing.T) {
 			&idcv1.Bars{Dates: []int32{19719}, Open: []float64{1}, High: []float64{2}, Low: []float64{0.5}, Close: []float64{1.5}, Volume: []float64{10}},
 		},
 		{
+			"tushare adj_factor", "trade_date,open,high,low,close,vol,ADJ_FACTOR\n20231228,1,2,0.5,1.5,10,1\n20231229,0.5,1,0.25,0.75,20,2\n",
+			&idcv1.Bars{
+				Dates: []int32{19719, 19720}, Open: []float64{1, 0.5}, High: []float64{2, 1}, Low: []float64{0.5, 0.25},
+				Close: []float64{1.5, 0.75}, Volume: []float64{10, 20}, AdjustmentFactors: []float64{1, 2},
+			},
+		},
+		{
 			"first column as dates, US style with a time", "when,open,high,low,close,volume\n11/5/2019 9:30,3080.8,3081.47,3080.3,3080.49,0\n",
 			&idcv1.Bars{Dates: []int32{18205}, Open: []float64{3080.8}, High: []float64{3081.47}, Low: []float64{3080.3}, Close: []float64{3080.49}, Volume: []float64{0}},
 		},

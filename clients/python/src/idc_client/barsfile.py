@@ -7,7 +7,10 @@ are dropped), so a Yahoo Finance download, a tushare export and a 通达信-styl
 ``symbol,dt,open,close,high,low,vol`` file all work. The dates are the
 column named for dates, else the first column, in one of ``DATE_FORMATS``; a
 time of day is dropped. An empty value cell is NaN, which the server then
-rejects naming the bar. The messages are Go's, word for word
+rejects naming the bar. An optional factor column (``factor``,
+``adj_factor``, as ``idc_common.columns`` names it) is sent as the bars'
+adjustment factors, for ``--adjust forward`` or ``backward``. The messages
+are Go's, word for word
 (``clients/tests/test_cli_parity.py`` checks it).
 """
 
@@ -39,6 +42,18 @@ DATE_FORMATS: tuple[str, ...] = (
 """The forms a date cell may take, tried in order (Go's ``barsFileDates``)."""
 
 _VALUE_COLUMNS = ("open", "high", "low", "close", "volume")
+# The factor column's spellings, for an idc_common that does not name them yet (Go's idc reads them too).
+_FACTOR_ALIASES = frozenset({"factor", "adj_factor", "adjustment_factor", "adjustment_factors"})
+
+
+def _our_column(name: str) -> str | None:
+    """Our name for a header cell: ``idc_common.columns``' one, or ``"factor"``."""
+    ours = canonical_column(name)
+    if ours is None and name.strip().lower() in _FACTOR_ALIASES:
+        return "factor"
+    return ours
+
+
 _EPOCH = datetime.date(1970, 1, 1)
 
 
@@ -96,7 +111,7 @@ def parse_bars_csv(text: str) -> bars_pb2.Bars:
         raise ValueError("the file is empty; want a header line and one bar a line")
     index: dict[str, int] = {}
     for position, name in enumerate(header):
-        ours = canonical_column(name)
+        ours = _our_column(name)
         if ours is None:
             continue
         if ours in index:
@@ -108,8 +123,10 @@ def parse_bars_csv(text: str) -> bars_pb2.Bars:
                 f"no {name} column; want date, open, high, low, close and volume (or dt, trade_date, vol), any case"
             )
     date_column = index.get("date", 0)
+    factor_column = index.get("factor")
     dates: list[int] = []
     values: list[list[float]] = [[] for _ in _VALUE_COLUMNS]
+    factors: list[float] = []
     for record in rows:
         if not record:
             continue  # a blank line, which Go's encoding/csv skips too
@@ -123,14 +140,27 @@ def parse_bars_csv(text: str) -> bars_pb2.Bars:
         except ValueError as error:
             raise ValueError(f"line {line}, column {header[date_column].strip()}: {error}") from None
         dates.append((day - _EPOCH).days)
-        for column, name in zip(values, _VALUE_COLUMNS, strict=True):
-            text_value = cell(index[name])
+        positions = [index[name] for name in _VALUE_COLUMNS]
+        columns = list(values)
+        if factor_column is not None:
+            positions.append(factor_column)
+            columns.append(factors)
+        for column, position in zip(columns, positions, strict=True):
+            text_value = cell(position)
             try:
                 column.append(_number(text_value))
             except ValueError:
                 raise ValueError(
-                    f"line {line}, column {header[index[name]].strip()}: '{text_value}' is not a number"
+                    f"line {line}, column {header[position].strip()}: '{text_value}' is not a number"
                 ) from None
     if not dates:
         raise ValueError("no bars after the header")
-    return bars_pb2.Bars(dates=dates, open=values[0], high=values[1], low=values[2], close=values[3], volume=values[4])
+    return bars_pb2.Bars(
+        dates=dates,
+        open=values[0],
+        high=values[1],
+        low=values[2],
+        close=values[3],
+        volume=values[4],
+        adjustment_factors=factors,
+    )
