@@ -192,7 +192,7 @@ def inline_bars(draw: st.DrawFn) -> bars_pb2.Bars:
     plausible = draw(st.booleans())
     closes = draw(st.lists(PRICES if plausible else ODD_FLOATS, min_size=count, max_size=count))
     spreads = draw(st.lists(st.floats(0, 50), min_size=count, max_size=count))
-    columns = {
+    columns: dict[str, Any] = {
         "open": closes,
         "high": [close + spread for close, spread in zip(closes, spreads, strict=True)],
         "low": [close - spread for close, spread in zip(closes, spreads, strict=True)],

@@ -1,4 +1,4 @@
-"""The column names a daily-bars file may use, for every reader of such files.
+"""The column names a bars file may use, for every reader of such files.
 
 The server's ``--data-dir`` reader and the client's ``idc-client --bars``
 reader both match a file's header through ``COLUMN_ALIASES``, so a file that
@@ -12,6 +12,9 @@ from collections.abc import Mapping
 
 # The bar columns, in the order the API sends them.
 BAR_COLUMNS = ("open", "high", "low", "close", "volume")
+
+# The optional column of cumulative adjustment factors (Bars.adjustment_factors).
+FACTOR_COLUMN = "factor"
 
 # Lower-cased source column names that mean one of ours; any column order.
 # Extra columns (``Adj Close``, ``symbol``) mean nothing and are dropped.
@@ -27,6 +30,10 @@ COLUMN_ALIASES: Mapping[str, str] = {
     "close": "close",
     "volume": "volume",
     "vol": "volume",
+    "factor": FACTOR_COLUMN,
+    "adj_factor": FACTOR_COLUMN,  # tushare
+    "adjustment_factor": FACTOR_COLUMN,
+    "adjustment_factors": FACTOR_COLUMN,
 }
 
 

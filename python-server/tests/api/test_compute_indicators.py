@@ -57,7 +57,9 @@ def test_list_symbols_gives_ranges_and_counts(stub: Any) -> None:
     assert response.default_symbol == "SPY"
     assert [(s.symbol, s.first_date, s.last_date, s.bar_count) for s in response.symbols] == [
         ("000001.SH", "2010-01-04", "2026-06-16", 3993),
+        ("000001.SH-1MIN", "2020-07-01", "2020-07-15", 2640),
         ("AAPL", "2004-08-19", "2018-01-19", 3379),
+        ("SPX-1MIN", "2019-11-05", "2019-11-08", 1563),
         ("SPY", "1993-01-29", "2026-03-27", 8347),
     ]
 

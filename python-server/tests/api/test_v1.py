@@ -223,7 +223,7 @@ def test_bad_input_gets_its_status_and_names_the_field(
 def near_the_largest_double(changes: dict[str, dict[int, float]]) -> bars_pb2.Bars:
     """Forty plausible bars (enough for MACD 12/26/9) with some values replaced, by column and index."""
     columns = {"open": 10.0, "high": 11.0, "low": 9.0, "close": 10.5, "volume": 100.0}
-    values = {name: [value] * 40 for name, value in columns.items()}
+    values: dict[str, Any] = {name: [value] * 40 for name, value in columns.items()}
     for name, replaced in changes.items():
         for index, value in replaced.items():
             values[name][index] = value

@@ -18,6 +18,7 @@ from idc_server.core.analytics import (
     first_valid,
     macd_chart_request,
 )
+from idc_server.core.bars import Interval
 from idc_server.core.data import BarStore, bundled_data_dir
 from idc_server.core.errors import InvalidArgumentError, NotFoundError
 from idc_server.core.indicators import (
@@ -175,6 +176,24 @@ def test_indicator_cache_can_be_turned_off_and_skips_inline_bars(analytics: Anal
 def test_chart_titles_name_the_series_window_and_convention_without_gaps(analytics: Analytics) -> None:
     # A chart of just volume once read "SPY  2024-03-12 – 2024-03-22    TALIB".
     selection = analytics.select("SPY", date(2024, 3, 12), date(2024, 3, 22))
-    assert chart_title(selection, TALIB) == "SPY · 2024-03-12 – 2024-03-22 · TA-Lib"
+    assert chart_title(selection, TALIB) == "SPY · 2024-03-12 – 2024-03-22 · split- and dividend-adjusted · TA-Lib"
     inline = analytics.select(None, None, None, inline=analytics.store.bars("AAPL").iloc[:5])
     assert chart_title(inline, TDX) == "inline bars · 2004-08-19 – 2004-08-25 · TDX"
+
+
+def test_resampled_histories_are_kept_per_interval_and_follow_a_changed_file(tmp_path: Path) -> None:
+    lines = ["date,open,high,low,close,volume"] + [f"2024-01-{day:02d},1,2,0.5,{day},10" for day in range(1, 29)]
+    (tmp_path / "X.csv").write_text("\n".join(lines) + "\n")
+    analytics = Analytics(BarStore([tmp_path], relist_seconds=0), "X", TALIB)
+    weekly = analytics.select("X", None, None, interval=Interval.ONE_WEEK)
+    assert analytics.select("X", None, None, interval=Interval.ONE_WEEK).data is weekly.data
+    monthly = analytics.select("X", None, None, interval=Interval.ONE_MONTH)
+    assert len({weekly.version, monthly.version, analytics.select("X", None, None).version}) == 3
+    # 2024-01-01 was a Monday: weeks end on the 7th, 14th, 21st and 28th.
+    assert weekly.columns()["close"].tolist() == [7.0, 14.0, 21.0, 28.0]
+    sma = IndicatorRequest("sma", INDICATORS["sma"], SMAParameters(2))
+    assert analytics.indicator(weekly, sma, TALIB)[0].values.tolist() == [10.5, 17.5, 24.5]
+    (tmp_path / "X.csv").write_text("\n".join(lines).replace(",28,10", ",56,10") + "\n")
+    changed = analytics.select("X", None, None, interval=Interval.ONE_WEEK)
+    assert changed.columns()["close"].tolist() == [7.0, 14.0, 21.0, 56.0]
+    assert analytics.indicator(changed, sma, TALIB)[0].values.tolist() == [10.5, 17.5, 38.5]

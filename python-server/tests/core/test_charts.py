@@ -10,6 +10,7 @@ import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from matplotlib.testing.compare import compare_images
 from PIL import Image
 
 from idc_server.core import charts
+from idc_server.core.analytics import Analytics, chart_title
+from idc_server.core.bars import Interval
 from idc_server.core.charts import (
     BOLL,
     EMA,
@@ -287,6 +290,21 @@ def intraday_sessions() -> Reference:
     return bars, title, overlays, panels, RenderOptions(1000, 700, scheme=ColorScheme.CN)
 
 
+def sse_minutes() -> Reference:
+    """Two days of the bundled SSE 1-minute bars, selected as the server does: no lunch or night gap."""
+    analytics = Analytics(BarStore([bundled_data_dir()]), "SPY", Convention.TDX)
+    selection = analytics.select("000001.SH-1MIN", date(2020, 7, 1), date(2020, 7, 2), interval=Interval.ONE_MINUTE)
+    history, window, tdx = selection.history, selection.window, Convention.TDX
+    overlays = [Overlay(SMA, "SMA(30)", outputs(history, "sma", SMAParameters(30), window, tdx))]
+    panels = [
+        Panel(VOLUME, "Volume", {}, tdx),
+        Panel(MACD, "MACD(12, 26, 9)", outputs(history, "macd", MACDParameters(), window, tdx), tdx),
+    ]
+    title = chart_title(selection, tdx)
+    assert title == "000001.SH-1MIN · 1 minute · 2020-07-01 09:30 – 2020-07-02 14:59 · TDX"
+    return selection.bars, title, overlays, panels, RenderOptions(1000, 700, scheme=ColorScheme.CN)
+
+
 def spy_half_year(theme: Theme, scheme: ColorScheme) -> Callable[[], Reference]:
     def reference() -> Reference:
         history, window = symbol_window("SPY", "2023-07-01", "2023-12-29")
@@ -303,6 +321,7 @@ REFERENCES: dict[str, Callable[[], Reference]] = {
     "long_spy_33_years": long_spy,
     "cn_tdx_sse_2024h2": cn_tdx,
     "intraday_3_sessions": intraday_sessions,
+    "sse_1min_2020_07_01_02": sse_minutes,
 }
 
 

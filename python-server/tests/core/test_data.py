@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +13,14 @@ from idc_server.core.data import (
     BAR_COLUMNS,
     BarStore,
     History,
+    Interval,
     PriceAdjustment,
     SymbolState,
     bars_from_columns,
     bundled_data_dir,
+    check_window,
+    history_window,
+    parse_bound,
     parse_date,
     window_positions,
 )
@@ -59,7 +63,7 @@ def test_spy_columns_are_mapped_by_name_not_position(store: BarStore) -> None:
 def test_symbols_match_case_insensitively(store: BarStore) -> None:
     assert store.canonical("spy") == "SPY"
     assert store.canonical("000001.sh") == "000001.SH"
-    assert store.symbols() == ["000001.SH", "AAPL", "SPY"]
+    assert store.symbols() == ["000001.SH", "000001.SH-1MIN", "AAPL", "SPX-1MIN", "SPY"]
 
 
 @pytest.mark.parametrize("symbol", ["NOPE", "../../etc/passwd", "../data/SPY", "SPY.csv", ""])
@@ -73,7 +77,7 @@ def test_user_folder_adds_and_overrides_symbols(tmp_path: Path) -> None:
     (tmp_path / "spy.csv").write_text("Date,Open,High,Low,Close,Volume\n2020-01-02,1,2,0.5,1.5,10\n")
     (tmp_path / "MINE.csv").write_text("date,open,high,low,close,vol\n2020-01-02,1,2,0.5,1.5,10\n")
     store = BarStore([bundled_data_dir(), tmp_path])
-    assert store.symbols() == ["000001.SH", "AAPL", "MINE", "spy"]
+    assert store.symbols() == ["000001.SH", "000001.SH-1MIN", "AAPL", "MINE", "SPX-1MIN", "spy"]
     assert len(store.bars("SPY")) == 1
 
 
@@ -133,7 +137,7 @@ def test_reads_parquet_with_dates_in_the_index(tmp_path: Path, store: BarStore) 
 
 def test_summaries_give_each_symbols_range_and_count(store: BarStore) -> None:
     summaries = {summary.symbol: summary for summary in store.summaries()}
-    assert list(summaries) == ["000001.SH", "AAPL", "SPY"]
+    assert list(summaries) == ["000001.SH", "000001.SH-1MIN", "AAPL", "SPX-1MIN", "SPY"]
     assert summaries["SPY"].first == date(1993, 1, 29)
     assert summaries["SPY"].last == date(2026, 3, 27)
     assert summaries["SPY"].bar_count == 8347
@@ -291,7 +295,7 @@ def test_the_folder_is_listed_again_at_most_once_per_interval(tmp_path: Path) ->
 
 def test_the_bundled_files_have_no_inconsistent_rows(store: BarStore) -> None:
     # SPY has 37 rows outside [low, high] by float noise (at most 1.4e-14) and no real ones.
-    assert [summary.warning_count for summary in store.summaries()] == [0, 0, 0]
+    assert [summary.warning_count for summary in store.summaries()] == [0] * 5
 
 
 def test_readers_see_whole_versions_while_the_file_is_rewritten(tmp_path: Path) -> None:
@@ -324,3 +328,97 @@ def test_readers_see_whole_versions_while_the_file_is_rewritten(tmp_path: Path) 
         assert len(history.frame) == len(history.days) == len(closes)
     writer.join()
     assert store.history("X").columns["close"].tolist() == [2.0] * 4
+
+
+def sse_minutes(store: BarStore) -> History:
+    return store.history("000001.SH-1MIN")
+
+
+def wall_clock(history: History, window: slice) -> list[str]:
+    return [f"{stamp:%Y-%m-%d %H:%M}" for stamp in history.frame.index[window]]
+
+
+def test_date_time_windows_are_inclusive_at_both_ends(store: BarStore) -> None:
+    history = sse_minutes(store)
+    window = history_window(history, parse_bound("s", "2020-07-01T11:28"), parse_bound("e", "2020-07-01T13:01:00"))
+    assert wall_clock(history, window) == [
+        "2020-07-01 11:28",
+        "2020-07-01 11:29",
+        "2020-07-01 13:00",
+        "2020-07-01 13:01",
+    ]
+
+
+def test_an_end_day_holds_every_bar_of_that_trading_day(store: BarStore) -> None:
+    history = sse_minutes(store)
+    window = history_window(history, date(2020, 7, 2), date(2020, 7, 2))
+    assert window.stop - window.start == 240
+    assert wall_clock(history, window)[::239] == ["2020-07-02 09:30", "2020-07-02 14:59"]
+
+
+def test_an_empty_time_window_names_the_data_range(store: BarStore) -> None:
+    with pytest.raises(NotFoundError, match="data covers 2020-07-01T09:30 to 2020-07-15T14:59"):
+        history_window(sse_minutes(store), parse_bound("s", "2020-07-01T11:31"), parse_bound("e", "2020-07-01T12:59"))
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ("2020-07-01", date(2020, 7, 1)),
+        ("2020-07-01T09:30", datetime(2020, 7, 1, 9, 30)),
+        ("2020-07-01T09:30:15", datetime(2020, 7, 1, 9, 30, 15)),
+        ("", None),
+    ],
+)
+def test_window_bounds_are_days_or_wall_clock_times(text: str, parsed: date | None) -> None:
+    assert parse_bound("start_date", text) == parsed
+
+
+@pytest.mark.parametrize("text", ["2020-07-01 09:30", "2020-07-01T9:30", "2020-07-01T09:30Z", "2020-07-01T24:00"])
+def test_malformed_window_bounds_name_the_field(text: str) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        parse_bound("start_date", text)
+    assert caught.value.field == "start_date"
+
+
+def test_an_end_time_before_the_start_time_is_refused() -> None:
+    with pytest.raises(InvalidArgumentError, match="end time 2020-07-01 09:00:00 is before start time 2020-07-01"):
+        check_window(datetime(2020, 7, 1, 10, 0), datetime(2020, 7, 1, 9, 0))
+    check_window(date(2020, 7, 1), datetime(2020, 7, 1, 9, 0))  # the start day's 00:00 is before 09:00
+
+
+def test_symbols_toml_declares_interval_zone_and_sessions(tmp_path: Path) -> None:
+    (tmp_path / "M.csv").write_text("dt,open,high,low,close,vol\n2020-07-01 09:31,1,2,0.5,1.5,10\n")
+    manifest = '[M]\ninterval = "1min"\ntime_zone = "Asia/Shanghai"\nsessions = ["09:30-11:30"]\nbar_time = "end"\n'
+    (tmp_path / "symbols.toml").write_text(manifest)
+    store = BarStore([tmp_path], relist_seconds=0)
+    history = store.history("M")
+    assert (history.interval, history.time_zone, [str(s) for s in history.sessions]) == (
+        Interval.ONE_MINUTE,
+        "Asia/Shanghai",
+        ["09:30-11:30"],
+    )
+    assert [f"{stamp:%H:%M}" for stamp in history.frame.index] == ["09:30"]
+    (tmp_path / "symbols.toml").write_text(manifest.replace('bar_time = "end"\n', ""))
+    assert [f"{stamp:%H:%M}" for stamp in store.history("M").frame.index] == ["09:31"]  # a changed table reads again
+
+
+@pytest.mark.parametrize(
+    ("table", "problem"),
+    [
+        ('interval = "2min"', "[M] interval = '2min'; expected one of"),
+        ('time_zone = "Mars/Olympus"', "[M] 'Mars/Olympus' is not an IANA time zone"),
+        ('sessions = ["15:00-09:30"]', "[M] session '15:00-09:30' must open before it closes"),
+        ('bar_time = "end"', "[M] bar_time = 'end' is for intraday intervals only"),
+        ('colour = "red"', "[M] has unknown keys ['colour']"),
+    ],
+)
+def test_a_bad_symbols_table_is_logged_by_symbol_and_ignored(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, table: str, problem: str
+) -> None:
+    (tmp_path / "M.csv").write_text("date,open,high,low,close,volume\n2020-01-02,1,2,0.5,1.5,10\n")
+    (tmp_path / "symbols.toml").write_text(f"[M]\n{table}\n")
+    with caplog.at_level(logging.WARNING):
+        history = BarStore([tmp_path]).history("M")
+    assert history.interval is Interval.ONE_DAY
+    assert any(problem in record.getMessage() for record in caplog.records), [r.getMessage() for r in caplog.records]

@@ -11,7 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from idc_server.core.bars import ALL_DAY, Interval
 from idc_server.core.data_files import DataFileError, read_data_file
+from idc_server.core.sources import BarTime, SymbolProfile
 
 
 def test_reads_czsc_style_file_with_times_and_vol(tmp_path: Path) -> None:
@@ -156,3 +158,49 @@ def test_any_damage_to_a_file_is_served_or_refused_with_a_reason(suffix: str, da
     values = bars.frame.to_numpy()
     assert np.isfinite(values).all()
     assert (bars.frame["high"] >= bars.frame["low"]).all()
+
+
+SHANGHAI_MINUTES = SymbolProfile(Interval.ONE_MINUTE, "Asia/Shanghai", ALL_DAY, BarTime.END)
+NEW_YORK_MINUTES = SymbolProfile(Interval.ONE_MINUTE, "America/New_York")
+
+
+def test_intraday_end_times_become_starts_in_the_declared_zone() -> None:
+    data = b"dt,open,high,low,close,vol\n2020-07-01 09:31:00,1,2,0.5,1.5,10\n2020-07-01 13:01:00,1,2,0.5,1.5,10\n"
+    history = read_data_file(".csv", data, SHANGHAI_MINUTES, "v").history
+    # 09:30 and 13:00 in Shanghai (UTC+8) are 01:30Z and 05:00Z of 2020-07-01, day 18444.
+    assert history.times.tolist() == [18444 * 86_400 + 5_400, 18444 * 86_400 + 18_000]
+    assert [f"{stamp:%H:%M}" for stamp in history.frame.index] == ["09:30", "13:00"]
+    assert (history.interval, history.time_zone, history.version) == (Interval.ONE_MINUTE, "Asia/Shanghai", "v")
+
+
+def test_intraday_times_with_offsets_keep_their_instant() -> None:
+    data = (
+        b"date,open,high,low,close,volume\n2019-11-05T09:30:00-05:00,1,2,0.5,1.5,0\n2019-11-05T14:31:00Z,1,2,0.5,1,0\n"
+    )
+    history = read_data_file(".csv", data, NEW_YORK_MINUTES).history
+    assert history.times.tolist() == [18205 * 86_400 + 52_200, 18205 * 86_400 + 52_260]  # 14:30Z and 14:31Z
+
+
+def test_intraday_times_a_clock_change_repeats_are_refused_by_line() -> None:
+    # New York went back from 02:00 to 01:00 on 2019-11-03: 01:00-01:59 happened twice.
+    data = b"date,open,high,low,close,volume\n2019-11-03 00:59,1,2,0.5,1.5,0\n2019-11-03 01:30,1,2,0.5,1.5,0\n"
+    with pytest.raises(
+        DataFileError, match=r"line 3, column date: '2019-11-03 01:30' is not a time in America/New_York"
+    ):
+        read_data_file(".csv", data, NEW_YORK_MINUTES)
+
+
+def test_intraday_times_must_increase() -> None:
+    data = b"date,open,high,low,close,volume\n2019-11-05 09:31,1,2,0.5,1.5,0\n2019-11-05 09:31,1,2,0.5,1.5,0\n"
+    with pytest.raises(DataFileError, match=r"line 3, column date: 2019-11-05T14:31:00Z follows 2019-11-05T14:31:00Z"):
+        read_data_file(".csv", data, NEW_YORK_MINUTES)
+
+
+def test_a_factor_column_is_read_and_checked() -> None:
+    good = b"date,open,high,low,close,volume,adj_factor\n2024-01-02,1,2,0.5,1.5,10,1\n2024-01-03,1,2,0.5,1.5,10,2.5\n"
+    history = read_data_file(".csv", good).history
+    assert history.factors is not None
+    assert history.factors.tolist() == [1.0, 2.5]
+    bad = good.replace(b",2.5\n", b",0\n")
+    with pytest.raises(DataFileError, match=r"line 3, column adj_factor: 0.0 is not a finite number above 0"):
+        read_data_file(".csv", bad)

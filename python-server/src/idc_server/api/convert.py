@@ -24,6 +24,7 @@ from idc.v1 import bars_pb2, indicator_service_pb2, indicators_pb2
 from idc.v1 import indicator_graph_service_pb2 as graph_pb2
 from idc_server.api import packed
 from idc_server.core import charts, limits
+from idc_server.core.adjustments import Adjustment
 from idc_server.core.analytics import (
     DEFAULT_PANELS,
     Analytics,
@@ -33,7 +34,8 @@ from idc_server.core.analytics import (
     MACDResult,
     Selection,
 )
-from idc_server.core.data import BAR_COLUMNS, SymbolSummary, bars_from_columns, parse_date
+from idc_server.core.bars import Interval
+from idc_server.core.data import BAR_COLUMNS, SymbolSummary, inline_history, parse_bound, parse_date
 from idc_server.core.errors import InvalidArgumentError, field_prefix, shown
 from idc_server.core.indicators import INDICATORS, Convention, MACDParameters
 
@@ -56,18 +58,73 @@ class SelectionRequest(Protocol):
     def WhichOneof(self, oneof_group: typing.Literal["source"]) -> str | None: ...
 
 
+# Proto Interval values by core member: the enums are declared apart, so the mapping is written once here.
+INTERVALS: Mapping[Interval, bars_pb2.Interval.ValueType] = {
+    Interval.ONE_MINUTE: bars_pb2.INTERVAL_1_MINUTE,
+    Interval.FIVE_MINUTES: bars_pb2.INTERVAL_5_MINUTES,
+    Interval.FIFTEEN_MINUTES: bars_pb2.INTERVAL_15_MINUTES,
+    Interval.THIRTY_MINUTES: bars_pb2.INTERVAL_30_MINUTES,
+    Interval.ONE_HOUR: bars_pb2.INTERVAL_1_HOUR,
+    Interval.ONE_DAY: bars_pb2.INTERVAL_1_DAY,
+    Interval.ONE_WEEK: bars_pb2.INTERVAL_1_WEEK,
+    Interval.ONE_MONTH: bars_pb2.INTERVAL_1_MONTH,
+}
+_INTERVALS_BY_NUMBER = {number: member for member, number in INTERVALS.items()}
+
+
+def interval(message: Message, field: str = "interval") -> Interval | None:
+    """A message's Interval field; None when unspecified; INVALID_ARGUMENT naming it for an unknown value."""
+    number = getattr(message, field)
+    if number == 0:
+        return None
+    member = _INTERVALS_BY_NUMBER.get(number)
+    if member is None:
+        known = ", ".join(bars_pb2.Interval.Name(value) for value in INTERVALS.values())
+        raise InvalidArgumentError(field, f"unknown Interval value {number}; expected one of {known}")
+    return member
+
+
+def interval_message(value: Interval) -> bars_pb2.Interval.ValueType:
+    """The proto Interval of a core one."""
+    return INTERVALS[value]
+
+
+def adjustment_message(value: Adjustment) -> bars_pb2.Adjustment.ValueType:
+    """The proto Adjustment of a core one."""
+    return bars_pb2.Adjustment.Value(f"ADJUSTMENT_{value.name}")
+
+
 def selection(analytics: Analytics, request: SelectionRequest, max_bars: int) -> Selection:
-    """Validate a request's bar selection (symbol or inline bars, and dates)."""
-    start = parse_date("start_date", request.start_date)
-    end = parse_date("end_date", request.end_date)
+    """Validate a request's bar selection (symbol or inline bars, window, interval and adjustment)."""
+    message = cast(Message, request)
+    fields = message.DESCRIPTOR.fields_by_name
+    # GetMACDGraph stays daily: its window is days only, as before.
+    parse = parse_bound if "interval" in fields else parse_date
+    start = parse("start_date", request.start_date)
+    end = parse("end_date", request.end_date)
+    wanted = interval(message) if "interval" in fields else None
+    adjustment = enum_field(Adjustment, message, "adjustment") if "adjustment" in fields else None
     inline = None
     if request.WhichOneof("source") == "inline_bars":
         bars = request.inline_bars
         with field_prefix("inline_bars"):
-            inline = bars_from_columns(
-                bars.dates, {name: getattr(bars, name) for name in BAR_COLUMNS}, max_bars=max_bars
+            inline = inline_history(
+                bars.dates,
+                bars.times,
+                {name: getattr(bars, name) for name in BAR_COLUMNS},
+                bars.adjustment_factors,
+                interval=interval(bars),
+                time_zone=bars.time_zone,
+                max_bars=max_bars,
             )
-    return analytics.select(request.symbol, start, end, inline)
+    return analytics.select(request.symbol, start, end, inline, interval=wanted, adjustment=adjustment)
+
+
+def fill_bars(bars: bars_pb2.Bars, selection: Selection) -> None:
+    """A response's Bars: the window's dates, times, columns, interval and time zone."""
+    packed.append_columns(bars, {"dates": selection.days, "times": selection.times, **selection.columns()})
+    bars.interval = interval_message(selection.interval)
+    bars.time_zone = selection.time_zone
 
 
 E = TypeVar("E", bound=enum.Enum)
@@ -230,8 +287,8 @@ def macd_response(result: MACDResult) -> indicator_service_pb2.GetMACDResponse:
         convention=convention_message(result.convention),
         first_valid_index=result.first_valid_index,
     )
-    selection = result.selection
-    packed.append_columns(response.bars, {"dates": selection.days, **selection.columns()})
+    fill_bars(response.bars, result.selection)
+    response.adjustment = adjustment_message(result.selection.adjustment)
     start = result.first_valid_index
     packed.append_columns(response, {name: values[start:] for name, values in result.outputs.items()})
     return response
@@ -240,9 +297,15 @@ def macd_response(result: MACDResult) -> indicator_service_pb2.GetMACDResponse:
 def indicators_response(frame: IndicatorFrame) -> indicator_service_pb2.ComputeIndicatorsResponse:
     """A ComputeIndicators response from the core's frame."""
     response = indicator_service_pb2.ComputeIndicatorsResponse(
-        symbol=frame.symbol, convention=convention_message(frame.convention)
+        symbol=frame.symbol,
+        convention=convention_message(frame.convention),
+        interval=interval_message(frame.interval),
+        time_zone=frame.time_zone,
+        adjustment=adjustment_message(frame.adjustment),
     )
     packed.append_columns(response, {"dates": frame.days})
+    if frame.times is not None:
+        packed.append_columns(response, {"times": frame.times})
     for result in frame.series:
         series = response.series.add(name=result.name, first_valid_index=result.first_valid_index)
         packed.append_columns(series, {"values": result.values})
@@ -250,7 +313,7 @@ def indicators_response(frame: IndicatorFrame) -> indicator_service_pb2.ComputeI
 
 
 def symbol_info(summary: SymbolSummary) -> indicator_service_pb2.SymbolInfo:
-    """A ListSymbols entry: the symbol's range, state, warnings and price adjustment."""
+    """A ListSymbols entry: the symbol's range, state, warnings, price adjustment, intervals and time zone."""
     adjustment = summary.price_adjustment
     return indicator_service_pb2.SymbolInfo(
         symbol=summary.symbol,
@@ -264,4 +327,8 @@ def symbol_info(summary: SymbolSummary) -> indicator_service_pb2.SymbolInfo:
         price_adjustment=indicator_service_pb2.PriceAdjustment.Value(f"PRICE_ADJUSTMENT_{adjustment.name}")
         if adjustment
         else indicator_service_pb2.PRICE_ADJUSTMENT_UNSPECIFIED,
+        interval=interval_message(summary.interval),
+        intervals=[interval_message(value) for value in summary.interval.servable()],
+        adjustments=[adjustment_message(value) for value in summary.adjustments],
+        time_zone=summary.time_zone,
     )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import numpy as np
@@ -14,12 +14,16 @@ import numpy.typing as npt
 import pandas as pd
 
 from idc_server.core import charts, limits
-from idc_server.core.data import BAR_COLUMNS, BarStore, History, SymbolSummary, check_window, window_positions
-from idc_server.core.errors import field_prefix
+from idc_server.core.adjustments import Adjusted, Adjustment, adjust
+from idc_server.core.bars import Interval
+from idc_server.core.data import BAR_COLUMNS, BarStore, Bound, History, SymbolSummary, check_window, history_window
+from idc_server.core.errors import FailedPreconditionError, field_prefix, shown
 from idc_server.core.indicators import INDICATORS, Convention, Indicator, MACDParameters
 from idc_server.core.render_cache import RenderAbandonedError, RenderCache
+from idc_server.core.resample import resample
 
 INLINE_NAME = "inline bars"  # chart title for bars a client sent
+DERIVED_HISTORIES = 32  # resampled or adjusted store histories kept, the most recently used
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,8 +35,10 @@ class Selection:
     """
 
     symbol: str  # canonical store symbol; "" for inline bars
-    data: History
+    data: History  # at the interval and adjustment served
     window: slice  # positions into history
+    adjustment: Adjustment = Adjustment.AS_STORED  # the adjustment applied
+    basis: str = ""  # what the prices are, for a chart's title, e.g. "split-adjusted"; "" when nothing needs saying
 
     @property
     def history(self) -> pd.DataFrame:
@@ -53,6 +59,21 @@ class Selection:
     def days(self) -> npt.NDArray[np.int32]:
         """The window's dates, in days since 1970-01-01."""
         return self.data.days[self.window]
+
+    @property
+    def times(self) -> npt.NDArray[np.int64]:
+        """The window's bar starts, in seconds since the epoch (UTC)."""
+        return self.data.times[self.window]
+
+    @property
+    def interval(self) -> Interval:
+        """The interval served."""
+        return self.data.interval
+
+    @property
+    def time_zone(self) -> str:
+        """The IANA name of the exchange's zone."""
+        return self.data.time_zone
 
     def columns(self) -> dict[str, npt.NDArray[np.float64]]:
         """The window's bars as NumPy columns, ``open`` to ``volume``."""
@@ -119,6 +140,10 @@ class IndicatorFrame:
     convention: Convention
     days: npt.NDArray[np.int32]  # days since 1970-01-01
     series: list[SeriesResult]
+    times: npt.NDArray[np.int64] | None = None  # bar starts, seconds since the epoch (UTC)
+    interval: Interval = Interval.ONE_DAY
+    time_zone: str = ""
+    adjustment: Adjustment = Adjustment.AS_STORED
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,13 +199,20 @@ CONVENTION_NAMES: Mapping[Convention, str] = {Convention.TALIB: "TA-Lib", Conven
 
 
 def chart_title(selection: Selection, convention: Convention) -> str:
-    """A chart's title: what is drawn, over which window, under which convention (the legends name the rest).
+    """A chart's title: what is drawn, at which interval, over which window, on which prices, under which convention.
 
-    e.g. "SPY · 2023-07-03 – 2023-12-29 · TA-Lib"; intraday windows show times.
+    e.g. "SPY · 2023-07-03 – 2023-12-29 · split- and dividend-adjusted ·
+    TA-Lib"; the interval is named unless daily, intraday windows show
+    times, and the price basis is left out when there is nothing to adjust.
     """
-    return " · ".join(
-        (selection.name, charts.span_text(pd.DatetimeIndex(selection.bars.index)), CONVENTION_NAMES[convention])
-    )
+    parts = [selection.name]
+    if selection.interval is not Interval.ONE_DAY:
+        parts.append(selection.interval.value)
+    parts.append(charts.span_text(pd.DatetimeIndex(selection.bars.index)))
+    if selection.basis:
+        parts.append(selection.basis)
+    parts.append(CONVENTION_NAMES[convention])
+    return " · ".join(parts)
 
 
 def first_valid(values: npt.NDArray[np.float64]) -> int:
@@ -213,26 +245,61 @@ class Analytics:
         # server's pool of worker processes running the same ``_render``.
         self.renderer: Renderer = self._render
         self.chart_budget = limits.ChartBudget()
+        # Store histories resampled and adjusted, by (symbol, version, interval, adjustment): the last few served.
+        self._derived: OrderedDict[tuple[str, str, Interval, Adjustment], Adjusted] = OrderedDict()
+        self._derived_lock = threading.Lock()
 
     def select(
         self,
         symbol: str | None,
-        start: date | None,
-        end: date | None,
-        inline: pd.DataFrame | None = None,
+        start: Bound | None,
+        end: Bound | None,
+        inline: pd.DataFrame | History | None = None,
+        *,
+        interval: Interval | None = None,
+        adjustment: Adjustment | None = None,
     ) -> Selection:
-        """The bars to work on: ``inline`` bars if given, else a store symbol.
+        """The bars to work on: ``inline`` bars if given, else a store symbol, at ``interval`` and ``adjustment``.
 
-        An empty or None symbol means the default symbol. Raises NotFoundError
-        for an unknown symbol or an empty window.
+        An empty or None symbol means the default symbol; ``interval`` None
+        means a day and ``adjustment`` None as stored. The history is
+        adjusted, then resampled, then cut to the window (``history_window``).
+        Raises NotFoundError for an unknown symbol or an empty window, and
+        FailedPreconditionError for an interval finer than the stored one or
+        an adjustment the series cannot have.
         """
         check_window(start, end)
+        interval = interval or Interval.ONE_DAY
+        adjustment = adjustment or Adjustment.AS_STORED
         if inline is not None:
-            name, history = "", History(inline)
+            base = inline if isinstance(inline, History) else History(inline)
+            name, stored, shown_name = "", None, INLINE_NAME
         else:
             name = self.store.canonical(symbol) if symbol else self.default_symbol
-            history = self.store.history(name)
-        return Selection(name, history, window_positions(history.days, start, end))
+            base, stored, shown_name = self.store.history(name), self.store.price_adjustment(name), shown(name)
+        if interval not in base.interval.servable():
+            raise FailedPreconditionError(
+                "interval", f"{shown_name} is stored at {base.interval.value}; it cannot be served at {interval.value}"
+            )
+        key = (name, base.version, interval, adjustment)
+        derived = self._derived_history(key) if name else None
+        if derived is None:
+            adjusted = adjust(base, adjustment, stored, shown_name)
+            derived = Adjusted(resample(adjusted.history, interval), adjusted.applied, adjusted.basis)
+            if name and derived.history is not base:  # the stored history itself needs no second reference
+                with self._derived_lock:
+                    self._derived[key] = derived
+                    while len(self._derived) > DERIVED_HISTORIES:
+                        self._derived.popitem(last=False)
+        history = derived.history
+        return Selection(name, history, history_window(history, start, end), derived.applied, derived.basis)
+
+    def _derived_history(self, key: tuple[str, str, Interval, Adjustment]) -> Adjusted | None:
+        with self._derived_lock:
+            derived = self._derived.get(key)
+            if derived is not None:
+                self._derived.move_to_end(key)
+            return derived
 
     def convention(self, requested: Convention | None) -> Convention:
         """The convention to use: the requested one, or the server's default."""
@@ -251,7 +318,16 @@ class Analytics:
 
     def frame(self, selection: Selection, convention: Convention, series: list[SeriesResult]) -> IndicatorFrame:
         """Series from ``indicator`` calls, gathered into one frame over the window's dates."""
-        return IndicatorFrame(selection.symbol, convention, selection.days, series)
+        return IndicatorFrame(
+            selection.symbol,
+            convention,
+            selection.days,
+            series,
+            selection.times,
+            selection.interval,
+            selection.time_zone,
+            selection.adjustment,
+        )
 
     def macd(self, selection: Selection, parameters: MACDParameters, convention: Convention) -> MACDResult:
         """MACD over the selection's history, for the bars of its window."""

@@ -1,8 +1,9 @@
-"""Daily OHLCV bars: the store of data files, a client's own bars, and date windows.
+"""OHLCV bars: the store of data files, a client's own bars, and windows of days or date-times.
 
 A *bars frame* is a ``pandas.DataFrame`` indexed by a tz-naive
-``DatetimeIndex`` named ``date`` (one row per trading day, strictly
-increasing), with float64 columns ``open, high, low, close, volume``.
+``DatetimeIndex`` named ``date`` (strictly increasing: trading days, or the
+exchange's wall-clock bar starts for intraday bars), with float64 columns
+``open, high, low, close, volume``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
 
@@ -22,7 +23,22 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from idc_server.core.bars import BAR_COLUMNS, COLUMN_ALIASES, EPOCH, BarsError, History, check_bars, day_date
+from idc_server.core.adjustments import Adjustment, available
+from idc_server.core.bars import (
+    BAR_COLUMNS,
+    COLUMN_ALIASES,
+    EPOCH,
+    UTC,
+    BarsError,
+    History,
+    Interval,
+    check_bars,
+    check_timed_bars,
+    day_date,
+    local_times,
+    times_of_days,
+    zone,
+)
 from idc_server.core.data_files import FolderSource
 from idc_server.core.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError, shown
 from idc_server.core.sources import BarSource, Content, Listed, PriceAdjustment
@@ -32,6 +48,7 @@ __all__ = [
     "COLUMN_ALIASES",
     "BarStore",
     "History",
+    "Interval",
     "PriceAdjustment",
     "SymbolSummary",
     "bars_from_columns",
@@ -77,6 +94,74 @@ def bars_from_columns(
     return pd.DataFrame(values, index=index)
 
 
+def inline_history(
+    dates: npt.ArrayLike,
+    times: npt.ArrayLike,
+    columns: Mapping[str, npt.ArrayLike],
+    factors: npt.ArrayLike,
+    *,
+    interval: Interval | None,
+    time_zone: str,
+    max_bars: int,
+) -> History:
+    """Validate a client's bars (Bars: dates or times or both, optional factors) and make them a History.
+
+    Without times, ``dates`` make daily bars as ``bars_from_columns`` does
+    (``interval`` must then be None or a day). With times, they are the
+    bars' starts and rule; dates are ignored. ``time_zone`` "" means UTC.
+    Errors are InvalidArgumentError naming the column and the bar's index.
+    """
+    name = time_zone or UTC
+    try:
+        zone(name)
+    except ValueError as error:
+        raise InvalidArgumentError("time_zone", str(error)) from None
+    stamps = np.asarray(times, dtype="int64")
+    factor_values = np.asarray(factors, dtype="float64")
+    if len(stamps) == 0:
+        if interval not in (None, Interval.ONE_DAY):
+            raise InvalidArgumentError("times", f"bars at {interval.value} need times; dates alone are daily bars")
+        frame = bars_from_columns(dates, columns, max_bars=max_bars)
+        count = len(frame)
+        if len(factor_values) and len(factor_values) != count:
+            raise InvalidArgumentError("adjustment_factors", f"has {len(factor_values)} values but dates has {count}")
+        history = History(frame, time_zone=name, factors=factor_values if len(factor_values) else None)
+        if len(factor_values):
+            _check_inline(history.times, history.columns, history.factors)
+        return history
+    if interval is None:
+        raise InvalidArgumentError("interval", "bars given by times alone need an interval")
+    count = len(stamps)
+    if count > max_bars:
+        raise InvalidArgumentError("times", f"{count} bars is more than this server's limit of {max_bars}")
+    values: dict[str, npt.NDArray[np.float64]] = {}
+    for column in BAR_COLUMNS:
+        values[column] = np.asarray(columns[column], dtype="float64")
+        if len(values[column]) != count:
+            raise InvalidArgumentError(column, f"has {len(values[column])} values but times has {count}")
+    _check_inline(stamps, values, factor_values if len(factor_values) else None)
+    return History.from_columns(
+        stamps,
+        values,
+        interval=interval,
+        time_zone=name,
+        factors=factor_values if len(factor_values) else None,
+        version=None,
+    )
+
+
+def _check_inline(
+    times: npt.NDArray[np.int64],
+    columns: Mapping[str, npt.NDArray[np.float64]],
+    factors: npt.NDArray[np.float64] | None,
+) -> None:
+    try:
+        check_timed_bars(times, columns, factors)
+    except BarsError as error:
+        issue = error.issue
+        raise InvalidArgumentError(issue.column, f"at index {issue.row}: {issue.reason}") from None
+
+
 class SymbolState(enum.Enum):
     """Whether a symbol's data can be served."""
 
@@ -97,6 +182,9 @@ class SymbolSummary:
     warning_count: int = 0  # bars served although open or close lies outside [low, high]
     first_warning: str = ""
     price_adjustment: PriceAdjustment | None = None  # None: not declared
+    interval: Interval = Interval.ONE_DAY  # the stored interval
+    time_zone: str = UTC
+    adjustments: tuple[Adjustment, ...] = (Adjustment.AS_STORED,)  # what a request may choose
 
 
 class BarStore:
@@ -140,6 +228,10 @@ class BarStore:
             known = ", ".join(self.symbols())
             raise NotFoundError("symbol", f"unknown symbol {shown(symbol)}; known: {known}") from None
 
+    def price_adjustment(self, symbol: str) -> PriceAdjustment | None:
+        """How ``symbol``'s stored prices are adjusted, as declared (None: not declared); NotFoundError if unknown."""
+        return self._listed[self.canonical(symbol).upper()][1].adjustment
+
     def bars(self, symbol: str) -> pd.DataFrame:
         """The whole history of ``symbol`` as a bars frame (shared: do not mutate)."""
         return self.history(symbol).frame
@@ -172,9 +264,19 @@ class BarStore:
                 continue  # deleted since the listing
             listed, content = found
             history = content.history
+            profile = listed.profile
             if history is None:
                 problem = f"{listed.origin}: {content.problem}"
-                summary = SymbolSummary(name, None, None, 0, SymbolState.INVALID, problem)
+                summary = SymbolSummary(
+                    name,
+                    None,
+                    None,
+                    0,
+                    SymbolState.INVALID,
+                    problem,
+                    interval=profile.interval,
+                    time_zone=profile.time_zone,
+                )
             else:
                 summary = SymbolSummary(
                     name,
@@ -183,6 +285,9 @@ class BarStore:
                     len(history.days),
                     warning_count=content.warning_count,
                     first_warning=f"{listed.origin}: {content.first_warning}" if content.first_warning else "",
+                    interval=history.interval,
+                    time_zone=history.time_zone,
+                    adjustments=available(history.factors is not None, listed.adjustment),
                 )
             summaries.append(dataclasses.replace(summary, price_adjustment=listed.adjustment))
         return summaries
@@ -214,6 +319,10 @@ class BarStore:
 
 
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+ISO_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?")
+
+# A window bound: a day, or a wall-clock time in the exchange's zone (tz-naive).
+Bound = date | datetime
 
 
 def parse_date(field: str, text: str) -> date | None:
@@ -228,10 +337,32 @@ def parse_date(field: str, text: str) -> date | None:
         raise InvalidArgumentError(field, f"{shown(text)} is not a calendar date in YYYY-MM-DD form") from None
 
 
-def check_window(start: date | None, end: date | None, *, end_field: str = "end_date") -> None:
+def parse_bound(field: str, text: str) -> Bound | None:
+    """A window bound: "YYYY-MM-DD", or "YYYY-MM-DDTHH:MM[:SS]" in the exchange's zone; empty means None."""
+    if not text or ISO_DATE.fullmatch(text):
+        return parse_date(field, text)
+    try:
+        if not ISO_TIME.fullmatch(text):
+            raise ValueError(text)
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidArgumentError(
+            field, f"{shown(text)} is neither a date (YYYY-MM-DD) nor a time (YYYY-MM-DDTHH:MM or YYYY-MM-DDTHH:MM:SS)"
+        ) from None
+
+
+def _instant(bound: Bound, *, end: bool) -> datetime:
+    """A bound as a wall-clock time for comparing bounds: a day's start, or for an end, its last moment."""
+    if isinstance(bound, datetime):
+        return bound
+    return datetime.combine(bound, datetime.max.time() if end else datetime.min.time())
+
+
+def check_window(start: Bound | None, end: Bound | None, *, end_field: str = "end_date") -> None:
     """InvalidArgumentError if ``end`` is before ``start``."""
-    if start is not None and end is not None and end < start:
-        raise InvalidArgumentError(end_field, f"end date {end} is before start date {start}")
+    if start is not None and end is not None and _instant(end, end=True) < _instant(start, end=False):
+        what = "time" if isinstance(end, datetime) or isinstance(start, datetime) else "date"
+        raise InvalidArgumentError(end_field, f"end {what} {end} is before start {what} {start}")
 
 
 def window_positions(days: npt.NDArray[np.int32], start: date | None, end: date | None) -> slice:
@@ -249,6 +380,50 @@ def window_positions(days: npt.NDArray[np.int32], start: date | None, end: date 
             f"no bars between {start or 'the start'} and {end or 'the end'}; data covers {first} to {last}",
         )
     return slice(lo, hi)
+
+
+def history_window(history: History, start: Bound | None, end: Bound | None) -> slice:
+    """The positions of ``history``'s bars in the window, as GetMACDRequest.start_date/end_date define it.
+
+    A start day means its 00:00 in the exchange's zone and a start time that
+    time: bars whose time (their start) is at or after it. An end day means
+    every bar whose trading day (``History.days``) is at or before it, an end
+    time every bar whose time is at or before it. NotFoundError when the
+    window holds no bars.
+    """
+    check_window(start, end)
+    times, days = history.times, history.days
+    lo, hi = 0, len(times)
+    if start is not None:
+        first = _utc_seconds(start, history.time_zone)
+        lo = int(np.searchsorted(times, first, side="left"))
+    if isinstance(end, datetime):
+        hi = int(np.searchsorted(times, _utc_seconds(end, history.time_zone), side="right"))
+    elif end is not None:
+        hi = int(np.searchsorted(days, epoch_day(end), side="right"))
+    if lo >= hi:
+        if len(times) and history.interval.intraday:
+            stamps = local_times(history.times[[0, -1]], history.time_zone)
+            first_bar, last_bar = (f"{stamp:%Y-%m-%dT%H:%M}" for stamp in stamps)
+        else:
+            first_bar, last_bar = (str(day_date(days[0])), str(day_date(days[-1]))) if len(days) else ("-", "-")
+        raise NotFoundError(
+            "start_date",
+            f"no bars between {start or 'the start'} and {end or 'the end'}; data covers {first_bar} to {last_bar}",
+        )
+    return slice(lo, hi)
+
+
+def _utc_seconds(bound: Bound, time_zone: str) -> int:
+    """A start day's 00:00 or a wall-clock time in ``time_zone``, as seconds since the epoch.
+
+    A time a clock change skips counts as the first time after it; one it
+    repeats, as the earlier.
+    """
+    if not isinstance(bound, datetime):
+        return int(times_of_days(np.array([epoch_day(bound)]), time_zone)[0])
+    stamp = pd.Timestamp(bound).tz_localize(zone(time_zone), ambiguous=True, nonexistent="shift_forward")
+    return int(stamp.timestamp())
 
 
 def epoch_day(day: date) -> int:

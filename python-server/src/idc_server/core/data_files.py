@@ -1,4 +1,4 @@
-"""Data files: one symbol's daily bars in a CSV or Parquet file, read and checked; a folder of them as a store.
+"""Data files: one symbol's bars in a CSV or Parquet file, read and checked; a folder of them as a store.
 
 A file is read from its bytes (so that what is checked is what was hashed),
 its columns are matched by name through ``COLUMN_ALIASES``, and its bars are
@@ -21,15 +21,32 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from pandas.tseries.api import guess_datetime_format
 
-from idc_server.core.bars import BAR_COLUMNS, COLUMN_ALIASES, DATES, BarsError, History, check_bars
+from idc_server.core.bars import (
+    BAR_COLUMNS,
+    COLUMN_ALIASES,
+    DATES,
+    FACTOR_COLUMN,
+    FACTORS,
+    TIMES,
+    BarsError,
+    History,
+    Interval,
+    check_bars,
+    check_factors,
+    check_timed_bars,
+    parse_sessions,
+    times_of_days,
+    zone,
+)
 from idc_server.core.errors import shown
-from idc_server.core.sources import Content, Listed, PriceAdjustment
+from idc_server.core.sources import DEFAULT_PROFILE, BarTime, Content, Listed, PriceAdjustment, SymbolProfile
 
 log = logging.getLogger(__name__)
 
@@ -122,20 +139,30 @@ _NAN_SPELLINGS = frozenset(cell.lower() for cell in ("+nan", *_NAN_CELLS))
 class FileBars:
     """A data file's bars, and the rows served although inconsistent (see ``check_bars``)."""
 
-    frame: pd.DataFrame
+    history: History
     warning_count: int
     first_warning: str  # where and why, e.g. "line 1808, column Open: 209.42 is below low 209.85"; "" if none
 
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The bars frame (see ``History.frame``)."""
+        return self.history.frame
 
-def read_data_file(suffix: str, data: bytes) -> FileBars:
+
+def read_data_file(
+    suffix: str, data: bytes, profile: SymbolProfile = DEFAULT_PROFILE, version: str | None = None
+) -> FileBars:
     """The bars of a file's bytes, checked; DataFileError if they cannot be served.
 
-    The bars frame is indexed by a ``DatetimeIndex`` named ``date`` with float64
-    columns ``BAR_COLUMNS``. Columns are matched case-insensitively through
-    ``COLUMN_ALIASES``, in any order; extra columns (``Adj Close``,
-    ``symbol``) are ignored. A Parquet file may keep its dates in its index,
-    named or not. A date's time of day and UTC offset are dropped: the bar's
-    day is the calendar day written in the file.
+    Columns are matched case-insensitively through ``COLUMN_ALIASES``, in
+    any order; extra columns (``Adj Close``, ``symbol``) are ignored, and a
+    ``factor`` column (or ``adj_factor``) gives adjustment factors. A Parquet
+    file may keep its dates in its index, named or not. For daily, weekly
+    and monthly bars a date's time of day and UTC offset are dropped: the
+    bar's day is the calendar day written in the file. For intraday bars
+    (``profile.interval``) a time is read in ``profile.time_zone`` unless it
+    carries a UTC offset, and a file of bar end times (``profile.bar_time``)
+    has its times moved back by one interval to the bars' starts.
     """
     table = FILE_FORMATS[suffix.lower()].read(data)
     frame = table.frame
@@ -161,20 +188,74 @@ def read_data_file(suffix: str, data: bytes) -> FileBars:
         raise DataFileError(f"no {' or '.join(missing)} column; the columns are {found}")
     if len(frame) == 0:
         raise DataFileError("no bars: the file has column names but no rows")
+    sources[TIMES] = sources[DATES]
+    if FACTOR_COLUMN in sources:
+        sources[FACTORS] = sources.pop(FACTOR_COLUMN)
 
     def where(row: int, column: str) -> str:
         return f"{table.row_word} {table.number(row)}, column {sources[column]}"
 
-    days = _days(raw_dates, lambda row: where(row, DATES))
     columns = {name: _numbers(frame[sources[name]], functools.partial(where, column=name)) for name in BAR_COLUMNS}
+    factors = None
+    if FACTORS in sources:
+        factors = _numbers(frame[sources[FACTORS]], functools.partial(where, column=FACTORS))
+    interval = profile.interval
     try:
-        check = check_bars(days, columns)
+        if interval.intraday:
+            times = _times(raw_dates, lambda row: where(row, TIMES), profile)
+            check = check_timed_bars(times, columns, factors)
+            days = None
+        else:
+            days = _days(raw_dates, lambda row: where(row, DATES))
+            check = check_bars(days, columns)
+            if factors is not None:
+                check_factors(factors, len(days))
+            times = times_of_days(days, profile.time_zone)
     except BarsError as error:
         raise DataFileError(f"{where(error.issue.row, error.issue.column)}: {error.issue.reason}") from None
-    index = pd.DatetimeIndex(days.astype("datetime64[D]").astype("datetime64[us]"), name="date")
+    history = History.from_columns(
+        times,
+        columns,
+        interval=interval,
+        time_zone=profile.time_zone,
+        factors=factors,
+        version=version,
+        days=days,
+        sessions=profile.sessions,
+    )
     warning = check.first_warning
     first_warning = f"{where(warning.row, warning.column)}: {warning.reason}" if warning else ""
-    return FileBars(pd.DataFrame(columns, index=index), check.warning_count, first_warning)
+    return FileBars(history, check.warning_count, first_warning)
+
+
+def _times(values: pd.Series, where: Callable[[int], str], profile: SymbolProfile) -> npt.NDArray[np.int64]:
+    """Intraday bar times as seconds since the epoch (UTC), each bar's start; DataFileError names the first bad one."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(values.dtype):
+        parsed = pd.Series(pd.DatetimeIndex(values), index=values.index)
+    else:
+        text = values.astype(str).str.strip()
+        with_offsets = bool(text.str.contains(_UTC_OFFSET).any())
+        parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=with_offsets)
+        if parsed.isna().iloc[0]:
+            form = guess_datetime_format(str(text.iloc[0]))
+            if form is not None:
+                parsed = pd.to_datetime(text, format=form, errors="coerce")
+    stamps = pd.DatetimeIndex(parsed)
+    if stamps.tz is None:
+        # A wall-clock time a clock change skips or repeats is no single instant: NaT, refused below.
+        stamps = stamps.tz_localize(zone(profile.time_zone), ambiguous="NaT", nonexistent="NaT")
+    bad = np.flatnonzero(stamps.isna())
+    if len(bad):
+        at = int(bad[0])
+        raise DataFileError(
+            f"{where(at)}: {shown(values.iloc[at])} is not a time in {profile.time_zone} "
+            "(ISO 8601, or the form of the first time; a clock change may skip or repeat it)"
+        )
+    seconds = np.asarray(stamps.as_unit("s").asi8, dtype=np.int64)
+    if profile.bar_time is BarTime.END:
+        assert profile.interval.minutes is not None
+        seconds = seconds - 60 * profile.interval.minutes
+    return seconds
 
 
 def _days(values: pd.Series, where: Callable[[int], str]) -> npt.NDArray[np.int64]:
@@ -225,9 +306,20 @@ def _numbers(values: pd.Series, where: Callable[[int], str]) -> npt.NDArray[np.f
     return numbers
 
 
-# A folder's declaration of its symbols' price adjustments: a TOML table per
-# symbol, e.g. ``[SPY]`` ``price_adjustment = "splits_and_dividends"``.
+# A folder's declaration of what its symbols' bars are: a TOML table per
+# symbol, e.g. ``[SPY]`` ``price_adjustment = "splits_and_dividends"``
+# ``time_zone = "America/New_York"``; see ``_symbol_entry`` for every key.
 MANIFEST = "symbols.toml"
+INTERVAL_NAMES: Mapping[str, Interval] = {
+    "1min": Interval.ONE_MINUTE,
+    "5min": Interval.FIVE_MINUTES,
+    "15min": Interval.FIFTEEN_MINUTES,
+    "30min": Interval.THIRTY_MINUTES,
+    "60min": Interval.ONE_HOUR,
+    "1d": Interval.ONE_DAY,
+    "1w": Interval.ONE_WEEK,
+    "1mo": Interval.ONE_MONTH,
+}
 
 # A file whose timestamps are younger than this when its signature is taken
 # may change again within the same timestamp tick (file systems keep coarse
@@ -242,6 +334,7 @@ class _File:
     """One data file and what was last read from it (``content`` is replaced whole, never changed)."""
 
     path: Path
+    profile: SymbolProfile
     lock: threading.Lock = field(default_factory=threading.Lock)
     signature: Signature | None = None
     settled: bool = False  # the signature was taken when the file's timestamps were old enough to trust
@@ -267,7 +360,7 @@ class FolderSource:
 
     def listing(self) -> dict[str, Listed]:
         """The folder's data files now, by upper-cased symbol (the file name without its suffix)."""
-        adjustments = self._manifest()
+        declared = self._manifest()
         try:
             paths = sorted(self.folder.iterdir())
         except OSError as error:
@@ -277,9 +370,11 @@ class FolderSource:
         for path in paths:
             if path.suffix.lower() in FILE_FORMATS and path.is_file():
                 key = path.stem.upper()
-                listed[key] = Listed(path.stem, path.name, adjustments.get(key))
+                adjustment, profile = declared.get(key, (None, DEFAULT_PROFILE))
+                listed[key] = Listed(path.stem, path.name, adjustment, profile)
                 known = self._files.get(key)
-                files[key] = known if known is not None and known.path == path else _File(path)
+                same = known is not None and known.path == path and known.profile == profile
+                files[key] = known if known is not None and same else _File(path, profile)
         self._files = files
         return listed
 
@@ -310,47 +405,81 @@ class FolderSource:
                 problem = ""
             digest = hashlib.blake2b(data, digest_size=16).digest()
             if file.content is None or digest != file.digest or (problem and problem != file.content.problem):
-                file.content = _load(file.path, digest, data, problem)
+                file.content = _load(file.path, file.profile, digest, data, problem)
             file.signature, file.settled, file.digest = signature, settled, digest
             return file.content
 
-    def _manifest(self) -> dict[str, PriceAdjustment]:
-        """The price adjustments the folder's symbols.toml declares, by upper-cased symbol; problems logged once."""
+    def _manifest(self) -> dict[str, tuple[PriceAdjustment | None, SymbolProfile]]:
+        """What the folder's symbols.toml declares, by upper-cased symbol; problems logged once, the file ignored."""
         path = self.folder / MANIFEST
         try:
             declared = tomllib.loads(path.read_text(encoding="utf-8"))
-            adjustments = {
-                str(symbol).upper(): PriceAdjustment(table["price_adjustment"]) for symbol, table in declared.items()
-            }
+            entries = {str(symbol).upper(): _symbol_entry(str(symbol), table) for symbol, table in declared.items()}
         except FileNotFoundError:
             return {}
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, TypeError, KeyError, ValueError) as error:
             problem = f"{type(error).__name__}: {error}"
             if self._logged_manifest != problem:
                 self._logged_manifest = problem
-                expected = ", ".join(repr(member.value) for member in PriceAdjustment)
-                log.warning(
-                    "%s in data folder %s is ignored: %s (expected a table per symbol with price_adjustment one of %s)",
-                    MANIFEST,
-                    self.folder,
-                    problem,
-                    expected,
-                )
+                log.warning("%s in data folder %s is ignored: %s", MANIFEST, self.folder, problem)
             return {}
-        return adjustments
+        return entries
 
 
-def _load(path: Path, digest: bytes, data: bytes, problem: str) -> Content:
+def _symbol_entry(symbol: str, table: object) -> tuple[PriceAdjustment | None, SymbolProfile]:
+    """One symbol's table of symbols.toml; ValueError naming the symbol and key at fault.
+
+    Keys, all optional: ``price_adjustment`` (one of PriceAdjustment's
+    values), ``interval`` (one of ``INTERVAL_NAMES``, default "1d"),
+    ``time_zone`` (IANA name, default "UTC"), ``sessions`` (a list of
+    "HH:MM-HH:MM" in local time, default the whole day), ``bar_time``
+    ("start", the default, or "end": what the file's intraday times mark).
+    """
+    if not isinstance(table, dict):
+        raise ValueError(f"[{symbol}] must be a table")
+    known = {"price_adjustment", "interval", "time_zone", "sessions", "bar_time"}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ValueError(f"[{symbol}] has unknown keys {unknown}; expected some of {sorted(known)}")
+
+    def pick(key: str, choices: Mapping[str, object]) -> object:
+        value = str(table.get(key))
+        if value not in choices:
+            raise ValueError(f"[{symbol}] {key} = {value!r}; expected one of {', '.join(map(repr, choices))}")
+        return choices[value]
+
+    adjustment = None
+    if "price_adjustment" in table:
+        adjustment = pick("price_adjustment", {member.value: member for member in PriceAdjustment})
+    try:
+        sessions = parse_sessions(table.get("sessions", ["00:00-24:00"]))
+        time_zone = str(table.get("time_zone", DEFAULT_PROFILE.time_zone))
+        zone(time_zone)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"[{symbol}] {error}") from None
+    profile = SymbolProfile(
+        interval=cast(Interval, pick("interval", INTERVAL_NAMES)) if "interval" in table else Interval.ONE_DAY,
+        time_zone=time_zone,
+        sessions=sessions,
+        bar_time=cast(BarTime, pick("bar_time", {member.value: member for member in BarTime}))
+        if "bar_time" in table
+        else BarTime.START,
+    )
+    if profile.bar_time is BarTime.END and not profile.interval.intraday:
+        raise ValueError(f"[{symbol}] bar_time = 'end' is for intraday intervals only")
+    return cast(PriceAdjustment | None, adjustment), profile
+
+
+def _load(path: Path, profile: SymbolProfile, digest: bytes, data: bytes, problem: str) -> Content:
     """Check a file's new content; log what was found (once per content)."""
     content = Content(None, problem)
     if not problem:
         try:
-            bars = read_data_file(path.suffix, data)
+            bars = read_data_file(path.suffix, data, profile, f"{path.name}:{digest.hex()}")
         except DataFileError as error:
             content = Content(None, str(error))
         else:
-            history = History(bars.frame, f"{path.name}:{digest.hex()}")
-            content = Content(history, "", bars.warning_count, bars.first_warning)
+            content = Content(bars.history, "", bars.warning_count, bars.first_warning)
     if content.problem:
         log.warning("data file %s is refused, so symbol %s cannot be served: %s", path.name, path.stem, content.problem)
     elif content.warning_count:

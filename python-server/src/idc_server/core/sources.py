@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from idc_server.core.bars import History
+from idc_server.core.bars import ALL_DAY, UTC, History, Interval, Sessions
 
 
 class PriceAdjustment(enum.Enum):
@@ -25,6 +25,26 @@ class PriceAdjustment(enum.Enum):
     NOT_NEEDED = "not_needed"  # nothing to adjust for, e.g. a price index
 
 
+class BarTime(enum.Enum):
+    """Which instant of a bar a store's timestamps mark; the server always serves the start (Bars.times)."""
+
+    START = "start"
+    END = "end"  # 通达信 and czsc minute files: the 09:31 bar holds 09:30:00-09:31:00
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolProfile:
+    """What the bars of a symbol are, as declared beside its data (a folder's symbols.toml)."""
+
+    interval: Interval = Interval.ONE_DAY
+    time_zone: str = UTC  # IANA name of the exchange's zone
+    sessions: Sessions = ALL_DAY  # trading sessions, local time
+    bar_time: BarTime = BarTime.START
+
+
+DEFAULT_PROFILE = SymbolProfile()
+
+
 @dataclass(frozen=True, slots=True)
 class Listed:
     """One symbol a source holds."""
@@ -32,6 +52,7 @@ class Listed:
     symbol: str  # the canonical spelling
     origin: str  # what messages may call its data, e.g. the file name relative to its folder
     adjustment: PriceAdjustment | None  # None: not declared
+    profile: SymbolProfile = DEFAULT_PROFILE
 
 
 @dataclass(frozen=True, slots=True)
