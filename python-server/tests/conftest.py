@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import grpc
 import pytest
+from store_kinds import KINDS, DatasetStore, FolderStore, PostgresStore, StoreUnderTest, postgres_schema
 
 from idc_server.config import ServerConfig
 from idc_server.server import RunningServer, start_server
@@ -24,3 +26,20 @@ def channel(server: RunningServer) -> Iterator[grpc.Channel]:
     """An insecure channel to the test server."""
     with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
         yield channel
+
+
+@pytest.fixture(params=KINDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreUnderTest]:
+    """Each kind of store in turn (a folder, a Parquet dataset, PostgreSQL), empty, in the test's own place."""
+    kind = request.param
+    if kind == "file":
+        (tmp_path / "files").mkdir()
+        yield FolderStore(tmp_path / "files")
+    elif kind == "parquet":
+        (tmp_path / "lake").mkdir()
+        yield DatasetStore(tmp_path / "lake")
+    else:
+        with postgres_schema() as url:
+            postgres = PostgresStore(url, tmp_path)
+            yield postgres
+            postgres.close()

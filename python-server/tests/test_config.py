@@ -61,3 +61,35 @@ def test_execution_limits_below_one_are_rejected(flag: str, capsys: pytest.Captu
     with pytest.raises(SystemExit):
         load_config([flag, "0"], env={})
     assert f"{flag} must be at least 1" in capsys.readouterr().err
+
+
+# --data-url / IDC_DATA_URL: one flag for every kind of store, checked at start without connecting.
+def test_a_parquet_dataset_url_is_taken_from_the_flag_or_the_variable(tmp_path: Path) -> None:
+    url = f"parquet://{tmp_path}"
+    assert load_config(["--data-url", url], env={}).data_urls == (url,)
+    assert load_config([], env={"IDC_DATA_URL": url}).data_urls == (url,)
+    assert load_config([], env={}).data_urls == ()
+
+
+def test_a_postgresql_url_is_not_connected_at_parse_time_and_never_printed() -> None:
+    url = "postgresql://reader:s3cret@db.invalid:5432/market"
+    config = load_config(["--data-url", url], env={})
+    assert config.data_urls == (url,)
+    assert "s3cret" not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("mysql://db/market", "mysql scheme is not a kind of store; use one of file: (file:///data/bars), parquet:"),
+        ("parquet:///no/such/lake", "--data-url: parquet: '/no/such/lake' is not a folder"),
+        ("file://otherhost/data", "--data-url: file: URLs name a local folder; 'otherhost' is a host"),
+    ],
+)
+def test_a_url_no_store_takes_stops_the_server_at_start(
+    url: str, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        load_config(["--data-url", url], env={})
+    assert exited.value.code == 2
+    assert says in capsys.readouterr().err

@@ -84,13 +84,18 @@ def bind_problem(config: ServerConfig) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Parse flags and IDC_* variables, then serve until SIGINT or SIGTERM.
+    """Parse flags and IDC_* variables, then serve until SIGINT or SIGTERM; ``idc-server load ...`` loads files.
 
     A problem the operator must fix (a TLS file that is not what its flag
     says, an address the server cannot listen on) is one line on stderr and
     exit status 2 (like a bad flag) or 1, never a traceback.
     """
-    config = load_config(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    if arguments[:1] == ["load"]:
+        from idc_server.load import load_main
+
+        sys.exit(load_main(arguments[1:]))
+    config = load_config(arguments)
     setup_logging(config.log_level, config.log_format)
     problem = tls_problem(config)
     if problem is not None:

@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from idc_server.core.stores import STORE_KINDS, StoreUrlError, check_url
+
 DEFAULT_PORT = 50051  # the article's port
 HEALTH_PREFIX = "/grpc.health.v1.Health/"
 DEFAULT_MAX_CHART_COST = 1_000_000_000_000  # bar-pixels (core/limits.py)
@@ -21,6 +23,7 @@ class ServerConfig:
     port: int = DEFAULT_PORT
     workers: int = 1
     data_dirs: tuple[Path, ...] = field(default_factory=tuple)
+    data_urls: tuple[str, ...] = field(default=(), repr=False)  # may hold a database password: never printed
     default_symbol: str = "SPY"
     default_convention: str = "talib"
     max_workers: int = 80  # threads; at least max_concurrent_rpcs + REFUSAL_THREADS are used
@@ -115,6 +118,14 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         "folder of your own daily CSV or Parquet files, one per symbol named SYMBOL.csv, "
         "served beside the bundled SPY, AAPL and 000001.SH",
         type=Path,
+        fallback=None,
+    )
+    kinds = "; ".join(f"{kind.example} ({kind.description})" for kind in STORE_KINDS)
+    add(
+        data,
+        "--data-url",
+        "DATA_URL",
+        f"a store of bars served beside the bundled data and --data-dir, overriding them for the same symbol: {kinds}",
         fallback=None,
     )
     add(data, "--default-symbol", "DEFAULT_SYMBOL", "symbol used when a request names none")
@@ -268,6 +279,12 @@ def load_config(argv: Sequence[str] | None = None, env: Mapping[str, str] | None
     data_dir = path(args.data_dir)
     if data_dir is not None and not data_dir.is_dir():
         parser.error(f"--data-dir {data_dir} is not a folder")
+    data_url = str(args.data_url or "")
+    if data_url:
+        try:
+            check_url(data_url)
+        except StoreUrlError as error:
+            parser.error(f"--data-url: {error}")
     tls_cert, tls_key, tls_client_ca = path(args.tls_cert), path(args.tls_key), path(args.tls_client_ca)
     if (tls_cert is None) != (tls_key is None):
         parser.error("--tls-cert and --tls-key go together")
@@ -313,6 +330,7 @@ def load_config(argv: Sequence[str] | None = None, env: Mapping[str, str] | None
         port=port,
         workers=workers,
         data_dirs=(data_dir,) if data_dir else (),
+        data_urls=(data_url,) if data_url else (),
         default_symbol=args.default_symbol,
         default_convention=args.default_convention,
         max_workers=int(args.max_workers),

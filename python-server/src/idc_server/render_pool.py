@@ -68,6 +68,7 @@ class WorkerSetup:
     default_symbol: str
     default_convention: str
     indicator_cache_bytes: int
+    data_urls: tuple[str, ...] = ()  # --data-url: each worker opens its own store (and database connection)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,9 +122,10 @@ def _worker_main(setup: WorkerSetup, connection: multiprocessing.connection.Conn
     from idc_server.core.analytics import Analytics
     from idc_server.core.data import BarStore, bundled_data_dir
     from idc_server.core.indicators import Convention
+    from idc_server.core.stores import open_source
 
     analytics = Analytics(
-        BarStore((bundled_data_dir(), *setup.data_dirs)),
+        BarStore((bundled_data_dir(), *setup.data_dirs, *map(open_source, setup.data_urls))),
         setup.default_symbol,
         Convention(setup.default_convention),
         render_cache_bytes=0,

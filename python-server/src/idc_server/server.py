@@ -35,6 +35,7 @@ from idc_server.core.analytics import Analytics
 from idc_server.core.data import BarStore, bundled_data_dir
 from idc_server.core.indicators import Convention
 from idc_server.core.limits import ChartBudget
+from idc_server.core.stores import open_source
 from idc_server.interceptors import CallInterceptor, CallLimits
 from idc_server.observability import Metrics
 from idc_server.render_pool import RenderPool, WorkerSetup, die_with_parent
@@ -85,6 +86,7 @@ class RunningServer:
         if self.pool is not None:
             self.pool.close()
         self.threads.shutdown(wait=False, cancel_futures=True)
+        self.analytics.store.close()
         deadline = time.monotonic() + linger
         threads = [thread for thread in threading.enumerate() if thread.name.startswith(THREAD_PREFIX)]
         for thread in threads:
@@ -97,7 +99,11 @@ def render_pool(config: ServerConfig) -> RenderPool | None:
     if config.render_workers == 0:
         return None
     setup = WorkerSetup(
-        config.data_dirs, config.default_symbol, config.default_convention, config.indicator_cache_bytes
+        config.data_dirs,
+        config.default_symbol,
+        config.default_convention,
+        config.indicator_cache_bytes,
+        config.data_urls,
     )
     pool = RenderPool(
         setup,
@@ -112,7 +118,7 @@ def render_pool(config: ServerConfig) -> RenderPool | None:
 
 def build_analytics(config: ServerConfig) -> Analytics:
     """The core over the bundled data plus the configured folders."""
-    store = BarStore((bundled_data_dir(), *config.data_dirs))
+    store = BarStore((bundled_data_dir(), *config.data_dirs, *map(open_source, config.data_urls)))
     return Analytics(
         store,
         config.default_symbol,

@@ -8,9 +8,11 @@ dataclass default", and enum values map by name (``STD_DEV_SAMPLE`` to
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import enum
 import functools
+import json
 import re
 import types
 import typing
@@ -332,3 +334,36 @@ def symbol_info(summary: SymbolSummary) -> indicator_service_pb2.SymbolInfo:
         adjustments=[adjustment_message(value) for value in summary.adjustments],
         time_zone=summary.time_zone,
     )
+
+
+# ListSymbols pages (AIP-158): a page is at most this many symbols.
+MAX_SYMBOL_PAGE = 1000
+_TOKEN_VERSION = 1
+
+
+def symbol_page(request: indicator_service_pb2.ListSymbolsRequest) -> tuple[int, str]:
+    """The page size and the symbol the page starts after, from a ListSymbols request."""
+    if request.page_size < 0:
+        raise InvalidArgumentError("page_size", f"{request.page_size} is negative; use 0 for {MAX_SYMBOL_PAGE}")
+    size = min(request.page_size or MAX_SYMBOL_PAGE, MAX_SYMBOL_PAGE)
+    if not request.page_token:
+        return size, ""
+    try:
+        padded = request.page_token + "=" * (-len(request.page_token) % 4)
+        token = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        version, prefix, after = token["v"], token["p"], token["a"]
+    except (ValueError, TypeError, KeyError, UnicodeError):
+        raise InvalidArgumentError("page_token", "is not a next_page_token of this server") from None
+    if version != _TOKEN_VERSION or not isinstance(prefix, str) or not isinstance(after, str) or not after:
+        raise InvalidArgumentError("page_token", "is not a next_page_token of this server")
+    if prefix.upper() != request.prefix.upper():
+        raise InvalidArgumentError(
+            "page_token", f"was made for prefix {shown(prefix)}, not {shown(request.prefix)}: keep the prefix"
+        )
+    return size, after
+
+
+def next_page_token(prefix: str, last_symbol: str) -> str:
+    """The opaque token of the page after one that ended with ``last_symbol``."""
+    token = json.dumps({"v": _TOKEN_VERSION, "p": prefix, "a": last_symbol}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(token.encode()).decode("ascii").rstrip("=")

@@ -51,9 +51,13 @@ class IndicatorService(indicator_grpc.IndicatorServiceServicer):
     def ListSymbols(
         self, request: indicator_pb2.ListSymbolsRequest, context: grpc.ServicerContext
     ) -> indicator_pb2.ListSymbolsResponse:
+        with domain_errors(context):
+            size, after = convert.symbol_page(request)
+            summaries, more = self._analytics.store.page(request.prefix, after, size)
         return indicator_pb2.ListSymbolsResponse(
             default_symbol=self._analytics.default_symbol,
-            symbols=[convert.symbol_info(summary) for summary in self._analytics.symbols()],
+            symbols=[convert.symbol_info(summary) for summary in summaries],
+            next_page_token=convert.next_page_token(request.prefix, summaries[-1].symbol) if more else "",
         )
 
 

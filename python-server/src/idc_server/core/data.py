@@ -56,6 +56,10 @@ __all__ = [
 ]
 
 
+# How many known symbols the NOT_FOUND message of an unknown one lists.
+KNOWN_SHOWN = 20
+
+
 def bundled_data_dir() -> Path:
     """The folder of real daily data shipped with the package (see PROVENANCE.md)."""
     return Path(str(resources.files("idc_server") / "data"))
@@ -225,8 +229,12 @@ class BarStore:
         try:
             return self._listed[symbol.strip().upper()][1].symbol
         except KeyError:
-            known = ", ".join(self.symbols())
-            raise NotFoundError("symbol", f"unknown symbol {shown(symbol)}; known: {known}") from None
+            symbols = self.symbols()
+            known = ", ".join(symbols[:KNOWN_SHOWN])
+            more = (
+                f" and {len(symbols) - KNOWN_SHOWN} more (ListSymbols lists them)" if len(symbols) > KNOWN_SHOWN else ""
+            )
+            raise NotFoundError("symbol", f"unknown symbol {shown(symbol)}; known: {known}{more}") from None
 
     def price_adjustment(self, symbol: str) -> PriceAdjustment | None:
         """How ``symbol``'s stored prices are adjusted, as declared (None: not declared); NotFoundError if unknown."""
@@ -257,40 +265,68 @@ class BarStore:
 
     def summaries(self) -> list[SymbolSummary]:
         """Every symbol's state, date range and bar count, sorted by symbol (checks every changed file)."""
-        summaries = []
-        for name in self.symbols():
-            found = self._content(name.upper())
-            if found is None:
-                continue  # deleted since the listing
-            listed, content = found
-            history = content.history
-            profile = listed.profile
-            if history is None:
-                problem = f"{listed.origin}: {content.problem}"
-                summary = SymbolSummary(
-                    name,
-                    None,
-                    None,
-                    0,
-                    SymbolState.INVALID,
-                    problem,
-                    interval=profile.interval,
-                    time_zone=profile.time_zone,
-                )
-            else:
-                summary = SymbolSummary(
-                    name,
-                    day_date(history.days[0]),
-                    day_date(history.days[-1]),
-                    len(history.days),
-                    warning_count=content.warning_count,
-                    first_warning=f"{listed.origin}: {content.first_warning}" if content.first_warning else "",
-                    interval=history.interval,
-                    time_zone=history.time_zone,
-                    adjustments=available(history.factors is not None, listed.adjustment),
-                )
-            summaries.append(dataclasses.replace(summary, price_adjustment=listed.adjustment))
-        return summaries
+        return self.page("", "", len(self._listed) + 1)[0]
+
+    def page(self, prefix: str, after: str, size: int) -> tuple[list[SymbolSummary], bool]:
+        """Up to ``size`` symbols that start with ``prefix`` (case-insensitive) and sort after ``after``.
+
+        Sorted by symbol; the flag says whether more follow. Only the page's
+        symbols are read, so a store of 10,000 answers a page of 100 quickly.
+        """
+        upper = prefix.upper()
+        names = [name for name in self.symbols() if name.upper().startswith(upper) and name > after]
+        by_source: dict[int, tuple[BarSource, list[str]]] = {}
+        for name in names[: size + 1]:
+            if (entry := self._listed.get(name.upper())) is not None:
+                by_source.setdefault(id(entry[0]), (entry[0], []))[1].append(name.upper())
+        for source, keys in by_source.values():
+            source.prefetch(keys)
+        summaries: list[SymbolSummary] = []
+        for name in names:
+            if len(summaries) == size:
+                return summaries, True
+            summary = self._summary(name)
+            if summary is not None:  # else deleted since the listing
+                summaries.append(summary)
+        return summaries, False
+
+    def _summary(self, name: str) -> SymbolSummary | None:
+        found = self._content(name.upper())
+        if found is None:
+            return None
+        listed, content = found
+        history = content.history
+        profile = listed.profile
+        if history is None:
+            problem = f"{listed.origin}: {content.problem}"
+            summary = SymbolSummary(
+                name,
+                None,
+                None,
+                0,
+                SymbolState.INVALID,
+                problem,
+                interval=profile.interval,
+                time_zone=profile.time_zone,
+            )
+        else:
+            summary = SymbolSummary(
+                name,
+                day_date(history.days[0]),
+                day_date(history.days[-1]),
+                len(history.days),
+                warning_count=content.warning_count,
+                first_warning=f"{listed.origin}: {content.first_warning}" if content.first_warning else "",
+                interval=history.interval,
+                time_zone=history.time_zone,
+                adjustments=available(history.factors is not None, listed.adjustment),
+            )
+        return dataclasses.replace(summary, price_adjustment=listed.adjustment)
+
+    def close(self) -> None:
+        """Close every source (their database connections); the store reopens them if used again."""
+        for source in self._sources:
+            source.close()
 
     def _content(self, key: str) -> tuple[Listed, Content] | None:
         entry = self._listed.get(key)
@@ -315,7 +351,8 @@ class BarStore:
             self._listed = merged
             self._listed_at = self._clock()
         for key in fresh:
-            self._content(key)
+            if merged[key][0].checks_when_listed:
+                self._content(key)
 
 
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")

@@ -18,7 +18,7 @@ import re
 import threading
 import time
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -164,7 +164,14 @@ def read_data_file(
     carries a UTC offset, and a file of bar end times (``profile.bar_time``)
     has its times moved back by one interval to the bars' starts.
     """
-    table = FILE_FORMATS[suffix.lower()].read(data)
+    return read_table(FILE_FORMATS[suffix.lower()].read(data), profile, version)
+
+
+def read_table(table: Table, profile: SymbolProfile = DEFAULT_PROFILE, version: str | None = None) -> FileBars:
+    """The bars of a table's cells, checked as ``read_data_file`` checks a file's; DataFileError if refused.
+
+    Parquet datasets (``stores.dataset``) hand their rows here, so every store of files accepts the same columns.
+    """
     frame = table.frame
     sources: dict[str, str] = {}  # our column name -> the file's
     for name in frame.columns:
@@ -353,6 +360,8 @@ class FolderSource:
     logged once per content.
     """
 
+    checks_when_listed = True
+
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._files: dict[str, _File] = {}  # by upper-cased symbol
@@ -408,6 +417,12 @@ class FolderSource:
                 file.content = _load(file.path, file.profile, digest, data, problem)
             file.signature, file.settled, file.digest = signature, settled, digest
             return file.content
+
+    def prefetch(self, keys: Sequence[str]) -> None:
+        """Nothing to batch: each file is read when asked for."""
+
+    def close(self) -> None:
+        """Nothing is held open between calls."""
 
     def _manifest(self) -> dict[str, tuple[PriceAdjustment | None, SymbolProfile]]:
         """What the folder's symbols.toml declares, by upper-cased symbol; problems logged once, the file ignored."""

@@ -9,7 +9,7 @@ they are listed, and turns content into responses and errors.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -66,7 +66,15 @@ class Content:
 
 
 class BarSource(Protocol):
-    """One kind of store. Implementations: ``data_files.FolderSource``."""
+    """One kind of store. Implementations: ``data_files.FolderSource``, ``stores.dataset.DatasetSource``,
+    ``stores.postgres.PostgresSource``.
+
+    ``checks_when_listed``: whether the BarStore reads every new symbol as
+    soon as it is listed (a folder of a few files, whose problems are then
+    logged at start), or only when first asked for (stores of thousands).
+    """
+
+    checks_when_listed: bool
 
     def listing(self) -> Mapping[str, Listed]:
         """The symbols held now, by upper-cased symbol."""
@@ -78,4 +86,12 @@ class BarSource(Protocol):
         Called on every request for the symbol, so it must be cheap when
         nothing changed. Problems are logged by the source, once per version.
         """
+        ...
+
+    def prefetch(self, keys: Sequence[str]) -> None:
+        """Make ``content`` of these listed keys cheap now (a batch of round trips); a no-op where it always is."""
+        ...
+
+    def close(self) -> None:
+        """Let go of what the source holds open (a database connection); a later call may open it again."""
         ...
