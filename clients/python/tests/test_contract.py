@@ -223,9 +223,13 @@ def test_graph_of_an_empty_request_uses_the_default_size(client: IdcClient) -> N
 def test_symbols_lists_the_bundled_data(client: IdcClient) -> None:
     frame = client.symbols()
 
-    assert list(frame.index) == ["000001.SH", "AAPL", "SPY"]
+    # The daily symbols of expectations.json and the two bundled 1-minute ones.
+    assert list(frame.index) == ["000001.SH", "000001.SH-1MIN", "AAPL", "SPX-1MIN", "SPY"]
     assert frame.index.name == "symbol"
-    assert frame["bar_count"].to_dict() == {symbol: entry["bar_count"] for symbol, entry in SYMBOLS.items()}
+    assert frame["bar_count"][list(SYMBOLS)].to_dict() == {
+        symbol: entry["bar_count"] for symbol, entry in SYMBOLS.items()
+    }
+    assert frame.loc[["000001.SH-1MIN", "SPX-1MIN"], "bar_count"].tolist() == [2640, 1563]  # data/README.md
     assert frame.loc["SPY", "first_date"] == pd.Timestamp(SYMBOLS["SPY"]["first_date"])
     assert frame.loc["SPY", "last_date"] == pd.Timestamp(SYMBOLS["SPY"]["last_date"])
     assert pd.api.types.is_datetime64_dtype(frame["first_date"])
@@ -1433,12 +1437,12 @@ def test_weekly_bars_aggregate_the_days_the_server_returns(client: IdcClient) ->
     day_frame = macd_frame(days)
     week_frame = macd_frame(weeks)
     local = pd.DatetimeIndex(day_frame.index).tz_localize(None)
-    mondays = local - pd.to_timedelta(local.weekday, unit="D")  # weeks run Monday to Sunday
+    mondays = local - pd.to_timedelta(local.day_of_week, unit="D")  # weeks run Monday to Sunday
     expected = aggregate(day_frame, mondays)
     assert len(week_frame) == len(expected) == 52
     # A weekly bar starts at 00:00 of its Monday and is dated by its last trading day.
     assert list(pd.DatetimeIndex(week_frame.index).tz_localize(None)) == list(expected.index)
-    last_days = pd.Series(days.bars.dates).groupby(np.asarray(mondays)).max()
+    last_days = pd.Series(list(days.bars.dates)).groupby(np.asarray(mondays)).max()
     assert list(weeks.bars.dates) == list(last_days)
     np.testing.assert_array_equal(
         week_frame[["open", "high", "low", "close"]], expected[["open", "high", "low", "close"]]
