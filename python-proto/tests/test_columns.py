@@ -10,7 +10,7 @@ import pytest
 
 from idc.v1 import bars_pb2
 from idc_client.barsfile import read_bars_file
-from idc_common.columns import BAR_COLUMNS, COLUMN_ALIASES, canonical_column
+from idc_common.columns import BAR_COLUMNS, COLUMN_ALIASES, FACTOR_COLUMN, canonical_column
 from idc_server.core.data_files import read_data_file
 
 # Real rows of the bundled AAPL.csv (a Yahoo Finance download), in three spellings.
@@ -49,7 +49,7 @@ def test_canonical_column_ignores_case_and_outer_spaces(name: str, ours: str | N
 
 
 def test_every_alias_names_a_date_or_bar_column() -> None:
-    assert set(COLUMN_ALIASES.values()) == {"date", *BAR_COLUMNS}
+    assert set(COLUMN_ALIASES.values()) == {"date", *BAR_COLUMNS, FACTOR_COLUMN}
     assert all(alias == alias.strip().lower() for alias in COLUMN_ALIASES)
 
 
