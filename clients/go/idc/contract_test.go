@@ -364,7 +364,7 @@ func TestContractListSymbols(t *testing.T) {
 
 	t.Run("agrees with GetMACD", func(t *testing.T) {
 		for _, s := range resp.GetSymbols() {
-			_, rows := getRows(t, c, idc.MACDQuery{Symbol: s.GetSymbol()})
+			_, rows := getRows(t, c, idc.MACDQuery{Symbol: s.GetSymbol(), Interval: s.GetInterval()}) // as stored
 			if len(rows) != int(s.GetBarCount()) {
 				t.Errorf("%s: GetMACD gives %d bars, ListSymbols %d", s.GetSymbol(), len(rows), s.GetBarCount())
 				continue
@@ -832,8 +832,8 @@ func TestContractInvalidInputs(t *testing.T) {
 		if _, rows := getRows(t, c, idc.MACDQuery{Symbol: "SPY", Start: "2023-12-29", End: "2023-12-29"}); len(rows) != 1 || math.Abs(rows[0].MACD-spyReference(t).MACD) > tolerance {
 			t.Errorf("rows = %+v, want SPY's 2023-12-29 row", rows)
 		}
-		if resp, err := c.ListSymbols(t.Context()); err != nil || len(resp.GetSymbols()) != 3 {
-			t.Errorf("ListSymbols = %v, %v; want 3 symbols", resp, err)
+		if resp, err := c.ListSymbols(t.Context()); err != nil || len(resp.GetSymbols()) != len(expected(t).Symbols.List) {
+			t.Errorf("ListSymbols = %v, %v; want the %d bundled symbols", resp, err, len(expected(t).Symbols.List))
 		}
 	})
 }

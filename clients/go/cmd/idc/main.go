@@ -14,7 +14,15 @@
 //	go run ./cmd/idc graph --symbol SPY --start 2023-01-01 --end 2023-12-31 --width 1200 --height 800 -o macd.png
 //	go run ./cmd/idc chart --symbol SPY --start 2023-01-01 --end 2023-12-31 --panels volume,macd,rsi,kdj --sma 20 --boll 20 --format svg --theme dark -o spy.svg
 //	go run ./cmd/idc indicators --symbol SPY --start 2024-01-01 --end 2024-03-31 --sma 20 --ema 12 --rsi 14 --boll 20 --kdj 9 --macd
-//	go run ./cmd/idc symbols
+//	go run ./cmd/idc symbols --prefix 000
+//	go run ./cmd/idc macd --symbol 000001.SH-1MIN --interval 5m --start 2020-07-01T09:30 --end 2020-07-01
+//	go run ./cmd/idc indicators --bars my-bars.csv --adjust forward --sma 20
+//
+// macd, indicators and chart take --interval (1m 5m 15m 30m 1h 1d 1w 1mo)
+// and --adjust (as-stored none forward backward); intraday tables print
+// each bar's start in the exchange's time zone. Every command but symbols
+// takes --bars FILE, a CSV of daily bars read as the Python client reads
+// it.
 //
 // Every command takes the connection flags: --target (default IDC_TARGET,
 // else localhost:50051; --addr and IDC_ADDR are deprecated spellings),
