@@ -141,9 +141,11 @@ func newCaller(o options) caller {
 				// flight can save a render, and the work stays the same.
 				q := query
 				q.Width += int32(calls.Add(1) % 100)
-				if req, err = q.Request(); err != nil {
+				distinct, err := q.Request()
+				if err != nil {
 					return 0, err
 				}
+				req = distinct
 			}
 			img, err := c.GetChart(ctx, req)
 			if err != nil {
