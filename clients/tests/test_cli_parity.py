@@ -14,11 +14,34 @@ from pathlib import Path
 import pytest
 from servers import free_port, go_binary, idc_servers, write_pki
 
+from idc_common.columns import COLUMN_ALIASES
+
+# --bars files both CLIs must read alike: the first rows of the bundled AAPL (a Yahoo Finance download) and of
+# the SSE Composite in the 通达信-style layout czsc exports (symbol,dt,open,close,high,low,vol, a 15:00 time).
+BARS_FILES = {
+    "yahoo.csv": "Date,Open,High,Low,Close,Adj Close,Volume\n"
+    "2004-08-19,2.250714,2.275714,2.168571,2.193571,1.966391,97230000\n"
+    "2004-08-20,2.193571,2.213571,2.177857,2.200000,1.972154,79195200\n"
+    "2004-08-23,2.204286,2.233572,2.185714,2.220000,1.990082,63665000\n"
+    "2004-08-24,2.232857,2.282143,2.227857,2.282143,2.045789,93534000\n",
+    "tdx.csv": "\ufeffsymbol,dt,open,close,high,low,vol\n"
+    "000001.SH,2006-11-06 15:00:00,1853.19,1886.31,1886.52,1846.01,49544517.0\n"
+    "000001.SH,2006-11-07 15:00:00,1889.53,1889.53,1897.41,1862.93,54849074.0\n"
+    "000001.SH,2006-11-08 15:00:00,1885.86,1866.82,1886.26,1865.22,37770454.0\n"
+    "000001.SH,2006-11-09 15:00:00,1860.95,1896.48,1899.1,1858.6,44096182.0\n",
+    "no-volume.csv": "date,open,high,low,close\n2024-01-02,1,2,0.5,1.5\n",
+    "bad-number.csv": "date,open,high,low,close,volume\n2024-01-02,1,2,0.5,1.5,10\n2024-01-03,1,2,0.5,n/a,10\n",
+    "bad-date.csv": "Date,Open,High,Low,Close,Volume\n02.01.2024,1,2,0.5,1.5,10\n",
+    "high-below-low.csv": "date,open,high,low,close,volume\n2024-01-02,1,2,0.5,1.5,10\n2024-01-03,1,0.4,0.5,1.5,10\n",
+}
+
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("parity")
     write_pki(path)
+    for name, text in BARS_FILES.items():
+        (path / name).write_text(text, encoding="utf-8")
     return path
 
 
@@ -80,6 +103,78 @@ CASES: dict[str, tuple[list[str], dict[str, str], int, str]] = {
         "date,sma5,rsi6",
     ),
     "chart": (["chart", "--target", "{plain}", "--sma", "20", "-o", "c.svg", "--format", "svg"], {}, 0, "wrote c.svg"),
+    "symbols with a prefix": (["symbols", "--target", "{plain}", "--prefix", "a"], {}, 0, "default symbol: SPY"),
+    "symbols csv with a prefix": (["symbols", "--target", "{plain}", "--prefix", "0", "--csv"], {}, 0, "000001.SH,"),
+    "macd weekly, as stored": (
+        ["macd", "--target", "{plain}", "--start", "2023-11-01", "--interval", "1w", "--adjust", "as-stored"],
+        {},
+        0,
+        "SPY MACD(12,26,9)",
+    ),
+    "indicators of 1-minute bars": (
+        ["indicators", "--target", "{plain}", "--symbol", "000001.SH", "--interval", "1m", "--sma", "5"],
+        {},
+        9,  # FAILED_PRECONDITION: 000001.SH is stored at 1 day
+        "error: FAILED_PRECONDITION: ",
+    ),
+    "yahoo --bars": (
+        ["macd", "--target", "{plain}", "--bars", "yahoo.csv", "--fast", "2", "--slow", "3", "--signal", "2"],
+        {},
+        0,
+        "(inline bars)",
+    ),
+    "tdx --bars as CSV": (
+        ["indicators", "--target", "{plain}", "--bars", "tdx.csv", "--sma", "2", "--csv"],
+        {},
+        0,
+        "2006-11-07,1887.92",
+    ),
+    "tdx --bars chart": (
+        ["chart", "--target", "{plain}", "--bars", "tdx.csv", "--panels", "volume", "-o", "tdx.png"],
+        {},
+        0,
+        "wrote tdx.png",
+    ),
+    "tdx --bars graph": (
+        [
+            "graph",
+            "--target",
+            "{plain}",
+            "--bars",
+            "tdx.csv",
+            "--fast",
+            "2",
+            "--slow",
+            "3",
+            "--signal",
+            "2",
+            "-o",
+            "tdx-macd.png",
+        ],
+        {},
+        0,
+        "wrote",
+    ),
+    "--bars without volume": (["macd", "--target", "{plain}", "--bars", "no-volume.csv"], {}, 2, "no volume column"),
+    "--bars with a bad number": (
+        ["macd", "--target", "{plain}", "--bars", "bad-number.csv"],
+        {},
+        2,
+        "error: --bars bad-number.csv: line 3, column close: 'n/a' is not a number",
+    ),
+    "--bars with a bad date": (["macd", "--target", "{plain}", "--bars", "bad-date.csv"], {}, 2, "line 2, column Date"),
+    "--bars missing": (
+        ["macd", "--target", "{plain}", "--bars", "none.csv"],
+        {},
+        2,
+        "error: --bars none.csv: no such file or directory",
+    ),
+    "--bars the server refuses": (
+        ["macd", "--target", "{plain}", "--bars", "high-below-low.csv"],
+        {},
+        3,
+        "inline_bars.high",
+    ),
     "not found": (
         ["macd", "--target", "{plain}", "--symbol", "NOPE"],
         {},
@@ -215,3 +310,36 @@ def test_both_clis_answer_alike(name: str, go_idc: Path, folder: Path, targets: 
     if status != 0:
         assert go[1] == "", go
         assert len(go[2].splitlines()) <= 2, go  # one line, and at most one field at fault
+
+
+@pytest.mark.parametrize("alias", sorted(COLUMN_ALIASES))
+def test_both_clis_read_every_column_spelling(alias: str, go_idc: Path, folder: Path, targets: dict[str, str]) -> None:
+    """A --bars file naming one column by each of idc_common.columns' aliases (upper case) reads alike in both.
+
+    The dates come last, so that a date alias a CLI does not know is not saved by its first-column fallback,
+    and factor aliases are used with --adjust forward, so that a CLI that dropped them would be refused.
+    """
+    ours = COLUMN_ALIASES[alias]
+    header = ["open", "high", "low", "close", "volume", "date", "factor"]
+    factors = ours == "factor"
+    if not factors:
+        header.pop()
+    header = [alias.upper() if name == ours else name for name in header]
+    rows = [
+        [str(10 + day), str(12 + day), str(9 + day), str(11 + day), "100", f"2024-01-{day:02d}", str(factor)]
+        for day, factor in ((2, 1), (3, 1), (4, 2))
+    ]
+    text = "\n".join([",".join(header), *(",".join(row[: len(header)]) for row in rows)]) + "\n"
+    (folder / f"alias-{alias}.csv").write_text(text, encoding="utf-8")
+    args = ["macd", "--target", targets["plain"], "--bars", f"alias-{alias}.csv", "--csv"]
+    args += ["--fast", "2", "--slow", "3", "--signal", "2"]
+    if factors:
+        args += ["--adjust", "forward"]
+
+    go, python = run_both(go_idc, folder, args, {})
+
+    assert go == python, f"Go and Python differ for the column spelled {alias.upper()}"
+    assert go[0] == 0, go
+    # 前复权 halves the bars before the factor doubles: open 12, high 14, low 11, close 13 become 6, 7, 5.5, 6.5.
+    first = "2024-01-02,6,7,5.5,6.5,100" if factors else "2024-01-02,12,14,11,13,100"
+    assert go[1].splitlines()[1].startswith(first), go

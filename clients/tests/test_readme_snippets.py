@@ -74,7 +74,11 @@ def run_go_program(program: str, folder: Path) -> str:
 
 def test_the_readme_go_program_compiles_and_prints_the_last_macd(target: str, tmp_path: Path) -> None:
     stdout = run_go_program(code_blocks(README, "go")[0].replace(DEFAULT_TARGET, target), tmp_path)
-    assert stdout == "2023-12-29 close 462.58 MACD 7.4881\n"
+    assert stdout == (
+        "2023-12-29 close 462.58 MACD 7.4881\n"
+        "48 bars from 2020-07-01 09:30 CST\n"  # the Shanghai minutes in 5-minute bars, without the lunch break
+        "forward closes 50 51 51 52\n"  # 100 and 102 halved at the 2-for-1 split, by hand
+    )
     assert (tmp_path / "macd.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
@@ -96,6 +100,10 @@ def test_the_readme_python_program_runs_and_prints_the_last_macd(target: str, tm
         "signal": 7.522245,
         "histogram": -0.034153,
     }
+    assert done.stdout.splitlines()[-2:] == [
+        "48 bars from 2020-07-01 09:30:00+08:00",
+        "forward closes [50.0, 51.0, 51.0, 52.0]",
+    ]
     assert (tmp_path / "macd.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 

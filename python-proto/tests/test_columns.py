@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from idc_client.cli import _read_bars
-from idc_client.frames import bars_message
+from idc.v1 import bars_pb2
+from idc_client.barsfile import read_bars_file
 from idc_common.columns import BAR_COLUMNS, COLUMN_ALIASES, FACTOR_COLUMN, canonical_column
 from idc_server.core.data_files import read_data_file
 
@@ -35,11 +35,9 @@ EXPECTED_CLOSE = [2.193571, 2.2, 2.212143]
 EXPECTED_DAYS = [12649, 12650, 12653]  # 2004-08-19, -20 and -23 as days since 1970-01-01
 
 
-def client_bars(path: Path) -> pd.DataFrame:
-    """What `idc-client --bars path` reads."""
-    frame = _read_bars(str(path))
-    assert frame is not None
-    return frame
+def client_bars(path: Path) -> bars_pb2.Bars:
+    """What `idc-client --bars path` sends."""
+    return read_bars_file(path)
 
 
 @pytest.mark.parametrize(
@@ -68,7 +66,7 @@ def test_client_bars_reader_accepts_what_the_data_dir_reader_accepts(tmp_path: P
     path.write_text(text, encoding="utf-8")
 
     served = read_data_file(".csv", path.read_bytes()).frame
-    sent = bars_message(client_bars(path))
+    sent = client_bars(path)
 
     assert served["close"].tolist() == EXPECTED_CLOSE
     assert list(sent.dates) == EXPECTED_DAYS
@@ -81,7 +79,7 @@ def test_client_bars_reader_keeps_a_first_column_of_dates_under_any_name(tmp_pat
     path = tmp_path / "bars.csv"
     path.write_text("day,open,high,low,close,volume\n2023-12-29,476.49,477.03,473.3,475.31,122234100\n")
 
-    sent = bars_message(client_bars(path))
+    sent = client_bars(path)
 
     assert list(sent.dates) == [19720]
     assert list(sent.close) == [475.31]

@@ -282,7 +282,7 @@ func TestContractChartOfAnySpec(t *testing.T) {
 			idc.IndicatorOverlay(idc.Fn("talib.CDLDOJI", nil)),
 		},
 	}
-	img := getChart(t, c, q.Request())
+	img := getChart(t, c, must(q.Request()))
 	checkMeta(t, img, "image/svg+xml", 1200, 800, 100)
 	comments := svgComments(t, img.Data)
 	for _, legend := range []string{"ADX", "DONCHIAN", "CDLDOJI", "gap"} {
@@ -292,12 +292,12 @@ func TestContractChartOfAnySpec(t *testing.T) {
 	}
 
 	q.Format, q.Width, q.Height = idcv1.ImageFormat_IMAGE_FORMAT_PNG, 900, 600
-	img = getChart(t, c, q.Request())
+	img = getChart(t, c, must(q.Request()))
 	if cfg, err := png.DecodeConfig(bytes.NewReader(img.Data)); err != nil || cfg.Width != 900 || cfg.Height != 600 {
 		t.Errorf("PNG decodes to %+v, %v; want 900x600", cfg, err)
 	}
 
 	// A percent output is not a price: it belongs in a panel.
-	_, err := c.GetChart(t.Context(), idc.ChartQuery{Overlays: []*idcv1.ChartOverlay{idc.IndicatorOverlay(idc.Fn("talib.ADX", nil))}}.Request())
+	_, err := c.GetChart(t.Context(), must(idc.ChartQuery{Overlays: []*idcv1.ChartOverlay{idc.IndicatorOverlay(idc.Fn("talib.ADX", nil))}}.Request()))
 	wantCode(t, err, codes.InvalidArgument, "overlays[0].indicator")
 }

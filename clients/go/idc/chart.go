@@ -18,7 +18,9 @@ import idcv1 "github.com/idcrpc/idc/clients/go/gen/idc/v1"
 //		Format:   idcv1.ImageFormat_IMAGE_FORMAT_SVG,
 //		Theme:    idcv1.Theme_THEME_DARK,
 //	}
-//	img, err := c.GetChart(ctx, q.Request())
+//	req, err := q.Request()
+//	...
+//	img, err := c.GetChart(ctx, req)
 type ChartQuery struct {
 	// Symbol names the series, e.g. "SPY"; case-insensitive. Empty means
 	// the server's default symbol. Set Symbol or Bars, not
@@ -27,15 +29,23 @@ type ChartQuery struct {
 	// Bars, when not nil, are the client's own bars (see [BarsFromRows]),
 	// sent as inline_bars instead of Symbol.
 	Bars *idcv1.Bars
-	// Start is the first calendar day, inclusive, as "YYYY-MM-DD". Empty
-	// means the first available bar.
+	// Start is the start of the window, inclusive, as in [MACDQuery]: a
+	// day "YYYY-MM-DD" or a time in the exchange's zone
+	// "YYYY-MM-DDTHH:MM[:SS]". Empty means the first available bar.
 	Start string
-	// End is the last calendar day, inclusive, as "YYYY-MM-DD". Empty means
-	// the last available bar.
+	// End is the end of the window, inclusive, as in [MACDQuery]. Empty
+	// means the last available bar.
 	End string
 	// Convention selects TA-Lib's or 通达信's formulas for every indicator;
 	// the zero value means the server's default.
 	Convention idcv1.Convention
+	// Interval is the bar length to draw, as in [MACDQuery]; the zero
+	// value means 1 day. Intraday bars are drawn without gaps for breaks
+	// and nights.
+	Interval idcv1.Interval
+	// Adjustment is the price adjustment, as in [MACDQuery]; the zero
+	// value means the prices as stored.
+	Adjustment idcv1.Adjustment
 	// Panels are drawn below the price panel, top to bottom, at most 6.
 	// Empty means a volume panel and a MACD(12, 26, 9) panel.
 	Panels []*idcv1.ChartPanel
@@ -67,8 +77,11 @@ type ChartQuery struct {
 
 // Request returns the IndicatorGraphService.GetChart request for q. The
 // request shares q's Bars, Panels and Overlays rather than copying them.
-// It panics with [ErrSymbolAndBars] when q sets both Symbol and Bars.
-func (q ChartQuery) Request() *idcv1.GetChartRequest {
+// It returns [ErrSymbolAndBars] when q sets both Symbol and Bars.
+func (q ChartQuery) Request() (*idcv1.GetChartRequest, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
 	req := &idcv1.GetChartRequest{
 		StartDate:      q.Start,
 		EndDate:        q.End,
@@ -83,15 +96,16 @@ func (q ChartQuery) Request() *idcv1.GetChartRequest {
 		ColorScheme:    q.Scheme,
 		ChunkSizeBytes: q.ChunkSize,
 		PriceScale:     q.PriceScale,
+		Interval:       q.Interval,
+		Adjustment:     q.Adjustment,
 	}
-	q.mustHaveOneSource()
 	switch {
 	case q.Bars != nil:
 		req.Source = &idcv1.GetChartRequest_InlineBars{InlineBars: q.Bars}
 	case q.Symbol != "":
 		req.Source = &idcv1.GetChartRequest_Symbol{Symbol: q.Symbol}
 	}
-	return req
+	return req, nil
 }
 
 // VolumePanel returns a panel of volume bars, coloured by whether the day

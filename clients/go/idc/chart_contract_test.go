@@ -224,7 +224,7 @@ func TestContractGetChart(t *testing.T) {
 	c := contractClient(t)
 
 	t.Run("SPY 2023 all panels 1000x700 PNG at 120 dpi", func(t *testing.T) {
-		img := getChart(t, c, spy2023(pngFormat, 1000, 700, 120).Request())
+		img := getChart(t, c, must(spy2023(pngFormat, 1000, 700, 120).Request()))
 		checkMeta(t, img, "image/png", 1000, 700, 120)
 		decoded, err := png.Decode(bytes.NewReader(img.Data))
 		if err != nil {
@@ -260,7 +260,7 @@ func TestContractGetChart(t *testing.T) {
 	})
 
 	t.Run("SVG", func(t *testing.T) {
-		img := getChart(t, c, spy2023(svgFormat, 1000, 700, 0).Request())
+		img := getChart(t, c, must(spy2023(svgFormat, 1000, 700, 0).Request()))
 		if img.MediaType != "image/svg+xml" {
 			t.Errorf("media type = %q, want image/svg+xml", img.MediaType)
 		}
@@ -270,7 +270,7 @@ func TestContractGetChart(t *testing.T) {
 	})
 
 	t.Run("JPEG", func(t *testing.T) {
-		img := getChart(t, c, spy2023(jpegFormat, 900, 600, 150).Request())
+		img := getChart(t, c, must(spy2023(jpegFormat, 900, 600, 150).Request()))
 		checkMeta(t, img, "image/jpeg", 900, 600, 150)
 		decoded, err := jpeg.Decode(bytes.NewReader(img.Data))
 		if err != nil {
@@ -285,7 +285,7 @@ func TestContractGetChart(t *testing.T) {
 	})
 
 	t.Run("WebP", func(t *testing.T) {
-		img := getChart(t, c, spy2023(webpFormat, 800, 500, 0).Request())
+		img := getChart(t, c, must(spy2023(webpFormat, 800, 500, 0).Request()))
 		checkMeta(t, img, "image/webp", 800, 500, 100)
 		if w, h, err := webpLossless(img.Data); err != nil || w != 800 || h != 500 {
 			t.Errorf("WebP is %dx%d (%v), want a lossless 800x500 image", w, h, err)
@@ -293,13 +293,13 @@ func TestContractGetChart(t *testing.T) {
 	})
 
 	t.Run("inline bars", func(t *testing.T) {
-		img := getChart(t, c, idc.ChartQuery{Bars: syntheticBars(60), Panels: allPanels(), Overlays: someOverlays(), Width: 400, Height: 300}.Request())
+		img := getChart(t, c, must(idc.ChartQuery{Bars: syntheticBars(60), Panels: allPanels(), Overlays: someOverlays(), Width: 400, Height: 300}.Request()))
 		checkMeta(t, img, "image/png", 400, 300, 100)
 	})
 
 	t.Run("write to a writer", func(t *testing.T) {
 		var buf bytes.Buffer
-		img, err := c.WriteChart(t.Context(), spy2023(pngFormat, 640, 480, 0).Request(), &buf)
+		img, err := c.WriteChart(t.Context(), must(spy2023(pngFormat, 640, 480, 0).Request()), &buf)
 		if err != nil {
 			t.Fatalf("WriteChart: %v", err)
 		}
@@ -310,8 +310,8 @@ func TestContractGetChart(t *testing.T) {
 
 	t.Run("identical requests give identical bytes", func(t *testing.T) {
 		q := spy2023(pngFormat, 800, 600, 0)
-		first := getChart(t, c, q.Request())
-		second := getChart(t, c, q.Request())
+		first := getChart(t, c, must(q.Request()))
+		second := getChart(t, c, must(q.Request()))
 		if !bytes.Equal(first.Data, second.Data) {
 			t.Errorf("two identical requests gave different images (%x, %x)", first.SHA256, second.SHA256)
 		}
@@ -320,9 +320,9 @@ func TestContractGetChart(t *testing.T) {
 	t.Run("dark differs from light", func(t *testing.T) {
 		q := spy2023(pngFormat, 800, 600, 0)
 		q.Theme = idcv1.Theme_THEME_LIGHT
-		light := getChart(t, c, q.Request())
+		light := getChart(t, c, must(q.Request()))
 		q.Theme = idcv1.Theme_THEME_DARK
-		dark := getChart(t, c, q.Request())
+		dark := getChart(t, c, must(q.Request()))
 		if bytes.Equal(light.Data, dark.Data) {
 			t.Errorf("THEME_DARK gave the same image as THEME_LIGHT")
 		}
@@ -330,9 +330,9 @@ func TestContractGetChart(t *testing.T) {
 
 	t.Run("CN colours differ from Western", func(t *testing.T) {
 		q := spy2023(pngFormat, 800, 600, 0)
-		western := getChart(t, c, q.Request())
+		western := getChart(t, c, must(q.Request()))
 		q.Scheme = idcv1.ColorScheme_COLOR_SCHEME_CN
-		cn := getChart(t, c, q.Request())
+		cn := getChart(t, c, must(q.Request()))
 		if bytes.Equal(western.Data, cn.Data) {
 			t.Errorf("COLOR_SCHEME_CN gave the same image as the default")
 		}
@@ -345,7 +345,7 @@ func TestContractChunkSize(t *testing.T) {
 	t.Run("1024", func(t *testing.T) {
 		q := spy2023(pngFormat, 800, 600, 0)
 		q.ChunkSize = 1024
-		_, sizes := chartChunks(t, c, q.Request())
+		_, sizes := chartChunks(t, c, must(q.Request()))
 		if len(sizes) < 2 {
 			t.Errorf("got %d chunks, want more than 1", len(sizes))
 		}
@@ -357,7 +357,7 @@ func TestContractChunkSize(t *testing.T) {
 	})
 
 	t.Run("0 means 64 KiB", func(t *testing.T) {
-		meta, sizes := chartChunks(t, c, spy2023(pngFormat, 2000, 1400, 0).Request())
+		meta, sizes := chartChunks(t, c, must(spy2023(pngFormat, 2000, 1400, 0).Request()))
 		for i, n := range sizes {
 			if n < 1 || n > 65536 {
 				t.Errorf("chunk %d has %d bytes, want 1 to 65536", i, n)
@@ -369,7 +369,7 @@ func TestContractChunkSize(t *testing.T) {
 	})
 
 	t.Run("GetMACDGraph 4096", func(t *testing.T) {
-		req := idc.MACDQuery{Symbol: "SPY", Start: "2023-01-01", End: "2023-12-31"}.GraphRequest(800, 600)
+		req := must(idc.MACDQuery{Symbol: "SPY", Start: "2023-01-01", End: "2023-12-31"}.GraphRequest(800, 600))
 		req.ChunkSizeBytes = 4096
 		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 		defer cancel()
@@ -398,7 +398,7 @@ func TestContractChartErrors(t *testing.T) {
 
 	chart := func(mutate func(*idcv1.GetChartRequest)) func() error {
 		return func() error {
-			req := spy2023(pngFormat, 800, 600, 0).Request()
+			req := must(spy2023(pngFormat, 800, 600, 0).Request())
 			mutate(req)
 			_, err := c.GetChart(t.Context(), req)
 			return err
@@ -428,7 +428,7 @@ func TestContractChartErrors(t *testing.T) {
 		{"unknown symbol", chart(func(r *idcv1.GetChartRequest) { r.Source = &idcv1.GetChartRequest_Symbol{Symbol: "NOPE"} }), codes.NotFound, ""},
 		{"weekend window", chart(func(r *idcv1.GetChartRequest) { r.StartDate, r.EndDate = "2023-01-07", "2023-01-08" }), codes.NotFound, ""},
 		{"GetMACDGraph chunk_size_bytes 100", func() error {
-			req := idc.MACDQuery{}.GraphRequest(0, 0)
+			req := must(idc.MACDQuery{}.GraphRequest(0, 0))
 			req.ChunkSizeBytes = 100
 			_, err := c.GetMACDGraph(t.Context(), req)
 			return err
@@ -441,7 +441,7 @@ func TestContractChartErrors(t *testing.T) {
 	}
 
 	t.Run("a normal chart still succeeds", func(t *testing.T) {
-		checkMeta(t, getChart(t, c, spy2023(pngFormat, 400, 300, 0).Request()), "image/png", 400, 300, 100)
+		checkMeta(t, getChart(t, c, must(spy2023(pngFormat, 400, 300, 0).Request())), "image/png", 400, 300, 100)
 	})
 }
 
@@ -483,7 +483,7 @@ func renderCounters(t *testing.T) (started, abandoned float64) {
 // that ran to the end would never count.
 func TestContractChartDeadline(t *testing.T) {
 	c := contractClient(t)
-	getChart(t, c, spy2023(pngFormat, 400, 300, 0).Request()) // a warm connection
+	getChart(t, c, must(spy2023(pngFormat, 400, 300, 0).Request())) // a warm connection
 
 	// A large SVG of SPY's whole history with every panel and overlay (about
 	// 1.5 s to render on a 2-core machine). A deadline so short that the
@@ -502,7 +502,7 @@ func TestContractChartDeadline(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(t.Context(), deadline)
 		begin := time.Now()
-		_, err := c.GetChart(ctx, q.Request())
+		_, err := c.GetChart(ctx, must(q.Request()))
 		cancel()
 		wantCode(t, err, codes.DeadlineExceeded, "")
 		if d := time.Since(begin); d > deadline+5*time.Second {
@@ -524,6 +524,6 @@ func TestContractChartDeadline(t *testing.T) {
 		break
 	}
 
-	img := getChart(t, c, spy2023(pngFormat, 400, 300, 0).Request())
+	img := getChart(t, c, must(spy2023(pngFormat, 400, 300, 0).Request()))
 	checkMeta(t, img, "image/png", 400, 300, 100)
 }

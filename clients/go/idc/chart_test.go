@@ -57,7 +57,7 @@ func TestChartBuilders(t *testing.T) {
 
 func TestChartQuery(t *testing.T) {
 	t.Run("zero query is the empty request", func(t *testing.T) {
-		if req := (idc.ChartQuery{}).Request(); !proto.Equal(req, &idcv1.GetChartRequest{}) {
+		if req := must((idc.ChartQuery{}).Request()); !proto.Equal(req, &idcv1.GetChartRequest{}) {
 			t.Errorf("Request() = %v, want an empty request", req)
 		}
 	})
@@ -78,14 +78,14 @@ func TestChartQuery(t *testing.T) {
 			WidthPx: 1000, HeightPx: 700, Dpi: 120, Theme: idcv1.Theme_THEME_DARK, ColorScheme: idcv1.ColorScheme_COLOR_SCHEME_CN,
 			ChunkSizeBytes: 4096, PriceScale: idcv1.PriceScale_PRICE_SCALE_LOG,
 		}
-		if req := q.Request(); !proto.Equal(req, want) {
+		if req := must(q.Request()); !proto.Equal(req, want) {
 			t.Errorf("Request() = %v, want %v", req, want)
 		}
 	})
 
 	t.Run("inline bars", func(t *testing.T) {
 		bars := &idcv1.Bars{Dates: []int32{19720}, Open: []float64{1}, High: []float64{2}, Low: []float64{0.5}, Close: []float64{1.5}, Volume: []float64{10}}
-		req := idc.ChartQuery{Bars: bars}.Request()
+		req := must(idc.ChartQuery{Bars: bars}.Request())
 		if req.GetInlineBars() != bars || req.GetSymbol() != "" {
 			t.Errorf("Request() = %v, want the inline bars and no symbol", req)
 		}
@@ -101,12 +101,12 @@ func TestGetChart(t *testing.T) {
 		reqs := make(chan *idcv1.GetChartRequest, 1)
 		c := newClient(t, nil, &fakeGraph{msgs: good, chartReqs: reqs})
 		q := idc.ChartQuery{Symbol: "SPY", Panels: []*idcv1.ChartPanel{idc.VolumePanel()}, Format: idcv1.ImageFormat_IMAGE_FORMAT_WEBP, DPI: 100}
-		img, err := c.GetChart(t.Context(), q.Request())
+		img, err := c.GetChart(t.Context(), must(q.Request()))
 		if err != nil {
 			t.Fatalf("GetChart: %v", err)
 		}
-		if got := <-reqs; !proto.Equal(got, q.Request()) {
-			t.Errorf("server got %v, want %v", got, q.Request())
+		if got := <-reqs; !proto.Equal(got, must(q.Request())) {
+			t.Errorf("server got %v, want %v", got, must(q.Request()))
 		}
 		if !bytes.Equal(img.Data, data) || !bytes.Equal(img.SHA256, sum[:]) || img.Size != int64(len(data)) {
 			t.Errorf("got %d bytes with sha256 %x, want the %d sent bytes with %x", len(img.Data), img.SHA256, len(data), sum)

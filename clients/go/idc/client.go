@@ -5,9 +5,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"iter"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
 
 	idcv1 "github.com/idcrpc/idc/clients/go/gen/idc/v1"
 )
@@ -116,17 +118,107 @@ func (c *Client) ComputeIndicators(ctx context.Context, req *idcv1.ComputeIndica
 	return resp, nil
 }
 
-// ListSymbols calls IndicatorService.ListSymbols, which lists the symbols
-// the server can serve, sorted, with each one's first and last date
-// ("YYYY-MM-DD") and bar count, and names the default symbol.
+// ListSymbols lists every symbol the server can serve, sorted, with each
+// one's dates, bar count, state, stored interval and price adjustment, the
+// intervals and adjustments it can be served at and its time zone, and
+// names the default symbol. It calls IndicatorService.ListSymbols once per
+// page of 1000 symbols until the last (see [Client.Symbols] to walk them
+// one by one, with a prefix) and returns them as one response, whose
+// next_page_token is empty. Each page has its own deadline.
 func (c *Client) ListSymbols(ctx context.Context, opts ...grpc.CallOption) (*idcv1.ListSymbolsResponse, error) {
+	all := &idcv1.ListSymbolsResponse{}
+	for page, err := range c.SymbolPages(ctx, nil, opts...) {
+		if err != nil {
+			return nil, err
+		}
+		all.Symbols = append(all.Symbols, page.GetSymbols()...)
+		all.DefaultSymbol = page.GetDefaultSymbol()
+	}
+	return all, nil
+}
+
+// ListSymbolsPage calls IndicatorService.ListSymbols once, for one page: up
+// to req's page_size symbols (0 means 1000) that start with its prefix,
+// after its page_token. A nil req asks for the first page of every symbol.
+// Errors keep their gRPC status: INVALID_ARGUMENT for a negative page size
+// or a page token the server did not make for this prefix.
+func (c *Client) ListSymbolsPage(ctx context.Context, req *idcv1.ListSymbolsRequest, opts ...grpc.CallOption) (*idcv1.ListSymbolsResponse, error) {
+	if req == nil {
+		req = &idcv1.ListSymbolsRequest{}
+	}
 	ctx, cancel := c.callContext(ctx)
 	defer cancel()
-	resp, err := c.ind.ListSymbols(ctx, &idcv1.ListSymbolsRequest{}, opts...)
+	resp, err := c.ind.ListSymbols(ctx, req, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("list symbols: %w", err)
 	}
 	return resp, nil
+}
+
+// Symbols returns an iterator over the symbols that start with req's
+// prefix (case-insensitive; empty means all), in sorted order, fetching
+// pages of req's page_size (0 means 1000) as the loop needs them:
+//
+//	for info, err := range c.Symbols(ctx, &idcv1.ListSymbolsRequest{Prefix: "000"}) {
+//		if err != nil {
+//			return err
+//		}
+//		fmt.Println(info.GetSymbol(), idc.IntervalName(info.GetInterval()), info.GetTimeZone())
+//	}
+//
+// A failed page yields its error once and ends the loop. req's page_token
+// is where the walk starts; a nil req means every symbol from the first.
+func (c *Client) Symbols(ctx context.Context, req *idcv1.ListSymbolsRequest, opts ...grpc.CallOption) iter.Seq2[*idcv1.SymbolInfo, error] {
+	return func(yield func(*idcv1.SymbolInfo, error) bool) {
+		for page, err := range c.SymbolPages(ctx, req, opts...) {
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for _, info := range page.GetSymbols() {
+				if !yield(info, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// SymbolPages returns an iterator over the pages of ListSymbols for req's
+// prefix and page size, from its page_token on (nil req: every symbol from
+// the first), each page with its own deadline, until the page whose
+// next_page_token is empty. A failed page yields its error once and ends
+// the loop; so does a server that sends a page token twice, which would
+// otherwise loop for ever. Use it rather than [Client.Symbols] to see each
+// page's default_symbol.
+func (c *Client) SymbolPages(ctx context.Context, req *idcv1.ListSymbolsRequest, opts ...grpc.CallOption) iter.Seq2[*idcv1.ListSymbolsResponse, error] {
+	return func(yield func(*idcv1.ListSymbolsResponse, error) bool) {
+		next := &idcv1.ListSymbolsRequest{}
+		if req != nil {
+			next = proto.CloneOf(req)
+		}
+		seen := map[string]bool{}
+		for {
+			resp, err := c.ListSymbolsPage(ctx, next, opts...)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if !yield(resp, nil) {
+				return
+			}
+			token := resp.GetNextPageToken()
+			if token == "" {
+				return
+			}
+			if seen[token] {
+				yield(nil, fmt.Errorf("list symbols: the server sent page token %q twice", token))
+				return
+			}
+			seen[token] = true
+			next.PageToken = token
+		}
+	}
 }
 
 // Image is a chart received from IndicatorGraphService.GetChart or

@@ -344,7 +344,7 @@ func TestErrors(t *testing.T) {
 		c := newClient(t, &fakeMACD{handle: func(context.Context, *idcv1.GetMACDRequest) (*idcv1.GetMACDResponse, error) {
 			return nil, badRequest("start_date", "not a date")
 		}}, nil)
-		_, err := c.GetMACD(t.Context(), idc.MACDQuery{Start: "2023-13-01"}.Request())
+		_, err := c.GetMACD(t.Context(), must(idc.MACDQuery{Start: "2023-13-01"}.Request()))
 		if !strings.HasPrefix(err.Error(), "get macd: ") {
 			t.Errorf("error %q lacks the prefix %q", err, "get macd: ")
 		}
@@ -364,7 +364,7 @@ func TestErrors(t *testing.T) {
 		c := newClient(t, &fakeMACD{compute: func(context.Context, *idcv1.ComputeIndicatorsRequest) (*idcv1.ComputeIndicatorsResponse, error) {
 			return nil, badRequest("indicators[0].sma.period", "must be 1-1000")
 		}}, nil)
-		_, err := c.ComputeIndicators(t.Context(), idc.IndicatorQuery{Indicators: []*idcv1.IndicatorSpec{idc.SMA(-1)}}.Request())
+		_, err := c.ComputeIndicators(t.Context(), must(idc.IndicatorQuery{Indicators: []*idcv1.IndicatorSpec{idc.SMA(-1)}}.Request()))
 		if !strings.HasPrefix(err.Error(), "compute indicators: ") {
 			t.Errorf("error %q lacks the prefix %q", err, "compute indicators: ")
 		}
@@ -411,12 +411,12 @@ func TestComputeIndicatorsAndListSymbols(t *testing.T) {
 			return &idcv1.ComputeIndicatorsResponse{Symbol: "SPY", Dates: []int32{19720}, Series: []*idcv1.Series{{Name: "sma20", Values: []float64{1}}}}, nil
 		}}, nil)
 		q := idc.IndicatorQuery{Symbol: "SPY", Convention: idcv1.Convention_CONVENTION_TDX, Indicators: []*idcv1.IndicatorSpec{idc.Labeled("sma20", idc.SMA(20))}}
-		resp, err := c.ComputeIndicators(t.Context(), q.Request())
+		resp, err := c.ComputeIndicators(t.Context(), must(q.Request()))
 		if err != nil {
 			t.Fatalf("ComputeIndicators: %v", err)
 		}
-		if !proto.Equal(<-got, q.Request()) {
-			t.Errorf("the server got another request than %v", q.Request())
+		if !proto.Equal(<-got, must(q.Request())) {
+			t.Errorf("the server got another request than %v", must(q.Request()))
 		}
 		if resp.GetSymbol() != "SPY" || len(resp.GetSeries()) != 1 {
 			t.Errorf("response = %v", resp)

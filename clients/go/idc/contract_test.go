@@ -39,7 +39,7 @@ func contractClient(t *testing.T) *idc.Client {
 
 func getRows(t *testing.T, c *idc.Client, q idc.MACDQuery) (*idcv1.GetMACDResponse, []idc.MACDRow) {
 	t.Helper()
-	resp, err := c.GetMACD(t.Context(), q.Request())
+	resp, err := c.GetMACD(t.Context(), must(q.Request()))
 	if err != nil {
 		t.Fatalf("GetMACD(%+v): %v", q, err)
 	}
@@ -62,7 +62,7 @@ func TestContractLargeResponse(t *testing.T) {
 		rows[i] = idc.Bar{Date: day.AddDate(0, 0, i), Open: price, High: price + 1, Low: price - 1, Close: price, Volume: 1000}
 	}
 	query := idc.MACDQuery{Bars: idc.BarsFromRows(rows), Convention: idcv1.Convention_CONVENTION_TALIB}
-	resp, err := c.GetMACD(t.Context(), query.Request())
+	resp, err := c.GetMACD(t.Context(), must(query.Request()))
 	if err != nil {
 		t.Fatalf("GetMACD of %d inline bars: %v", n, err) // not the query: it would print every bar
 	}
@@ -218,7 +218,7 @@ func TestContractGetMACDGraph(t *testing.T) {
 
 	t.Run("800x600", func(t *testing.T) {
 		q := idc.MACDQuery{Symbol: "SPY", Start: "2023-01-01", End: "2023-12-31"}
-		img, err := c.GetMACDGraph(t.Context(), q.GraphRequest(800, 600))
+		img, err := c.GetMACDGraph(t.Context(), must(q.GraphRequest(800, 600)))
 		if err != nil {
 			t.Fatalf("GetMACDGraph: %v", err)
 		}
@@ -236,7 +236,7 @@ func TestContractGetMACDGraph(t *testing.T) {
 	t.Run("write to a writer", func(t *testing.T) {
 		var buf bytes.Buffer
 		q := idc.MACDQuery{Symbol: "000001.SH", Start: "2023-06-01", End: "2023-12-31"}
-		img, err := c.WriteMACDGraph(t.Context(), q.GraphRequest(640, 480), &buf)
+		img, err := c.WriteMACDGraph(t.Context(), must(q.GraphRequest(640, 480)), &buf)
 		if err != nil {
 			t.Fatalf("WriteMACDGraph: %v", err)
 		}
@@ -260,15 +260,15 @@ func TestContractErrors(t *testing.T) {
 		code  codes.Code
 		field string // the field a BadRequest violation must name, if any
 	}{
-		{"malformed start_date", macd(idc.MACDQuery{Start: "2023-13-01"}.Request()), codes.InvalidArgument, "start_date"},
-		{"end before start", macd(idc.MACDQuery{Start: "2023-12-31", End: "2023-01-01"}.Request()), codes.InvalidArgument, "end_date"},
-		{"unknown symbol", macd(idc.MACDQuery{Symbol: "NOPE"}.Request()), codes.NotFound, ""},
-		{"weekend window", macd(idc.MACDQuery{Symbol: "SPY", Start: "2023-01-07", End: "2023-01-08"}.Request()), codes.NotFound, ""},
-		{"negative fast_period", macd(idc.MACDQuery{Fast: -1}.Request()), codes.InvalidArgument, "parameters.fast_period"},
-		{"fast_period not below slow_period", macd(idc.MACDQuery{Fast: 26, Slow: 12}.Request()), codes.InvalidArgument, "parameters.fast_period"},
-		{"graph width_px too small", graph(idc.MACDQuery{}.GraphRequest(50, 0)), codes.InvalidArgument, "width_px"},
-		{"graph malformed start_date", graph(idc.MACDQuery{Start: "2023-13-01"}.GraphRequest(0, 0)), codes.InvalidArgument, "start_date"},
-		{"graph unknown symbol", graph(idc.MACDQuery{Symbol: "NOPE"}.GraphRequest(0, 0)), codes.NotFound, ""},
+		{"malformed start_date", macd(must(idc.MACDQuery{Start: "2023-13-01"}.Request())), codes.InvalidArgument, "start_date"},
+		{"end before start", macd(must(idc.MACDQuery{Start: "2023-12-31", End: "2023-01-01"}.Request())), codes.InvalidArgument, "end_date"},
+		{"unknown symbol", macd(must(idc.MACDQuery{Symbol: "NOPE"}.Request())), codes.NotFound, ""},
+		{"weekend window", macd(must(idc.MACDQuery{Symbol: "SPY", Start: "2023-01-07", End: "2023-01-08"}.Request())), codes.NotFound, ""},
+		{"negative fast_period", macd(must(idc.MACDQuery{Fast: -1}.Request())), codes.InvalidArgument, "parameters.fast_period"},
+		{"fast_period not below slow_period", macd(must(idc.MACDQuery{Fast: 26, Slow: 12}.Request())), codes.InvalidArgument, "parameters.fast_period"},
+		{"graph width_px too small", graph(must(idc.MACDQuery{}.GraphRequest(50, 0))), codes.InvalidArgument, "width_px"},
+		{"graph malformed start_date", graph(must(idc.MACDQuery{Start: "2023-13-01"}.GraphRequest(0, 0))), codes.InvalidArgument, "start_date"},
+		{"graph unknown symbol", graph(must(idc.MACDQuery{Symbol: "NOPE"}.GraphRequest(0, 0))), codes.NotFound, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -291,7 +291,7 @@ func TestContractErrors(t *testing.T) {
 		if len(rows) != 1 || math.Abs(rows[0].MACD-spyReference(t).MACD) > tolerance {
 			t.Errorf("rows = %+v, want SPY's 2023-12-29 row", rows)
 		}
-		if _, err := c.GetMACDGraph(t.Context(), idc.MACDQuery{}.GraphRequest(400, 300)); err != nil {
+		if _, err := c.GetMACDGraph(t.Context(), must(idc.MACDQuery{}.GraphRequest(400, 300))); err != nil {
 			t.Errorf("GetMACDGraph: %v", err)
 		}
 	})
@@ -364,7 +364,7 @@ func TestContractListSymbols(t *testing.T) {
 
 	t.Run("agrees with GetMACD", func(t *testing.T) {
 		for _, s := range resp.GetSymbols() {
-			_, rows := getRows(t, c, idc.MACDQuery{Symbol: s.GetSymbol()})
+			_, rows := getRows(t, c, idc.MACDQuery{Symbol: s.GetSymbol(), Interval: s.GetInterval()}) // as stored
 			if len(rows) != int(s.GetBarCount()) {
 				t.Errorf("%s: GetMACD gives %d bars, ListSymbols %d", s.GetSymbol(), len(rows), s.GetBarCount())
 				continue
@@ -506,7 +506,7 @@ var (
 
 func computeFrame(t *testing.T, c *idc.Client, q idc.IndicatorQuery) (*idcv1.ComputeIndicatorsResponse, *idc.Frame) {
 	t.Helper()
-	resp, err := c.ComputeIndicators(t.Context(), q.Request())
+	resp, err := c.ComputeIndicators(t.Context(), must(q.Request()))
 	if err != nil {
 		t.Fatalf("ComputeIndicators: %v", err)
 	}
@@ -712,7 +712,7 @@ func TestContractInlineBars(t *testing.T) {
 	})
 
 	t.Run("graph of inline bars", func(t *testing.T) {
-		img, err := c.GetMACDGraph(t.Context(), idc.MACDQuery{Bars: cut("2023-01-01", "2023-12-31")}.GraphRequest(400, 300))
+		img, err := c.GetMACDGraph(t.Context(), must(idc.MACDQuery{Bars: cut("2023-01-01", "2023-12-31")}.GraphRequest(400, 300)))
 		if err != nil {
 			t.Fatalf("GetMACDGraph: %v", err)
 		}
@@ -751,21 +751,21 @@ func TestContractInvalidInputs(t *testing.T) {
 		bars := syntheticBars(40)
 		tc.mutate(bars)
 		t.Run(tc.name+" GetMACD", func(t *testing.T) {
-			_, err := c.GetMACD(t.Context(), idc.MACDQuery{Bars: bars}.Request())
+			_, err := c.GetMACD(t.Context(), must(idc.MACDQuery{Bars: bars}.Request()))
 			wantCode(t, err, codes.InvalidArgument, tc.field)
 		})
 		t.Run(tc.name+" GetMACDGraph", func(t *testing.T) {
-			_, err := c.GetMACDGraph(t.Context(), idc.MACDQuery{Bars: bars}.GraphRequest(0, 0))
+			_, err := c.GetMACDGraph(t.Context(), must(idc.MACDQuery{Bars: bars}.GraphRequest(0, 0)))
 			wantCode(t, err, codes.InvalidArgument, tc.field)
 		})
 		t.Run(tc.name+" ComputeIndicators", func(t *testing.T) {
-			_, err := c.ComputeIndicators(t.Context(), idc.IndicatorQuery{Bars: bars, Indicators: []*idcv1.IndicatorSpec{idc.SMA(5)}}.Request())
+			_, err := c.ComputeIndicators(t.Context(), must(idc.IndicatorQuery{Bars: bars, Indicators: []*idcv1.IndicatorSpec{idc.SMA(5)}}.Request()))
 			wantCode(t, err, codes.InvalidArgument, tc.field)
 		})
 	}
 
 	compute := func(q idc.IndicatorQuery) func() error {
-		return func() error { _, err := c.ComputeIndicators(t.Context(), q.Request()); return err }
+		return func() error { _, err := c.ComputeIndicators(t.Context(), must(q.Request())); return err }
 	}
 	spy := func(specs ...*idcv1.IndicatorSpec) idc.IndicatorQuery {
 		return idc.IndicatorQuery{Symbol: "SPY", Start: "2023-01-01", End: "2023-12-31", Indicators: specs}
@@ -795,22 +795,22 @@ func TestContractInvalidInputs(t *testing.T) {
 		{"rsi period in the second spec", compute(spy(idc.SMA(20), idc.RSI(-3))), codes.InvalidArgument, "indicators[1].rsi.period"},
 		{"unknown convention", compute(badConvention), codes.InvalidArgument, "convention"},
 		{"unknown convention GetMACD", func() error {
-			_, err := c.GetMACD(t.Context(), idc.MACDQuery{Convention: idcv1.Convention(7)}.Request())
+			_, err := c.GetMACD(t.Context(), must(idc.MACDQuery{Convention: idcv1.Convention(7)}.Request()))
 			return err
 		}, codes.InvalidArgument, "convention"},
 		{"unknown convention GetMACDGraph", func() error {
-			_, err := c.GetMACDGraph(t.Context(), idc.MACDQuery{Convention: idcv1.Convention(7)}.GraphRequest(0, 0))
+			_, err := c.GetMACDGraph(t.Context(), must(idc.MACDQuery{Convention: idcv1.Convention(7)}.GraphRequest(0, 0)))
 			return err
 		}, codes.InvalidArgument, "convention"},
 		{"duplicate labels", compute(spy(idc.Labeled("x", idc.SMA(5)), idc.Labeled("x", idc.EMA(5)))), codes.InvalidArgument, "indicators[1].label"},
 		{"duplicate default labels", compute(spy(idc.SMA(5), idc.SMA(20))), codes.InvalidArgument, "indicators[1].label"},
 		{"bad label", compute(spy(idc.Labeled("Bad-Label", idc.SMA(5)))), codes.InvalidArgument, "indicators[0].label"},
 		{"GetMACD slow period longer than 20 inline bars", func() error {
-			_, err := c.GetMACD(t.Context(), idc.MACDQuery{Bars: syntheticBars(20)}.Request())
+			_, err := c.GetMACD(t.Context(), must(idc.MACDQuery{Bars: syntheticBars(20)}.Request()))
 			return err
 		}, codes.InvalidArgument, "parameters.slow_period"},
 		{"GetMACDGraph slow period longer than 20 inline bars", func() error {
-			_, err := c.GetMACDGraph(t.Context(), idc.MACDQuery{Bars: syntheticBars(20)}.GraphRequest(0, 0))
+			_, err := c.GetMACDGraph(t.Context(), must(idc.MACDQuery{Bars: syntheticBars(20)}.GraphRequest(0, 0)))
 			return err
 		}, codes.InvalidArgument, "parameters.slow_period"},
 		{"malformed start_date", compute(idc.IndicatorQuery{Start: "2023-02-30", Indicators: []*idcv1.IndicatorSpec{idc.SMA(5)}}), codes.InvalidArgument, "start_date"},
@@ -832,8 +832,8 @@ func TestContractInvalidInputs(t *testing.T) {
 		if _, rows := getRows(t, c, idc.MACDQuery{Symbol: "SPY", Start: "2023-12-29", End: "2023-12-29"}); len(rows) != 1 || math.Abs(rows[0].MACD-spyReference(t).MACD) > tolerance {
 			t.Errorf("rows = %+v, want SPY's 2023-12-29 row", rows)
 		}
-		if resp, err := c.ListSymbols(t.Context()); err != nil || len(resp.GetSymbols()) != 3 {
-			t.Errorf("ListSymbols = %v, %v; want 3 symbols", resp, err)
+		if resp, err := c.ListSymbols(t.Context()); err != nil || len(resp.GetSymbols()) != len(expected(t).Symbols.List) {
+			t.Errorf("ListSymbols = %v, %v; want the %d bundled symbols", resp, err, len(expected(t).Symbols.List))
 		}
 	})
 }

@@ -14,7 +14,11 @@
 //	defer c.Close()
 //
 //	q := idc.MACDQuery{Symbol: "SPY", Start: "2023-01-01", End: "2023-12-31"}
-//	resp, err := c.GetMACD(ctx, q.Request())
+//	req, err := q.Request() // fails only when q sets both Symbol and Bars
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	resp, err := c.GetMACD(ctx, req)
 //	if err != nil {
 //		log.Fatal(err) // status.Code(err) still gives the gRPC code
 //	}
@@ -29,7 +33,11 @@
 // [Client.GetMACDGraph] reassembles the streamed chart and checks its size
 // and SHA-256 digest against the metadata the server sends first:
 //
-//	img, err := c.GetMACDGraph(ctx, q.GraphRequest(1200, 800))
+//	greq, err := q.GraphRequest(1200, 800)
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	img, err := c.GetMACDGraph(ctx, greq)
 //	if err != nil {
 //		log.Fatal(err)
 //	}
@@ -49,7 +57,11 @@
 //		Format:   idcv1.ImageFormat_IMAGE_FORMAT_SVG,
 //		Theme:    idcv1.Theme_THEME_DARK,
 //	}
-//	chart, err := c.GetChart(ctx, cq.Request())
+//	creq, err := cq.Request()
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	chart, err := c.GetChart(ctx, creq)
 //	if err != nil {
 //		log.Fatal(err)
 //	}
@@ -72,7 +84,11 @@
 //			idc.Bollinger(20, 2), // "boll.upper", "boll.middle", "boll.lower"
 //		},
 //	}
-//	ir, err := c.ComputeIndicators(ctx, iq.Request())
+//	ireq, err := iq.Request()
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	ir, err := c.ComputeIndicators(ctx, ireq)
 //	if err != nil {
 //		log.Fatal(err)
 //	}
@@ -84,9 +100,30 @@
 //		fmt.Println(d.Format(time.DateOnly), frame.Columns["sma20"][i], frame.Columns["rsi"][i])
 //	}
 //
+// # Intervals, times and adjustments
+//
+// Every query takes an Interval (1 minute to 1 month, see [ParseInterval];
+// the zero value is 1 day) and an Adjustment (as stored, none, forward
+// 前复权 or backward 后复权, see [ParseAdjustment]). Start and End take a
+// day "YYYY-MM-DD" or a time in the exchange's zone "YYYY-MM-DDTHH:MM".
+// Rows and frames carry each bar's start as a time.Time in the exchange's
+// time zone ([MACDRow].Time, [Frame].Times), so the first minute bar of a
+// Shanghai session prints as 09:30 +0800; daily rows keep their Date. The
+// zone data is embedded (time/tzdata), so [Location] works everywhere.
+//
+//	q := idc.MACDQuery{Symbol: "000001.SH", Interval: idcv1.Interval_INTERVAL_5_MINUTES,
+//		Start: "2020-07-01", End: "2020-07-01"}
+//	...
+//	for _, r := range rows {
+//		fmt.Println(r.Time.Format("2006-01-02 15:04"), r.Close, r.MACD)
+//	}
+//
 // To compute over your own data instead of the server's, set the Bars field
-// of either query to [BarsFromRows] of your [Bar] rows. [Client.ListSymbols]
-// lists the server's symbols with their date ranges.
+// of a query to [BarsFromRows] of your daily [Bar] rows, or to
+// [TimedBarsFromRows] for bars of any interval. [Client.ListSymbols] lists
+// every one of the server's symbols with their date ranges, intervals,
+// adjustments and time zones, and [Client.Symbols] walks them page by
+// page, optionally by prefix.
 //
 // # The catalogue
 //

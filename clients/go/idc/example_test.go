@@ -23,7 +23,11 @@ func ExampleClient_GetMACD() {
 	defer c.Close()
 
 	q := idc.MACDQuery{Symbol: "SPY", Start: "2023-01-01", End: "2023-12-31"}
-	resp, err := c.GetMACD(context.Background(), q.Request())
+	req, err := q.Request()
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp, err := c.GetMACD(context.Background(), req)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -44,7 +48,11 @@ func ExampleClient_GetMACDGraph() {
 	defer c.Close()
 
 	q := idc.MACDQuery{Symbol: "000001.SH", Start: "2023-01-01"}
-	img, err := c.GetMACDGraph(context.Background(), q.GraphRequest(1200, 800))
+	req, err := q.GraphRequest(1200, 800)
+	if err != nil {
+		log.Fatal(err)
+	}
+	img, err := c.GetMACDGraph(context.Background(), req)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -75,12 +83,16 @@ func ExampleClient_GetChart() {
 		Width:    1600,
 		Height:   1000,
 	}
+	req, err := q.Request()
+	if err != nil {
+		log.Fatal(err)
+	}
 	f, err := os.CreateTemp(".", "spy-*.svg")
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer f.Close()
-	img, err := c.WriteChart(context.Background(), q.Request(), f)
+	img, err := c.WriteChart(context.Background(), req, f)
 	if err != nil {
 		log.Fatal(err) // discard f: its bytes did not pass the checks
 	}
@@ -94,7 +106,11 @@ func ExampleFieldViolations() {
 	}
 	defer c.Close()
 
-	_, err = c.GetMACD(context.Background(), idc.MACDQuery{Start: "2023-13-01"}.Request())
+	req, err := idc.MACDQuery{Start: "2023-13-01"}.Request()
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = c.GetMACD(context.Background(), req)
 	if status.Code(err) == codes.InvalidArgument {
 		for _, v := range idc.FieldViolations(err) {
 			fmt.Printf("%s: %s\n", v.GetField(), v.GetDescription())
@@ -121,7 +137,11 @@ func ExampleClient_ComputeIndicators() {
 			idc.RSI(14),         // rsi
 		},
 	}
-	resp, err := c.ComputeIndicators(context.Background(), q.Request())
+	req, err := q.Request()
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp, err := c.ComputeIndicators(context.Background(), req)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -168,7 +188,11 @@ func ExampleBarsFromRows() {
 
 	// Compute over these bars instead of a symbol of the server:
 	q := idc.IndicatorQuery{Bars: bars, Indicators: []*idcv1.IndicatorSpec{idc.SMA(2)}}
-	fmt.Println(q.Request().GetInlineBars() == bars)
+	req, err := q.Request()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(req.GetInlineBars() == bars)
 	// Output:
 	// [19719 19720] [102 103]
 	// true

@@ -79,6 +79,16 @@ func Labeled(label string, spec *idcv1.IndicatorSpec) *idcv1.IndicatorSpec {
 type Frame struct {
 	// Dates are the trading days at midnight UTC, in ascending order.
 	Dates []time.Time
+	// Times are the bars' start times in the exchange's time zone, one per
+	// date (see [MACDRow].Time).
+	Times []time.Time
+	// Interval is the interval the server served.
+	Interval idcv1.Interval
+	// TimeZone is the IANA name of the exchange's time zone, e.g.
+	// "Asia/Shanghai"; empty from a server that predates time zones.
+	TimeZone string
+	// Adjustment is the price adjustment the server applied.
+	Adjustment idcv1.Adjustment
 	// Names are the series names in response order, e.g. "sma20",
 	// "macd.signal", "boll.upper".
 	Names []string
@@ -93,7 +103,8 @@ type Frame struct {
 
 // IndicatorFrame turns a ComputeIndicators response into a [Frame],
 // padding each series with NaN before its first_valid_index. It returns an
-// error when a series has no name or the name of an earlier one, when its
+// error when times is neither empty nor one per date, when time_zone is not
+// a time zone Go knows, when a series has no name or the name of an earlier one, when its
 // first_valid_index is outside 0 to len(dates), or when it does not have
 // len(dates) - first_valid_index values. A nil response gives an empty
 // frame.
@@ -109,6 +120,11 @@ func IndicatorFrame(resp *idcv1.ComputeIndicatorsResponse) (*Frame, error) {
 	for i, d := range dates {
 		f.Dates[i] = DateFromEpochDay(d)
 	}
+	times, err := barTimes("indicator frame", resp.GetTimes(), dates, resp.GetTimeZone())
+	if err != nil {
+		return nil, err
+	}
+	f.Times, f.Interval, f.TimeZone, f.Adjustment = times, resp.GetInterval(), resp.GetTimeZone(), resp.GetAdjustment()
 	for i, s := range resp.GetSeries() {
 		name := s.GetName()
 		if name == "" {

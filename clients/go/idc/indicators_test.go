@@ -57,7 +57,7 @@ func TestSpecBuilders(t *testing.T) {
 func TestIndicatorQuery(t *testing.T) {
 	specs := []*idcv1.IndicatorSpec{idc.SMA(20), idc.RSI(14)}
 	t.Run("zero query", func(t *testing.T) {
-		req := idc.IndicatorQuery{}.Request()
+		req := must(idc.IndicatorQuery{}.Request())
 		if !proto.Equal(req, &idcv1.ComputeIndicatorsRequest{}) {
 			t.Errorf("Request() = %v, want an empty request", req)
 		}
@@ -69,13 +69,13 @@ func TestIndicatorQuery(t *testing.T) {
 			StartDate: "2023-01-01", EndDate: "2023-12-31",
 			Convention: idcv1.Convention_CONVENTION_TDX, Indicators: specs,
 		}
-		if req := q.Request(); !proto.Equal(req, want) {
+		if req := must(q.Request()); !proto.Equal(req, want) {
 			t.Errorf("Request() = %v, want %v", req, want)
 		}
 	})
 	t.Run("inline bars", func(t *testing.T) {
 		bars := idc.BarsFromRows([]idc.Bar{{Date: date("2023-12-29"), Open: 1, High: 1, Low: 1, Close: 1, Volume: 1}})
-		req := idc.IndicatorQuery{Bars: bars, Indicators: specs}.Request()
+		req := must(idc.IndicatorQuery{Bars: bars, Indicators: specs}.Request())
 		if req.GetInlineBars() != bars || req.GetSymbol() != "" || len(req.GetIndicators()) != 2 {
 			t.Errorf("Request() = %v, want the inline bars", req)
 		}

@@ -8,29 +8,29 @@ import (
 )
 
 // TestSymbolAndBarsTogetherAreAnError checks that a query naming a symbol
-// and carrying bars is refused, as the Python client refuses symbol= with
-// bars=, instead of silently sending one of them.
+// and carrying bars is refused with an error, as the Python client refuses
+// symbol= with bars=, instead of silently sending one of them or panicking.
 func TestSymbolAndBarsTogetherAreAnError(t *testing.T) {
 	bars := BarsFromRows([]Bar{{Open: 1, High: 2, Low: 0.5, Close: 1.5, Volume: 10}})
 	builders := map[string]struct {
 		validate func() error
-		request  func()
+		request  func() (any, error)
 	}{
 		"MACDQuery.Request": {
 			MACDQuery{Symbol: "SPY", Bars: bars}.Validate,
-			func() { MACDQuery{Symbol: "SPY", Bars: bars}.Request() },
+			func() (any, error) { return MACDQuery{Symbol: "SPY", Bars: bars}.Request() },
 		},
 		"MACDQuery.GraphRequest": {
 			MACDQuery{Symbol: "SPY", Bars: bars}.Validate,
-			func() { MACDQuery{Symbol: "SPY", Bars: bars}.GraphRequest(0, 0) },
+			func() (any, error) { return MACDQuery{Symbol: "SPY", Bars: bars}.GraphRequest(0, 0) },
 		},
 		"IndicatorQuery.Request": {
 			IndicatorQuery{Symbol: "SPY", Bars: bars}.Validate,
-			func() { IndicatorQuery{Symbol: "SPY", Bars: bars}.Request() },
+			func() (any, error) { return IndicatorQuery{Symbol: "SPY", Bars: bars}.Request() },
 		},
 		"ChartQuery.Request": {
 			ChartQuery{Symbol: "SPY", Bars: bars}.Validate,
-			func() { ChartQuery{Symbol: "SPY", Bars: bars}.Request() },
+			func() (any, error) { return ChartQuery{Symbol: "SPY", Bars: bars}.Request() },
 		},
 	}
 	for name, b := range builders {
@@ -38,13 +38,28 @@ func TestSymbolAndBarsTogetherAreAnError(t *testing.T) {
 			if err := b.validate(); !errors.Is(err, ErrSymbolAndBars) {
 				t.Errorf("Validate() = %v, want ErrSymbolAndBars", err)
 			}
-			defer func() {
-				if r := recover(); r != ErrSymbolAndBars {
-					t.Errorf("panic value = %v, want ErrSymbolAndBars", r)
+			req, err := b.request()
+			if !errors.Is(err, ErrSymbolAndBars) {
+				t.Errorf("error = %v, want ErrSymbolAndBars", err)
+			}
+			switch r := req.(type) {
+			case *idcv1.GetMACDRequest:
+				if r != nil {
+					t.Errorf("request = %v, want nil", r)
 				}
-			}()
-			b.request()
-			t.Errorf("no panic")
+			case *idcv1.GetMACDGraphRequest:
+				if r != nil {
+					t.Errorf("request = %v, want nil", r)
+				}
+			case *idcv1.ComputeIndicatorsRequest:
+				if r != nil {
+					t.Errorf("request = %v, want nil", r)
+				}
+			case *idcv1.GetChartRequest:
+				if r != nil {
+					t.Errorf("request = %v, want nil", r)
+				}
+			}
 		})
 	}
 	t.Run("one source is fine", func(t *testing.T) {
@@ -53,11 +68,26 @@ func TestSymbolAndBarsTogetherAreAnError(t *testing.T) {
 				t.Errorf("%+v: Validate() = %v", q, err)
 			}
 		}
-		if got := (MACDQuery{Bars: bars}).Request().GetInlineBars(); got != bars {
-			t.Errorf("inline bars = %v, want the query's", got)
+		req, err := MACDQuery{Bars: bars}.Request()
+		if err != nil || req.GetInlineBars() != bars {
+			t.Errorf("Request() = %v, %v; want the query's inline bars", req, err)
 		}
-		if got := (ChartQuery{Symbol: "AAPL"}).Request().GetSource(); got.(*idcv1.GetChartRequest_Symbol).Symbol != "AAPL" {
-			t.Errorf("source = %v, want symbol AAPL", got)
+		creq, err := ChartQuery{Symbol: "AAPL"}.Request()
+		if err != nil || creq.GetSymbol() != "AAPL" {
+			t.Errorf("Request() = %v, %v; want symbol AAPL", creq, err)
 		}
 	})
+}
+
+// TestGraphRequestIsDaily checks that GraphRequest refuses what
+// GetMACDGraph cannot carry instead of dropping it.
+func TestGraphRequestIsDaily(t *testing.T) {
+	for _, q := range []MACDQuery{
+		{Interval: idcv1.Interval_INTERVAL_5_MINUTES},
+		{Adjustment: idcv1.Adjustment_ADJUSTMENT_FORWARD},
+	} {
+		if req, err := q.GraphRequest(0, 0); !errors.Is(err, ErrGraphIsDaily) || req != nil {
+			t.Errorf("%+v: GraphRequest() = %v, %v; want ErrGraphIsDaily", q, req, err)
+		}
+	}
 }

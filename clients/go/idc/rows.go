@@ -11,8 +11,15 @@ import (
 // MACDRow is one bar of a GetMACD response with its MACD values.
 type MACDRow struct {
 	// Date is the trading day at midnight UTC. Only its calendar date is
-	// meaningful; it is the exchange's local date of the session.
+	// meaningful; it is the exchange's local date of the session (for
+	// weekly and monthly bars, the last trading day the bar includes).
 	Date time.Time
+	// Time is the bar's start in the exchange's time zone (the response's
+	// bars.time_zone): 09:30 Asia/Shanghai for the first minute bar of a
+	// Shanghai session, 00:00 of the trading day for a daily bar, of the
+	// Monday for a weekly bar and of the 1st for a monthly one. From a
+	// server that sends no times it is Date's day at 00:00 in that zone.
+	Time time.Time
 	// Open, High, Low and Close are the bar's prices in the instrument's
 	// quote currency (or index points).
 	Open, High, Low, Close float64
@@ -40,6 +47,8 @@ type MACDRow struct {
 // MACD values.
 //
 // It returns an error when a bar column does not have one value per date,
+// when bars.times is neither empty nor one per date, when bars.time_zone is
+// not a time zone Go knows,
 // when first_valid_index is outside 0 to len(dates), or when a MACD column
 // does not have len(dates) - first_valid_index values. A nil response gives
 // no rows.
@@ -58,6 +67,10 @@ func MACDRows(resp *idcv1.GetMACDResponse) ([]MACDRow, error) {
 		if len(c.values) != n {
 			return nil, fmt.Errorf("macd rows: column %s has %d values, want one per date (%d)", c.name, len(c.values), n)
 		}
+	}
+	times, err := barTimes("macd rows", bars.GetTimes(), dates, bars.GetTimeZone())
+	if err != nil {
+		return nil, err
 	}
 	first := int(resp.GetFirstValidIndex())
 	if first < 0 || first > n {
@@ -78,6 +91,7 @@ func MACDRows(resp *idcv1.GetMACDResponse) ([]MACDRow, error) {
 	for i, d := range dates {
 		r := MACDRow{
 			Date:   DateFromEpochDay(d),
+			Time:   times[i],
 			Open:   bars.GetOpen()[i],
 			High:   bars.GetHigh()[i],
 			Low:    bars.GetLow()[i],

@@ -76,8 +76,13 @@ func TestMACDRows(t *testing.T) {
 			if !rows[i].Date.Equal(want[i].Date) || rows[i].Date.Location() != time.UTC {
 				t.Errorf("row %d date = %v, want %v", i, rows[i].Date, want[i].Date)
 			}
+			// A response without times and time zone (an older server):
+			// the time is the date's 00:00 UTC.
+			if !rows[i].Time.Equal(want[i].Date) || rows[i].Time.Location() != time.UTC {
+				t.Errorf("row %d time = %v, want %v", i, rows[i].Time, want[i].Date)
+			}
 			r, w := rows[i], want[i]
-			r.Date, w.Date = time.Time{}, time.Time{}
+			r.Date, w.Date, r.Time = time.Time{}, time.Time{}, time.Time{}
 			if r != w {
 				t.Errorf("row %d = %+v, want %+v", i, r, w)
 			}
@@ -279,11 +284,11 @@ func TestBarsFromRows(t *testing.T) {
 
 func TestMACDQuery(t *testing.T) {
 	t.Run("zero query is an empty request", func(t *testing.T) {
-		req := idc.MACDQuery{}.Request()
+		req := must(idc.MACDQuery{}.Request())
 		if req.GetSource() != nil || req.GetParameters() != nil || req.GetStartDate() != "" || req.GetEndDate() != "" {
 			t.Errorf("Request() = %v, want an empty request", req)
 		}
-		g := idc.MACDQuery{}.GraphRequest(0, 0)
+		g := must(idc.MACDQuery{}.GraphRequest(0, 0))
 		if g.GetSource() != nil || g.GetParameters() != nil || g.GetWidthPx() != 0 || g.GetHeightPx() != 0 {
 			t.Errorf("GraphRequest(0, 0) = %v, want an empty request", g)
 		}
@@ -291,13 +296,13 @@ func TestMACDQuery(t *testing.T) {
 
 	t.Run("fields are copied", func(t *testing.T) {
 		q := idc.MACDQuery{Symbol: "SPY", Start: "2023-01-01", End: "2023-12-31", Fast: 5, Slow: 35, Signal: 5}
-		req := q.Request()
+		req := must(q.Request())
 		if _, ok := req.GetSource().(*idcv1.GetMACDRequest_Symbol); !ok || req.GetSymbol() != "SPY" ||
 			req.GetStartDate() != "2023-01-01" || req.GetEndDate() != "2023-12-31" ||
 			req.GetParameters().GetFastPeriod() != 5 || req.GetParameters().GetSlowPeriod() != 35 || req.GetParameters().GetSignalPeriod() != 5 {
 			t.Errorf("Request() = %v", req)
 		}
-		g := q.GraphRequest(1200, 800)
+		g := must(q.GraphRequest(1200, 800))
 		if g.GetSymbol() != "SPY" || g.GetStartDate() != "2023-01-01" || g.GetEndDate() != "2023-12-31" ||
 			g.GetParameters().GetSlowPeriod() != 35 || g.GetWidthPx() != 1200 || g.GetHeightPx() != 800 {
 			t.Errorf("GraphRequest(1200, 800) = %v", g)
@@ -307,22 +312,22 @@ func TestMACDQuery(t *testing.T) {
 	t.Run("convention and inline bars", func(t *testing.T) {
 		bars := idc.BarsFromRows([]idc.Bar{{Date: date("2023-12-29"), Open: 1, High: 1, Low: 1, Close: 1, Volume: 1}})
 		q := idc.MACDQuery{Bars: bars, Convention: idcv1.Convention_CONVENTION_TDX}
-		req := q.Request()
+		req := must(q.Request())
 		if req.GetInlineBars() != bars || req.GetSymbol() != "" || req.GetConvention() != idcv1.Convention_CONVENTION_TDX {
 			t.Errorf("Request() = %v, want the inline bars, and TDX", req)
 		}
-		g := q.GraphRequest(0, 0)
+		g := must(q.GraphRequest(0, 0))
 		if g.GetInlineBars() != bars || g.GetSymbol() != "" || g.GetConvention() != idcv1.Convention_CONVENTION_TDX {
 			t.Errorf("GraphRequest() = %v, want the inline bars, and TDX", g)
 		}
 		q.Bars, q.Symbol = nil, "SPY"
-		if req := q.Request(); req.GetSymbol() != "SPY" || req.GetInlineBars() != nil {
+		if req := must(q.Request()); req.GetSymbol() != "SPY" || req.GetInlineBars() != nil {
 			t.Errorf("Request() without bars = %v, want symbol SPY", req)
 		}
 	})
 
 	t.Run("one period set keeps the others zero", func(t *testing.T) {
-		p := idc.MACDQuery{Signal: 4}.Request().GetParameters()
+		p := must(idc.MACDQuery{Signal: 4}.Request()).GetParameters()
 		if p.GetFastPeriod() != 0 || p.GetSlowPeriod() != 0 || p.GetSignalPeriod() != 4 {
 			t.Errorf("parameters = %v, want only signal_period 4", p)
 		}

@@ -216,7 +216,7 @@ func addrsOf(servers []*serverProc) []string {
 func spyMACD(ctx context.Context, c *idc.Client) (string, error) {
 	q := idc.MACDQuery{Symbol: "SPY", Start: "2023-12-29", End: "2023-12-29"}
 	var p peer.Peer
-	resp, err := c.GetMACD(ctx, q.Request(), grpc.Peer(&p))
+	resp, err := c.GetMACD(ctx, must(q.Request()), grpc.Peer(&p))
 	if err != nil {
 		return "", err
 	}

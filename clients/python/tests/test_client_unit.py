@@ -30,6 +30,7 @@ from idc_client import (
     IdcClient,
     Image,
     IntegrityError,
+    ProtocolError,
     boll,
     boll_overlay,
     ema_overlay,
@@ -101,6 +102,9 @@ class FakeIndicatorService(indicator_service_pb2_grpc.IndicatorServiceServicer):
         self.response = indicator_service_pb2.GetMACDResponse()
         self.indicators_response = indicator_service_pb2.ComputeIndicatorsResponse()
         self.symbols_response = indicator_service_pb2.ListSymbolsResponse()
+        # With symbol_pages, ListSymbols filters symbols_response by prefix and
+        # pages it by page_size, its tokens the index of the next symbol.
+        self.symbol_pages = False
         self.status: grpc.Status | None = None
 
     def GetMACD(
@@ -128,7 +132,16 @@ class FakeIndicatorService(indicator_service_pb2_grpc.IndicatorServiceServicer):
         self.deadlines.append(context.time_remaining())
         if self.status is not None:
             context.abort_with_status(self.status)
-        return self.symbols_response
+        if not self.symbol_pages:
+            return self.symbols_response
+        match = [info for info in self.symbols_response.symbols if info.symbol.startswith(request.prefix)]
+        start = int(request.page_token or 0)
+        end = start + (request.page_size or 1000)
+        return indicator_service_pb2.ListSymbolsResponse(
+            symbols=match[start:end],
+            default_symbol=self.symbols_response.default_symbol,
+            next_page_token=str(end) if end < len(match) else "",
+        )
 
     # The catalogue RPCs are tested in test_catalogue.py, with a fake of their own.
 
@@ -238,10 +251,99 @@ def test_macd_sends_an_empty_symbol_when_given_one(fake: FakeServer, client: Idc
     assert fake.indicators.requests[0].WhichOneof("source") == "symbol"
 
 
-def test_macd_sends_the_date_of_a_datetime(fake: FakeServer, client: IdcClient) -> None:
-    client.macd(start=datetime.datetime(2023, 1, 3, 15, 30))
+def test_macd_sends_the_wall_clock_time_of_a_datetime(fake: FakeServer, client: IdcClient) -> None:
+    client.macd(start=datetime.datetime(2023, 1, 3, 15, 30), end=pd.Timestamp("2023-01-04", tz="Asia/Shanghai"))
+    client.macd(start=pd.Timestamp("2020-07-01 09:30", tz="Asia/Shanghai"), end="2020-07-01T11:30")
 
-    assert fake.indicators.requests[0].start_date == "2023-01-03"
+    first, second = fake.indicators.requests
+    assert (first.start_date, first.end_date) == ("2023-01-03T15:30:00", "2023-01-04")
+    assert (second.start_date, second.end_date) == ("2020-07-01T09:30:00", "2020-07-01T11:30")
+
+
+# Wire times computed with Python's zoneinfo: 2020-07-01 09:30 in Shanghai is
+# 1593567000 and 09:35 is 1593567300; 2019-11-05 09:30 in New York (EST) is 1572964200.
+SHANGHAI_0930, SHANGHAI_0935, NEW_YORK_0930 = 1593567000, 1593567300, 1572964200
+
+
+def intraday_response(
+    interval: bars_pb2.Interval.ValueType, adjustment: bars_pb2.Adjustment.ValueType
+) -> indicator_service_pb2.GetMACDResponse:
+    """Two 5-minute bars of a Shanghai morning, 09:30 and 09:35, served with ``interval`` and ``adjustment``."""
+    return indicator_service_pb2.GetMACDResponse(
+        symbol="000001.SH-1MIN",
+        parameters=bars_pb2.MACDParameters(fast_period=12, slow_period=26, signal_period=9),
+        bars=bars_pb2.Bars(
+            dates=[18444, 18444],
+            times=[SHANGHAI_0930, SHANGHAI_0935],
+            open=[2991.18, 2990.32],
+            high=[2991.5, 2990.32],
+            low=[2990.34, 2986.78],
+            close=[2990.43, 2986.91],
+            volume=[720858300, 311297200],
+            interval=interval,
+            time_zone="Asia/Shanghai",
+        ),
+        macd=[0.0, -0.5],
+        signal=[0.0, -0.1],
+        histogram=[0.0, -0.4],
+        convention=indicators_pb2.CONVENTION_TALIB,
+        adjustment=adjustment,
+    )
+
+
+@pytest.mark.parametrize(
+    ("interval", "adjustment", "wire_interval", "wire_adjustment"),
+    [
+        ("5m", "forward", bars_pb2.INTERVAL_5_MINUTES, bars_pb2.ADJUSTMENT_FORWARD),
+        ("1MO", "qfq", bars_pb2.INTERVAL_1_MONTH, bars_pb2.ADJUSTMENT_FORWARD),
+        ("INTERVAL_1_WEEK", "hfq", bars_pb2.INTERVAL_1_WEEK, bars_pb2.ADJUSTMENT_BACKWARD),
+        (bars_pb2.INTERVAL_1_HOUR, bars_pb2.ADJUSTMENT_NONE, bars_pb2.INTERVAL_1_HOUR, bars_pb2.ADJUSTMENT_NONE),
+        (None, None, bars_pb2.INTERVAL_UNSPECIFIED, bars_pb2.ADJUSTMENT_UNSPECIFIED),
+    ],
+)
+def test_every_call_sends_the_interval_and_adjustment(
+    fake: FakeServer,
+    client: IdcClient,
+    interval: str | int | None,
+    adjustment: str | int | None,
+    wire_interval: int,
+    wire_adjustment: int,
+) -> None:
+    fake.graphs.responses = [metadata_message(PNG), *chunk_messages(PNG)]
+    client.macd("X", interval=interval, adjustment=adjustment)
+    client.indicators([sma(2)], "X", interval=interval, adjustment=adjustment)
+    client.chart("X", interval=interval, adjustment=adjustment)
+
+    macd_request, indicators_request = fake.indicators.requests[0], fake.indicators.indicator_requests[0]
+    chart_request = fake.graphs.chart_requests[0]
+    assert (macd_request.interval, macd_request.adjustment) == (wire_interval, wire_adjustment)
+    assert (indicators_request.interval, indicators_request.adjustment) == (wire_interval, wire_adjustment)
+    assert (chart_request.interval, chart_request.adjustment) == (wire_interval, wire_adjustment)
+
+
+@pytest.mark.parametrize(("argument", "value"), [("interval", "2m"), ("interval", 99), ("adjustment", "split")])
+def test_an_unknown_interval_or_adjustment_raises_value_error_before_any_call(
+    fake: FakeServer, client: IdcClient, argument: str, value: str | int
+) -> None:
+    with pytest.raises(ValueError, match=f"unknown {argument}"):
+        client.macd("X", **{argument: value})  # type: ignore[arg-type]
+    assert fake.indicators.requests == []
+
+
+def test_intraday_frames_are_indexed_in_the_exchange_zone(fake: FakeServer, client: IdcClient) -> None:
+    fake.indicators.response = intraday_response(bars_pb2.INTERVAL_5_MINUTES, bars_pb2.ADJUSTMENT_AS_STORED)
+
+    frame = client.macd("000001.SH-1MIN", interval="5m")
+
+    index = pd.DatetimeIndex(frame.index)
+    assert str(index.tz) == "Asia/Shanghai"
+    assert list(index.strftime("%Y-%m-%d %H:%M %z")) == ["2020-07-01 09:30 +0800", "2020-07-01 09:35 +0800"]
+    assert (frame.attrs["interval"], frame.attrs["time_zone"], frame.attrs["adjustment"]) == (
+        "5m",
+        "Asia/Shanghai",
+        "as-stored",
+    )
+    assert len(frame.loc["2020-07-01"]) == 2
 
 
 def test_every_call_has_the_client_deadline(fake: FakeServer) -> None:
@@ -275,6 +377,9 @@ def test_macd_returns_the_response_as_a_frame(fake: FakeServer, client: IdcClien
         "symbol": "SPY",
         "parameters": {"fast": 12, "slow": 26, "signal": 9},
         "convention": "unspecified",
+        "interval": "1d",
+        "time_zone": "UTC",
+        "adjustment": "as-stored",
     }
     assert raw == fake.indicators.response
 
@@ -564,8 +669,8 @@ def test_indicators_returns_the_response_as_a_padded_frame(fake: FakeServer, cli
 
     assert raw == two_series_response()
     assert list(frame.columns) == ["sma20", "rsi"]
-    assert list(frame.index) == [pd.Timestamp("2023-12-28"), pd.Timestamp("2023-12-29")]
-    assert frame.index.name == "date"
+    assert list(frame.index) == [pd.Timestamp("2023-12-28", tz="UTC"), pd.Timestamp("2023-12-29", tz="UTC")]
+    assert frame.index.name == "time"
     assert all(dtype == np.float64 for dtype in frame.dtypes)
     assert list(frame["sma20"]) == [470.1, 471.2]
     assert np.isnan(frame["rsi"].iloc[0])
@@ -574,6 +679,9 @@ def test_indicators_returns_the_response_as_a_padded_frame(fake: FakeServer, cli
         "symbol": "SPY",
         "convention": "tdx",
         "kinds": {"sma20": "unspecified", "rsi": "unspecified"},
+        "interval": "1d",
+        "time_zone": "UTC",
+        "adjustment": "as-stored",
     }
 
 
@@ -607,10 +715,31 @@ def symbols_response() -> indicator_service_pb2.ListSymbolsResponse:
     return indicator_service_pb2.ListSymbolsResponse(
         symbols=[
             indicator_service_pb2.SymbolInfo(
-                symbol="000001.SH", first_date="2010-01-04", last_date="2026-06-16", bar_count=3993
+                symbol="000001.SH",
+                first_date="2010-01-04",
+                last_date="2026-06-16",
+                bar_count=3993,
+                state=indicator_service_pb2.SYMBOL_STATE_READY,
+                price_adjustment=indicator_service_pb2.PRICE_ADJUSTMENT_NOT_NEEDED,
+                interval=bars_pb2.INTERVAL_1_DAY,
+                intervals=[bars_pb2.INTERVAL_1_DAY, bars_pb2.INTERVAL_1_WEEK, bars_pb2.INTERVAL_1_MONTH],
+                adjustments=[
+                    bars_pb2.ADJUSTMENT_AS_STORED,
+                    bars_pb2.ADJUSTMENT_NONE,
+                    bars_pb2.ADJUSTMENT_FORWARD,
+                    bars_pb2.ADJUSTMENT_BACKWARD,
+                ],
+                time_zone="Asia/Shanghai",
             ),
             indicator_service_pb2.SymbolInfo(
-                symbol="SPY", first_date="1993-01-29", last_date="2026-03-27", bar_count=8347
+                symbol="SPY",
+                first_date="1993-01-29",
+                last_date="2026-03-27",
+                bar_count=8347,
+                state=indicator_service_pb2.SYMBOL_STATE_READY,
+                price_adjustment=indicator_service_pb2.PRICE_ADJUSTMENT_SPLITS_AND_DIVIDENDS,
+                interval=bars_pb2.INTERVAL_1_DAY,
+                time_zone="America/New_York",
             ),
         ],
         default_symbol="SPY",
@@ -628,6 +757,36 @@ def test_symbols_returns_a_frame_indexed_by_symbol(fake: FakeServer, client: Idc
     assert frame.loc["000001.SH", "bar_count"] == 3993
     assert frame.attrs == {"default_symbol": "SPY"}
     assert client.symbols_response() == symbols_response()
+
+
+def test_symbols_follows_every_page_with_the_prefix(fake: FakeServer, client: IdcClient) -> None:
+    fake.indicators.symbol_pages = True
+    fake.indicators.symbols_response = symbols_response()
+
+    frame = client.symbols("0", page_size=1)
+
+    assert list(frame.index) == ["000001.SH"]
+    assert frame.loc["000001.SH", "interval"] == "1d"
+    assert frame.loc["000001.SH", "time_zone"] == "Asia/Shanghai"
+    assert frame.loc["000001.SH", "state"] == "ready"
+    assert frame.loc["000001.SH", "price_adjustment"] == "not-needed"
+    assert frame.loc["000001.SH", "intervals"] == ("1d", "1w", "1mo")
+    assert frame.loc["000001.SH", "adjustments"] == ("as-stored", "none", "forward", "backward")
+    everything = [info.symbol for info in client.iter_symbols(page_size=1)]
+    assert everything == ["000001.SH", "SPY"]
+    assert [(r.prefix, r.page_size, r.page_token) for r in fake.indicators.symbol_requests] == [
+        ("0", 1, ""),
+        ("", 1, ""),
+        ("", 1, "1"),
+    ]
+
+
+def test_symbols_refuses_a_page_token_sent_twice(fake: FakeServer, client: IdcClient) -> None:
+    fake.indicators.symbols_response = indicator_service_pb2.ListSymbolsResponse(next_page_token="again")
+
+    with pytest.raises(ProtocolError, match="page token 'again' twice"):
+        client.symbols()
+    assert len(fake.indicators.symbol_requests) == 2
 
 
 def test_symbols_has_the_call_deadline(fake: FakeServer, client: IdcClient) -> None:
@@ -1287,6 +1446,80 @@ def test_cli_reports_an_unreadable_bars_file(
     assert fake.indicators.requests == []
 
 
+def test_cli_macd_prints_intraday_times_in_the_exchange_zone(
+    fake: FakeServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.indicators.response = intraday_response(bars_pb2.INTERVAL_5_MINUTES, bars_pb2.ADJUSTMENT_FORWARD)
+
+    status = main(
+        [
+            *("macd", "--target", fake.target, "--symbol", "M", "--interval", "5m", "--adjust", "forward"),
+            *("--start", "2020-07-01T09:30", "--end", "2020-07-01"),
+        ]
+    )
+
+    assert status == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "000001.SH-1MIN MACD(12,26,9), 2 bars of 5m in Asia/Shanghai, convention talib, adjustment forward",
+        "time                   open       high        low      close     volume       macd     signal  histogram",
+        "2020-07-01 09:30  2991.1800  2991.5000  2990.3400  2990.4300  720858300   0.000000   0.000000   0.000000",
+        "2020-07-01 09:35  2990.3200  2990.3200  2986.7800  2986.9100  311297200  -0.500000  -0.100000  -0.400000",
+    ]
+    request = fake.indicators.requests[0]
+    assert (request.interval, request.adjustment) == (bars_pb2.INTERVAL_5_MINUTES, bars_pb2.ADJUSTMENT_FORWARD)
+    assert (request.start_date, request.end_date) == ("2020-07-01T09:30", "2020-07-01")
+
+
+def test_cli_weekly_bars_print_their_dates(fake: FakeServer, capsys: pytest.CaptureFixture[str]) -> None:
+    fake.indicators.response = intraday_response(bars_pb2.INTERVAL_1_WEEK, bars_pb2.ADJUSTMENT_AS_STORED)
+
+    assert main(["macd", "--target", fake.target, "--interval", "1w", "--csv"]) == 0
+
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("date,open")
+    assert lines[1].startswith("2020-07-01,2991.18,")
+
+
+def test_cli_indicators_prints_intraday_times(fake: FakeServer, capsys: pytest.CaptureFixture[str]) -> None:
+    fake.indicators.indicators_response = indicator_service_pb2.ComputeIndicatorsResponse(
+        symbol="SPX-1MIN",
+        dates=[18205, 18205],
+        times=[NEW_YORK_0930, NEW_YORK_0930 + 3600],
+        interval=bars_pb2.INTERVAL_1_HOUR,
+        time_zone="America/New_York",
+        adjustment=bars_pb2.ADJUSTMENT_BACKWARD,
+        series=[indicators_pb2.Series(name="sma2", first_valid_index=1, values=[1.25])],
+    )
+
+    assert main(["indicators", "--target", fake.target, "--interval", "1h", "--adjust", "backward", "--sma", "2"]) == 0
+
+    assert capsys.readouterr().out.splitlines() == [
+        "SPX-1MIN, 2 bars of 1h in America/New_York, convention unspecified, adjustment backward",
+        "time                sma2",
+        "2019-11-05 09:30        ",
+        "2019-11-05 10:30  1.2500",
+    ]
+    request = fake.indicators.indicator_requests[0]
+    assert (request.interval, request.adjustment) == (bars_pb2.INTERVAL_1_HOUR, bars_pb2.ADJUSTMENT_BACKWARD)
+
+
+@pytest.mark.parametrize("flags", [["--interval", "2m"], ["--adjust", "qfq"]])
+def test_cli_refuses_an_unknown_interval_or_adjustment(flags: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["macd", *flags])
+
+    assert caught.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_cli_graph_takes_no_interval(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["graph", "--interval", "5m"])
+
+    assert caught.value.code == 2
+    assert "unrecognized arguments: --interval" in capsys.readouterr().err
+
+
 def test_cli_symbols_prints_a_table(fake: FakeServer, capsys: pytest.CaptureFixture[str]) -> None:
     fake.indicators.symbols_response = symbols_response()
 
@@ -1295,11 +1528,27 @@ def test_cli_symbols_prints_a_table(fake: FakeServer, capsys: pytest.CaptureFixt
     lines = capsys.readouterr().out.splitlines()
     assert status == 0
     assert lines == [
-        "symbol          first        last  bars",
-        "000001.SH  2010-01-04  2026-06-16  3993",
-        "SPY        1993-01-29  2026-03-27  8347",
+        "symbol          first        last  bars  state          adjusted  interval         time_zone",
+        "000001.SH  2010-01-04  2026-06-16  3993  ready        not-needed        1d     Asia/Shanghai",
+        "SPY        1993-01-29  2026-03-27  8347  ready  splits+dividends        1d  America/New_York",
         "default symbol: SPY",
     ]
+
+
+def test_cli_symbols_follows_the_pages_of_a_prefix(fake: FakeServer, capsys: pytest.CaptureFixture[str]) -> None:
+    fake.indicators.symbol_pages = True
+    fake.indicators.symbols_response = symbols_response()
+
+    assert main(["symbols", "--target", fake.target, "--prefix", "S", "--csv"]) == 0
+    assert main(["symbols", "--target", fake.target, "--prefix", "X"]) == 0
+
+    assert capsys.readouterr().out.splitlines() == [
+        "symbol,first,last,bars,state,adjusted,interval,time_zone",
+        "SPY,1993-01-29,2026-03-27,8347,ready,splits+dividends,1d,America/New_York",
+        "symbol  first  last  bars  state  adjusted  interval  time_zone",
+        "default symbol: SPY",
+    ]
+    assert [r.prefix for r in fake.indicators.symbol_requests] == ["S", "X"]
 
 
 def test_cli_symbols_csv(fake: FakeServer, capsys: pytest.CaptureFixture[str]) -> None:
@@ -1309,7 +1558,7 @@ def test_cli_symbols_csv(fake: FakeServer, capsys: pytest.CaptureFixture[str]) -
 
     assert status == 0
     assert capsys.readouterr().out.splitlines() == [
-        "symbol,first,last,bars",
-        "000001.SH,2010-01-04,2026-06-16,3993",
-        "SPY,1993-01-29,2026-03-27,8347",
+        "symbol,first,last,bars,state,adjusted,interval,time_zone",
+        "000001.SH,2010-01-04,2026-06-16,3993,ready,not-needed,1d,Asia/Shanghai",
+        "SPY,1993-01-29,2026-03-27,8347,ready,splits+dividends,1d,America/New_York",
     ]

@@ -21,6 +21,9 @@ import json
 import os
 import random
 import re
+import socket
+import subprocess
+import sys
 import time
 import urllib.request
 import xml.etree.ElementTree as ET
@@ -46,6 +49,7 @@ from idc.v1 import (
 from idc_client import (
     IdcClient,
     Image,
+    bars_message,
     boll,
     boll_overlay,
     ema,
@@ -58,6 +62,7 @@ from idc_client import (
     kdj,
     kdj_panel,
     macd,
+    macd_frame,
     macd_panel,
     macd_rows,
     rsi,
@@ -123,7 +128,7 @@ def client() -> Iterator[IdcClient]:
 def test_spy_macd_on_2023_12_29(client: IdcClient) -> None:
     frame = client.macd("SPY", "2023-12-29", "2023-12-29")
 
-    assert list(frame.index) == [pd.Timestamp("2023-12-29")]
+    assert list(frame.index) == [pd.Timestamp("2023-12-29", tz="America/New_York")]
     row = frame.iloc[0]
     assert row["macd"] == pytest.approx(SPY["macd"], abs=1e-6)
     assert row["signal"] == pytest.approx(SPY["signal"], abs=1e-6)
@@ -143,8 +148,8 @@ def test_spy_2023_has_250_trading_days(client: IdcClient) -> None:
     frame = client.macd("SPY", "2023-01-01", "2023-12-31")
 
     assert len(frame) == 250
-    assert frame.index[0] == pd.Timestamp("2023-01-03")
-    assert frame.index[-1] == pd.Timestamp("2023-12-29")
+    assert frame.index[0] == pd.Timestamp("2023-01-03", tz="America/New_York")
+    assert frame.index[-1] == pd.Timestamp("2023-12-29", tz="America/New_York")
     assert frame.index.is_monotonic_increasing
     assert all(dtype == np.float64 for dtype in frame.dtypes)
     assert not frame.isna().any().any()
@@ -222,7 +227,7 @@ def test_graph_of_an_empty_request_uses_the_default_size(client: IdcClient) -> N
 def test_symbols_lists_the_bundled_data(client: IdcClient) -> None:
     frame = client.symbols()
 
-    assert list(frame.index) == ["000001.SH", "AAPL", "SPY"]
+    assert list(frame.index) == list(SYMBOLS)  # the daily symbols and the 1-minute 000001.SH-1MIN and SPX-1MIN
     assert frame.index.name == "symbol"
     assert frame["bar_count"].to_dict() == {symbol: entry["bar_count"] for symbol, entry in SYMBOLS.items()}
     assert frame.loc["SPY", "first_date"] == pd.Timestamp(SYMBOLS["SPY"]["first_date"])
@@ -236,10 +241,12 @@ def test_symbols_agree_with_the_bars_served(client: IdcClient) -> None:
     symbols = client.symbols()
 
     for symbol in symbols.index:
-        frame = client.macd(symbol)
-        assert len(frame) == symbols.loc[symbol, "bar_count"]
-        assert frame.index[0] == symbols.loc[symbol, "first_date"]
-        assert frame.index[-1] == symbols.loc[symbol, "last_date"]
+        response = client.macd_response(symbol, interval=symbols.loc[symbol, "interval"])  # as stored
+        days = pd.DatetimeIndex(np.asarray(response.bars.dates, dtype="int64").astype("datetime64[D]"))
+        assert len(days) == symbols.loc[symbol, "bar_count"]
+        assert days[0] == symbols.loc[symbol, "first_date"]
+        assert days[-1] == symbols.loc[symbol, "last_date"]
+        assert response.bars.time_zone == symbols.loc[symbol, "time_zone"]
 
 
 # -- conventions and first_valid_index --------------------------------------------
@@ -300,7 +307,7 @@ def test_a_window_cut_from_the_warm_up_keeps_the_whole_series_values(
 def test_shanghai_composite_tdx_macd_on_2026_06_16(client: IdcClient) -> None:
     frame = client.macd("000001.SH", "2026-06-16", "2026-06-16", convention="tdx")
 
-    assert list(frame.index) == [pd.Timestamp("2026-06-16")]
+    assert list(frame.index) == [pd.Timestamp("2026-06-16", tz="Asia/Shanghai")]
     row = frame.iloc[0]
     assert row["macd"] == pytest.approx(SSE_TDX["macd"], abs=1e-6)
     assert row["signal"] == pytest.approx(SSE_TDX["signal"], abs=1e-6)
@@ -378,8 +385,15 @@ def test_indicators_of_spy_2023(client: IdcClient, convention: str) -> None:
     assert list(frame.columns) == ALL_COLUMNS
     assert all(dtype == np.float64 for dtype in frame.dtypes)
     assert frame.index.equals(bars.index)
-    assert frame.index.name == "date"
-    assert frame.attrs == {"symbol": "SPY", "convention": convention, "kinds": ALL_KINDS}
+    assert frame.index.name == "time"
+    assert frame.attrs == {
+        "symbol": "SPY",
+        "convention": convention,
+        "kinds": ALL_KINDS,
+        "interval": "1d",
+        "time_zone": "America/New_York",
+        "adjustment": "as-stored",
+    }
     assert not frame.isna().any().any()
     assert frame.loc["2023-12-29", "sma20"] == pytest.approx(closes.iloc[-20:].mean(), abs=1e-9)
     for column in MACD_COLUMNS:
@@ -558,7 +572,14 @@ def test_indicators_on_inline_bars(client: IdcClient) -> None:
     inline = client.indicators(ALL_SPECS, None, "2023-01-01", "2023-12-31", bars=served)
     by_symbol = client.indicators(ALL_SPECS, "SPY", "2023-01-01", "2023-12-31")
 
-    assert inline.attrs == {"symbol": "", "convention": "talib", "kinds": ALL_KINDS}
+    assert inline.attrs == {
+        "symbol": "",
+        "convention": "talib",
+        "kinds": ALL_KINDS,
+        "interval": "1d",
+        "time_zone": "America/New_York",  # the zone of the frame sent
+        "adjustment": "as-stored",
+    }
     assert inline.index.equals(by_symbol.index)
     np.testing.assert_allclose(inline, by_symbol, rtol=0, atol=1e-9)
 
@@ -893,8 +914,15 @@ def test_client_still_works_after_errors(client: IdcClient) -> None:
     table = client.indicators([sma(20, label="sma20")], "SPY", "2023-12-29", "2023-12-29", convention="tdx")
 
     assert frame.iloc[0]["macd"] == pytest.approx(SPY["macd"], abs=1e-6)
-    assert list(table.index) == [pd.Timestamp("2023-12-29")]
-    assert table.attrs == {"symbol": "SPY", "convention": "tdx", "kinds": {"sma20": "price"}}
+    assert list(table.index) == [pd.Timestamp("2023-12-29", tz="America/New_York")]
+    assert table.attrs == {
+        "symbol": "SPY",
+        "convention": "tdx",
+        "kinds": {"sma20": "price"},
+        "interval": "1d",
+        "time_zone": "America/New_York",
+        "adjustment": "as-stored",
+    }
 
 
 def test_empty_inline_bars_are_invalid(client: IdcClient) -> None:
@@ -948,7 +976,7 @@ def test_cli_indicators_prints_the_columns(client: IdcClient, capsys: pytest.Cap
         [sma(20, label="sma20"), rsi(14, label="rsi14"), macd()], "SPY", "2023-12-01", "2023-12-29", convention="tdx"
     )
     assert list(printed.columns) == ["sma20", "rsi14", "macd.macd", "macd.signal", "macd.histogram"]  # flag order
-    assert list(printed.index) == list(expected.index)
+    assert list(printed.index) == list(pd.DatetimeIndex(expected.index).tz_localize(None))
     np.testing.assert_allclose(printed[expected.columns], expected, rtol=1e-12)
 
 
@@ -957,8 +985,10 @@ def test_cli_symbols_prints_the_symbols(capsys: pytest.CaptureFixture[str]) -> N
 
     lines = capsys.readouterr().out.splitlines()
     assert status == 0
-    assert lines[0].split() == ["symbol", "first", "last", "bars"]
-    assert lines[-2:] == ["SPY        1993-01-29  2026-03-27  8347", "default symbol: SPY"]
+    assert lines[0].split() == ["symbol", "first", "last", "bars", "state", "adjusted", "interval", "time_zone"]
+    spy = ["SPY", "1993-01-29", "2026-03-27", "8347", "ready", "splits+dividends", "1d", "America/New_York"]
+    assert lines[-2].split() == spy
+    assert lines[-1] == "default symbol: SPY"
 
 
 # -- GetChart -------------------------------------------------------------------------
@@ -1466,3 +1496,251 @@ def test_chart_of_catalogue_entries_and_a_formula(client: IdcClient) -> None:
         client.chart(overlays=[indicator_overlay(fn("talib.ADX"))])
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "overlays[0].indicator" in [field for field, _ in field_violations(error.value)]
+
+
+# -- bars of every interval (issue 13) --------------------------------------------------
+
+
+def stored_at(client: IdcClient, interval: str, time_zone: str) -> str:
+    """The bundled symbol stored at ``interval`` in ``time_zone``, found through ListSymbols."""
+    symbols = client.symbols()
+    found = symbols[(symbols["interval"] == interval) & (symbols["time_zone"] == time_zone)]
+    assert len(found) >= 1, f"no bundled symbol stored at {interval} in {time_zone}:\n{symbols}"
+    return str(found.index[0])
+
+
+def test_shanghai_minutes_start_at_0930_and_skip_the_lunch_break(client: IdcClient) -> None:
+    symbol = stored_at(client, "1m", "Asia/Shanghai")
+
+    frame = client.macd(symbol, "2020-07-01", "2020-07-01", interval="1m")
+
+    assert frame.attrs["interval"] == "1m"
+    assert str(pd.DatetimeIndex(frame.index).tz) == "Asia/Shanghai"
+    assert len(frame) == 240
+    # The vendor stamps bars with their end (09:31 first); the server serves their starts.
+    first = frame.iloc[0]
+    assert frame.index[0].isoformat() == "2020-07-01T09:30:00+08:00"
+    assert (first["open"], first["high"], first["low"], first["close"], first["volume"]) == (
+        2991.18,
+        2991.5,
+        2990.34,
+        2990.43,
+        720858300.0,
+    )
+    clock = [stamp.strftime("%H:%M") for stamp in frame.index]
+    assert (clock[119], clock[120], clock[239]) == ("11:29", "13:00", "14:59")
+
+
+def test_new_york_minutes_start_at_0930_eastern(client: IdcClient) -> None:
+    symbol = stored_at(client, "1m", "America/New_York")
+
+    frame = client.macd(symbol, "2019-11-05T09:30", "2019-11-05T09:31", interval="1m")
+
+    assert [stamp.strftime("%Y-%m-%d %H:%M %Z") for stamp in frame.index] == [
+        "2019-11-05 09:30 EST",
+        "2019-11-05 09:31 EST",
+    ]
+    # The file's first row: 11/5/2019 9:30,3080.8,3080.49,3081.47,3080.3,0 (open, close, high, low, volume).
+    assert tuple(frame.iloc[0][["open", "close", "high", "low"]]) == (3080.8, 3080.49, 3081.47, 3080.3)
+
+
+def aggregate(frame: pd.DataFrame, keys: pd.Index | npt.NDArray[Any]) -> pd.DataFrame:
+    """The bars of ``frame`` grouped by ``keys`` in order: open first, high max, low min, close last, volume sum."""
+    grouped = frame.groupby(keys, sort=False)
+    return pd.DataFrame(
+        {
+            "open": grouped["open"].first(),
+            "high": grouped["high"].max(),
+            "low": grouped["low"].min(),
+            "close": grouped["close"].last(),
+            "volume": grouped["volume"].sum(),
+        }
+    )
+
+
+def test_five_minute_bars_aggregate_the_minutes_the_server_returns(client: IdcClient) -> None:
+    symbol = stored_at(client, "1m", "Asia/Shanghai")
+    minutes = client.macd(symbol, interval="1m")
+
+    fives = client.macd(symbol, interval="5m")
+
+    # Both sessions (09:30, 13:00) open on a multiple of 5 minutes: a bar's bucket is its clock rounded down.
+    expected = aggregate(minutes, pd.DatetimeIndex(minutes.index).floor("5min"))
+    assert fives.attrs["interval"] == "5m"
+    assert len(fives) == len(expected) == 11 * 48
+    assert list(fives.index) == list(expected.index)
+    np.testing.assert_array_equal(fives[["open", "high", "low", "close"]], expected[["open", "high", "low", "close"]])
+    np.testing.assert_allclose(fives["volume"], expected["volume"], rtol=1e-12)
+    lunch = [stamp for stamp in fives.index if "11:30" <= stamp.strftime("%H:%M") < "13:00"]
+    assert lunch == []
+
+
+def test_weekly_bars_aggregate_the_days_the_server_returns(client: IdcClient) -> None:
+    days = client.macd_response("SPY", "2023-01-02", "2023-12-31")
+    weeks = client.macd_response("SPY", "2023-01-02", "2023-12-31", interval="1w")
+
+    day_frame = macd_frame(days)
+    week_frame = macd_frame(weeks)
+    local = pd.DatetimeIndex(day_frame.index).tz_localize(None)
+    mondays = local - pd.to_timedelta(local.day_of_week, unit="D")  # weeks run Monday to Sunday
+    expected = aggregate(day_frame, mondays)
+    assert len(week_frame) == len(expected) == 52
+    # A weekly bar starts at 00:00 of its Monday and is dated by its last trading day.
+    assert list(pd.DatetimeIndex(week_frame.index).tz_localize(None)) == list(expected.index)
+    last_days = pd.Series(list(days.bars.dates)).groupby(np.asarray(mondays)).max()
+    assert list(weeks.bars.dates) == list(last_days)
+    np.testing.assert_array_equal(
+        week_frame[["open", "high", "low", "close"]], expected[["open", "high", "low", "close"]]
+    )
+    np.testing.assert_allclose(week_frame["volume"], expected["volume"], rtol=1e-12)
+
+
+def test_a_daily_symbol_is_not_served_finer_than_it_is_stored(client: IdcClient) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        client.macd("SPY", interval="5m")
+
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "interval" in (caught.value.details() or "")
+    assert "SPY" in (caught.value.details() or "")
+
+
+# Five days as traded: a 2-for-1 split before the third, a cash dividend before the fifth, with
+# tushare-style cumulative factors (price * factor is the 后复权 price). Hand-computed closes:
+# forward (前复权) is close * factor / 2.04, backward (后复权) close * factor / 1.
+SPLIT_CSV = (
+    "date,open,high,low,close,volume,factor\n"
+    "2024-01-02,99,101,98,100,1000,1\n2024-01-03,100,103,99,102,1100,1\n2024-01-04,50,52,49.5,51,2400,2\n"
+    "2024-01-05,51,53,50,52,2000,2\n2024-01-08,50,51,49,50.5,2100,2.04\n"
+)
+TRADED = [100, 102, 51, 52, 50.5]
+FORWARD = [100 / 2.04, 102 / 2.04, 102 / 2.04, 104 / 2.04, 50.5]
+BACKWARD = [100, 102, 102, 104, 103.02]
+
+
+def split_bars() -> bars_pb2.Bars:
+    frame = pd.read_csv(io.StringIO(SPLIT_CSV), index_col="date", parse_dates=["date"])
+    bars = bars_message(frame)
+    bars.adjustment_factors[:] = frame["factor"].tolist()
+    return bars
+
+
+@pytest.mark.parametrize(
+    ("adjustment", "applied", "closes"),
+    [
+        (None, "as-stored", TRADED),
+        ("none", "none", TRADED),
+        ("forward", "forward", FORWARD),
+        ("backward", "backward", BACKWARD),
+    ],
+)
+def test_inline_bars_are_adjusted_with_their_factors(
+    client: IdcClient, adjustment: str | None, applied: str, closes: list[float]
+) -> None:
+    frame = client.macd(bars=split_bars(), adjustment=adjustment, fast=2, slow=3, signal=2)
+
+    assert frame.attrs["adjustment"] == applied
+    np.testing.assert_allclose(frame["close"], closes, rtol=1e-12)
+    scale = closes[2] / TRADED[2]  # open, high and low scale alike; volume is as stored
+    np.testing.assert_allclose(
+        frame.iloc[2][["open", "high", "low"]], [50 * scale, 52 * scale, 49.5 * scale], rtol=1e-12
+    )
+    assert frame.iloc[2]["volume"] == 2400
+
+
+def own_server(*flags: str, seconds: float = 120.0) -> tuple[subprocess.Popen[bytes], str]:
+    """``python -m idc_server`` with ``flags`` on a free loopback port, once it listens."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "idc_server", "--host", "127.0.0.1", "--port", str(port), *flags],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + seconds
+    while True:
+        assert process.poll() is None, f"idc-server {flags} exited with {process.returncode}"
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return process, f"127.0.0.1:{port}"
+        assert time.monotonic() < deadline, f"idc-server {flags} not listening in {seconds}s"
+        time.sleep(0.05)
+
+
+def test_a_stored_symbol_with_factors_is_adjusted(tmp_path: Path) -> None:
+    (tmp_path / "SPLIT.csv").write_text(SPLIT_CSV, encoding="utf-8")
+    process, target = own_server("--data-dir", str(tmp_path))
+    try:
+        with IdcClient(target, timeout=60.0) as own:
+            listed = own.symbols("split")
+            assert list(listed.index) == ["SPLIT"]
+            adjustments = tuple(listed["adjustments"].iloc[0])
+            assert set(adjustments) >= {"as-stored", "none", "forward", "backward"}
+            for adjustment, closes in (("forward", FORWARD), ("backward", BACKWARD), ("none", TRADED)):
+                frame = own.macd("SPLIT", adjustment=adjustment, fast=2, slow=3, signal=2)
+                np.testing.assert_allclose(frame["close"], closes, rtol=1e-12, err_msg=adjustment)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_prices_are_as_stored_by_default(client: IdcClient) -> None:
+    assert client.indicators([sma(5)], "SPY", "2023-12-29").attrs["adjustment"] == "as-stored"
+
+
+def test_a_symbol_without_factors_says_so(client: IdcClient) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        client.macd("AAPL", adjustment="forward")
+
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "AAPL" in (caught.value.details() or "")
+
+
+def test_an_index_needs_no_adjustment(client: IdcClient) -> None:
+    stored = client.macd("000001.SH", "2023-12-29", "2023-12-29")
+    forward = client.macd("000001.SH", "2023-12-29", "2023-12-29", adjustment="forward")
+
+    assert forward.attrs["adjustment"] == "forward"
+    assert forward["close"].tolist() == stored["close"].tolist()
+
+
+def test_page_size_1_walks_every_symbol(client: IdcClient) -> None:
+    everything = client.symbols()
+
+    pages = list(client.symbol_pages(page_size=1))
+
+    assert [len(page.symbols) for page in pages] == [1] * len(everything)
+    assert [page.symbols[0].symbol for page in pages] == list(everything.index)
+    assert all(page.default_symbol == everything.attrs["default_symbol"] for page in pages)
+    assert pages[-1].next_page_token == ""
+    assert len(everything) >= 5  # SPY, AAPL, 000001.SH and the two minute symbols
+
+
+def test_a_prefix_keeps_its_symbols(client: IdcClient) -> None:
+    everything = client.symbols()
+
+    found = [info.symbol for info in client.iter_symbols("spy", page_size=1)]
+
+    assert found == [symbol for symbol in everything.index if symbol.upper().startswith("SPY")]
+    assert found
+
+
+def test_a_bad_page_token_is_invalid_argument(client: IdcClient) -> None:
+    with pytest.raises(grpc.RpcError) as caught:
+        client.symbols_response(page_token="not-a-token")
+
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "page_token" in (caught.value.details() or "")
+
+
+def test_symbols_say_their_intervals_adjustments_and_zone(client: IdcClient) -> None:
+    symbols = client.symbols()
+
+    assert symbols.loc["SPY", "interval"] == "1d"
+    assert symbols.loc["SPY", "intervals"] == ("1d", "1w", "1mo")
+    assert symbols.loc["SPY", "time_zone"] == "America/New_York"
+    spy_adjustments = tuple(symbols["adjustments"]["SPY"])
+    assert "as-stored" in spy_adjustments
+    minute = stored_at(client, "1m", "Asia/Shanghai")
+    assert symbols.loc[minute, "intervals"] == ("1m", "5m", "15m", "30m", "1h", "1d", "1w", "1mo")

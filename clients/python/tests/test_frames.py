@@ -19,6 +19,7 @@ from idc_client import (
     macd_frame,
     macd_rows,
     symbols_frame,
+    time_index,
 )
 from idc_client.frames import BAR_COLUMNS, COLUMNS
 
@@ -50,7 +51,7 @@ def test_epoch_day_19720_is_2023_12_29() -> None:
         histogram=[0],
     )
 
-    assert macd_frame(response).index[0] == pd.Timestamp("2023-12-29")
+    assert macd_frame(response).index[0] == pd.Timestamp("2023-12-29", tz="UTC")
     assert macd_rows(response)[0].date == datetime.date(2023, 12, 29)
 
 
@@ -68,13 +69,14 @@ def test_epoch_day_zero_and_negative_days_are_around_1970_01_01() -> None:
     ]
 
 
-def test_frame_is_indexed_by_a_datetime_index_named_date() -> None:
+def test_frame_is_indexed_by_an_aware_datetime_index_named_time() -> None:
     frame = macd_frame(two_bar_response())
 
+    # A response without times or a time zone (an older server): each date's 00:00 UTC.
     assert isinstance(frame.index, pd.DatetimeIndex)
-    assert frame.index.name == "date"
-    assert frame.index.tz is None
-    assert list(frame.index) == [pd.Timestamp("2023-12-28"), pd.Timestamp("2023-12-29")]
+    assert frame.index.name == "time"
+    assert str(frame.index.tz) == "UTC"
+    assert list(frame.index) == [pd.Timestamp("2023-12-28", tz="UTC"), pd.Timestamp("2023-12-29", tz="UTC")]
 
 
 def test_frame_has_the_eight_float64_columns_in_order() -> None:
@@ -102,7 +104,14 @@ def test_frame_attrs_carry_symbol_parameters_and_convention_used() -> None:
 
     frame = macd_frame(response)
 
-    assert frame.attrs == {"symbol": "SPY", "parameters": {"fast": 12, "slow": 26, "signal": 9}, "convention": "tdx"}
+    assert frame.attrs == {
+        "symbol": "SPY",
+        "parameters": {"fast": 12, "slow": 26, "signal": 9},
+        "convention": "tdx",
+        "interval": "1d",
+        "time_zone": "UTC",
+        "adjustment": "as-stored",
+    }
 
 
 def test_rows_are_macd_rows_in_date_order() -> None:
@@ -121,9 +130,11 @@ def test_rows_are_macd_rows_in_date_order() -> None:
         macd=7.4880921771,
         signal=7.5222453641,
         histogram=7.4880921771 - 7.5222453641,
+        time=datetime.datetime(2023, 12, 29, tzinfo=datetime.UTC),
     )
     assert type(rows[1].date) is datetime.date
-    assert all(type(value) is float for value in rows[1][1:])
+    assert all(type(value) is float for value in rows[1][1:-1])
+    assert rows[1].time.utcoffset() == datetime.timedelta(0)
 
 
 @pytest.mark.parametrize("column", ["open", "high", "low", "close", "volume"])
@@ -161,7 +172,7 @@ def test_empty_response_gives_an_empty_frame_with_the_same_shape_of_columns() ->
 
     assert frame.empty
     assert isinstance(frame.index, pd.DatetimeIndex)
-    assert frame.index.name == "date"
+    assert frame.index.name == "time"
     assert list(frame.columns) == list(COLUMNS)
     assert all(dtype == np.float64 for dtype in frame.dtypes)
 
@@ -306,10 +317,11 @@ def test_bars_message_and_bars_frame_round_trip() -> None:
 
     back = bars_frame(bars_message(frame))
 
-    assert list(back.index) == [pd.Timestamp("2023-12-28"), pd.Timestamp("2023-12-29")]
-    assert back.index.name == "date"
+    assert list(back.index) == [pd.Timestamp("2023-12-28", tz="UTC"), pd.Timestamp("2023-12-29", tz="UTC")]
+    assert back.index.name == "time"
     assert list(back.columns) == list(BAR_COLUMNS)
-    pd.testing.assert_frame_equal(back, frame[list(BAR_COLUMNS)].astype(np.float64), check_index_type=False)
+    expected = frame[list(BAR_COLUMNS)].astype(np.float64)
+    pd.testing.assert_frame_equal(back, expected.set_axis(back.index), check_index_type=False)
     assert bars_message(back) == bars_message(frame)
 
 
@@ -435,12 +447,19 @@ def test_indicator_frame_has_one_float_column_per_series_in_order() -> None:
     assert list(frame.columns) == ["sma20", "macd.macd", "rsi"]
     assert all(dtype == np.float64 for dtype in frame.dtypes)
     assert isinstance(frame.index, pd.DatetimeIndex)
-    assert frame.index.name == "date"
-    assert list(frame.index) == [pd.Timestamp("2023-12-27"), pd.Timestamp("2023-12-28"), pd.Timestamp("2023-12-29")]
+    assert frame.index.name == "time"
+    assert list(frame.index.strftime("%Y-%m-%d %H:%M %Z")) == [
+        "2023-12-27 00:00 UTC",
+        "2023-12-28 00:00 UTC",
+        "2023-12-29 00:00 UTC",
+    ]
     assert frame.attrs == {
         "symbol": "SPY",
         "convention": "talib",
         "kinds": {"sma20": "unspecified", "macd.macd": "unspecified", "rsi": "unspecified"},
+        "interval": "1d",
+        "time_zone": "UTC",
+        "adjustment": "as-stored",
     }
 
 
@@ -458,8 +477,14 @@ def test_indicator_frame_of_inline_bars_has_an_empty_symbol() -> None:
     response.symbol = ""
     response.convention = indicators_pb2.CONVENTION_TDX
 
-    assert indicator_frame(response).attrs["symbol"] == ""
-    assert indicator_frame(response).attrs["convention"] == "tdx"
+    attrs = indicator_frame(response).attrs
+    assert {key: value for key, value in attrs.items() if key != "kinds"} == {
+        "symbol": "",
+        "convention": "tdx",
+        "interval": "1d",
+        "time_zone": "UTC",
+        "adjustment": "as-stored",
+    }
 
 
 def test_indicator_frame_of_an_empty_response_is_empty() -> None:
@@ -502,6 +527,19 @@ def test_indicator_frame_refuses_repeated_names() -> None:
 # -- symbols_frame ---------------------------------------------------------------
 
 
+SYMBOL_COLUMNS = (
+    "first_date",
+    "last_date",
+    "bar_count",
+    "state",
+    "price_adjustment",
+    "interval",
+    "intervals",
+    "adjustments",
+    "time_zone",
+)
+
+
 def test_symbols_frame_is_indexed_by_symbol() -> None:
     response = indicator_service_pb2.ListSymbolsResponse(
         symbols=[
@@ -519,7 +557,7 @@ def test_symbols_frame_is_indexed_by_symbol() -> None:
 
     assert list(frame.index) == ["AAPL", "SPY"]
     assert frame.index.name == "symbol"
-    assert list(frame.columns) == ["first_date", "last_date", "bar_count"]
+    assert list(frame.columns) == list(SYMBOL_COLUMNS)
     assert pd.api.types.is_datetime64_dtype(frame["first_date"])
     assert pd.api.types.is_datetime64_dtype(frame["last_date"])
     assert frame["bar_count"].dtype == np.int64
@@ -533,5 +571,91 @@ def test_symbols_frame_of_an_empty_response_is_empty() -> None:
     frame = symbols_frame(indicator_service_pb2.ListSymbolsResponse())
 
     assert frame.empty
-    assert list(frame.columns) == ["first_date", "last_date", "bar_count"]
+    assert list(frame.columns) == list(SYMBOL_COLUMNS)
     assert pd.api.types.is_datetime64_dtype(frame["first_date"])
+
+
+# -- times and time zones -----------------------------------------------------
+
+# Wire times computed with Python's zoneinfo (independently of pandas):
+# 2020-07-01 09:30 Asia/Shanghai is 1593567000, 09:35 is 1593567300, and
+# 2019-11-05 09:30 America/New_York (EST, UTC-5) is 1572964200.
+SHANGHAI_0930, SHANGHAI_0935, NEW_YORK_0930 = 1593567000, 1593567300, 1572964200
+
+
+def test_intraday_times_are_in_the_exchange_zone() -> None:
+    index = time_index([SHANGHAI_0930, SHANGHAI_0935], [18444, 18444], "Asia/Shanghai")
+
+    assert index.name == "time"
+    assert str(index.tz) == "Asia/Shanghai"
+    assert list(index.strftime("%Y-%m-%d %H:%M %z")) == ["2020-07-01 09:30 +0800", "2020-07-01 09:35 +0800"]
+    new_york = time_index([NEW_YORK_0930], [18205], "America/New_York")
+    assert list(new_york.strftime("%H:%M %Z")) == ["09:30 EST"]
+
+
+def test_dates_without_times_are_midnight_in_the_zone() -> None:
+    index = time_index([], [18444], "Asia/Shanghai")
+
+    assert list(index.strftime("%Y-%m-%dT%H:%M%z")) == ["2020-07-01T00:00+0800"]
+
+
+def test_times_that_do_not_match_the_dates_are_refused() -> None:
+    with pytest.raises(ValueError, match="1 times, want one per date"):
+        time_index([SHANGHAI_0930], [18444, 18444], "Asia/Shanghai")
+
+
+def test_an_unknown_time_zone_is_refused() -> None:
+    response = indicator_service_pb2.ComputeIndicatorsResponse(
+        dates=[18444], times=[SHANGHAI_0930], time_zone="Mars/Olympus"
+    )
+    with pytest.raises(ValueError, match="time_zone 'Mars/Olympus' is not a time zone"):
+        indicator_frame(response)
+
+
+def test_macd_rows_carry_aware_times() -> None:
+    response = indicator_service_pb2.GetMACDResponse(
+        bars=bars_pb2.Bars(
+            dates=[18444],
+            times=[SHANGHAI_0935],
+            open=[1],
+            high=[2],
+            low=[0.5],
+            close=[1.5],
+            volume=[9],
+            interval=bars_pb2.INTERVAL_5_MINUTES,
+            time_zone="Asia/Shanghai",
+        ),
+        macd=[0],
+        signal=[0],
+        histogram=[0],
+    )
+
+    (row,) = macd_rows(response)
+
+    assert row.date == datetime.date(2020, 7, 1)
+    assert row.time.isoformat() == "2020-07-01T09:35:00+08:00"
+
+
+def test_bars_message_with_an_interval_sends_times_and_the_zone() -> None:
+    index = pd.DatetimeIndex(["2020-07-01 09:30", "2020-07-01 09:35"]).tz_localize("Asia/Shanghai")
+    frame = pd.DataFrame(
+        {"open": [1.0, 2.0], "high": [2.0, 3.0], "low": [0.5, 1.0], "close": [1.5, 2.5], "volume": [10.0, 20.0]},
+        index=index,
+    )
+
+    bars = bars_message(frame, interval="5m")
+
+    assert list(bars.times) == [SHANGHAI_0930, SHANGHAI_0935]
+    assert list(bars.dates) == []
+    assert (bars.interval, bars.time_zone) == (bars_pb2.INTERVAL_5_MINUTES, "Asia/Shanghai")
+    back = bars_frame(bars)
+    assert list(back.index) == list(index)
+    assert (back.attrs["interval"], back.attrs["time_zone"]) == ("5m", "Asia/Shanghai")
+
+
+def test_bars_message_with_an_interval_needs_an_aware_index() -> None:
+    frame = bars_input(pd.DatetimeIndex(["2023-12-28", "2023-12-29"]))
+    with pytest.raises(ValueError, match="time-zone-aware"):
+        bars_message(frame, interval="1m")
+    with pytest.raises(ValueError, match="unknown interval"):
+        bars_message(frame.tz_localize("UTC"), interval="7m")

@@ -3,7 +3,7 @@
 
 import { create } from "@bufbuild/protobuf";
 
-import type { Bars } from "../gen/idc/v1/bars_pb.js";
+import type { Adjustment, Bars, Interval } from "../gen/idc/v1/bars_pb.js";
 import {
   type ChartOverlay,
   ChartOverlaySchema,
@@ -34,6 +34,10 @@ export interface Selection {
   readonly end?: DateLike;
   /** CONVENTION_UNSPECIFIED (the server's default), CONVENTION_TALIB or CONVENTION_TDX. */
   readonly convention?: Convention;
+  /** The bar length to serve, e.g. Interval.INTERVAL_5_MINUTES; unset means 1 day. Not for GetMACDGraph. */
+  readonly interval?: Interval;
+  /** The split and dividend adjustment, e.g. Adjustment.FORWARD (前复权); unset means as stored. Not for GetMACDGraph. */
+  readonly adjustment?: Adjustment;
 }
 
 /** A GetMACD or GetMACDGraph selection with MACD periods; 0 or unset means 12/26/9. */
@@ -87,6 +91,10 @@ function window(selection: Selection) {
   };
 }
 
+function bars(selection: Selection) {
+  return { interval: selection.interval ?? 0, adjustment: selection.adjustment ?? 0 };
+}
+
 function macdParameters(query: MACDQuery) {
   if (!query.fast && !query.slow && !query.signal) {
     return undefined;
@@ -95,10 +103,19 @@ function macdParameters(query: MACDQuery) {
 }
 
 export function macdRequest(query: MACDQuery = {}): GetMACDRequest {
-  return create(GetMACDRequestSchema, { source: source(query), ...window(query), parameters: macdParameters(query) });
+  return create(GetMACDRequestSchema, {
+    source: source(query),
+    ...window(query),
+    ...bars(query),
+    parameters: macdParameters(query),
+  });
 }
 
+/** Throws for an interval or adjustment: GetMACDGraph draws the bars as stored (draw others with chartRequest). */
 export function graphRequest(query: GraphQuery = {}): GetMACDGraphRequest {
+  if (query.interval || query.adjustment) {
+    throw new Error("GetMACDGraph takes no interval or adjustment; use getChart with a MACD panel");
+  }
   return create(GetMACDGraphRequestSchema, {
     source: source(query),
     ...window(query),
@@ -110,13 +127,19 @@ export function graphRequest(query: GraphQuery = {}): GetMACDGraphRequest {
 }
 
 export function indicatorsRequest(query: IndicatorQuery): ComputeIndicatorsRequest {
-  return create(ComputeIndicatorsRequestSchema, { source: source(query), ...window(query), indicators: [...query.indicators] });
+  return create(ComputeIndicatorsRequestSchema, {
+    source: source(query),
+    ...window(query),
+    ...bars(query),
+    indicators: [...query.indicators],
+  });
 }
 
 export function chartRequest(query: ChartQuery = {}): GetChartRequest {
   return create(GetChartRequestSchema, {
     source: source(query),
     ...window(query),
+    ...bars(query),
     panels: [...(query.panels ?? [])],
     overlays: [...(query.overlays ?? [])],
     format: query.format ?? 0,

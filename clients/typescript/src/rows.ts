@@ -2,7 +2,7 @@
 
 import { create } from "@bufbuild/protobuf";
 
-import { type Bars, BarsSchema } from "../gen/idc/v1/bars_pb.js";
+import { type Bars, BarsSchema, type Interval } from "../gen/idc/v1/bars_pb.js";
 import type {
   ComputeIndicatorsResponse,
   GetMACDResponse,
@@ -10,10 +10,16 @@ import type {
 } from "../gen/idc/v1/indicator_service_pb.js";
 import { dateFromEpochDay, epochDay, parseDate } from "./dates.js";
 
-/** One daily bar. */
+/** One bar. */
 export interface Bar {
-  /** The trading day at midnight UTC; only its calendar date is meaningful. */
+  /** The trading day at midnight UTC; only its calendar date is meaningful (for weeks and months, the last one). */
   readonly date: Date;
+  /**
+   * The bar's start, an instant: 2020-07-01T01:30:00Z for the first minute bar of a Shanghai session (09:30 there).
+   * Read it in the response's `bars.timeZone` (e.g. with `toLocaleString("en", { timeZone })`). From a server without
+   * times, the date's midnight UTC. `barsFromRows` sends it when `interval` is given.
+   */
+  readonly time?: Date;
   /** Prices in the instrument's quote currency (or index points). */
   readonly open: number;
   readonly high: number;
@@ -25,6 +31,7 @@ export interface Bar {
 
 /** One bar of a GetMACD response with its MACD values. */
 export interface MACDRow extends Bar {
+  readonly time: Date;
   /** False for the warm-up bars before first_valid_index, whose MACD values are NaN. */
   readonly valid: boolean;
   /** The MACD line, EMA(fast) - EMA(slow) of the close (TA-Lib's macd, 通达信's DIF); NaN when not valid. */
@@ -38,6 +45,10 @@ export interface MACDRow extends Bar {
 /** A ComputeIndicators response as dates and one column per series, NaN before each series' first valid bar. */
 export interface IndicatorFrame {
   readonly dates: readonly Date[];
+  /** Each bar's start (see Bar.time); read them in `timeZone`. */
+  readonly times: readonly Date[];
+  /** The exchange's IANA time zone, e.g. "America/New_York"; "UTC" from a server without zones. */
+  readonly timeZone: string;
   /** The series names in the response's order, e.g. "sma20", "macd.signal". */
   readonly names: readonly string[];
   readonly columns: ReadonlyMap<string, Float64Array>;
@@ -69,9 +80,21 @@ function padded(name: string, values: readonly number[], first: number, length: 
   return column;
 }
 
-/** The bars of a Bars message as rows, after checking that every column has one value per date. */
-export function barRows(bars: Bars | undefined): Bar[] {
+/** The bars' start times: `times` (seconds since the epoch), or each date's midnight UTC without them. */
+function startTimes(times: readonly bigint[], dates: readonly number[]): Date[] {
+  if (times.length === 0) {
+    return dates.map(dateFromEpochDay);
+  }
+  if (times.length !== dates.length) {
+    throw new ColumnError(`times has ${times.length} values, want one per date (${dates.length})`);
+  }
+  return times.map((seconds) => new Date(Number(seconds) * 1000));
+}
+
+/** The bars of a Bars message as rows with their times, after checking that every column has one value per date. */
+export function barRows(bars: Bars | undefined): (Bar & { readonly time: Date })[] {
   const dates = bars?.dates ?? [];
+  const times = startTimes(bars?.times ?? [], dates);
   const columns = { open: bars?.open ?? [], high: bars?.high ?? [], low: bars?.low ?? [], close: bars?.close ?? [], volume: bars?.volume ?? [] };
   for (const [name, values] of Object.entries(columns)) {
     if (values.length !== dates.length) {
@@ -80,6 +103,7 @@ export function barRows(bars: Bars | undefined): Bar[] {
   }
   return dates.map((day, i) => ({
     date: dateFromEpochDay(day),
+    time: times[i] as Date,
     open: columns.open[i] as number,
     high: columns.high[i] as number,
     low: columns.low[i] as number,
@@ -114,7 +138,13 @@ export function indicatorFrame(response: ComputeIndicatorsResponse): IndicatorFr
     }
     columns.set(series.name, padded(series.name, series.values, series.firstValidIndex, length));
   }
-  return { dates: response.dates.map(dateFromEpochDay), names: [...columns.keys()], columns };
+  return {
+    dates: response.dates.map(dateFromEpochDay),
+    times: startTimes(response.times, response.dates),
+    timeZone: response.timeZone || "UTC",
+    names: [...columns.keys()],
+    columns,
+  };
 }
 
 /** The symbols of a ListSymbols response with their dates as `Date`s. */
@@ -127,8 +157,29 @@ export function symbolRows(response: ListSymbolsResponse): SymbolRow[] {
   }));
 }
 
-/** A Bars message of `rows`, for a request's inline bars. The server checks the values. */
-export function barsFromRows(rows: readonly Bar[]): Bars {
+/**
+ * A Bars message of `rows`, for a request's inline bars. The server checks the values. Without `interval` they are
+ * daily bars by date; with one (e.g. Interval.INTERVAL_1_MINUTE) they go by their `time` in `timeZone` (the exchange's
+ * IANA zone, default "UTC"), and every row needs a time.
+ */
+export function barsFromRows(rows: readonly Bar[], interval?: Interval, timeZone = "UTC"): Bars {
+  if (interval) {
+    return create(BarsSchema, {
+      times: rows.map((row, i) => {
+        if (row.time === undefined) {
+          throw new RangeError(`row ${i} has no time, which bars of an interval need`);
+        }
+        return BigInt(Math.floor(row.time.getTime() / 1000));
+      }),
+      open: rows.map((row) => row.open),
+      high: rows.map((row) => row.high),
+      low: rows.map((row) => row.low),
+      close: rows.map((row) => row.close),
+      volume: rows.map((row) => row.volume),
+      interval,
+      timeZone,
+    });
+  }
   return create(BarsSchema, {
     dates: rows.map((row) => epochDay(row.date)),
     open: rows.map((row) => row.open),

@@ -86,6 +86,12 @@ type latencyStats struct {
 // an error when the call failed or its response does not add up.
 type caller func(ctx context.Context, c *idc.Client) (int64, error)
 
+// failing is the caller of a request that could not be built: every call
+// fails with err.
+func failing(err error) caller {
+	return func(context.Context, *idc.Client) (int64, error) { return 0, err }
+}
+
 // newCaller builds the request that o describes, once, and returns the
 // function calling it.
 func newCaller(o options) caller {
@@ -96,12 +102,15 @@ func newCaller(o options) caller {
 	}
 	switch o.RPC {
 	case rpcIndicators:
-		req := idc.IndicatorQuery{
+		req, err := idc.IndicatorQuery{
 			Symbol: symbol, Bars: bars, Start: o.Start, End: o.End,
 			Indicators: []*idcv1.IndicatorSpec{
 				idc.SMA(20), idc.EMA(20), idc.MACD(12, 26, 9), idc.RSI(14), idc.Bollinger(20, 2),
 			},
 		}.Request()
+		if err != nil {
+			return failing(err)
+		}
 		return func(ctx context.Context, c *idc.Client) (int64, error) {
 			resp, err := c.ComputeIndicators(ctx, req)
 			if err != nil {
@@ -119,7 +128,10 @@ func newCaller(o options) caller {
 			Format: idcv1.ImageFormat_IMAGE_FORMAT_PNG,
 			Width:  int32(o.Width), Height: int32(o.Height), ChunkSize: int32(o.ChunkBytes),
 		}
-		req := query.Request()
+		req, err := query.Request()
+		if err != nil {
+			return failing(err)
+		}
 		var calls atomic.Int64
 		return func(ctx context.Context, c *idc.Client) (int64, error) {
 			req := req
@@ -129,7 +141,11 @@ func newCaller(o options) caller {
 				// flight can save a render, and the work stays the same.
 				q := query
 				q.Width += int32(calls.Add(1) % 100)
-				req = q.Request()
+				distinct, err := q.Request()
+				if err != nil {
+					return 0, err
+				}
+				req = distinct
 			}
 			img, err := c.GetChart(ctx, req)
 			if err != nil {
@@ -141,7 +157,10 @@ func newCaller(o options) caller {
 			return int64(len(img.Data)), nil
 		}
 	default:
-		req := idc.MACDQuery{Symbol: symbol, Bars: bars, Start: o.Start, End: o.End}.Request()
+		req, err := idc.MACDQuery{Symbol: symbol, Bars: bars, Start: o.Start, End: o.End}.Request()
+		if err != nil {
+			return failing(err)
+		}
 		return func(ctx context.Context, c *idc.Client) (int64, error) {
 			resp, err := c.GetMACD(ctx, req)
 			if err != nil {

@@ -105,7 +105,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 	defer client.Close()
 
-	req := idc.MACDQuery{Symbol: *symbol}.Request()
+	req, err := idc.MACDQuery{Symbol: *symbol}.Request()
+	if err != nil {
+		fmt.Fprintf(stderr, "idc-lb-demo: %v\n", err)
+		return 2
+	}
 	call := func() (string, error) {
 		var p peer.Peer
 		if _, err := client.GetMACD(ctx, req, grpc.Peer(&p)); err != nil {

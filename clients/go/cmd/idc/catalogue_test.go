@@ -205,7 +205,7 @@ func TestCatalogueCommands(t *testing.T) {
 				"--panels", "rsi", "--overlay-fn", "talib.SAR", "--sma", "20", "--overlay-formula", "UP:CROSS(C,MA(C,N));", "--param", "N=5",
 				"-o", t.TempDir() + "/c.png",
 			}, 0, "", "",
-			idc.ChartQuery{
+			must(idc.ChartQuery{
 				Panels: []*idcv1.ChartPanel{
 					idc.VolumePanel(), idc.IndicatorPanel(idc.Fn("talib.ADX", idc.Params{"timeperiod": 20})),
 					idc.IndicatorPanel(idc.Formula("K:C-MA(C,N);", idc.Params{"N": 5})), idc.RSIPanel(0),
@@ -214,7 +214,7 @@ func TestCatalogueCommands(t *testing.T) {
 					idc.IndicatorOverlay(idc.Fn("talib.SAR", nil)), idc.SMAOverlay(20),
 					idc.IndicatorOverlay(idc.Formula("UP:CROSS(C,MA(C,N));", idc.Params{"N": 5})),
 				},
-			}.Request(),
+			}.Request()),
 		},
 		{"chart param without formula", []string{"chart", "--panel-fn", "ADX", "--param", "N=1"}, 2, "", "add --panel-formula", nil},
 	}

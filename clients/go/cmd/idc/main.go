@@ -16,13 +16,21 @@
 //	go run ./cmd/idc graph --symbol SPY --start 2023-01-01 --end 2023-12-31 --width 1200 --height 800 -o macd.png
 //	go run ./cmd/idc chart --symbol SPY --start 2023-01-01 --end 2023-12-31 --panels volume,macd,rsi,kdj --sma 20 --boll 20 --format svg --theme dark -o spy.svg
 //	go run ./cmd/idc indicators --symbol SPY --start 2024-01-01 --end 2024-03-31 --sma 20 --ema 12 --rsi 14 --boll 20 --kdj 9 --macd
-//	go run ./cmd/idc symbols
+//	go run ./cmd/idc symbols --prefix 000
+//	go run ./cmd/idc macd --symbol 000001.SH-1MIN --interval 5m --start 2020-07-01T09:30 --end 2020-07-01
+//	go run ./cmd/idc indicators --bars my-bars.csv --adjust forward --sma 20
 //	go run ./cmd/idc catalogue --namespace talib
 //	go run ./cmd/idc catalogue talib.ADX --param timeperiod=20
 //	go run ./cmd/idc indicators --symbol SPY --fn ADX:timeperiod=14 --fn sma50=talib.SMA:timeperiod=50
 //	go run ./cmd/idc indicators --symbol 000001.SH --formula "DIF:EMA(C,12)-EMA(C,26); DEA:EMA(DIF,9);"
 //	go run ./cmd/idc screen --formula "C>MA(C,20)" --symbols SPY,AAPL --date 2024-03-28
 //	go run ./cmd/idc chart --symbol SPY --panel-fn talib.ADX --overlay-fn talib.SAR --overlay-fn talib.CDLHAMMER
+//
+// macd, indicators and chart take --interval (1m 5m 15m 30m 1h 1d 1w 1mo)
+// and --adjust (as-stored none forward backward); intraday tables print
+// each bar's start in the exchange's time zone. macd, graph, chart and
+// indicators take --bars FILE, a CSV of daily bars read as the Python
+// client reads it.
 //
 // Every command takes the connection flags: --target (default IDC_TARGET,
 // else localhost:50051; --addr and IDC_ADDR are deprecated spellings),
@@ -167,17 +175,66 @@ func (c *connection) dial() (*idc.Client, error) {
 
 // selection holds the flags that select bars and the convention.
 type selection struct {
-	symbol, start, end string
-	convention         idcv1.Convention
+	symbol, barsFile, start, end string
+	convention                   idcv1.Convention
+	interval                     idcv1.Interval
+	adjustment                   idcv1.Adjustment
+	// bars are the bars of barsFile, read by source.
+	bars *idcv1.Bars
 }
 
 func selectionFlags(fs *flag.FlagSet) *selection {
 	s := &selection{}
 	fs.StringVar(&s.symbol, "symbol", "", `symbol, e.g. SPY, AAPL or 000001.SH (default: the server's)`)
-	fs.StringVar(&s.start, "start", "", "first day YYYY-MM-DD, inclusive (default: first bar)")
-	fs.StringVar(&s.end, "end", "", "last day YYYY-MM-DD, inclusive (default: last bar)")
+	fs.StringVar(&s.barsFile, "bars", "", "send your own daily bars instead: a CSV `file` with columns date, open, high, low, close, "+
+		"volume, spelled as --data-dir accepts them (e.g. a Yahoo Finance download or a 通达信 export)")
+	fs.StringVar(&s.start, "start", "", "start YYYY-MM-DD or YYYY-MM-DDTHH:MM in the exchange's time zone, inclusive (default: first bar)")
+	fs.StringVar(&s.end, "end", "", "end YYYY-MM-DD (the whole day) or YYYY-MM-DDTHH:MM, inclusive (default: last bar)")
 	fs.Func("convention", "indicator formulas: `talib|tdx`, TA-Lib's or 通达信's (default: the server's)", conventionFlag(&s.convention))
 	return s
+}
+
+// barFlags adds --interval and --adjust to fs, for the commands whose RPC
+// takes them (not graph: GetMACDGraph draws the bars as stored).
+func barFlags(fs *flag.FlagSet, s *selection) {
+	fs.Func("interval", "bar length: `1m|5m|15m|30m|1h|1d|1w|1mo`, aggregated by the server from finer stored bars (default 1d)",
+		choiceFlag(&s.interval, intervalChoices, "1m, 5m, 15m, 30m, 1h, 1d, 1w or 1mo"))
+	fs.Func("adjust", "split and dividend adjustment: `as-stored|none|forward|backward` (forward is 前复权, backward 后复权; default as-stored)",
+		choiceFlag(&s.adjustment, adjustChoices, "as-stored, none, forward or backward"))
+}
+
+// intervalChoices and adjustChoices are the values of --interval and
+// --adjust, as the Python idc-client spells them.
+var (
+	intervalChoices = map[string]idcv1.Interval{
+		"1m": idcv1.Interval_INTERVAL_1_MINUTE, "5m": idcv1.Interval_INTERVAL_5_MINUTES,
+		"15m": idcv1.Interval_INTERVAL_15_MINUTES, "30m": idcv1.Interval_INTERVAL_30_MINUTES,
+		"1h": idcv1.Interval_INTERVAL_1_HOUR, "1d": idcv1.Interval_INTERVAL_1_DAY,
+		"1w": idcv1.Interval_INTERVAL_1_WEEK, "1mo": idcv1.Interval_INTERVAL_1_MONTH,
+	}
+	adjustChoices = map[string]idcv1.Adjustment{
+		"as-stored": idcv1.Adjustment_ADJUSTMENT_AS_STORED, "none": idcv1.Adjustment_ADJUSTMENT_NONE,
+		"forward": idcv1.Adjustment_ADJUSTMENT_FORWARD, "backward": idcv1.Adjustment_ADJUSTMENT_BACKWARD,
+	}
+)
+
+// source reads the --bars file, if any, into s.bars; --symbol with --bars
+// is a usage error.
+func (s *selection) source(fs *flag.FlagSet) error {
+	if s.barsFile == "" {
+		return nil
+	}
+	if s.symbol != "" {
+		fmt.Fprintf(fs.Output(), "%s: --symbol and --bars are exclusive: name a symbol or send bars\n", fs.Name())
+		fs.Usage()
+		return errUsage
+	}
+	bars, err := readBarsFile(s.barsFile)
+	if err != nil {
+		return err
+	}
+	s.bars = bars
+	return nil
 }
 
 // macdFlags adds the MACD period flags to fs and returns the query they and
@@ -189,7 +246,8 @@ func macdFlags(fs *flag.FlagSet, sel *selection) func() idc.MACDQuery {
 	fs.Func("signal", "signal EMA period `N` (default 9)", int32Flag(&signal))
 	return func() idc.MACDQuery {
 		return idc.MACDQuery{
-			Symbol: sel.symbol, Start: sel.start, End: sel.end, Convention: sel.convention,
+			Symbol: sel.symbol, Bars: sel.bars, Start: sel.start, End: sel.end, Convention: sel.convention,
+			Interval: sel.interval, Adjustment: sel.adjustment,
 			Fast: fast, Slow: slow, Signal: signal,
 		}
 	}
@@ -211,9 +269,18 @@ func parse(fs *flag.FlagSet, args []string) error {
 }
 
 func runMACD(ctx context.Context, fs *flag.FlagSet, conn *connection, args []string, stdout io.Writer) error {
-	query := macdFlags(fs, selectionFlags(fs))
+	sel := selectionFlags(fs)
+	barFlags(fs, sel)
+	query := macdFlags(fs, sel)
 	csvOut := fs.Bool("csv", false, "print CSV, with full precision, instead of a table")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := sel.source(fs); err != nil {
+		return err
+	}
+	req, err := query().Request()
+	if err != nil {
 		return err
 	}
 	client, err := conn.dial()
@@ -222,7 +289,7 @@ func runMACD(ctx context.Context, fs *flag.FlagSet, conn *connection, args []str
 	}
 	defer client.Close()
 
-	resp, err := client.GetMACD(ctx, query().Request())
+	resp, err := client.GetMACD(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -230,17 +297,19 @@ func runMACD(ctx context.Context, fs *flag.FlagSet, conn *connection, args []str
 	if err != nil {
 		return err
 	}
-	t := &table{csv: *csvOut, header: []string{"date", "open", "high", "low", "close", "volume", "macd", "signal", "histogram"}}
+	interval := resp.GetBars().GetInterval()
+	t := &table{csv: *csvOut, header: []string{whenHeader(interval), "open", "high", "low", "close", "volume", "macd", "signal", "histogram"}}
 	for _, r := range rows {
 		t.rows = append(t.rows, []string{
-			r.Date.Format(time.DateOnly), t.num(r.Open, 4), t.num(r.High, 4), t.num(r.Low, 4), t.num(r.Close, 4),
+			whenCell(interval, r.Date, r.Time), t.num(r.Open, 4), t.num(r.High, 4), t.num(r.Low, 4), t.num(r.Close, 4),
 			t.num(r.Volume, 0), t.num(r.MACD, 6), t.num(r.Signal, 6), t.num(r.Histogram, 6),
 		})
 	}
 	if !t.csv {
 		p := resp.GetParameters()
-		fmt.Fprintf(stdout, "%s MACD(%d,%d,%d), %d bars, convention %s", sourceName(resp.GetSymbol()),
-			p.GetFastPeriod(), p.GetSlowPeriod(), p.GetSignalPeriod(), len(rows), conventionName(resp.GetConvention()))
+		fmt.Fprintf(stdout, "%s MACD(%d,%d,%d), %d bars%s, convention %s%s", sourceName(resp.GetSymbol()),
+			p.GetFastPeriod(), p.GetSlowPeriod(), p.GetSignalPeriod(), len(rows), barsOf(interval, resp.GetBars().GetTimeZone()),
+			conventionName(resp.GetConvention()), adjusted(resp.GetAdjustment()))
 		if n := resp.GetFirstValidIndex(); n > 0 {
 			fmt.Fprintf(stdout, ", %d warm-up bars without MACD", n)
 		}
@@ -250,7 +319,8 @@ func runMACD(ctx context.Context, fs *flag.FlagSet, conn *connection, args []str
 }
 
 func runGraph(ctx context.Context, fs *flag.FlagSet, conn *connection, args []string, stdout io.Writer) error {
-	query := macdFlags(fs, selectionFlags(fs))
+	sel := selectionFlags(fs)
+	query := macdFlags(fs, sel)
 	var width, height int32
 	fs.Func("width", "image width in pixels, 200-4000 (default 1200)", int32Flag(&width))
 	fs.Func("height", "image height in pixels, 200-4000 (default 800)", int32Flag(&height))
@@ -260,14 +330,20 @@ func runGraph(ctx context.Context, fs *flag.FlagSet, conn *connection, args []st
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := sel.source(fs); err != nil {
+		return err
+	}
+	req, err := query().GraphRequest(width, height)
+	if err != nil {
+		return err
+	}
+	req.ChunkSizeBytes = chunkSize
 	client, err := conn.dial()
 	if err != nil {
 		return err
 	}
 	defer client.Close()
 
-	req := query().GraphRequest(width, height)
-	req.ChunkSizeBytes = chunkSize
 	img, err := writeVerified(*out, func(w io.Writer) (*idc.Image, error) {
 		return client.WriteMACDGraph(ctx, req, w)
 	})
@@ -383,6 +459,7 @@ func overlayFlag(p *[]*idcv1.ChartOverlay, build func(int32) *idcv1.ChartOverlay
 
 func runChart(ctx context.Context, fs *flag.FlagSet, conn *connection, args []string, stdout io.Writer) error {
 	sel := selectionFlags(fs)
+	barFlags(fs, sel)
 	q := idc.ChartQuery{}
 	var fast, slow, signal int32
 	var bollK float64
@@ -413,6 +490,9 @@ func runChart(ctx context.Context, fs *flag.FlagSet, conn *connection, args []st
 	if err := finishSpecs(); err != nil {
 		return err
 	}
+	if err := sel.source(fs); err != nil {
+		return err
+	}
 	for _, p := range q.Panels {
 		if m := p.GetMacd(); m != nil {
 			m.FastPeriod, m.SlowPeriod, m.SignalPeriod = fast, slow, signal
@@ -423,7 +503,12 @@ func runChart(ctx context.Context, fs *flag.FlagSet, conn *connection, args []st
 			b.K = bollK
 		}
 	}
-	q.Symbol, q.Start, q.End, q.Convention = sel.symbol, sel.start, sel.end, sel.convention
+	q.Symbol, q.Bars, q.Start, q.End, q.Convention = sel.symbol, sel.bars, sel.start, sel.end, sel.convention
+	q.Interval, q.Adjustment = sel.interval, sel.adjustment
+	req, err := q.Request()
+	if err != nil {
+		return err
+	}
 	if *out == "" {
 		ext, ok := chartExtensions[q.Format]
 		if !ok {
@@ -438,7 +523,7 @@ func runChart(ctx context.Context, fs *flag.FlagSet, conn *connection, args []st
 	defer client.Close()
 
 	img, err := writeVerified(*out, func(w io.Writer) (*idc.Image, error) {
-		return client.WriteChart(ctx, q.Request(), w)
+		return client.WriteChart(ctx, req, w)
 	})
 	if err != nil {
 		return err
@@ -503,6 +588,7 @@ func (f macdSpecFlag) Set(s string) error {
 
 func runIndicators(ctx context.Context, fs *flag.FlagSet, conn *connection, args []string, stdout io.Writer) error {
 	sel := selectionFlags(fs)
+	barFlags(fs, sel)
 	var specs specList
 	var fast, slow, signal int32
 	var bollK float64
@@ -537,6 +623,9 @@ func runIndicators(ctx context.Context, fs *flag.FlagSet, conn *connection, args
 		fs.Usage()
 		return errUsage
 	}
+	if err := sel.source(fs); err != nil {
+		return err
+	}
 	for _, s := range specs {
 		if m := s.GetMacd(); m != nil && s.GetLabel() == "" {
 			m.FastPeriod, m.SlowPeriod, m.SignalPeriod = fast, slow, signal
@@ -551,11 +640,14 @@ func runIndicators(ctx context.Context, fs *flag.FlagSet, conn *connection, args
 	}
 	defer client.Close()
 
-	q := idc.IndicatorQuery{
-		Symbol: sel.symbol, Start: sel.start, End: sel.end, Convention: sel.convention,
-		Indicators: specs,
+	req, err := idc.IndicatorQuery{
+		Symbol: sel.symbol, Bars: sel.bars, Start: sel.start, End: sel.end, Convention: sel.convention,
+		Interval: sel.interval, Adjustment: sel.adjustment, Indicators: specs,
+	}.Request()
+	if err != nil {
+		return err
 	}
-	resp, err := client.ComputeIndicators(ctx, q.Request())
+	resp, err := client.ComputeIndicators(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -563,21 +655,23 @@ func runIndicators(ctx context.Context, fs *flag.FlagSet, conn *connection, args
 	if err != nil {
 		return err
 	}
-	t := &table{csv: *csvOut, header: append([]string{"date"}, f.Names...)}
+	t := &table{csv: *csvOut, header: append([]string{whenHeader(f.Interval)}, f.Names...)}
 	for i, d := range f.Dates {
-		row := []string{d.Format(time.DateOnly)}
+		row := []string{whenCell(f.Interval, d, f.Times[i])}
 		for _, name := range f.Names {
 			row = append(row, t.num(f.Columns[name][i], 4))
 		}
 		t.rows = append(t.rows, row)
 	}
 	if !t.csv {
-		fmt.Fprintf(stdout, "%s, %d bars, convention %s\n", sourceName(resp.GetSymbol()), len(f.Dates), conventionName(resp.GetConvention()))
+		fmt.Fprintf(stdout, "%s, %d bars%s, convention %s%s\n", sourceName(resp.GetSymbol()), len(f.Dates),
+			barsOf(f.Interval, f.TimeZone), conventionName(resp.GetConvention()), adjusted(f.Adjustment))
 	}
 	return t.write(stdout)
 }
 
 func runSymbols(ctx context.Context, fs *flag.FlagSet, conn *connection, args []string, stdout io.Writer) error {
+	prefix := fs.String("prefix", "", "list only the symbols that start with `text`, case-insensitive, e.g. 000")
 	csvOut := fs.Bool("csv", false, "print CSV instead of a table")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -588,19 +682,93 @@ func runSymbols(ctx context.Context, fs *flag.FlagSet, conn *connection, args []
 	}
 	defer client.Close()
 
-	resp, err := client.ListSymbols(ctx)
-	if err != nil {
-		return err
-	}
-	t := &table{csv: *csvOut, header: []string{"symbol", "first", "last", "bars"}}
-	for _, s := range resp.GetSymbols() {
-		t.rows = append(t.rows, []string{s.GetSymbol(), s.GetFirstDate(), s.GetLastDate(), strconv.Itoa(int(s.GetBarCount()))})
+	t := &table{csv: *csvOut, header: []string{"symbol", "first", "last", "bars", "state", "adjusted", "interval", "time_zone"}}
+	var defaultSymbol string
+	for page, err := range client.SymbolPages(ctx, &idcv1.ListSymbolsRequest{Prefix: *prefix}) {
+		if err != nil {
+			return err
+		}
+		defaultSymbol = page.GetDefaultSymbol()
+		for _, info := range page.GetSymbols() {
+			t.rows = append(t.rows, []string{
+				info.GetSymbol(), info.GetFirstDate(), info.GetLastDate(), strconv.Itoa(int(info.GetBarCount())),
+				stateName(info.GetState()), priceAdjustmentName(info.GetPriceAdjustment()),
+				idc.IntervalName(info.GetInterval()), info.GetTimeZone(),
+			})
+		}
 	}
 	if err := t.write(stdout); err != nil || t.csv {
 		return err
 	}
-	_, err = fmt.Fprintf(stdout, "default symbol: %s\n", resp.GetDefaultSymbol())
+	_, err = fmt.Fprintf(stdout, "default symbol: %s\n", defaultSymbol)
 	return err
+}
+
+// stateName is the symbols table's spelling of a symbol's state.
+func stateName(s idcv1.SymbolState) string {
+	switch s {
+	case idcv1.SymbolState_SYMBOL_STATE_READY:
+		return "ready"
+	case idcv1.SymbolState_SYMBOL_STATE_INVALID:
+		return "invalid"
+	}
+	return "unknown"
+}
+
+// priceAdjustmentName is the symbols table's spelling of how a symbol's
+// stored prices are adjusted.
+func priceAdjustmentName(p idcv1.PriceAdjustment) string {
+	switch p {
+	case idcv1.PriceAdjustment_PRICE_ADJUSTMENT_NONE:
+		return "none"
+	case idcv1.PriceAdjustment_PRICE_ADJUSTMENT_SPLITS:
+		return "splits"
+	case idcv1.PriceAdjustment_PRICE_ADJUSTMENT_SPLITS_AND_DIVIDENDS:
+		return "splits+dividends"
+	case idcv1.PriceAdjustment_PRICE_ADJUSTMENT_NOT_NEEDED:
+		return "not-needed"
+	}
+	return "unknown"
+}
+
+// whenHeader is the first column's name: "time" for intraday bars, whose
+// times tell them apart, else "date".
+func whenHeader(iv idcv1.Interval) string {
+	if idc.Intraday(iv) {
+		return "time"
+	}
+	return "date"
+}
+
+// whenCell is the first column's cell: the bar's start in the exchange's
+// time zone for intraday bars ("2020-07-01 09:30"), else its trading day
+// (for weekly and monthly bars, the last one they include).
+func whenCell(iv idcv1.Interval, date, start time.Time) string {
+	if idc.Intraday(iv) {
+		return start.Format("2006-01-02 15:04")
+	}
+	return date.Format(time.DateOnly)
+}
+
+// barsOf describes a response's bars after their count: "" for daily bars,
+// " of 1w" for weekly, " of 5m in Asia/Shanghai" for intraday ones.
+func barsOf(iv idcv1.Interval, zone string) string {
+	switch {
+	case iv == idcv1.Interval_INTERVAL_UNSPECIFIED || iv == idcv1.Interval_INTERVAL_1_DAY:
+		return ""
+	case idc.Intraday(iv) && zone != "":
+		return fmt.Sprintf(" of %s in %s", idc.IntervalName(iv), zone)
+	}
+	return " of " + idc.IntervalName(iv)
+}
+
+// adjusted names a response's adjustment after its convention, unless the
+// prices are as stored: ", adjustment forward".
+func adjusted(a idcv1.Adjustment) string {
+	if a == idcv1.Adjustment_ADJUSTMENT_UNSPECIFIED || a == idcv1.Adjustment_ADJUSTMENT_AS_STORED {
+		return ""
+	}
+	return ", adjustment " + idc.AdjustmentName(a)
 }
 
 // sourceName is how a result's symbol is shown: the symbol, or "(inline

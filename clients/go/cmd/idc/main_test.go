@@ -70,6 +70,20 @@ func (s *fakeServer) GetMACD(_ context.Context, req *idcv1.GetMACDRequest) (*idc
 	if req.GetSymbol() == "NOPE" {
 		return nil, status.Error(codes.NotFound, "symbol: unknown symbol 'NOPE'")
 	}
+	if req.GetSymbol() == "MIN" { // two 5-minute bars of a Shanghai morning, 09:30 and 09:35
+		return &idcv1.GetMACDResponse{
+			Symbol:     "MIN",
+			Parameters: &idcv1.MACDParameters{FastPeriod: 12, SlowPeriod: 26, SignalPeriod: 9},
+			Bars: &idcv1.Bars{
+				Dates: []int32{18444, 18444}, Times: []int64{1593567000, 1593567300},
+				Open: []float64{2991.18, 2990.32}, High: []float64{2991.5, 2990.32}, Low: []float64{2990.34, 2986.78},
+				Close: []float64{2990.43, 2986.91}, Volume: []float64{720858300, 311297200},
+				Interval: req.GetInterval(), TimeZone: "Asia/Shanghai",
+			},
+			Convention: used(req.GetConvention()), Adjustment: req.GetAdjustment(),
+			Macd: []float64{0, -0.5}, Signal: []float64{0, -0.1}, Histogram: []float64{0, -0.4},
+		}, nil
+	}
 	if req.GetStartDate() == "2023-13-01" {
 		st, _ := status.New(codes.InvalidArgument, "start_date: bad").WithDetails(&errdetails.BadRequest{
 			FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "start_date", Description: "not a date"}},
@@ -97,6 +111,10 @@ func (s *fakeServer) ComputeIndicators(_ context.Context, req *idcv1.ComputeIndi
 		return nil, status.Error(codes.NotFound, "symbol: unknown symbol 'NOPE'")
 	}
 	resp := &idcv1.ComputeIndicatorsResponse{Symbol: "SPY", Convention: used(req.GetConvention()), Dates: []int32{19719, 19720}}
+	if req.GetInterval() == idcv1.Interval_INTERVAL_1_HOUR { // two hours of a New York session, 09:30 and 10:30
+		resp.Symbol, resp.Dates, resp.Times = "SP500", []int32{18205, 18205}, []int64{1572964200, 1572967800}
+		resp.Interval, resp.TimeZone, resp.Adjustment = req.GetInterval(), "America/New_York", idcv1.Adjustment_ADJUSTMENT_AS_STORED
+	}
 	for i, spec := range req.GetIndicators() {
 		var name string
 		outputs := []string{""}
@@ -143,15 +161,40 @@ func (s *fakeServer) ComputeIndicators(_ context.Context, req *idcv1.ComputeIndi
 	return resp, nil
 }
 
+// ListSymbols serves two symbols one a page, so that the symbols command
+// must follow next_page_token, filtered by the request's prefix.
 func (s *fakeServer) ListSymbols(_ context.Context, req *idcv1.ListSymbolsRequest) (*idcv1.ListSymbolsResponse, error) {
 	s.record(req)
-	return &idcv1.ListSymbolsResponse{
-		Symbols: []*idcv1.SymbolInfo{
-			{Symbol: "000001.SH", FirstDate: "2010-01-04", LastDate: "2026-06-16", BarCount: 3993},
-			{Symbol: "SPY", FirstDate: "1993-01-29", LastDate: "2026-03-27", BarCount: 8347},
+	all := []*idcv1.SymbolInfo{
+		{
+			Symbol: "000001.SH", FirstDate: "2010-01-04", LastDate: "2026-06-16", BarCount: 3993,
+			State: idcv1.SymbolState_SYMBOL_STATE_READY, PriceAdjustment: idcv1.PriceAdjustment_PRICE_ADJUSTMENT_NOT_NEEDED,
+			Interval: idcv1.Interval_INTERVAL_1_DAY, TimeZone: "Asia/Shanghai",
 		},
-		DefaultSymbol: "SPY",
-	}, nil
+		{
+			Symbol: "SPY", FirstDate: "1993-01-29", LastDate: "2026-03-27", BarCount: 8347,
+			State: idcv1.SymbolState_SYMBOL_STATE_READY, PriceAdjustment: idcv1.PriceAdjustment_PRICE_ADJUSTMENT_SPLITS_AND_DIVIDENDS,
+			Interval: idcv1.Interval_INTERVAL_1_DAY, TimeZone: "America/New_York",
+		},
+	}
+	var match []*idcv1.SymbolInfo
+	for _, info := range all {
+		if strings.HasPrefix(info.GetSymbol(), strings.ToUpper(req.GetPrefix())) {
+			match = append(match, info)
+		}
+	}
+	resp := &idcv1.ListSymbolsResponse{DefaultSymbol: "SPY"}
+	start := 0
+	if req.GetPageToken() == "second" {
+		start = 1
+	}
+	if start < len(match) {
+		resp.Symbols = match[start : start+1]
+	}
+	if start+1 < len(match) {
+		resp.NextPageToken = "second"
+	}
+	return resp, nil
 }
 
 func (s *fakeServer) GetMACDGraph(req *idcv1.GetMACDGraphRequest, stream grpc.ServerStreamingServer[idcv1.GetMACDGraphResponse]) error {
@@ -285,13 +328,13 @@ func TestRun(t *testing.T) {
 				"--format", "SVG", "--theme", "dark", "--scheme", "cn", "--price-scale", "LOG", "--width", "1000", "--height", "700", "--dpi", "120", "--chunk-size", "1024", "-o", out,
 			}, 0,
 			[]string{"wrote " + out + ": image/svg+xml 1000x700 at 120 dpi"}, nil, true,
-			idc.ChartQuery{
+			must(idc.ChartQuery{
 				Symbol: "SPY", Start: "2023-01-01", End: "2023-12-31", Convention: idcv1.Convention_CONVENTION_TDX,
 				Panels:   []*idcv1.ChartPanel{idc.VolumePanel(), idc.MACDPanel(5, 0, 0), idc.RSIPanel(0), idc.KDJPanel(0, 0, 0)},
 				Overlays: []*idcv1.ChartOverlay{idc.SMAOverlay(20), idc.EMAOverlay(12), idc.BollingerOverlay(20, 2.5), idc.SMAOverlay(5)},
 				Format:   idcv1.ImageFormat_IMAGE_FORMAT_SVG, Theme: idcv1.Theme_THEME_DARK, Scheme: idcv1.ColorScheme_COLOR_SCHEME_CN,
 				Width: 1000, Height: 700, DPI: 120, ChunkSize: 1024, PriceScale: idcv1.PriceScale_PRICE_SCALE_LOG,
-			}.Request(),
+			}.Request()),
 		},
 		{"chart corrupt", []string{"chart", "--target", addr, "--width", "666", "-o", out}, int(codes.DataLoss), nil, []string{"error: DATA_LOSS: get chart: idc: image integrity check failed"}, false, nil},
 		{
@@ -344,13 +387,64 @@ func TestRun(t *testing.T) {
 		},
 		{
 			"symbols", []string{"symbols", "--target", addr}, 0,
-			[]string{"symbol first last bars\n000001.SH 2010-01-04 2026-06-16 3993\nSPY 1993-01-29 2026-03-27 8347\ndefault symbol: SPY\n"},
-			nil, false, &idcv1.ListSymbolsRequest{},
+			[]string{"symbol first last bars state adjusted interval time_zone\n" +
+				"000001.SH 2010-01-04 2026-06-16 3993 ready not-needed 1d Asia/Shanghai\n" +
+				"SPY 1993-01-29 2026-03-27 8347 ready splits+dividends 1d America/New_York\ndefault symbol: SPY\n"},
+			nil, false, &idcv1.ListSymbolsRequest{PageToken: "second"},
+		},
+		{
+			"symbols with a prefix", []string{"symbols", "--target", addr, "--prefix", "spy"}, 0,
+			[]string{"time_zone\nSPY 1993-01-29 2026-03-27 8347 ready splits+dividends 1d America/New_York\ndefault symbol: SPY\n"},
+			nil, false, &idcv1.ListSymbolsRequest{Prefix: "spy"},
+		},
+		{
+			"symbols with a prefix nothing has", []string{"symbols", "--target", addr, "--prefix", "X"}, 0,
+			[]string{"symbol first last bars state adjusted interval time_zone\ndefault symbol: SPY\n"},
+			nil, false, &idcv1.ListSymbolsRequest{Prefix: "X"},
 		},
 		{
 			"symbols csv", []string{"symbols", "--target", addr, "--csv"}, 0,
-			[]string{"symbol,first,last,bars\n000001.SH,2010-01-04,2026-06-16,3993\nSPY,1993-01-29,2026-03-27,8347\n"}, nil, false, nil,
+			[]string{"symbol,first,last,bars,state,adjusted,interval,time_zone\n" +
+				"000001.SH,2010-01-04,2026-06-16,3993,ready,not-needed,1d,Asia/Shanghai\nSPY,1993-01-29,2026-03-27,8347,ready,splits+dividends,1d,America/New_York\n"},
+			nil, false, nil,
 		},
+		{
+			"macd intraday prints times in the exchange's zone",
+			[]string{"macd", "--target", addr, "--symbol", "MIN", "--interval", "5m", "--adjust", "forward", "--start", "2020-07-01T09:30", "--end", "2020-07-01"}, 0,
+			[]string{
+				"MIN MACD(12,26,9), 2 bars of 5m in Asia/Shanghai, convention talib, adjustment forward\n",
+				"\ntime open high low close volume macd signal histogram\n2020-07-01 09:30 2991.1800",
+				"\n2020-07-01 09:35 2990.3200 2990.3200 2986.7800 2986.9100 311297200 -0.500000",
+			}, nil, false,
+			&idcv1.GetMACDRequest{
+				Source: &idcv1.GetMACDRequest_Symbol{Symbol: "MIN"}, StartDate: "2020-07-01T09:30", EndDate: "2020-07-01",
+				Interval: idcv1.Interval_INTERVAL_5_MINUTES, Adjustment: idcv1.Adjustment_ADJUSTMENT_FORWARD,
+			},
+		},
+		{
+			"macd weekly prints dates", []string{"macd", "--target", addr, "--symbol", "MIN", "--interval", "1W", "--adjust", "as-stored", "--csv"}, 0,
+			[]string{"date,open,high,low,close,volume,macd,signal,histogram\n2020-07-01,2991.18,"}, nil, false,
+			&idcv1.GetMACDRequest{
+				Source:   &idcv1.GetMACDRequest_Symbol{Symbol: "MIN"},
+				Interval: idcv1.Interval_INTERVAL_1_WEEK, Adjustment: idcv1.Adjustment_ADJUSTMENT_AS_STORED,
+			},
+		},
+		{
+			"indicators intraday", []string{"indicators", "--target", addr, "--interval", "1h", "--adjust", "backward", "--sma", "2"}, 0,
+			[]string{"SP500, 2 bars of 1h in America/New_York, convention talib\n", "\ntime sma2\n2019-11-05 09:30\n2019-11-05 10:30 1.2500\n"}, nil, false,
+			&idcv1.ComputeIndicatorsRequest{
+				Interval: idcv1.Interval_INTERVAL_1_HOUR, Adjustment: idcv1.Adjustment_ADJUSTMENT_BACKWARD,
+				Indicators: []*idcv1.IndicatorSpec{idc.Labeled("sma2", idc.SMA(2))},
+			},
+		},
+		{
+			"chart interval and adjustment", []string{"chart", "--target", addr, "--interval", "15m", "--adjust", "none", "-o", out}, 0,
+			[]string{"wrote " + out}, nil, true,
+			&idcv1.GetChartRequest{Interval: idcv1.Interval_INTERVAL_15_MINUTES, Adjustment: idcv1.Adjustment_ADJUSTMENT_NONE},
+		},
+		{"bad interval", []string{"macd", "--interval", "2m"}, 2, nil, []string{"-interval", "want 1m, 5m, 15m, 30m, 1h, 1d, 1w or 1mo"}, false, nil},
+		{"bad adjustment", []string{"indicators", "--adjust", "qfq", "--sma", "5"}, 2, nil, []string{"-adjust", "want as-stored, none, forward or backward"}, false, nil},
+		{"graph takes no interval", []string{"graph", "--interval", "5m"}, 2, nil, []string{"flag provided but not defined: -interval"}, false, nil},
 		{
 			"macd csv has full precision", []string{"macd", "--target", addr, "--csv"}, 0,
 			[]string{"date,open,high,low,close,volume,macd,signal,histogram\n2023-12-29,463.7283,464.2539,460.6238,462.58,122283100,7.4880921771,7.5222453641,-0.034153187\n"},
@@ -413,9 +507,9 @@ func TestTableLayout(t *testing.T) {
 		t.Fatalf("exit status %d: %s", code, &stderr)
 	}
 	want := "" +
-		"symbol          first        last  bars\n" +
-		"000001.SH  2010-01-04  2026-06-16  3993\n" +
-		"SPY        1993-01-29  2026-03-27  8347\n" +
+		"symbol          first        last  bars  state          adjusted  interval         time_zone\n" +
+		"000001.SH  2010-01-04  2026-06-16  3993  ready        not-needed        1d     Asia/Shanghai\n" +
+		"SPY        1993-01-29  2026-03-27  8347  ready  splits+dividends        1d  America/New_York\n" +
 		"default symbol: SPY\n"
 	if got := stdout.String(); got != want {
 		t.Errorf("stdout =\n%s\nwant\n%s", got, want)

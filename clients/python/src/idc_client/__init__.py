@@ -7,6 +7,8 @@ Quick start::
     with IdcClient("localhost:50051") as client:
         print(client.symbols())
         frame = client.macd("SPY", "2023-01-01", "2023-12-31", convention="tdx")
+        minutes = client.macd("000001.SH", "2020-07-01", "2020-07-01", interval="5m")  # indexed 09:30+08:00, ...
+        adjusted = client.macd("AAPL", "2014-06-01", "2014-06-30", adjustment="forward")  # 前复权
         table = client.indicators([sma(20, label="sma20"), rsi(), boll()], "SPY", "2023-01-01")
         image = client.graph("SPY", width=800, height=600)
         image.save("macd.png")
@@ -65,9 +67,17 @@ from idc_client.frames import (
     macd_frame,
     macd_rows,
     symbols_frame,
+    time_index,
 )
 from idc_client.image import Image
 from idc_client.indicators import boll, convention_name, ema, kdj, macd, parse_convention, rsi, sma
+from idc_client.intervals import (
+    adjustment_name,
+    interval_name,
+    is_intraday,
+    parse_adjustment,
+    parse_interval,
+)
 
 __all__ = [
     "BarsLike",
@@ -81,6 +91,7 @@ __all__ = [
     "Output",
     "Parameter",
     "ProtocolError",
+    "adjustment_name",
     "bars_frame",
     "bars_message",
     "boll",
@@ -94,6 +105,8 @@ __all__ = [
     "indicator_frame",
     "indicator_overlay",
     "indicator_panel",
+    "interval_name",
+    "is_intraday",
     "kdj",
     "kdj_panel",
     "macd",
@@ -101,8 +114,10 @@ __all__ = [
     "macd_panel",
     "macd_rows",
     "parameter_value",
+    "parse_adjustment",
     "parse_convention",
     "parse_format",
+    "parse_interval",
     "parse_price_scale",
     "parse_scheme",
     "parse_theme",
@@ -112,6 +127,7 @@ __all__ = [
     "sma",
     "sma_overlay",
     "symbols_frame",
+    "time_index",
     "tls_credentials",
     "volume_panel",
 ]

@@ -9,6 +9,8 @@ Examples::
     idc-client graph --symbol SPY --width 800 --height 600 -o macd.png
     idc-client chart --symbol SPY --start 2023-01-01 --panels volume,macd,rsi,kdj --sma 20 --boll 20 --format svg
     idc-client macd --bars my_bars.csv
+    idc-client macd --symbol 000001.SH-1MIN --interval 5m --start 2020-07-01 --end 2020-07-01
+    idc-client symbols --prefix 000
 
 The flags, the tables, the messages and the exit status are those of the Go
 client's ``idc`` command (``clients/CLI.md`` describes both): the target
@@ -38,12 +40,21 @@ import pandas as pd
 
 from idc.v1 import indicator_graph_service_pb2, indicator_service_pb2, indicators_pb2
 from idc_client import charts, indicators
+from idc_client.barsfile import read_bars_file
 from idc_client.catalogue import Description, indicator_overlay, indicator_panel
 from idc_client.cli_catalogue import fn_spec, param_pair, param_values, range_text, value_text
 from idc_client.client import DEFAULT_TARGET, DEFAULT_TIMEOUT, IdcClient, tls_credentials
 from idc_client.errors import IntegrityError, ProtocolError, field_violations
 from idc_client.frames import indicator_frame, macd_frame
-from idc_common.columns import canonical_column
+from idc_client.intervals import (
+    ADJUSTMENTS,
+    INTERVALS,
+    adjustment_name,
+    interval_name,
+    is_intraday,
+    price_adjustment_name,
+    state_name,
+)
 
 __all__ = ["build_parser", "chart_overlays", "chart_panels", "indicator_specs", "main"]
 
@@ -244,15 +255,37 @@ def _selection_arguments(parser: argparse.ArgumentParser) -> None:
         "--bars",
         metavar="CSV",
         help="send your own daily bars instead: a CSV file with columns date, open, high, low, close, "
-        "volume, spelled as --data-dir accepts them (e.g. a Yahoo Finance download)",
+        "volume, spelled as --data-dir accepts them (e.g. a Yahoo Finance download or a 通达信 export)",
     )
-    selection.add_argument("--start", help="first day YYYY-MM-DD, inclusive (default: first bar)")
-    selection.add_argument("--end", help="last day YYYY-MM-DD, inclusive (default: last bar)")
+    selection.add_argument(
+        "--start",
+        help="start YYYY-MM-DD or YYYY-MM-DDTHH:MM in the exchange's time zone, inclusive (default: first bar)",
+    )
+    selection.add_argument(
+        "--end", help="end YYYY-MM-DD (the whole day) or YYYY-MM-DDTHH:MM, inclusive (default: last bar)"
+    )
     selection.add_argument(
         "--convention",
         type=str.lower,
         choices=sorted(indicators.CONVENTIONS),
         help="TA-Lib's or 通达信's formulas (default: the server's, normally talib)",
+    )
+
+
+def _bar_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--interval`` and ``--adjust``, for the commands whose RPC takes them (not ``graph``)."""
+    bars = parser.add_argument_group("bars")
+    bars.add_argument(
+        "--interval",
+        type=str.lower,
+        choices=list(INTERVALS),
+        help="bar length, aggregated by the server from finer stored bars (default: 1d)",
+    )
+    bars.add_argument(
+        "--adjust",
+        type=str.lower,
+        choices=list(ADJUSTMENTS),
+        help="split and dividend adjustment; forward is 前复权, backward 后复权 (default: as-stored)",
     )
 
 
@@ -508,12 +541,14 @@ def build_parser() -> argparse.ArgumentParser:
     macd = commands.add_parser("macd", help="print daily bars with MACD, signal and histogram")
     _connection_arguments(macd)
     _selection_arguments(macd)
+    _bar_arguments(macd)
     _period_arguments(macd)
     macd.add_argument("--csv", action="store_true", help="print CSV, with full precision, instead of a table")
 
     table = commands.add_parser("indicators", help="print several indicators as one table")
     _connection_arguments(table)
     _selection_arguments(table)
+    _bar_arguments(table)
     _indicator_arguments(table)
     table.add_argument("--csv", action="store_true", help="print CSV, with full precision, instead of a table")
 
@@ -533,10 +568,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _connection_arguments(chart)
     _selection_arguments(chart)
+    _bar_arguments(chart)
     _chart_arguments(chart)
 
-    symbols = commands.add_parser("symbols", help="list the server's symbols with their date ranges")
+    symbols = commands.add_parser(
+        "symbols", help="list the server's symbols with their dates, intervals and time zones"
+    )
     _connection_arguments(symbols)
+    symbols.add_argument(
+        "--prefix", default="", help="list only the symbols that start with it, case-insensitive, e.g. 000"
+    )
     symbols.add_argument("--csv", action="store_true", help="print CSV instead of a table")
 
     catalogue = commands.add_parser("catalogue", help="list the indicator catalogue, or describe one entry")
@@ -643,22 +684,6 @@ def indicator_specs(args: argparse.Namespace) -> list[indicators_pb2.IndicatorSp
     return specs
 
 
-def _read_bars(path: str | None) -> pd.DataFrame | None:
-    """The bars of the ``--bars`` CSV file, or ``None`` without one.
-
-    Columns are matched as the server's ``--data-dir`` reader matches them
-    (``idc_common.columns``: ``Date``/``trade_date``, ``Open``, ``vol``, any
-    case and order; extra columns dropped). The dates are the ``date``
-    column, or the first column when no column is named for dates.
-    """
-    if path is None:
-        return None
-    raw = pd.read_csv(path)
-    frame = raw.rename(columns=lambda name: canonical_column(name) or name)
-    dates = "date" if "date" in frame.columns else frame.columns[0]
-    return frame.set_index(pd.DatetimeIndex(pd.to_datetime(frame.pop(dates)), name="date"))
-
-
 def _source_name(symbol: str) -> str:
     """How a result's symbol is shown: the symbol, or ``(inline bars)`` for the client's own."""
     return symbol or "(inline bars)"
@@ -716,24 +741,51 @@ def _display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(char) in ("W", "F") else 1 for char in text)
 
 
-def _date_cell(value: pd.Timestamp) -> str:
-    return str(value.strftime("%Y-%m-%d"))
+def _when_header(interval: int) -> str:
+    """The first column's name: ``time`` for intraday bars, whose times tell them apart, else ``date``."""
+    return "time" if is_intraday(interval) else "date"
+
+
+def _when_cells(interval: int, dates: Sequence[int], index: pd.Index) -> list[str]:
+    """The first column's cells: the bars' starts in the exchange's zone for intraday bars, else their trading days."""
+    if is_intraday(interval):
+        return [str(cell) for cell in pd.DatetimeIndex(index).strftime("%Y-%m-%d %H:%M")]
+    return [str(day) for day in np.asarray(dates, dtype="int64").astype("datetime64[D]").astype(str)]
+
+
+def _bars_of(interval: int, time_zone: str) -> str:
+    """What follows a heading's bar count: nothing for daily bars, `` of 1w``, `` of 5m in Asia/Shanghai``."""
+    if interval in (0, INTERVALS["1d"]):
+        return ""
+    if is_intraday(interval) and time_zone:
+        return f" of {interval_name(interval)} in {time_zone}"
+    return f" of {interval_name(interval)}"
+
+
+def _adjusted(adjustment: int) -> str:
+    """What follows a heading's convention: ``, adjustment forward``, or nothing for prices as stored."""
+    if adjustment in (0, ADJUSTMENTS["as-stored"]):
+        return ""
+    return f", adjustment {adjustment_name(adjustment)}"
 
 
 def _print_macd(response: indicator_service_pb2.GetMACDResponse, csv_output: bool) -> None:
     """Print a GetMACD response as Go's ``idc macd`` does."""
     frame = macd_frame(response)
+    interval = response.bars.interval
     columns = ["open", "high", "low", "close", "volume", "macd", "signal", "histogram"]
     decimals = [4, 4, 4, 4, 0, 6, 6, 6]
-    table = _Table(["date", *columns], csv_output)
+    table = _Table([_when_header(interval), *columns], csv_output)
     values = frame[columns].to_numpy(dtype=float)
-    for day, row in zip(frame.index, values, strict=True):
-        table.rows.append([_date_cell(day), *(table.num(float(v), d) for v, d in zip(row, decimals, strict=True))])
+    whens = _when_cells(interval, response.bars.dates, frame.index)
+    for when, row in zip(whens, values, strict=True):
+        table.rows.append([when, *(table.num(float(v), d) for v, d in zip(row, decimals, strict=True))])
     if not csv_output:
         parameters = response.parameters
         heading = (
             f"{_source_name(response.symbol)} MACD({parameters.fast_period},{parameters.slow_period},"
-            f"{parameters.signal_period}), {len(frame)} bars, convention {frame.attrs['convention']}"
+            f"{parameters.signal_period}), {len(frame)} bars{_bars_of(interval, response.bars.time_zone)}, "
+            f"convention {frame.attrs['convention']}{_adjusted(response.adjustment)}"
         )
         if response.first_valid_index > 0:
             heading += f", {response.first_valid_index} warm-up bars without MACD"
@@ -744,21 +796,40 @@ def _print_macd(response: indicator_service_pb2.GetMACDResponse, csv_output: boo
 def _print_indicators(response: indicator_service_pb2.ComputeIndicatorsResponse, csv_output: bool) -> None:
     """Print a ComputeIndicators response as Go's ``idc indicators`` does."""
     frame = indicator_frame(response)
-    table = _Table(["date", *frame.columns], csv_output)
-    for day, row in zip(frame.index, frame.to_numpy(dtype=float), strict=True):
-        table.rows.append([_date_cell(day), *(table.num(float(value), 4) for value in row)])
+    table = _Table([_when_header(response.interval), *frame.columns], csv_output)
+    whens = _when_cells(response.interval, response.dates, frame.index)
+    for when, row in zip(whens, frame.to_numpy(dtype=float), strict=True):
+        table.rows.append([when, *(table.num(float(value), 4) for value in row)])
     if not csv_output:
-        print(f"{_source_name(response.symbol)}, {len(frame)} bars, convention {frame.attrs['convention']}")
+        print(
+            f"{_source_name(response.symbol)}, {len(frame)} bars{_bars_of(response.interval, response.time_zone)}, "
+            f"convention {frame.attrs['convention']}{_adjusted(response.adjustment)}"
+        )
     table.write()
 
 
-def _print_symbols(response: indicator_service_pb2.ListSymbolsResponse, csv_output: bool) -> None:
-    """Print a ListSymbols response as Go's ``idc symbols`` does."""
-    table = _Table(["symbol", "first", "last", "bars"], csv_output)
-    table.rows = [[info.symbol, info.first_date, info.last_date, str(info.bar_count)] for info in response.symbols]
+def _print_symbols(client: IdcClient, prefix: str, csv_output: bool) -> None:
+    """Print every page of ListSymbols for ``prefix`` as Go's ``idc symbols`` does."""
+    table = _Table(["symbol", "first", "last", "bars", "state", "adjusted", "interval", "time_zone"], csv_output)
+    default_symbol = ""
+    for page in client.symbol_pages(prefix):
+        default_symbol = page.default_symbol
+        table.rows += [
+            [
+                info.symbol,
+                info.first_date,
+                info.last_date,
+                str(info.bar_count),
+                state_name(info.state),
+                price_adjustment_name(info.price_adjustment),
+                interval_name(info.interval),
+                info.time_zone,
+            ]
+            for info in page.symbols
+        ]
     table.write()
     if not csv_output:
-        print(f"default symbol: {response.default_symbol}")
+        print(f"default symbol: {default_symbol}")
 
 
 def _print_catalogue(client: IdcClient, args: argparse.Namespace) -> None:
@@ -852,7 +923,7 @@ def _run(args: argparse.Namespace) -> None:
     """Perform the parsed command, printing its result to stdout."""
     with _client(args) as client:
         if args.command == "symbols":
-            _print_symbols(client.symbols_response(), args.csv)
+            _print_symbols(client, args.prefix, args.csv)
             return
         if args.command == "catalogue":
             _print_catalogue(client, args)
@@ -860,7 +931,9 @@ def _run(args: argparse.Namespace) -> None:
         if args.command == "screen":
             _print_screen(client, args)
             return
-        bars = _read_bars(args.bars)
+        bars = read_bars_file(args.bars) if args.bars is not None else None
+        interval = getattr(args, "interval", None)
+        adjustment = getattr(args, "adjust", None)
         if args.command == "macd":
             response = client.macd_response(
                 args.symbol,
@@ -871,12 +944,21 @@ def _run(args: argparse.Namespace) -> None:
                 signal=args.signal,
                 convention=args.convention,
                 bars=bars,
+                interval=interval,
+                adjustment=adjustment,
             )
             _print_macd(response, args.csv)
         elif args.command == "indicators":
             _print_indicators(
                 client.indicators_response(
-                    indicator_specs(args), args.symbol, args.start, args.end, bars=bars, convention=args.convention
+                    indicator_specs(args),
+                    args.symbol,
+                    args.start,
+                    args.end,
+                    bars=bars,
+                    convention=args.convention,
+                    interval=interval,
+                    adjustment=adjustment,
                 ),
                 args.csv,
             )
@@ -898,6 +980,8 @@ def _run(args: argparse.Namespace) -> None:
                 scheme=args.scheme,
                 chunk_size=args.chunk_size,
                 price_scale=args.price_scale,
+                interval=interval,
+                adjustment=adjustment,
             )
             image.save(output)
             print(

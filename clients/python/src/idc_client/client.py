@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, cast
@@ -23,10 +23,11 @@ from idc.v1 import (
 )
 from idc_client.catalogue import Description, Entry, description, entry, screen_frame
 from idc_client.charts import parse_format, parse_price_scale, parse_scheme, parse_theme
-from idc_client.errors import IntegrityError
+from idc_client.errors import IntegrityError, ProtocolError
 from idc_client.frames import bars_message, indicator_frame, macd_frame, symbols_frame
 from idc_client.image import Image, ImageResponse, assemble_image
 from idc_client.indicators import parse_convention
+from idc_client.intervals import parse_adjustment, parse_interval
 
 __all__ = [
     "DEFAULT_OPTIONS",
@@ -52,15 +53,24 @@ DEFAULT_OPTIONS: tuple[tuple[str, Any], ...] = (
 """Channel options applied before the caller's own (which win on the same key)."""
 
 DateLike = str | datetime.date
-"""A calendar day: a ``datetime.date`` (or ``datetime``, whose date is used) or a ``"YYYY-MM-DD"`` string."""
+"""A window bound: a day or a time in the exchange's time zone.
+
+A ``datetime.date`` or ``"YYYY-MM-DD"`` is a day; a ``datetime`` (or
+``pandas.Timestamp``) is its wall-clock time, sent as
+``"YYYY-MM-DDTHH:MM:SS"`` (only the day when it is 00:00), so give it in the
+exchange's zone, as the index of a result frame is; a string
+``"YYYY-MM-DDTHH:MM"`` is sent as it is.
+"""
 
 
 def _date_field(value: DateLike | None) -> str:
-    """The wire form of a date field: ``"YYYY-MM-DD"``, or ``""`` for "no bound"."""
+    """The wire form of a window bound: ``"YYYY-MM-DD"``, ``"YYYY-MM-DDTHH:MM:SS"``, or ``""`` for "no bound"."""
     if value is None:
         return ""
     if isinstance(value, datetime.datetime):
-        value = value.date()
+        if value.time() == datetime.time(0, 0):
+            return value.date().isoformat()
+        return value.strftime("%Y-%m-%dT%H:%M:%S")
     if isinstance(value, datetime.date):
         return value.isoformat()
     return value  # Strings are sent as given; the server validates them.
@@ -310,6 +320,8 @@ class IdcClient:
         convention: str | None = None,
         bars: BarsLike | None = None,
         timeout: float | None = None,
+        interval: str | int | None = None,
+        adjustment: str | int | None = None,
     ) -> indicator_service_pb2.GetMACDResponse:
         """Call ``GetMACD`` and return the raw response message.
 
@@ -318,20 +330,26 @@ class IdcClient:
         ``idc_client.macd_frame`` lines them up with the bars.
 
         Raises:
-            ValueError: before any call, for an unknown ``convention``, for
-                both ``symbol`` and ``bars``, or for a ``bars`` frame that
+            ValueError: before any call, for an unknown ``convention``,
+                ``interval`` or ``adjustment``, for both ``symbol`` and
+                ``bars``, or for a ``bars`` frame that
                 ``idc_client.bars_message`` refuses.
             grpc.RpcError: if the call fails, e.g. INVALID_ARGUMENT for a
                 malformed date, a period out of range or bad inline bars,
-                NOT_FOUND for an unknown symbol or a window without bars.
+                NOT_FOUND for an unknown symbol or a window without bars,
+                FAILED_PRECONDITION for an interval finer than the symbol
+                is stored at or an adjustment it has no factors for.
         """
         convention_value = parse_convention(convention)
+        interval_value, adjustment_value = parse_interval(interval), parse_adjustment(adjustment)
         inline_bars = _inline_bars(symbol, bars)
         request = indicator_service_pb2.GetMACDRequest(
             start_date=_date_field(start),
             end_date=_date_field(end),
             parameters=bars_pb2.MACDParameters(fast_period=fast, slow_period=slow, signal_period=signal),
             convention=convention_value,
+            interval=interval_value,
+            adjustment=adjustment_value,
         )
         _set_source(request, symbol, inline_bars)
         response: indicator_service_pb2.GetMACDResponse = self._indicators.GetMACD(
@@ -351,6 +369,8 @@ class IdcClient:
         convention: str | None = None,
         bars: BarsLike | None = None,
         timeout: float | None = None,
+        interval: str | int | None = None,
+        adjustment: str | int | None = None,
     ) -> pd.DataFrame:
         """Daily bars with their MACD line, signal line and histogram.
 
@@ -358,10 +378,11 @@ class IdcClient:
             symbol: the series, e.g. ``"SPY"`` or ``"000001.SH"``
                 (case-insensitive); ``None`` means the server's default
                 (unless ``bars`` is given).
-            start: the first calendar day of the window, inclusive; ``None``
-                means the first available bar.
-            end: the last calendar day of the window, inclusive; ``None``
-                means the last available bar.
+            start: the start of the window, inclusive: a day, or a time in
+                the exchange's zone (see ``DateLike``); ``None`` means the
+                first available bar.
+            end: the end of the window, inclusive: a day (all its bars) or
+                a time; ``None`` means the last available bar.
             fast: the fast EMA period; 0 means the server default (12).
             slow: the slow EMA period; 0 means the server default (26).
             signal: the signal EMA period; 0 means the server default (9).
@@ -376,13 +397,28 @@ class IdcClient:
                 close and volume (see ``idc_client.bars_message``), or a
                 ``Bars`` message. The MACD is computed over all of them, then
                 cut to ``start``..``end``. ``symbol`` must then be ``None``.
+                A ``Bars`` message of other intervals comes from
+                ``idc_client.bars_message(frame, interval=...)``.
             timeout: this call's deadline in seconds; ``None`` means the
                 client's.
+            interval: the bar length to serve: ``"1m"``, ``"5m"``,
+                ``"15m"``, ``"30m"``, ``"1h"``, ``"1d"``, ``"1w"`` or
+                ``"1mo"`` (see ``idc_client.parse_interval``); ``None``
+                means 1 day. The server aggregates finer stored bars; a
+                finer interval than the symbol's gets FAILED_PRECONDITION.
+            adjustment: the split and dividend adjustment: ``"as-stored"``,
+                ``"none"``, ``"forward"`` (前复权) or ``"backward"`` (后复权),
+                see ``idc_client.parse_adjustment``; ``None`` means as
+                stored.
 
         Returns:
-            A frame indexed by a ``DatetimeIndex`` named ``"date"`` with
-            float64 columns open, high, low, close, volume, macd, signal and
-            histogram; macd, signal and histogram are NaN on warm-up bars.
+            A frame indexed by a time-zone-aware ``DatetimeIndex`` named
+            ``"time"``, each bar's start in the exchange's zone (see
+            ``idc_client.macd_frame``), with float64 columns open, high,
+            low, close, volume, macd, signal and histogram; macd, signal
+            and histogram are NaN on warm-up bars. ``attrs["interval"]``,
+            ``attrs["time_zone"]`` and ``attrs["adjustment"]`` say how the
+            bars were served.
             ``attrs["symbol"]`` is the canonical symbol (``""`` for inline
             bars), ``attrs["parameters"]`` the periods used (keys fast,
             slow, signal) and ``attrs["convention"]`` the convention used
@@ -403,6 +439,8 @@ class IdcClient:
             convention=convention,
             bars=bars,
             timeout=timeout,
+            interval=interval,
+            adjustment=adjustment,
         )
         return macd_frame(response)
 
@@ -416,6 +454,8 @@ class IdcClient:
         bars: BarsLike | None = None,
         convention: str | None = None,
         timeout: float | None = None,
+        interval: str | int | None = None,
+        adjustment: str | int | None = None,
     ) -> indicator_service_pb2.ComputeIndicatorsResponse:
         """Call ``ComputeIndicators`` and return the raw response message.
 
@@ -433,12 +473,15 @@ class IdcClient:
                 symbol or a window without bars.
         """
         convention_value = parse_convention(convention)
+        interval_value, adjustment_value = parse_interval(interval), parse_adjustment(adjustment)
         inline_bars = _inline_bars(symbol, bars)
         request = indicator_service_pb2.ComputeIndicatorsRequest(
             start_date=_date_field(start),
             end_date=_date_field(end),
             convention=convention_value,
             indicators=specs,
+            interval=interval_value,
+            adjustment=adjustment_value,
         )
         _set_source(request, symbol, inline_bars)
         response: indicator_service_pb2.ComputeIndicatorsResponse = self._indicators.ComputeIndicators(
@@ -456,6 +499,8 @@ class IdcClient:
         bars: BarsLike | None = None,
         convention: str | None = None,
         timeout: float | None = None,
+        interval: str | int | None = None,
+        adjustment: str | int | None = None,
     ) -> pd.DataFrame:
         """Several indicators over one selection of daily bars, as one frame.
 
@@ -472,10 +517,11 @@ class IdcClient:
                 ``IndicatorSpec`` message). Labels must be unique.
             symbol: the series (case-insensitive); ``None`` means the
                 server's default (unless ``bars`` is given).
-            start: the first calendar day of the window, inclusive; ``None``
-                means the first available bar.
-            end: the last calendar day of the window, inclusive; ``None``
-                means the last available bar.
+            start: the start of the window, inclusive: a day, or a time in
+                the exchange's zone (see ``DateLike``); ``None`` means the
+                first available bar.
+            end: the end of the window, inclusive: a day (all its bars) or
+                a time; ``None`` means the last available bar.
             bars: the client's own daily bars instead of a symbol, as for
                 ``macd``; ``symbol`` must then be ``None``.
             convention: ``"talib"`` or ``"tdx"`` (case-insensitive), for
@@ -483,10 +529,13 @@ class IdcClient:
                 ``macd``.
             timeout: this call's deadline in seconds; ``None`` means the
                 client's.
+            interval: the bar length to serve, as for ``macd``.
+            adjustment: the price adjustment, as for ``macd``.
 
         Returns:
-            A frame indexed by a ``DatetimeIndex`` named ``"date"`` with one
-            float64 column per output series, named ``"<label>"`` for
+            A frame indexed by a time-zone-aware ``DatetimeIndex`` named
+            ``"time"``, as for ``macd``, with one float64 column per output
+            series, named ``"<label>"`` for
             one-output indicators (sma, ema, rsi) and ``"<label>.<output>"``
             otherwise (``macd.macd``, ``macd.signal``, ``macd.histogram``,
             ``boll.upper``, ``boll.middle``, ``boll.lower``, ``kdj.k``,
@@ -499,34 +548,106 @@ class IdcClient:
             grpc.RpcError: if the call fails (see ``indicators_response``).
         """
         response = self.indicators_response(
-            specs, symbol, start, end, bars=bars, convention=convention, timeout=timeout
+            specs,
+            symbol,
+            start,
+            end,
+            bars=bars,
+            convention=convention,
+            timeout=timeout,
+            interval=interval,
+            adjustment=adjustment,
         )
         return indicator_frame(response)
 
-    def symbols_response(self, *, timeout: float | None = None) -> indicator_service_pb2.ListSymbolsResponse:
-        """Call ``ListSymbols`` and return the raw response message.
+    def symbols_response(
+        self,
+        *,
+        page_size: int = 0,
+        page_token: str = "",
+        prefix: str = "",
+        timeout: float | None = None,
+    ) -> indicator_service_pb2.ListSymbolsResponse:
+        """Call ``ListSymbols`` once, for one page, and return the raw response message.
+
+        Args:
+            page_size: the most symbols to return; 0 means 1000, the
+                server's largest page.
+            page_token: the ``next_page_token`` of the previous page; empty
+                means the first page.
+            prefix: only the symbols that start with it, case-insensitive
+                (e.g. ``"000"``); empty means all.
+            timeout: this call's deadline in seconds; ``None`` means the
+                client's.
 
         Raises:
-            grpc.RpcError: if the call fails (e.g. UNAVAILABLE).
+            grpc.RpcError: if the call fails (e.g. UNAVAILABLE, or
+                INVALID_ARGUMENT for a negative page size or a token the
+                server did not make for this prefix).
         """
         response: indicator_service_pb2.ListSymbolsResponse = self._indicators.ListSymbols(
-            indicator_service_pb2.ListSymbolsRequest(), timeout=self._deadline(timeout), metadata=self._metadata
+            indicator_service_pb2.ListSymbolsRequest(page_size=page_size, page_token=page_token, prefix=prefix),
+            timeout=self._deadline(timeout),
+            metadata=self._metadata,
         )
         return response
 
-    def symbols(self, *, timeout: float | None = None) -> pd.DataFrame:
-        """The symbols the server has data for, with their date ranges and bar counts.
+    def symbol_pages(
+        self, prefix: str = "", *, page_size: int = 0, timeout: float | None = None
+    ) -> Iterator[indicator_service_pb2.ListSymbolsResponse]:
+        """Every page of ``ListSymbols`` for ``prefix``, fetched as the loop needs them, each with its own deadline.
+
+        Raises:
+            grpc.RpcError: if a page fails.
+            ProtocolError: if the server sends a page token twice (which
+                would loop for ever).
+        """
+        token = ""
+        seen: set[str] = set()
+        while True:
+            page = self.symbols_response(page_size=page_size, page_token=token, prefix=prefix, timeout=timeout)
+            yield page
+            token = page.next_page_token
+            if not token:
+                return
+            if token in seen:
+                raise ProtocolError(f"ListSymbols: the server sent page token {token!r} twice")
+            seen.add(token)
+
+    def iter_symbols(
+        self, prefix: str = "", *, page_size: int = 0, timeout: float | None = None
+    ) -> Iterator[indicator_service_pb2.SymbolInfo]:
+        """The ``SymbolInfo`` of every symbol that starts with ``prefix``, sorted, page by page (``symbol_pages``)."""
+        for page in self.symbol_pages(prefix, page_size=page_size, timeout=timeout):
+            yield from page.symbols
+
+    def symbols(self, prefix: str = "", *, page_size: int = 0, timeout: float | None = None) -> pd.DataFrame:
+        """The symbols the server has data for, every page of them, with their dates, intervals and time zones.
+
+        Args:
+            prefix: only the symbols that start with it, case-insensitive;
+                empty means all.
+            page_size: symbols per call; 0 means the server's 1000.
+            timeout: each page's deadline in seconds; ``None`` means the
+                client's.
 
         Returns:
             A frame indexed by the canonical symbols (sorted, index named
-            ``"symbol"``) with columns ``first_date`` and ``last_date``
-            (datetime64) and ``bar_count`` (int64); ``attrs["default_symbol"]``
-            is the symbol used when a request names none.
+            ``"symbol"``), with columns as ``idc_client.symbols_frame``
+            describes (first_date, last_date, bar_count, state,
+            price_adjustment, interval, intervals, adjustments,
+            time_zone); ``attrs["default_symbol"]`` is the symbol used when
+            a request names none.
 
         Raises:
-            grpc.RpcError: if the call fails (e.g. UNAVAILABLE).
+            grpc.RpcError: if a call fails (e.g. UNAVAILABLE).
+            ProtocolError: if the server sends a page token twice.
         """
-        return symbols_frame(self.symbols_response(timeout=timeout))
+        merged = indicator_service_pb2.ListSymbolsResponse()
+        for page in self.symbol_pages(prefix, page_size=page_size, timeout=timeout):
+            merged.symbols.extend(page.symbols)
+            merged.default_symbol = page.default_symbol
+        return symbols_frame(merged)
 
     def graph(
         self,
@@ -596,6 +717,8 @@ class IdcClient:
         chunk_size: int = 0,
         timeout: float | None = None,
         price_scale: str | None = None,
+        interval: str | int | None = None,
+        adjustment: str | int | None = None,
     ) -> Image:
         """A chart rendered by the server (``GetChart``), reassembled and verified.
 
@@ -621,10 +744,11 @@ class IdcClient:
         Args:
             symbol: the series (case-insensitive); ``None`` means the
                 server's default (unless ``bars`` is given).
-            start: the first calendar day of the window, inclusive; ``None``
-                means the first available bar.
-            end: the last calendar day of the window, inclusive; ``None``
-                means the last available bar.
+            start: the start of the window, inclusive: a day, or a time in
+                the exchange's zone (see ``DateLike``); ``None`` means the
+                first available bar.
+            end: the end of the window, inclusive: a day (all its bars) or
+                a time; ``None`` means the last available bar.
             bars: the client's own daily bars instead of a symbol, as for
                 ``macd``; ``symbol`` must then be ``None``.
             convention: ``"talib"`` or ``"tdx"`` (case-insensitive), for
@@ -657,6 +781,9 @@ class IdcClient:
             price_scale: ``"auto"``, ``"linear"`` or ``"log"``,
                 case-insensitive; ``None`` means auto (log when the
                 window's prices span a factor of 3 or more).
+            interval: the bar length to draw, as for ``macd``; intraday
+                bars are drawn without gaps for breaks and nights.
+            adjustment: the price adjustment, as for ``macd``.
 
         Returns:
             The verified image; ``media_type``, ``width_px``, ``height_px``
@@ -664,7 +791,8 @@ class IdcClient:
 
         Raises:
             ValueError: before any call, for an unknown ``format``,
-                ``theme``, ``scheme``, ``price_scale`` or ``convention``, for both ``symbol``
+                ``theme``, ``scheme``, ``price_scale``, ``convention``,
+                ``interval`` or ``adjustment``, for both ``symbol``
                 and ``bars``, or for a ``bars`` frame that
                 ``idc_client.bars_message`` refuses.
             grpc.RpcError: if the call fails: INVALID_ARGUMENT naming the
@@ -691,6 +819,8 @@ class IdcClient:
             color_scheme=parse_scheme(scheme),
             chunk_size_bytes=chunk_size,
             price_scale=parse_price_scale(price_scale),
+            interval=parse_interval(interval),
+            adjustment=parse_adjustment(adjustment),
         )
         _set_source(request, symbol, _inline_bars(symbol, bars))
         return _receive_image(

@@ -2,7 +2,10 @@
 
 The wire format keeps bars and indicator series as parallel packed columns
 (see ``idc/v1/bars.proto``), with dates as whole days since 1970-01-01
-(19720 is 2023-12-29). Indicator columns start at a ``first_valid_index``:
+(19720 is 2023-12-29), and times as seconds since the Unix epoch in an
+exchange time zone (``Bars.time_zone``). Frames are indexed by the bars'
+start times as a time-zone-aware ``DatetimeIndex`` in that zone, named
+``"time"``. Indicator columns start at a ``first_valid_index``:
 warm-up bars, where the indicator has no value yet, are not sent. These
 helpers convert the columns with NumPy, without a Python loop per bar for
 DataFrames, and put NaN on warm-up bars so that every column lines up with
@@ -12,6 +15,7 @@ the dates.
 from __future__ import annotations
 
 import datetime
+import zoneinfo
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -22,6 +26,13 @@ import pandas as pd
 from idc.v1 import bars_pb2, indicator_service_pb2
 from idc_client.catalogue import kind_name
 from idc_client.indicators import convention_name
+from idc_client.intervals import (
+    adjustment_name,
+    interval_name,
+    parse_interval,
+    price_adjustment_name,
+    state_name,
+)
 
 __all__ = [
     "BAR_COLUMNS",
@@ -35,6 +46,7 @@ __all__ = [
     "macd_frame",
     "macd_rows",
     "symbols_frame",
+    "time_index",
 ]
 
 BAR_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close", "volume")
@@ -55,6 +67,9 @@ class MACDRow(NamedTuple):
     (before the response's ``first_valid_index``, e.g. the first 33 bars of
     a series under the TA-Lib convention with periods 12/26/9) ``macd``,
     ``signal`` and ``histogram`` are NaN (test with ``math.isnan``).
+    ``date`` is the trading day (for weekly and monthly bars, the last one
+    they include); ``time`` is the bar's start as an aware ``datetime`` in
+    the exchange's time zone.
     """
 
     date: datetime.date
@@ -66,6 +81,7 @@ class MACDRow(NamedTuple):
     macd: float
     signal: float
     histogram: float
+    time: datetime.datetime
 
 
 def epoch_days_to_datetime64(days: Sequence[int]) -> npt.NDArray[np.datetime64]:
@@ -73,9 +89,53 @@ def epoch_days_to_datetime64(days: Sequence[int]) -> npt.NDArray[np.datetime64]:
     return np.asarray(days, dtype="int64").astype("datetime64[D]")
 
 
-def _date_index(days: Sequence[int]) -> pd.DatetimeIndex:
-    """A time-zone naive ``DatetimeIndex`` named ``"date"`` of days since 1970-01-01."""
-    return pd.DatetimeIndex(epoch_days_to_datetime64(days), name="date")
+def _zone(name: str, message: str) -> str:
+    """The IANA time zone ``name`` of a response, ``"UTC"`` for an empty one (a server without time zones).
+
+    Raises:
+        ValueError: if the name is not a time zone.
+    """
+    if not name:
+        return "UTC"
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{message} time_zone {name!r} is not a time zone") from None
+    return name
+
+
+def time_index(
+    times: Sequence[int], dates: Sequence[int], time_zone: str, message: str = "response"
+) -> pd.DatetimeIndex:
+    """The bars' start times as a time-zone-aware ``DatetimeIndex`` named ``"time"``, vectorised.
+
+    ``times`` are seconds since the Unix epoch, one per date; without any
+    (a server that predates times) each date's 00:00 in the zone is used.
+    An empty ``time_zone`` is UTC.
+
+    Raises:
+        ValueError: if ``times`` is neither empty nor one per date, or the
+            zone is unknown.
+    """
+    zone = _zone(time_zone, message)
+    if len(times) == len(dates):
+        index = pd.to_datetime(np.asarray(times, dtype=np.int64), unit="s", utc=True).tz_convert(zone)
+    elif len(times) == 0:
+        index = pd.DatetimeIndex(epoch_days_to_datetime64(dates).astype("datetime64[ns]")).tz_localize(zone)
+    else:
+        raise ValueError(f"{message} has {len(times)} times, want one per date ({len(dates)})")
+    return pd.DatetimeIndex(index, name="time")
+
+
+def _bars_index(bars: bars_pb2.Bars, message: str) -> pd.DatetimeIndex:
+    return time_index(bars.times, bars.dates, bars.time_zone, message)
+
+
+def _set_bar_attrs(frame: pd.DataFrame, interval: int, time_zone: str, adjustment: int) -> None:
+    """Record how the bars of ``frame`` were served, in its ``attrs``."""
+    frame.attrs["interval"] = interval_name(interval)
+    frame.attrs["time_zone"] = time_zone or "UTC"
+    frame.attrs["adjustment"] = adjustment_name(adjustment)
 
 
 def _bar_columns(bars: bars_pb2.Bars, message: str) -> dict[str, npt.NDArray[np.float64]]:
@@ -149,26 +209,35 @@ def _parameters(response: indicator_service_pb2.GetMACDResponse) -> dict[str, in
 def macd_frame(response: indicator_service_pb2.GetMACDResponse) -> pd.DataFrame:
     """A DataFrame of the bars and MACD values of ``response``.
 
-    The index is a ``DatetimeIndex`` named ``"date"`` (the session dates,
-    time-zone naive, at midnight). The columns are ``COLUMNS``, all float64;
+    The index is a time-zone-aware ``DatetimeIndex`` named ``"time"``: each
+    bar's start in the exchange's time zone (09:30 Asia/Shanghai for the
+    first minute bar of a Shanghai session, 00:00 of the trading day for a
+    daily bar, of the Monday for a weekly one and of the 1st for a monthly
+    one); ``frame.loc["2023-12-29"]`` still selects a day. The columns are
+    ``COLUMNS``, all float64;
     ``macd``, ``signal`` and ``histogram`` are NaN on the warm-up bars before
     the response's ``first_valid_index``. ``attrs["symbol"]`` is the
     canonical symbol the server used (``""`` for inline bars),
     ``attrs["parameters"]`` the periods it used, as a dict with keys
     ``fast``, ``slow`` and ``signal``, and ``attrs["convention"]`` the
     convention it used (``"talib"`` or ``"tdx"``, see
-    ``idc_client.convention_name``). An empty response gives an empty frame
-    with the same index type and columns.
+    ``idc_client.convention_name``). ``attrs["interval"]`` (e.g. ``"5m"``),
+    ``attrs["time_zone"]`` (e.g. ``"Asia/Shanghai"``) and
+    ``attrs["adjustment"]`` (e.g. ``"forward"``) say how the bars were
+    served. An empty response gives an empty frame with the same index type
+    and columns.
 
     Raises:
         ValueError: if the lengths of the columns of ``response`` disagree
-            (see ``GetMACDResponse.first_valid_index``).
+            (see ``GetMACDResponse.first_valid_index``), or its time zone
+            is unknown.
     """
     columns = _macd_columns(response)
-    frame = pd.DataFrame(columns, index=_date_index(response.bars.dates), columns=list(COLUMNS))
+    frame = pd.DataFrame(columns, index=_bars_index(response.bars, "GetMACDResponse"), columns=list(COLUMNS))
     frame.attrs["symbol"] = response.symbol
     frame.attrs["parameters"] = _parameters(response)
     frame.attrs["convention"] = convention_name(response.convention)
+    _set_bar_attrs(frame, response.bars.interval, response.bars.time_zone, response.adjustment)
     return frame
 
 
@@ -183,20 +252,37 @@ def macd_rows(response: indicator_service_pb2.GetMACDResponse) -> list[MACDRow]:
     """
     columns = _macd_columns(response)
     dates: list[datetime.date] = epoch_days_to_datetime64(response.bars.dates).tolist()
+    times: list[datetime.datetime] = _bars_index(response.bars, "GetMACDResponse").to_pydatetime().tolist()
     values: list[list[float]] = [column.tolist() for column in columns.values()]
-    return [MACDRow(*row) for row in zip(dates, *values, strict=True)]
+    return [MACDRow(*row) for row in zip(dates, *values, times, strict=True)]
 
 
 def bars_frame(bars: bars_pb2.Bars) -> pd.DataFrame:
-    """A DataFrame of a ``Bars`` message: indexed by ``"date"``, with the float64 ``BAR_COLUMNS``.
+    """A DataFrame of a ``Bars`` message: indexed by ``"time"`` (as ``macd_frame``), with the float64 ``BAR_COLUMNS``.
 
     The inverse of ``bars_message``, e.g. for ``GetMACDResponse.bars``.
+    ``attrs["interval"]`` and ``attrs["time_zone"]`` are the message's.
 
     Raises:
-        ValueError: if a column's length differs from the number of dates.
+        ValueError: if a column's length differs from the number of dates
+            or times, or the time zone is unknown.
     """
+    if not bars.dates and bars.times:
+        bars = _with_dates_of_times(bars)
     columns = _bar_columns(bars, "Bars")
-    return pd.DataFrame(columns, index=_date_index(bars.dates), columns=list(BAR_COLUMNS))
+    frame = pd.DataFrame(columns, index=_bars_index(bars, "Bars"), columns=list(BAR_COLUMNS))
+    frame.attrs["interval"] = interval_name(bars.interval)
+    frame.attrs["time_zone"] = bars.time_zone or "UTC"
+    return frame
+
+
+def _with_dates_of_times(bars: bars_pb2.Bars) -> bars_pb2.Bars:
+    """A copy of inline ``bars`` given only by time, with their local calendar dates filled in."""
+    copy = bars_pb2.Bars()
+    copy.CopyFrom(bars)
+    local = time_index(bars.times, bars.times, bars.time_zone, "Bars").tz_localize(None)
+    copy.dates[:] = local.values.astype("datetime64[D]").astype("int64").tolist()
+    return copy
 
 
 def _epoch_days(index: pd.Index) -> npt.NDArray[np.int64]:
@@ -250,13 +336,23 @@ def _float_column(frame: pd.DataFrame, name: str) -> list[float]:
     return floats
 
 
-def bars_message(frame: pd.DataFrame) -> bars_pb2.Bars:
-    """A ``Bars`` message of the daily bars in ``frame``, to send as inline bars.
+def bars_message(frame: pd.DataFrame, *, interval: str | int | None = None) -> bars_pb2.Bars:
+    """A ``Bars`` message of the bars in ``frame``, to send as inline bars.
+
+    Without ``interval``, the bars are daily and sent by date, as described
+    below. With ``interval`` (``"1m"``, ``"5m"``, ... ``"1mo"``, see
+    ``idc_client.parse_interval``), they are bars of that length sent by
+    time: ``frame`` must then have a time-zone-aware ``DatetimeIndex`` of
+    each bar's start (e.g. from ``macd_frame``, or
+    ``index.tz_localize("Asia/Shanghai")``), whose zone is sent as the
+    exchange's time zone, in which the server reckons sessions, days,
+    weeks and months when it aggregates to a coarser interval.
 
     ``frame`` is indexed by the session dates: a ``DatetimeIndex`` (a time of
     day is dropped; a time-zone aware index gives its local dates), a
     ``PeriodIndex``, or ``datetime.date`` objects or ``"YYYY-MM-DD"``
-    strings. It has the numeric columns ``open``, ``high``, ``low``,
+    strings; the zone of an aware index is sent as the exchange's time
+    zone. It has the numeric columns ``open``, ``high``, ``low``,
     ``close`` and ``volume``; other columns are ignored, so a frame from
     ``IdcClient.macd`` can be sent back as is. Missing values become NaN.
 
@@ -267,10 +363,18 @@ def bars_message(frame: pd.DataFrame) -> bars_pb2.Bars:
 
     Raises:
         ValueError: if the index does not hold dates or holds a missing one,
-            or if a column is missing, repeated or not numeric.
+            if a column is missing, repeated or not numeric, or, with
+            ``interval``, if the interval is unknown or the index is not
+            time-zone aware.
     """
+    if interval is not None:
+        return _timed_bars_message(frame, parse_interval(interval))
     days = _epoch_days(frame.index)
+    tz = frame.index.tz if isinstance(frame.index, pd.DatetimeIndex) else None
+    zone = _zone(_zone_name(tz), "bars index") if tz is not None else "UTC"
     return bars_pb2.Bars(
+        # The exchange's days are the index's local dates, in its zone (empty means UTC).
+        time_zone="" if zone == "UTC" else zone,
         dates=days.tolist(),
         open=_float_column(frame, "open"),
         high=_float_column(frame, "high"),
@@ -280,11 +384,44 @@ def bars_message(frame: pd.DataFrame) -> bars_pb2.Bars:
     )
 
 
+def _zone_name(tz: datetime.tzinfo) -> str:
+    """The IANA name of a pandas index's time zone (zoneinfo, pytz or datetime.timezone.utc)."""
+    name = getattr(tz, "key", None) or getattr(tz, "zone", None) or str(tz)
+    return "UTC" if name in ("UTC", "utc", "UTC+00:00") else str(name)
+
+
+def _timed_bars_message(frame: pd.DataFrame, interval: bars_pb2.Interval.ValueType) -> bars_pb2.Bars:
+    """A ``Bars`` message of ``frame`` by time, of ``interval`` (see ``bars_message``)."""
+    index = frame.index
+    if not isinstance(index, pd.DatetimeIndex) or index.tz is None:
+        raise ValueError(
+            "bars with an interval need a time-zone-aware DatetimeIndex of each bar's start, "
+            "e.g. frame.index.tz_localize('Asia/Shanghai')"
+        )
+    if index.hasnans:
+        raise ValueError("bars index holds a missing time (NaT)")
+    if interval == bars_pb2.INTERVAL_UNSPECIFIED:
+        raise ValueError("bars given by time need an interval, e.g. '1m'")
+    zone = _zone(_zone_name(index.tz), "bars index")
+    seconds = index.tz_convert("UTC").tz_localize(None).values.astype("datetime64[s]").astype("int64")
+    return bars_pb2.Bars(
+        times=seconds.tolist(),
+        open=_float_column(frame, "open"),
+        high=_float_column(frame, "high"),
+        low=_float_column(frame, "low"),
+        close=_float_column(frame, "close"),
+        volume=_float_column(frame, "volume"),
+        interval=interval,
+        time_zone=zone,
+    )
+
+
 def indicator_frame(response: indicator_service_pb2.ComputeIndicatorsResponse) -> pd.DataFrame:
     """A DataFrame of the series of a ``ComputeIndicatorsResponse``.
 
-    The index is a ``DatetimeIndex`` named ``"date"`` of the response's
-    dates. There is one float64 column per series, named as the series
+    The index is a time-zone-aware ``DatetimeIndex`` named ``"time"`` of the
+    bars' start times in the exchange's zone, as in ``macd_frame``. There is
+    one float64 column per series, named as the series
     (``"<label>"`` or ``"<label>.<output>"``, e.g. ``"sma20"``,
     ``"macd.signal"``), in response order, with NaN on the warm-up bars
     before the series' ``first_valid_index``. ``attrs["symbol"]`` is the
@@ -292,12 +429,15 @@ def indicator_frame(response: indicator_service_pb2.ComputeIndicatorsResponse) -
     the convention used (``"talib"`` or ``"tdx"``) and ``attrs["kinds"]``
     what each column's values mean (``Series.kind``): ``"price"``,
     ``"percent"``, ``"ratio"``, ``"volume"``, ``"unitless"`` or
-    ``"signal"`` (``"unspecified"`` from a server that does not say).
+    ``"signal"`` (``"unspecified"`` from a server that does not say);
+    ``attrs["interval"]``, ``attrs["time_zone"]`` and
+    ``attrs["adjustment"]`` say how the bars were served.
 
     Raises:
         ValueError: if a series' ``first_valid_index`` is outside
             ``0..len(dates)``, if its values do not number
-            ``len(dates) - first_valid_index``, or if two series share a name.
+            ``len(dates) - first_valid_index``, if two series share a name,
+            or if the times do not match the dates.
     """
     length = len(response.dates)
     columns: dict[str, npt.NDArray[np.float64]] = {}
@@ -313,10 +453,12 @@ def indicator_frame(response: indicator_service_pb2.ComputeIndicatorsResponse) -
                 f"first_valid_index={first} need {length - first}"
             )
         columns[series.name] = _padded(series.values, first, length)
-    frame = pd.DataFrame(columns, index=_date_index(response.dates), columns=list(columns), dtype=np.float64)
+    index = time_index(response.times, response.dates, response.time_zone, "ComputeIndicatorsResponse")
+    frame = pd.DataFrame(columns, index=index, columns=list(columns), dtype=np.float64)
     frame.attrs["symbol"] = response.symbol
     frame.attrs["convention"] = convention_name(response.convention)
     frame.attrs["kinds"] = {series.name: kind_name(series.kind) for series in response.series}
+    _set_bar_attrs(frame, response.interval, response.time_zone, response.adjustment)
     return frame
 
 
@@ -325,19 +467,38 @@ def symbols_frame(response: indicator_service_pb2.ListSymbolsResponse) -> pd.Dat
 
     The index holds the canonical symbols, named ``"symbol"``, in response
     order (sorted). The columns are ``first_date`` and ``last_date``
-    (datetime64, the first and last trading days) and ``bar_count``
-    (int64). ``attrs["default_symbol"]`` is the symbol the server uses when
-    a request names none.
+    (datetime64, the first and last trading days; NaT for an invalid
+    symbol), ``bar_count`` (int64), and as strings ``state`` (``"ready"``
+    or ``"invalid"``), ``price_adjustment`` (how the stored prices are
+    adjusted: ``"none"``, ``"splits"``, ``"splits+dividends"``,
+    ``"not-needed"`` or ``"unknown"``), ``interval`` (the stored one, e.g.
+    ``"1m"``) and ``time_zone``; ``intervals`` and ``adjustments`` hold
+    tuples of the names a request may choose. ``attrs["default_symbol"]``
+    is the symbol the server uses when a request names none.
 
     Raises:
-        ValueError: if a date is not ``"YYYY-MM-DD"``.
+        ValueError: if a date is neither empty nor ``"YYYY-MM-DD"``.
     """
     symbols = response.symbols
+
+    def dates(values: list[str]) -> pd.DatetimeIndex:
+        # An invalid symbol has no dates: NaT, while any other text must be a date.
+        present = pd.to_datetime([value for value in values if value], format="%Y-%m-%d")
+        result = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[ns]")
+        result[[bool(value) for value in values]] = present.values
+        return pd.DatetimeIndex(result)
+
     frame = pd.DataFrame(
         {
-            "first_date": pd.to_datetime([info.first_date for info in symbols], format="%Y-%m-%d"),
-            "last_date": pd.to_datetime([info.last_date for info in symbols], format="%Y-%m-%d"),
+            "first_date": dates([info.first_date for info in symbols]),
+            "last_date": dates([info.last_date for info in symbols]),
             "bar_count": np.asarray([info.bar_count for info in symbols], dtype=np.int64),
+            "state": [state_name(info.state) for info in symbols],
+            "price_adjustment": [price_adjustment_name(info.price_adjustment) for info in symbols],
+            "interval": [interval_name(info.interval) for info in symbols],
+            "intervals": [tuple(interval_name(value) for value in info.intervals) for info in symbols],
+            "adjustments": [tuple(adjustment_name(value) for value in info.adjustments) for info in symbols],
+            "time_zone": [info.time_zone for info in symbols],
         },
         index=pd.Index([info.symbol for info in symbols], name="symbol"),
     )

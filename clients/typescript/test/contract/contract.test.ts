@@ -12,11 +12,13 @@ import { createClient } from "@connectrpc/connect";
 
 import { IndicatorGraphService } from "../../gen/idc/v1/indicator_graph_service_pb.js";
 import { IndicatorService } from "../../gen/idc/v1/indicator_service_pb.js";
+import { Adjustment, Interval } from "../../gen/idc/v1/bars_pb.js";
 import { Convention, ConventionSchema } from "../../gen/idc/v1/indicators_pb.js";
 import {
   Code,
   IdcClient,
   IdcError,
+  barsFromRows,
   boll,
   ema,
   formatDate,
@@ -281,5 +283,40 @@ describe("bad input", () => {
     const known = expectations.macd[0]!;
     const rows = macdRows(await client.getMACD({ symbol: known.symbol, start: known.date, end: known.date }));
     close(rows[0]!.macd, known.macd, TOLERANCE, "macd after errors");
+  });
+});
+
+describe("bars of every interval", () => {
+  it("the Shanghai minutes start at 09:30 in Asia/Shanghai, and aggregate to 48 five-minute bars a day", async () => {
+    const listed = await client.listSymbols();
+    const minute = listed.symbols.find((s) => s.interval === Interval.INTERVAL_1_MINUTE && s.timeZone === "Asia/Shanghai");
+    assert.ok(minute !== undefined, "no bundled symbol stored at 1 minute in Asia/Shanghai");
+    const day = { symbol: minute.symbol, start: "2020-07-01", end: "2020-07-01" };
+    const minutes = await client.getMACD({ ...day, interval: Interval.INTERVAL_1_MINUTE });
+    const rows = macdRows(minutes);
+    assert.equal(rows.length, 240);
+    assert.equal(minutes.bars?.timeZone, "Asia/Shanghai");
+    assert.equal(rows[0]?.time.toISOString(), "2020-07-01T01:30:00.000Z"); // 09:30 +08:00
+    assert.equal(rows[0]?.open, 2991.18); // the file's first row, stamped 09:31, its end
+    const fives = macdRows(await client.getMACD({ ...day, interval: Interval.INTERVAL_5_MINUTES }));
+    assert.equal(fives.length, 48);
+    for (const [i, bar] of fives.entries()) {
+      const group = rows.slice(i * 5, i * 5 + 5); // both sessions open on a multiple of 5 minutes
+      assert.equal(bar.time.getTime(), group[0]?.time.getTime());
+      assert.equal(bar.open, group[0]?.open);
+      assert.equal(bar.close, group[4]?.close);
+      assert.equal(bar.high, Math.max(...group.map((r) => r.high)));
+      assert.equal(bar.low, Math.min(...group.map((r) => r.low)));
+    }
+  });
+
+  it("forward adjustment of inline bars with a 2-for-1 split halves the prices before it", async () => {
+    const bars = barsFromRows(
+      [100, 102, 51, 52].map((close, i) => ({ date: parseDate(`2024-01-0${i + 2}`), open: close, high: close + 1, low: close - 1, close, volume: 1000 })),
+    );
+    bars.adjustmentFactors = [1, 1, 2, 2];
+    const response = await client.getMACD({ bars, adjustment: Adjustment.FORWARD, fast: 2, slow: 3, signal: 2 });
+    assert.equal(response.adjustment, Adjustment.FORWARD);
+    assert.deepEqual(macdRows(response).map((r) => r.close), [50, 51, 51, 52]);
   });
 });

@@ -6,7 +6,15 @@ import { describe, it } from "node:test";
 import { create } from "@bufbuild/protobuf";
 
 import {
+  Adjustment,
+  BarsSchema,
   ColumnError,
+  GetMACDRequestSchema,
+  Interval,
+  chartRequest,
+  graphRequest,
+  indicatorsRequest,
+  macdRequest,
   ComputeIndicatorsResponseSchema,
   GetMACDResponseSchema,
   ListSymbolsResponseSchema,
@@ -48,6 +56,7 @@ describe("macdRows", () => {
     assert.ok(Number.isNaN(rows[0]!.macd) && Number.isNaN(rows[0]!.signal) && Number.isNaN(rows[0]!.histogram));
     assert.deepEqual(rows[2], {
       date: new Date(Date.UTC(2023, 11, 29)),
+      time: new Date(Date.UTC(2023, 11, 29)), // no times from the server: the date's midnight UTC
       open: 3, high: 4, low: 2.5, close: 3.5, volume: 30,
       valid: true, macd: 0.7, signal: 0.5, histogram: 0.2,
     });
@@ -95,5 +104,67 @@ describe("status code names", () => {
     assert.equal(codeName(Code.Unauthenticated), "UNAUTHENTICATED");
     assert.equal(codeFromName("RESOURCE_EXHAUSTED"), Code.ResourceExhausted);
     assert.throws(() => codeFromName("NOPE"), RangeError);
+  });
+});
+
+// Wire times computed with Python's zoneinfo: 2020-07-01 09:30 in Shanghai is 1593567000, 09:35 is 1593567300.
+describe("times, intervals and adjustments", () => {
+  it("rows carry each bar's start, which reads as 09:30 in the exchange's zone", () => {
+    const response = create(GetMACDResponseSchema, {
+      bars: { ...bars, dates: [18444, 18444], times: [1593567000n, 1593567300n], timeZone: "Asia/Shanghai" },
+      macd: [0, 0],
+      signal: [0, 0],
+      histogram: [0, 0],
+    });
+    for (const column of ["open", "high", "low", "close", "volume"] as const) {
+      response.bars![column] = response.bars![column].slice(0, 2);
+    }
+    const rows = macdRows(response);
+    assert.equal(rows[0]?.time.toISOString(), "2020-07-01T01:30:00.000Z");
+    assert.equal(rows[1]?.time.toISOString(), "2020-07-01T01:35:00.000Z");
+    const local = rows[0]?.time.toLocaleString("en-GB", { timeZone: response.bars!.timeZone, hour: "2-digit", minute: "2-digit" });
+    assert.equal(local, "09:30");
+    assert.equal(rows[0]?.date.toISOString(), "2020-07-01T00:00:00.000Z");
+  });
+
+  it("without times a row's time is its date's midnight UTC; times of another length are refused", () => {
+    const response = create(GetMACDResponseSchema, { bars, macd: [1, 2, 3], signal: [1, 2, 3], histogram: [0, 0, 0] });
+    assert.equal(macdRows(response)[2]?.time.toISOString(), "2023-12-29T00:00:00.000Z");
+    response.bars!.times = [1n];
+    assert.throws(() => macdRows(response), ColumnError);
+  });
+
+  it("frames carry the times and the zone", () => {
+    const frame = indicatorFrame(
+      create(ComputeIndicatorsResponseSchema, { dates: [18205], times: [1572964200n], timeZone: "America/New_York" }),
+    );
+    assert.equal(frame.times[0]?.toISOString(), "2019-11-05T14:30:00.000Z"); // 09:30 EST
+    assert.equal(frame.timeZone, "America/New_York");
+    assert.equal(indicatorFrame(create(ComputeIndicatorsResponseSchema, {})).timeZone, "UTC");
+  });
+
+  it("requests carry the interval and the adjustment; GetMACDGraph refuses them", () => {
+    const query = { symbol: "X", interval: Interval.INTERVAL_5_MINUTES, adjustment: Adjustment.FORWARD };
+    for (const request of [macdRequest(query), indicatorsRequest({ ...query, indicators: [] }), chartRequest(query)]) {
+      assert.equal(request.interval, Interval.INTERVAL_5_MINUTES);
+      assert.equal(request.adjustment, Adjustment.FORWARD);
+    }
+    assert.equal(macdRequest({ symbol: "X" }).interval, Interval.INTERVAL_UNSPECIFIED);
+    assert.throws(() => graphRequest(query), /no interval or adjustment/);
+    assert.ok(create(GetMACDRequestSchema, {}).adjustment === Adjustment.UNSPECIFIED);
+  });
+
+  it("barsFromRows sends times with an interval", () => {
+    const rows = [
+      { date: new Date(0), time: new Date("2020-07-01T09:30:00+08:00"), open: 1, high: 2, low: 0.5, close: 1.5, volume: 10 },
+    ];
+    const timed = barsFromRows(rows, Interval.INTERVAL_1_MINUTE, "Asia/Shanghai");
+    assert.deepEqual(timed.times, [1593567000n]);
+    assert.deepEqual(timed.dates, []);
+    assert.equal(timed.timeZone, "Asia/Shanghai");
+    assert.equal(timed.interval, Interval.INTERVAL_1_MINUTE);
+    assert.throws(() => barsFromRows([{ ...rows[0]!, time: undefined }], Interval.INTERVAL_1_MINUTE), RangeError);
+    assert.deepEqual(barsFromRows(rows).times, []);
+    assert.ok(create(BarsSchema, {}).times.length === 0);
   });
 });
