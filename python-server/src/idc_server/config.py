@@ -77,7 +77,7 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         description=(
             "Serve indicators and charts over gRPC (idc.v1 and the article's idc package). "
             "Every flag can also be set with the IDC_* environment variable named in its help; "
-            "flags win over variables."
+            "flags win over variables. `idc-server load --help` tells how to load files into PostgreSQL."
         ),
     )
 
