@@ -30,6 +30,7 @@ from idc.v1 import (
     indicator_service_pb2_grpc,
 )
 from idc_server.api import article, v1
+from idc_server.api.offload import Offload
 from idc_server.config import ServerConfig
 from idc_server.core.analytics import Analytics
 from idc_server.core.data import BarStore, bundled_data_dir
@@ -181,8 +182,12 @@ def start_server(config: ServerConfig, reuse_port: bool = False) -> RunningServe
         options=server_options(config, reuse_port),
         maximum_concurrent_rpcs=threads,
     )
+    # The workers start before the port is bound: gRPC's core listens as it
+    # binds, and a client that connects must find a server ready to answer.
+    pool = render_pool(config)
+    offload = Offload(analytics, pool, config.pooled_indicator_bars)
     indicator_service_pb2_grpc.add_IndicatorServiceServicer_to_server(
-        v1.IndicatorService(analytics, config.max_bars), server
+        v1.IndicatorService(analytics, config.max_bars, offload), server
     )
     indicator_graph_service_pb2_grpc.add_IndicatorGraphServiceServicer_to_server(
         v1.IndicatorGraphService(analytics, config.max_bars, config.max_image_pixels), server
@@ -197,9 +202,6 @@ def start_server(config: ServerConfig, reuse_port: bool = False) -> RunningServe
         reflection.enable_server_reflection((*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
 
     tls = credentials(config)
-    # The workers start before the port is bound: gRPC's core listens as it
-    # binds, and a client that connects must find a server ready to answer.
-    pool = render_pool(config)
     if pool is not None:
         analytics.renderer = pool.render
         metrics.watch_pool(pool.stats, lambda: interceptor.stalls.cancelled)
