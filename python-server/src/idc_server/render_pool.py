@@ -159,7 +159,9 @@ def _worker_main(setup: WorkerSetup, connection: multiprocessing.connection.Conn
 
 
 def _send(connection: multiprocessing.connection.Connection, payload: bytes) -> None:
-    with contextlib.suppress(OSError):
+    # The worker may be killed, and its pipe closed under this write (TypeError then, from
+    # the closed handle): the caller sees the worker gone either way.
+    with contextlib.suppress(OSError, TypeError, ValueError):
         connection.send_bytes(payload)  # what the worker's recv() unpickles
 
 

@@ -11,8 +11,8 @@ from idc.v1 import indicator_graph_service_pb2_grpc as graph_grpc
 from idc.v1 import indicator_service_pb2 as indicator_pb2
 from idc.v1 import indicator_service_pb2_grpc as indicator_grpc
 from idc_server.api import convert, streams
-from idc_server.api.offload import Offload
 from idc_server.api.errors import domain_errors
+from idc_server.api.offload import Offload
 from idc_server.core import charts, limits
 from idc_server.core.analytics import Analytics, macd_chart_request
 from idc_server.core.errors import field_prefix, field_renamed
