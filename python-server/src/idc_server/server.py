@@ -266,9 +266,15 @@ def run_one(config: ServerConfig, reuse_port: bool = False) -> None:
 
 
 def check_port_free(config: ServerConfig) -> None:
-    """Raise OSError if anything holds the port: a plain bind, without SO_REUSEPORT, fails then."""
+    """Raise BindError if the server cannot listen on its address: a plain bind, without SO_REUSEPORT, fails then.
+
+    The probe sets SO_REUSEADDR, as gRPC's own listener does, so that
+    connections of a previous server still in TIME_WAIT do not count; a
+    socket listening on the port does.
+    """
     family = socket.AF_INET6 if ":" in config.host.strip("[]") else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((config.host.strip("[]"), config.port))
         except OSError as error:
@@ -330,6 +336,9 @@ def serve(config: ServerConfig) -> None:
     if not keep_large_buffers():
         log.info("not glibc: large message buffers are allocated as the C library does by default")
     if config.workers == 1:
+        # Before gRPC's core binds: its own failure is a log line of its own on
+        # stderr, before the command line's one-line reason.
+        check_port_free(config)
         run_one(config)
         return
     # gRPC's multiprocessing pattern: fork the workers before any gRPC object
