@@ -133,6 +133,7 @@ def percentiles(values: list[float]) -> dict[str, float]:
         "p50": round(statistics.median(ordered), 2),
         "p99": round(ordered[min(len(ordered) - 1, round(0.99 * len(ordered)))], 2),
         "max": round(ordered[-1], 2),
+        "max_at": values.index(max(values)),  # which call, in order: 0 would be the connection's first
     }
 
 
