@@ -248,7 +248,7 @@ def getmacd_in_rotation(settings: load.Load, start: Callable[..., tuple[str, int
                 "throughput_rps": statistics.median(run["throughput_rps"] for run in runs),
                 "throughput_rps_turns": [round(run["throughput_rps"], 1) for run in runs],
                 "server_cpu_ms_per_call": round(statistics.median(run["server_cpu_ms_per_call"] for run in runs), 3),
-                "p99_ms": round(statistics.median(run["latency"]["p99"] for run in runs), 2),
+                "p99_ms": round(statistics.median(run["latency_ms"]["p99"] for run in runs), 2),
                 "errors": sum(run["errors"] for run in runs),
             }
             for workload, runs in by_workload.items()
