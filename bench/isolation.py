@@ -4,16 +4,22 @@
   render worker draws, against today's single process (``--render-workers 0``);
 - charts per second from one server with its render pool against one process;
 - GetMACD calls per second at 250 and 2,500 bars, against one process, and on
-  a grpc.aio server over the same servicer code (bench/baselines/aio.py);
+  a grpc.aio server over the same servicer code and the same interceptor
+  work (bench/baselines/aio.py), and on one without the interceptor: the
+  four servers run side by side and are driven in rotation, so that a
+  change in the machine's load hits each alike;
 - the peak resident memory of the server's process tree under eight
   concurrent 4000 x 4000 renders.
 
 Run alone with ``python -m bench.run --only isolation``. Numbers from a
-shared machine are noisy: compare ratios within one run.
+shared machine are noisy: compare ratios within one run. The machine's load
+average is recorded before and after.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import statistics
 import sys
 import threading
@@ -43,6 +49,10 @@ EVERY_PANEL = [
     Panel(kdj=indicators_pb2.KDJParameters()),
 ]
 MODELS = {"pool": ("--render-workers", "2"), "one process": ("--render-workers", "0")}
+AIO: dict[str, tuple[str, ...]] = {"grpc.aio": (), "grpc.aio, no interceptor": ("--no-interceptor",)}
+SHORT = {"pool": "pool", "one process": "one_process", "grpc.aio": "aio", "grpc.aio, no interceptor": "aio_bare"}
+ROTATIONS = 3  # turns of the GetMACD rotation; the figures are medians over them
+MANIFEST = Path(__file__).resolve().parent.parent / "deploy" / "kubernetes" / "idc.yaml"
 CHEAP_CALLS = 200
 CHEAP_SECONDS = 30.0
 BIG_RENDERS = 8
@@ -123,6 +133,7 @@ def percentiles(values: list[float]) -> dict[str, float]:
         "p50": round(statistics.median(ordered), 2),
         "p99": round(ordered[min(len(ordered) - 1, round(0.99 * len(ordered)))], 2),
         "max": round(ordered[-1], 2),
+        "max_at": values.index(max(values)),  # which call, in order: 0 would be the connection's first
     }
 
 
@@ -136,6 +147,11 @@ def cheap_calls_while_rendering(address: str, pid: int) -> dict[str, Any]:
             health = health_pb2_grpc.HealthStub(channel)
             indicators = indicator_grpc.IndicatorServiceStub(channel)
             request = indicator_pb2.GetMACDRequest(symbol="SPY", start_date="2025-03-27")
+            # Connected and warm before timing: the first call on a fresh channel
+            # also pays for the connection, in this client process where four
+            # threads are receiving charts (decision 0011: the 725 ms outlier).
+            health.Check(health_pb2.HealthCheckRequest(), timeout=60)
+            indicators.GetMACD(request, timeout=60)
             checks = latencies_ms(lambda: health.Check(health_pb2.HealthCheckRequest(), timeout=60), CHEAP_CALLS)
             macd = latencies_ms(lambda: indicators.GetMACD(request, timeout=60), CHEAP_CALLS)
     finally:
@@ -191,22 +207,67 @@ def peak_memory(address: str, pid: int) -> dict[str, Any]:
     }
 
 
+def manifest_memory_limit_mib() -> int:
+    """The container's memory limit in deploy/kubernetes/idc.yaml, in MiB (0 if it has none in Mi or Gi)."""
+    text = MANIFEST.read_text()
+    match = re.search(r"^\s+limits:\n(?:\s+cpu: .*\n)?\s+memory: (\d+)(Mi|Gi)$", text, re.MULTILINE)
+    if match is None:
+        return 0
+    return int(match.group(1)) * (1 if match.group(2) == "Mi" else 1024)
+
+
+def load_average() -> list[float]:
+    """The machine's 1, 5 and 15 minute load averages (other work on a shared machine shows here)."""
+    return [round(value, 2) for value in os.getloadavg()]
+
+
+def getmacd_in_rotation(settings: load.Load, start: Callable[..., tuple[str, int]]) -> dict[str, Any]:
+    """GetMACD calls/s at concurrency 8 on the four servers side by side, driven in turn ROTATIONS times."""
+    from bench.run import log, server
+
+    with ExitStack() as servers:
+        addresses: dict[str, tuple[str, int]] = {}
+        for model, flags in MODELS.items():
+            addresses[model] = start(servers, *flags)
+        for name, aio_flags in AIO.items():
+            port = free_port()
+            command = [sys.executable, "-m", "bench.baselines.aio", "--port", str(port), *aio_flags]
+            process = servers.enter_context(server(command, port, name))
+            addresses[name] = (f"127.0.0.1:{port}", process.pid)
+        turns: dict[str, dict[str, list[dict[str, Any]]]] = {name: {"250": [], "2500": []} for name in addresses}
+        one_turn = replace(settings, concurrency=8, rounds=1)
+        for turn in range(ROTATIONS):
+            for workload in ("250", "2500"):
+                log(f"GetMACD {workload} bars, concurrency 8, turn {turn + 1} of {ROTATIONS}: {', '.join(addresses)}")
+                for name, (address, pid) in addresses.items():
+                    result = load.run(load.Job(transport="idc", workload=workload), address, one_turn, pid)
+                    turns[name][workload].append(result.summary())
+    return {
+        name: {
+            workload: {
+                "throughput_rps": statistics.median(run["throughput_rps"] for run in runs),
+                "throughput_rps_turns": [round(run["throughput_rps"], 1) for run in runs],
+                "server_cpu_ms_per_call": round(statistics.median(run["server_cpu_ms_per_call"] for run in runs), 3),
+                "p99_ms": round(statistics.median(run["latency_ms"]["p99"] for run in runs), 2),
+                "errors": sum(run["errors"] for run in runs),
+            }
+            for workload, runs in by_workload.items()
+        }
+        for name, by_workload in turns.items()
+    }
+
+
 def isolation(settings: load.Load, binary: Path | None, start: Callable[..., tuple[str, int]]) -> dict[str, Any]:
     """Every figure of the section, for each execution model."""
-    from bench.run import CHART, go_bench, log, server  # the harness's own helpers
+    from bench.run import CHART, go_bench, log  # the harness's own helpers
 
-    results: dict[str, Any] = {}
+    results: dict[str, Any] = {"load_average_before": load_average()}
     for model, flags in MODELS.items():
         with ExitStack() as servers:
             address, pid = start(servers, *flags, "--render-cache-bytes", "0")
             row: dict[str, Any] = {}
             log(f"{model}: cheap calls while renders run")
             row["cheap_calls"] = cheap_calls_while_rendering(address, pid)
-            for workload in ("250", "2500"):
-                log(f"{model}: GetMACD {workload} bars, concurrency 8")
-                job = load.Job(transport="idc", workload=workload)
-                result = load.run(job, address, replace(settings, concurrency=8), pid)
-                row[f"getmacd_{workload}_rps"] = result.summary()["throughput_rps"]
             if binary is not None:
                 log(f"{model}: charts per second, 16 connections, every chart distinct")
                 flags_go = ["-rpc", "chart", "-symbol", "SPY", "-start", CHART.start_date, "-end", CHART.end_date]
@@ -217,30 +278,23 @@ def isolation(settings: load.Load, binary: Path | None, start: Callable[..., tup
             log(f"{model}: peak memory under {BIG_RENDERS} concurrent 4000 x 4000 renders")
             row["memory"] = peak_memory(address, pid)
             results[model] = row
-    port = free_port()
-    command = [sys.executable, "-m", "bench.baselines.aio", "--port", str(port)]
-    with server(command, port, "grpc.aio GetMACD") as process:
-        aio: dict[str, Any] = {}
-        for workload in ("250", "2500"):
-            log(f"grpc.aio: GetMACD {workload} bars, concurrency 8")
-            job = load.Job(transport="idc", workload=workload)
-            result = load.run(job, f"127.0.0.1:{port}", replace(settings, concurrency=8), process.pid)
-            aio[f"getmacd_{workload}_rps"] = result.summary()["throughput_rps"]
-        results["grpc.aio"] = aio
-    pool, single = results["pool"], results["one process"]
+    results["getmacd"] = getmacd_in_rotation(settings, start)
+    results["manifest_memory_limit_mib"] = manifest_memory_limit_mib()
+    results["load_average_after"] = load_average()
+    getmacd = results["getmacd"]
     results["ratios"] = {
-        f"getmacd_{workload}_pool_vs_one_process": round(
-            pool[f"getmacd_{workload}_rps"] / single[f"getmacd_{workload}_rps"], 3
+        f"getmacd_{workload}_{SHORT[name]}_vs_{SHORT[base]}": round(
+            getmacd[name][workload]["throughput_rps"] / getmacd[base][workload]["throughput_rps"], 3
         )
         for workload in ("250", "2500")
-    } | {
-        f"getmacd_{workload}_aio_vs_sync": round(
-            results["grpc.aio"][f"getmacd_{workload}_rps"] / single[f"getmacd_{workload}_rps"], 3
+        for name, base in (
+            ("pool", "one process"),
+            ("grpc.aio", "one process"),
+            ("grpc.aio", "grpc.aio, no interceptor"),
         )
-        for workload in ("250", "2500")
     }
     if binary is not None:
         results["ratios"]["charts_pool_vs_one_process"] = round(
-            pool["charts"]["throughput_rps"] / single["charts"]["throughput_rps"], 3
+            results["pool"]["charts"]["throughput_rps"] / results["one process"]["charts"]["throughput_rps"], 3
         )
     return results

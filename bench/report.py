@@ -17,6 +17,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from bench.isolation import ROTATIONS
+
 TRANSPORTS = ("idc", "seed", "rest", "flight")  # in table order; each run in the JSON carries its label
 CORE = "idc core (pandas, NumPy, indicators)"  # bench.profile's category for the core
 WORKLOADS = {"250": "250 bars (a year of SPY)", "2500": "2,500 bars (a decade of SPY)", "100k": "100,000 inline bars"}
@@ -179,7 +181,154 @@ def targets(results: dict[str, Any]) -> list[Target]:
                 ("2 workers vs 1", ratio(two, one), 1.6),
             )
         )
+    if "isolation" in results:
+        rows += isolation_targets(results["isolation"])
     return rows
+
+
+CHEAP_P99_MS = 50.0  # issue 10's targets
+CHARTS_POOL_RATIO = 1.8
+GETMACD_POOL_RATIO = 0.95
+PEAK_TREE_MIB = 1024
+
+
+def isolation_targets(isolation: dict[str, Any]) -> list[Target]:
+    """Issue 10's targets: the execution model's isolation and what it costs."""
+    rows: list[Target] = []
+    pool, single = isolation["pool"], isolation["one process"]
+    cheap = pool["cheap_calls"]
+    worst = max(cheap["health_check_ms"]["p99"], cheap["getmacd_250_ms"]["p99"])
+    alone = single["cheap_calls"]
+    rows.append(
+        ratio_target(
+            "Cheap calls while every render worker draws",
+            f"p99 < {CHEAP_P99_MS:.0f} ms",
+            f"Health/Check p99 {ms(cheap['health_check_ms']['p99'])} ms, 250-bar GetMACD p99 "
+            f"{ms(cheap['getmacd_250_ms']['p99'])} ms (one process: {ms(alone['health_check_ms']['p99'])}"
+            f" / {ms(alone['getmacd_250_ms']['p99'])} ms)",
+            ("cheap p99: 50 ms / p99", ratio(CHEAP_P99_MS, worst), 1),
+        )
+    )
+    if "charts" in pool:
+        charts = isolation["ratios"]["charts_pool_vs_one_process"]
+        rows.append(
+            ratio_target(
+                "Charts per second, render pool (2 workers) vs one process",
+                f"≥ {CHARTS_POOL_RATIO}×",
+                f"{times(charts)}: {rps(pool['charts']['throughput_rps'])} against "
+                f"{rps(single['charts']['throughput_rps'])} charts/s",
+                ("charts: pool vs one process", charts, CHARTS_POOL_RATIO),
+            )
+        )
+    getmacd = isolation["getmacd"]
+    for workload, short in (("250", "250"), ("2500", "2,500")):
+        value = isolation["ratios"][f"getmacd_{workload}_pool_vs_one_process"]
+        rows.append(
+            ratio_target(
+                f"GetMACD calls/s at {short} bars, render pool vs one process",
+                f"≥ {GETMACD_POOL_RATIO}× (no worse than 5 % below)",
+                f"{value:.2f}×: {rps(getmacd['pool'][workload]['throughput_rps'])} against "
+                f"{rps(getmacd['one process'][workload]['throughput_rps'])} calls/s (medians of {ROTATIONS} turns)",
+                (f"GetMACD {short}: pool vs one", value, GETMACD_POOL_RATIO),
+            )
+        )
+    memory = pool["memory"]
+    limit = isolation["manifest_memory_limit_mib"]
+    bound = min(PEAK_TREE_MIB, limit) if limit else PEAK_TREE_MIB
+    rows.append(
+        ratio_target(
+            "Peak memory of the process tree, 8 concurrent 4000×4000 renders",
+            f"< 1 GiB and under the manifest's limit ({limit} MiB)",
+            f"{memory['peak_tree_pss_mib']} MiB proportional (PSS, what the container is charged); "
+            f"{memory['peak_tree_rss_mib']} MiB as a sum of resident sizes (shared pages counted in each process)",
+            ("peak memory: 1 GiB / PSS", ratio(bound, memory["peak_tree_pss_mib"]), 1),
+        )
+    )
+    return rows
+
+
+def own_run(results: dict[str, Any]) -> str:
+    """What the intro says when the execution-model section was measured in a run of its own."""
+    if "generated" not in results.get("isolation", {}):
+        return ""
+    return f" (section 6, the execution model: from `--only isolation` on {results['isolation']['generated']})"
+
+
+def isolation_section(results: dict[str, Any]) -> str:
+    """The execution model's figures: isolation, charts, memory, and GetMACD on each server kind."""
+    if "isolation" not in results:
+        return "Not measured in this run."
+    isolation = results["isolation"]
+    models = ("pool", "one process")
+    rows = []
+    for model in models:
+        cheap = isolation[model]["cheap_calls"]
+        health, macd = cheap["health_check_ms"], cheap["getmacd_250_ms"]
+        charts = isolation[model].get("charts", {}).get("throughput_rps", float("nan"))
+        memory = isolation[model]["memory"]
+        rows.append(
+            [
+                model,
+                f"{ms(health['p50'])} / {ms(health['p99'])} / {ms(health['max'])}",
+                f"{ms(macd['p50'])} / {ms(macd['p99'])} / {ms(macd['max'])}",
+                rps(charts),
+                f"{memory['peak_tree_pss_mib']} / {memory['peak_tree_rss_mib']}",
+            ]
+        )
+    first = table(
+        [
+            "model",
+            "Health/Check while rendering: p50 / p99 / max ms",
+            "GetMACD 250 bars while rendering: p50 / p99 / max ms",
+            "charts/s (16 connections, distinct)",
+            "peak tree memory, 8 × 4000² renders: PSS / RSS sum MiB",
+        ],
+        rows,
+    )
+    getmacd = isolation["getmacd"]
+    base = getmacd["one process"]
+
+    def calls(figures: dict[str, Any], workload: str) -> str:
+        value = figures[workload]["throughput_rps"]
+        return f"{rps(value)} ({ratio(value, base[workload]['throughput_rps']):.2f}×)"
+
+    second = table(
+        ["server", "250 bars: calls/s", "server CPU ms/call", "2,500 bars: calls/s", "server CPU ms/call"],
+        [
+            [
+                name,
+                calls(figures, "250"),
+                ms(figures["250"]["server_cpu_ms_per_call"]),
+                calls(figures, "2500"),
+                ms(figures["2500"]["server_cpu_ms_per_call"]),
+            ]
+            for name, figures in getmacd.items()
+        ],
+    )
+    measured = f"Measured on {isolation['generated']}, in a run of its own. " if "generated" in isolation else ""
+    before = ", ".join(f"{value:g}" for value in isolation["load_average_before"])
+    after = ", ".join(f"{value:g}" for value in isolation["load_average_after"])
+    return f"""{measured}Cheap calls (200 Health/Check, then 200 GetMACD of a year of SPY, one after
+another on a warm channel) while four clients keep every render worker busy
+with distinct 4000×4000 charts; charts per second from the Go client; the
+process tree's peak memory under eight concurrent 4000×4000 renders
+(proportional: shared pages divided among their processes).
+
+{first}
+
+GetMACD at concurrency 8 on four servers up side by side, driven in turn
+{ROTATIONS} times (medians; ratios against the one-process sync server): the
+sync server with its render pool, without it (`--render-workers 0`), and
+grpc.aio over the same servicer code with idc's interceptor doing the same
+per-call work (`bench/baselines/aio.py`) and without it. Server CPU counts
+the whole process tree.
+
+{second}
+
+The machine's load average (1, 5, 15 minutes) was {before} before this
+section and {after} after it: other work on a shared machine moves every
+figure; the ratios within a turn move less.
+"""
 
 
 def stream_mb_s(results: dict[str, Any], chunk_kib: int) -> float:
@@ -489,7 +638,7 @@ def write(results: dict[str, Any], folder: Path) -> None:
 # Benchmarks
 
 Generated by `nox -s bench` (`python -m bench.run`): every figure below is
-this machine's output from one run, also kept as raw figures in
+this machine's output from one run{own_run(results)}, also kept as raw figures in
 [benchmarks.json](benchmarks.json) for comparing later runs. Do not edit this
 file by hand; its prose lives in `bench/report.py`.
 
@@ -570,6 +719,10 @@ client package, over 2 connections, and from the Python client
 thread.
 
 {clients_section(results)}
+
+## 6. The execution model (decision 0011)
+
+{isolation_section(results)}
 """
     (folder / "benchmarks.md").write_text(text)
 

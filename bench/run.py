@@ -65,7 +65,7 @@ def sized_for(settings: load.Load, concurrency: int, latency_s: float) -> load.L
 
 
 @contextmanager
-def server(command: list[str], port: int, name: str, timeout: float = 60.0) -> Iterator[subprocess.Popen[bytes]]:
+def server(command: list[str], port: int, name: str, timeout: float = 180.0) -> Iterator[subprocess.Popen[bytes]]:
     """Run a server until the block ends; wait until its port accepts connections."""
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
     deadline = time.monotonic() + timeout

@@ -35,6 +35,13 @@ def last_line(result: subprocess.CompletedProcess[str]) -> str:
     return result.stderr.strip().splitlines()[-1]
 
 
+def only_line(result: subprocess.CompletedProcess[str]) -> str:
+    """stderr's one line: nothing else (no log line of gRPC's core before it)."""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
 def self_signed(folder: Path, name: str) -> tuple[Path, Path]:
     """A self-signed certificate for localhost and its key, as PEM files."""
     key = ec.generate_private_key(ec.SECP256R1())
@@ -79,7 +86,7 @@ def test_a_port_out_of_range_is_refused_instead_of_wrapping(flag: str, value: st
 def test_a_port_in_use_is_named_as_such(busy_port: int, workers: str) -> None:
     result = run_server("--port", str(busy_port), "--workers", workers)
     assert result.returncode == 1
-    assert last_line(result) == (
+    assert only_line(result) == (
         f"idc-server: error: cannot listen on 127.0.0.1:{busy_port}: "
         f"another program is using port {busy_port}; stop it or choose another --port"
     )
@@ -88,7 +95,7 @@ def test_a_port_in_use_is_named_as_such(busy_port: int, workers: str) -> None:
 def test_an_address_of_no_interface_is_named_as_such() -> None:
     result = run_server("--port", "0", "--host", "192.0.2.1")  # TEST-NET-1: never a local address
     assert result.returncode == 1
-    assert last_line(result) == (
+    assert only_line(result) == (
         "idc-server: error: cannot listen on 192.0.2.1:0: "
         "no network interface of this machine has the address 192.0.2.1 (--host)"
     )

@@ -9,6 +9,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,20 @@ from idc.v1 import indicator_graph_service_pb2_grpc as graph_grpc
 from idc.v1 import indicator_service_pb2 as indicator_pb2
 from idc.v1 import indicator_service_pb2_grpc as indicator_grpc
 from idc_server.config import ServerConfig
-from idc_server.render_pool import resident_bytes
-from idc_server.server import RunningServer, start_server
+from idc_server.core.analytics import ChartRequest, IndicatorRequest, Selection
+from idc_server.core.charts import RenderOptions
+from idc_server.core.indicators import (
+    INDICATORS,
+    BollingerParameters,
+    Convention,
+    KDJParameters,
+    MACDParameters,
+    RSIParameters,
+    SMAParameters,
+)
+from idc_server.core.render_cache import RenderAbandonedError
+from idc_server.render_pool import RenderPool, WorkerSetup, resident_bytes
+from idc_server.server import RunningServer, build_analytics, start_server
 
 TIMEOUT = 30.0
 CHEAP_CALL_SECONDS = 2.0  # what "answered at once" means on a loaded 2-core machine; the bench measures p99
@@ -358,3 +371,91 @@ def test_extreme_finite_values_never_give_unknown_and_the_worker_goes_on(
     assert outcome(
         graph_grpc.IndicatorGraphServiceStub(channel).GetChart(graph_pb2.GetChartRequest(), timeout=120)
     ) == (grpc.StatusCode.OK)
+
+
+# -- the stop flag, on a pool of its own (no gRPC) ---------------------------------------------------
+
+
+def long_draw() -> tuple[Selection, ChartRequest, Convention]:
+    """SPY's whole history at 4000 x 4000 with three panels and two overlays: about 2 s of drawing here."""
+    analytics = build_analytics(ServerConfig())
+    panels = (
+        None,
+        IndicatorRequest("macd", INDICATORS["macd"], MACDParameters()),
+        IndicatorRequest("rsi", INDICATORS["rsi"], RSIParameters()),
+        IndicatorRequest("kdj", INDICATORS["kdj"], KDJParameters()),
+    )
+    overlays = (
+        IndicatorRequest("sma", INDICATORS["sma"], SMAParameters(20)),
+        IndicatorRequest("boll", INDICATORS["boll"], BollingerParameters()),
+    )
+    request = ChartRequest(overlays, panels, RenderOptions(width_px=4000, height_px=4000))
+    return analytics.select("SPY", None, None), request, Convention.TALIB
+
+
+@contextmanager
+def pool_of_one(stop_seconds: float) -> Iterator[RenderPool]:
+    pool = RenderPool(WorkerSetup((), "SPY", "talib", 0), 1, 1, 1 << 30, stop_seconds=stop_seconds)
+    pool.start()
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+def render_in_thread(pool: RenderPool, abandon: threading.Event) -> tuple[threading.Thread, list[BaseException]]:
+    """Start a long draw in ``pool``; the list gets what it raised (RenderAbandonedError when stopped)."""
+    raised: list[BaseException] = []
+
+    def render() -> None:
+        try:
+            pool.render(*long_draw(), abandon.is_set)
+        except BaseException as error:  # the test looks at it
+            raised.append(error)
+
+    thread = threading.Thread(target=render)
+    thread.start()
+    return thread, raised
+
+
+def drawing(pool: RenderPool, cpu_before: float, pid: int) -> bool:
+    """Whether the worker is busy and has drawn for 0.2 s of CPU: in the middle of the draw."""
+    return pool.stats().busy == 1 and cpu_seconds(pid) - cpu_before > 0.2
+
+
+def test_a_worker_in_the_middle_of_a_draw_sees_the_stop_flag_and_stops_without_being_killed() -> None:
+    with pool_of_one(stop_seconds=60.0) as pool:  # a kill could only come a minute later
+        (pid,) = pool.pids()
+        abandon = threading.Event()
+        thread, raised = render_in_thread(pool, abandon)
+        cpu_before = cpu_seconds(pid)
+        wait_until(lambda: drawing(pool, cpu_before, pid), "the draw to be under way", TIMEOUT)
+        abandon.set()
+        thread.join(TIMEOUT)
+        assert not thread.is_alive()
+        assert [type(error) for error in raised] == [RenderAbandonedError]
+        stats = pool.stats()
+        assert (stats.stopped, stats.killed_abandoned, stats.restarts, stats.busy) == (1, 0, 0, 0)
+        assert pool.pids() == [pid]  # the same worker, alive, takes the next job
+        assert pool.render(*long_draw(), lambda: False).data.startswith(b"\x89PNG")
+
+
+def test_a_worker_that_ignores_the_stop_flag_is_killed_once_the_stop_seconds_have_passed() -> None:
+    stop_seconds = 1.0
+    with pool_of_one(stop_seconds) as pool:
+        (pid,) = pool.pids()
+        abandon = threading.Event()
+        thread, raised = render_in_thread(pool, abandon)
+        cpu_before = cpu_seconds(pid)
+        wait_until(lambda: drawing(pool, cpu_before, pid), "the draw to be under way", TIMEOUT)
+        os.kill(pid, signal.SIGSTOP)  # mid-draw, it can no longer read the flag
+        abandoned_at = time.monotonic()
+        abandon.set()
+        wait_until(lambda: pool.stats().killed_abandoned == 1, "the worker to be killed", TIMEOUT)
+        killed_after = time.monotonic() - abandoned_at
+        thread.join(TIMEOUT)
+        assert [type(error) for error in raised] == [RenderAbandonedError]
+        assert killed_after >= stop_seconds  # not before the flag had its time
+        assert killed_after < stop_seconds + 10  # and soon after (a wide margin for a loaded machine)
+        assert pool.stats().stopped == 0
+        wait_until(lambda: len(pool.pids()) == 1 and pid not in pool.pids(), "a replacement worker", TIMEOUT)

@@ -9,6 +9,7 @@ import ssl
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from idc_server.config import ServerConfig, load_config
 from idc_server.observability import setup_logging
@@ -56,11 +57,14 @@ def _head(path: Path) -> bytes:
         return b""
 
 
-def bind_problem(config: ServerConfig) -> str:
-    """Why the server could not listen on its address, found by binding it once more with a plain socket.
+def bind_problem(config: ServerConfig) -> str | None:
+    """Why the server cannot listen on its address, found by binding it with a plain socket; None if it can.
 
-    gRPC raises "Failed to bind to address" whatever the cause; the operating
-    system's error number says which.
+    gRPC raises "Failed to bind to address" whatever the cause (and its core
+    logs a line of its own); the operating system's error number says
+    which. The probe sets SO_REUSEADDR, as gRPC's listener does, so that a
+    predecessor's connections in TIME_WAIT do not count; a socket
+    listening on the port, or holding it for ``--workers``, does.
     """
     host, port = config.host.strip("[]"), config.port
     address = config.address
@@ -71,6 +75,7 @@ def bind_problem(config: ServerConfig) -> str:
     family, kind, proto, _, sockaddr = infos[0]
     try:
         with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind(sockaddr)
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
@@ -80,7 +85,13 @@ def bind_problem(config: ServerConfig) -> str:
         if error.errno == errno.EADDRNOTAVAIL:
             return f"cannot listen on {address}: no network interface of this machine has the address {host} (--host)"
         return f"cannot listen on {address}: {error.strerror}"
-    return f"cannot listen on {address}"
+    return None
+
+
+def refuse_address(config: ServerConfig) -> NoReturn:
+    """Say in one line why the server cannot listen on its address, and exit 1."""
+    print(f"idc-server: error: {bind_problem(config) or f'cannot listen on {config.address}'}", file=sys.stderr)
+    sys.exit(1)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -102,6 +113,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     if problem is not None:
         print(f"idc-server: error: {problem}", file=sys.stderr)
         sys.exit(2)
+    problem = bind_problem(config)  # before the server's imports, which take seconds, and before gRPC binds
+    if problem is not None:
+        print(f"idc-server: error: {problem}", file=sys.stderr)
+        sys.exit(1)
     from idc_server.core.catalogue import CatalogueError, server_catalogue
     from idc_server.server import BindError, serve  # after parsing, so that --help stays instant
 
@@ -115,14 +130,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     except RuntimeError as error:  # grpcio's "Failed to bind to address ..."
         if "bind" not in str(error):
             raise
-        print(f"idc-server: error: {bind_problem(config)}", file=sys.stderr)
-        sys.exit(1)
+        refuse_address(config)
     except BindError:
-        print(f"idc-server: error: {bind_problem(config)}", file=sys.stderr)
-        sys.exit(1)
+        refuse_address(config)
     except OSError as error:
         if error.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):  # --workers binds a socket itself
-            print(f"idc-server: error: {bind_problem(config)}", file=sys.stderr)
-            sys.exit(1)
+            refuse_address(config)
         logging.getLogger("idc_server").error("%s", error)
         sys.exit(1)

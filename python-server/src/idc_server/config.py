@@ -36,6 +36,7 @@ class ServerConfig:
     render_queue: int = 16
     render_worker_memory_bytes: int = 512 * 1024 * 1024
     render_stop_seconds: float = 0.5
+    pooled_indicator_bars: int = 50_000  # inline bars above which GetMACD/ComputeIndicators run in a worker; 0 never
     max_chart_cost: int = DEFAULT_MAX_CHART_COST
     max_bars: int = 500_000
     max_message_bytes: int = 64 * 1024 * 1024
@@ -207,6 +208,14 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     )
     add(
         limits,
+        "--pooled-indicator-bars",
+        "POOLED_INDICATOR_BARS",
+        "GetMACD and ComputeIndicators calls with more inline bars than this run in a render worker "
+        "(queued, stopped and killed as renders are); 0 keeps them all in the server process",
+        type=int,
+    )
+    add(
+        limits,
         "--max-chart-cost",
         "MAX_CHART_COST",
         "largest chart cost, bars x pixels x (1 + panels + overlays), an SVG counting 4,000,000 pixels; "
@@ -331,6 +340,8 @@ def load_config(argv: Sequence[str] | None = None, env: Mapping[str, str] | None
             parser.error(f"{flag} must be at least 1")
     if int(args.render_workers) < 0:
         parser.error("--render-workers must be 0 (render in the server process) or more")
+    if int(args.pooled_indicator_bars) < 0:
+        parser.error("--pooled-indicator-bars must be 0 (never) or more")
     if float(args.stream_stall_seconds) <= 0 or float(args.render_stop_seconds) <= 0:
         parser.error("--stream-stall-seconds and --render-stop-seconds must be more than 0")
     no_reflection = args.no_reflection is True or str(args.no_reflection).lower() in ("1", "true", "yes")
@@ -352,6 +363,7 @@ def load_config(argv: Sequence[str] | None = None, env: Mapping[str, str] | None
         render_queue=int(args.render_queue),
         render_worker_memory_bytes=int(args.render_worker_memory_bytes),
         render_stop_seconds=float(args.render_stop_seconds),
+        pooled_indicator_bars=int(args.pooled_indicator_bars),
         max_chart_cost=int(args.max_chart_cost),
         max_bars=int(args.max_bars),
         max_message_bytes=int(args.max_message_bytes),

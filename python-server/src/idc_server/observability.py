@@ -98,6 +98,11 @@ class _PoolCollector(Collector):
         killed.add_metric(["memory"], stats.killed_memory)
         yield killed
         yield CounterMetricFamily(
+            "idc_render_jobs_stopped",
+            "Jobs whose callers all went away that saw the stop flag and stopped (their worker goes on).",
+            value=stats.stopped,
+        )
+        yield CounterMetricFamily(
             "idc_render_worker_deaths", "Render workers that died without the server killing them.", value=stats.died
         )
         yield CounterMetricFamily(

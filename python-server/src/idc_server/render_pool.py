@@ -1,11 +1,13 @@
-"""A bounded pool of worker processes that render charts, supervised by the server.
+"""A bounded pool of worker processes that render charts (and compute large indicators), supervised by the server.
 
 The RPC layer never draws: a chart is rendered in one of ``processes``
 worker processes, each forked from a ``forkserver`` process that started
 fresh (as ``spawn`` does: forking after gRPC's threads exist is unsafe) and
 imported the core once, and each running the core's own render. The parent keeps the
 render cache and its single flight (core/render_cache.py); this module only
-runs the leader's render in a worker and watches it:
+runs the leader's render in a worker and watches it. Indicator calls over
+many inline bars run there too (``compute``), with the same queue, stop and
+kill:
 
 - a render whose every caller has gone is told to stop (its checkpoints
   raise), and a worker that has not answered ``stop_seconds`` later is
@@ -49,11 +51,13 @@ from idc_server.core.render_cache import RenderAbandonedError
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.02  # how often a waiting caller looks at its reply and its callers
-WATCH_SECONDS = 0.05  # how often the supervisor reads each worker's memory
+WATCH_SECONDS = 0.05  # how often the supervisor reads a busy worker's memory (idle: it sleeps until woken)
 RETRY_AFTER_SECONDS = 1.0  # the hint given with a full queue
 PR_SET_PDEATHSIG = 1
 PRELOAD = ("idc_server.render_pool", "idc_server.core.analytics", "idc_server.core.data")
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+RENDER = "_render"  # the core's method a chart job runs; it alone takes the stop flag as its last argument
+COMPUTE_METHODS = frozenset({"macd", "indicator"})  # the core's methods ``compute`` may run in a worker
 
 
 class RenderFailedError(UnavailableError):
@@ -82,6 +86,7 @@ class PoolStats:
     killed_abandoned: int
     killed_memory: int
     died: int
+    stopped: int = 0  # jobs that saw the stop flag and stopped by themselves (their worker goes on)
 
 
 def die_with_parent() -> None:
@@ -134,12 +139,15 @@ def _worker_main(setup: WorkerSetup, connection: multiprocessing.connection.Conn
     connection.send(("ready", os.getpid()))
     while True:
         try:
-            job, selection, request, convention = connection.recv()
+            job, method, args = connection.recv()
         except (EOFError, OSError):
             return
         try:
-            image = analytics._render(selection, request, convention, functools.partial(_stopped, stop, job))
-            reply: tuple[str, Any] = ("image", image)
+            if method == RENDER:
+                args = (*args, functools.partial(_stopped, stop, job))
+            elif method not in COMPUTE_METHODS:
+                raise ValueError(f"not a method render workers run: {method!r}")
+            reply: tuple[str, Any] = ("done", getattr(analytics, method)(*args))
         except RenderAbandonedError:
             reply = ("abandoned", None)
         except IdcError as error:
@@ -153,7 +161,9 @@ def _worker_main(setup: WorkerSetup, connection: multiprocessing.connection.Conn
 
 
 def _send(connection: multiprocessing.connection.Connection, payload: bytes) -> None:
-    with contextlib.suppress(OSError):
+    # The worker may be killed, and its pipe closed under this write (TypeError then, from
+    # the closed handle): the caller sees the worker gone either way.
+    with contextlib.suppress(OSError, TypeError, ValueError):
         connection.send_bytes(payload)  # what the worker's recv() unpickles
 
 
@@ -176,6 +186,7 @@ class _Counters:
     killed_abandoned: int = 0
     killed_memory: int = 0
     died: int = 0
+    stopped: int = 0
     peak_rss: dict[int, int] = field(default_factory=dict)
 
 
@@ -208,6 +219,10 @@ class RenderPool:
         self._wanted = 0  # replacements the supervisor still has to start
         self._counters = _Counters()
         self._closed = False
+        # The supervisor sleeps in the kernel (no GIL, no wake-ups) until a
+        # worker dies, a job starts or a replacement is wanted: a byte on this pipe.
+        self._wake_reader, self._wake_writer = os.pipe()
+        os.set_blocking(self._wake_writer, False)
         self._supervisor = threading.Thread(target=self._supervise, name="idc-render-supervisor", daemon=True)
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -231,6 +246,7 @@ class RenderPool:
             for worker in workers:
                 worker.killed_for = worker.killed_for or "closing"
             self._lock.notify_all()
+        self._wake()
         for worker in workers:
             worker.process.kill()
         for worker in workers:
@@ -258,6 +274,7 @@ class RenderPool:
                 counters.killed_abandoned,
                 counters.killed_memory,
                 counters.died,
+                counters.stopped,
             )
 
     # -- rendering -------------------------------------------------------------------------------
@@ -271,9 +288,23 @@ class RenderPool:
         limit, UnavailableError when the worker died, and the IdcError the
         render raised otherwise.
         """
+        return self._job(RENDER, (selection, request, convention), abandoned)
+
+    def compute(self, method: str, args: tuple[Any, ...], abandoned: Callable[[], bool]) -> Any:
+        """The core's ``Analytics.<method>(*args)`` (one of COMPUTE_METHODS), run in a worker.
+
+        Queued, stopped and killed as renders are, with the same errors. It
+        has no checkpoints: once abandoned, its worker is killed after
+        ``stop_seconds``.
+        """
+        if method not in COMPUTE_METHODS:
+            raise ValueError(f"not a method render workers run: {method!r}")
+        return self._job(method, args, abandoned)
+
+    def _job(self, method: str, args: tuple[Any, ...], abandoned: Callable[[], bool]) -> Any:
         worker = self._acquire(abandoned)
         try:
-            return self._run(worker, (selection, request, convention), abandoned)
+            return self._run(worker, method, args, abandoned)
         finally:
             self._release(worker)
 
@@ -300,7 +331,8 @@ class RenderPool:
             finally:
                 self._queued -= 1
             worker.busy = True
-            return worker
+        self._wake()  # the supervisor watches busy workers' memory
+        return worker
 
     def _release(self, worker: _Worker) -> None:
         with self._lock:
@@ -309,7 +341,7 @@ class RenderPool:
                 self._idle.append(worker)
                 self._lock.notify()
 
-    def _run(self, worker: _Worker, job: tuple[Any, Any, Any], abandoned: Callable[[], bool]) -> Any:
+    def _run(self, worker: _Worker, method: str, args: tuple[Any, ...], abandoned: Callable[[], bool]) -> Any:
         worker.jobs += 1
         number = worker.jobs
         # Sent from a thread of its own: a large job fills the pipe, and a
@@ -317,10 +349,10 @@ class RenderPool:
         # If the worker dies or is killed, the send fails and the loop below
         # sees the pipe closed.
         try:
-            payload = bytes(ForkingPickler.dumps((number, *job)))
+            payload = bytes(ForkingPickler.dumps((number, method, args)))
         except Exception as error:  # a request the core cannot hand to a process is a bug: log it, say it precisely
-            log.exception("a chart request could not be sent to a render worker")
-            reason = f"the chart could not be handed to a render worker ({type(error).__name__})"
+            log.exception("a request could not be sent to a render worker")
+            reason = f"the request could not be handed to a render worker ({type(error).__name__})"
             raise UnavailableError("", reason) from error
         threading.Thread(target=_send, args=(worker.connection, payload), daemon=True).start()
         stop_by: float | None = None
@@ -343,11 +375,13 @@ class RenderPool:
 
     def _answer(self, worker: _Worker, reply: tuple[str, Any]) -> Any:
         kind, value = reply
-        if kind == "image":
+        if kind == "done":
             if resident_bytes(worker.process.pid or 0) > self._max_rss * 3 // 4:
                 self._kill(worker, "recycled")  # give the memory back before the next render
             return value
         if kind == "abandoned":
+            with self._lock:
+                self._counters.stopped += 1
             raise RenderAbandonedError("every caller went away")
         if kind == "error":
             raise value
@@ -405,6 +439,14 @@ class RenderPool:
                 self._wanted += 1
                 self._counters.restarts += 1
                 self._lock.notify_all()
+                self._wake()
+
+    def _wake(self) -> None:
+        """Have the supervisor look at the workers now."""
+        with self._lock:  # the supervisor closes the pipe under it when the pool closes
+            if self._wake_writer >= 0:
+                with contextlib.suppress(OSError):  # full: it will look anyway
+                    os.write(self._wake_writer, b"w")
 
     # -- supervision -----------------------------------------------------------------------------
 
@@ -443,7 +485,22 @@ class RenderPool:
         return ready
 
     def _supervise(self) -> None:
-        """Start wanted workers, and kill any worker over its memory limit."""
+        """Start wanted workers, kill any busy worker over its memory limit, and replace idle workers that died.
+
+        Idle, it sleeps in the kernel on the idle workers' sentinels and its
+        wake-up pipe, so a server that draws nothing pays nothing for it;
+        while a worker is busy it reads that worker's memory every
+        WATCH_SECONDS.
+        """
+        try:
+            self._watch()
+        finally:
+            with self._lock:
+                os.close(self._wake_writer)
+                os.close(self._wake_reader)
+                self._wake_writer = self._wake_reader = -1
+
+    def _watch(self) -> None:
         while True:
             with self._lock:
                 if self._closed:
@@ -467,15 +524,24 @@ class RenderPool:
             for worker in workers:
                 if worker.process.pid is None:
                     continue
-                rss = resident_bytes(worker.process.pid)
-                worker.peak_rss = max(worker.peak_rss, rss)
-                if rss > self._max_rss and worker.busy:
-                    self._kill(worker, "memory")
-                elif not worker.process.is_alive() and not worker.busy:
+                if worker.busy:  # a dead busy worker is its caller's to report (its pipe closes)
+                    rss = resident_bytes(worker.process.pid)
+                    worker.peak_rss = max(worker.peak_rss, rss)
+                    if rss > self._max_rss:
+                        self._kill(worker, "memory")
+                elif not worker.process.is_alive():
                     with self._lock:
                         if not worker.killed_for:
                             self._counters.died += 1
                             log.error("idle render worker %s died", worker.process.pid)
                         self._retire(worker)
-            with self._lock:
-                self._lock.wait(WATCH_SECONDS)
+            self._sleep(workers)
+
+    def _sleep(self, workers: list[_Worker]) -> None:
+        """Wait until woken, an idle worker dies, or (while any is busy) WATCH_SECONDS pass."""
+        busy = any(worker.busy for worker in workers)
+        idle = [worker.process.sentinel for worker in workers if not worker.busy and worker.process.pid is not None]
+        ready = multiprocessing.connection.wait([self._wake_reader, *idle], WATCH_SECONDS if busy else None)
+        if self._wake_reader in ready:
+            with contextlib.suppress(OSError):
+                os.read(self._wake_reader, 4096)

@@ -30,6 +30,7 @@ from idc.v1 import (
     indicator_service_pb2_grpc,
 )
 from idc_server.api import article, v1
+from idc_server.api.offload import Offload
 from idc_server.config import ServerConfig
 from idc_server.core.analytics import Analytics
 from idc_server.core.catalogue import server_catalogue
@@ -195,8 +196,12 @@ def start_server(config: ServerConfig, reuse_port: bool = False) -> RunningServe
         options=server_options(config, reuse_port),
         maximum_concurrent_rpcs=threads,
     )
+    # The workers start before the port is bound: gRPC's core listens as it
+    # binds, and a client that connects must find a server ready to answer.
+    pool = render_pool(config)
+    offload = Offload(analytics, pool, config.pooled_indicator_bars)
     indicator_service_pb2_grpc.add_IndicatorServiceServicer_to_server(
-        v1.IndicatorService(analytics, config.max_bars), server
+        v1.IndicatorService(analytics, config.max_bars, offload), server
     )
     indicator_graph_service_pb2_grpc.add_IndicatorGraphServiceServicer_to_server(
         v1.IndicatorGraphService(analytics, config.max_bars, config.max_image_pixels), server
@@ -211,9 +216,6 @@ def start_server(config: ServerConfig, reuse_port: bool = False) -> RunningServe
         reflection.enable_server_reflection((*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
 
     tls = credentials(config)
-    # The workers start before the port is bound: gRPC's core listens as it
-    # binds, and a client that connects must find a server ready to answer.
-    pool = render_pool(config)
     if pool is not None:
         analytics.renderer = pool.render
         metrics.watch_pool(pool.stats, lambda: interceptor.stalls.cancelled)
@@ -278,9 +280,15 @@ def run_one(config: ServerConfig, reuse_port: bool = False) -> None:
 
 
 def check_port_free(config: ServerConfig) -> None:
-    """Raise OSError if anything holds the port: a plain bind, without SO_REUSEPORT, fails then."""
+    """Raise BindError if the server cannot listen on its address: a plain bind, without SO_REUSEPORT, fails then.
+
+    The probe sets SO_REUSEADDR, as gRPC's own listener does, so that
+    connections of a previous server still in TIME_WAIT do not count; a
+    socket listening on the port does.
+    """
     family = socket.AF_INET6 if ":" in config.host.strip("[]") else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((config.host.strip("[]"), config.port))
         except OSError as error:
@@ -342,6 +350,9 @@ def serve(config: ServerConfig) -> None:
     if not keep_large_buffers():
         log.info("not glibc: large message buffers are allocated as the C library does by default")
     if config.workers == 1:
+        # Before gRPC's core binds: its own failure is a log line of its own on
+        # stderr, before the command line's one-line reason.
+        check_port_free(config)
         run_one(config)
         return
     # gRPC's multiprocessing pattern: fork the workers before any gRPC object

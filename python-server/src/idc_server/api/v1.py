@@ -13,6 +13,7 @@ from idc.v1 import indicator_service_pb2 as indicator_pb2
 from idc.v1 import indicator_service_pb2_grpc as indicator_grpc
 from idc_server.api import convert, streams
 from idc_server.api.errors import domain_errors
+from idc_server.api.offload import Offload
 from idc_server.core import charts, limits
 from idc_server.core.analytics import Analytics, EntryRequest, Screener, macd_chart_request
 from idc_server.core.data import parse_date
@@ -22,10 +23,11 @@ from idc_server.core.errors import field_prefix, field_renamed
 class IndicatorService(indicator_grpc.IndicatorServiceServicer):
     """idc.v1.IndicatorService over the core."""
 
-    def __init__(self, analytics: Analytics, max_bars: int) -> None:
+    def __init__(self, analytics: Analytics, max_bars: int, offload: Offload | None = None) -> None:
         self._analytics = analytics
         self._max_bars = max_bars
         self._listed: list[catalogue_pb2.IndicatorEntry] | None = None
+        self._offload = offload or Offload(analytics)  # large inline calls in the render workers
 
     def GetMACD(
         self, request: indicator_pb2.GetMACDRequest, context: grpc.ServicerContext
@@ -35,7 +37,7 @@ class IndicatorService(indicator_grpc.IndicatorServiceServicer):
             convention = self._analytics.convention(convert.convention(request))
             selection = convert.selection(self._analytics, request, self._max_bars)
             with field_prefix("parameters"):
-                result = self._analytics.macd(selection, parameters, convention)
+                result = self._offload.call(context, selection, "macd", selection, parameters, convention)
         return convert.macd_response(result)
 
     def ComputeIndicators(
@@ -57,7 +59,7 @@ class IndicatorService(indicator_grpc.IndicatorServiceServicer):
                         series += self._analytics.entry(selection, indicator, used)
                     continue
                 with field_prefix(f"indicators[{index}].{indicator.indicator.name}"):
-                    series += self._analytics.indicator(selection, indicator, convention)
+                    series += self._offload.call(context, selection, "indicator", selection, indicator, convention)
         return convert.indicators_response(self._analytics.frame(selection, convention, series))
 
     def ListIndicators(
