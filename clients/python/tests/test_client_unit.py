@@ -1496,7 +1496,7 @@ def test_cli_indicators_prints_intraday_times(fake: FakeServer, capsys: pytest.C
     assert capsys.readouterr().out.splitlines() == [
         "SPX-1MIN, 2 bars of 1h in America/New_York, convention unspecified, adjustment backward",
         "time                sma2",
-        "2019-11-05 09:30        ",
+        "2019-11-05 09:30",
         "2019-11-05 10:30  1.2500",
     ]
     request = fake.indicators.indicator_requests[0]

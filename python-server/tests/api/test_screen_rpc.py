@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import talib
 
+from idc.v1 import bars_pb2
 from idc.v1 import indicator_service_pb2 as indicator_pb2
 from idc.v1 import indicator_service_pb2_grpc as indicator_grpc
 from idc.v1 import indicators_pb2
@@ -32,8 +33,13 @@ def bundled(stub: Any) -> dict[str, pd.DataFrame]:
     for info in symbols:
         if info.state != indicator_pb2.SYMBOL_STATE_READY:
             continue
-        bars = stub.GetMACD(indicator_pb2.GetMACDRequest(symbol=info.symbol), timeout=30).bars
-        columns = {name: np.asarray(getattr(bars, name), dtype=np.float64) for name in ("open", "high", "low", "close")}
+        # Short MACD periods: the 1-minute symbols have only a few days of daily bars.
+        periods = bars_pb2.MACDParameters(fast_period=1, slow_period=2, signal_period=1)
+        bars = stub.GetMACD(indicator_pb2.GetMACDRequest(symbol=info.symbol, parameters=periods), timeout=30).bars
+        columns: dict[str, Any] = {
+            name: np.asarray(getattr(bars, name), dtype=np.float64) for name in ("open", "high", "low", "close")
+        }
+        columns["time"] = np.asarray(bars.times, dtype=np.int64)
         frames[info.symbol] = pd.DataFrame(columns, index=np.asarray(bars.dates))
     assert {"SPY", "AAPL", "000001.SH"} <= set(frames)
     return frames
@@ -52,12 +58,14 @@ def test_a_formula_on_each_symbols_last_bar(stub: Any, bundled: dict[str, pd.Dat
     response = stub.Screen(indicator_pb2.ScreenRequest(condition=Spec(formula="UP:C>MA(C,20);")), timeout=60)
     expected = sorted(symbol for symbol, frame in bundled.items() if above_ma20(frame).iloc[-1])
     assert [match.symbol for match in response.matches] == expected
+    # A comparison has no warm-up (C > NaN is 0), so the short 1-minute symbols are evaluated too.
     assert response.evaluated_count == len(bundled)
+    assert not response.skipped
     assert (response.output, response.convention) == ("UP", indicators_pb2.CONVENTION_TDX)
     for match in response.matches:
         frame = bundled[match.symbol]
         assert match.date == frame.index[-1]
-        assert match.time == frame.index[-1] * 86_400
+        assert match.time == frame["time"].iloc[-1]  # the bar's start: 00:00 of the day in the exchange's zone
         assert dict(match.values) == {"formula": 1.0}  # one output: named by the label alone
 
 
@@ -158,3 +166,39 @@ def test_a_typed_condition_and_an_output_by_name(stub: Any, bundled: dict[str, p
     rsi = talib.RSI(close, 14)[-1]
     assert [match.symbol for match in response.matches] == ["SPY"]  # an RSI is non-zero: it "holds"
     assert response.matches[0].values["rsi"] == pytest.approx(rsi, abs=1e-9)
+
+
+def test_the_condition_is_computed_at_the_requested_interval(stub: Any) -> None:
+    weekly = stub.GetMACD(
+        indicator_pb2.GetMACDRequest(symbol="SPY", interval=bars_pb2.INTERVAL_1_WEEK), timeout=30
+    ).bars
+    closes = pd.Series(np.asarray(weekly.close))
+    request = indicator_pb2.ScreenRequest(
+        condition=Spec(formula="D:C-MA(C,20);"), symbols=["SPY"], interval=bars_pb2.INTERVAL_1_WEEK
+    )
+    response = stub.Screen(request, timeout=60)
+    difference = closes.iloc[-1] - closes.iloc[-20:].mean()
+    assert difference != 0
+    [match] = response.matches
+    assert (match.date, match.time) == (weekly.dates[-1], weekly.times[-1])
+    assert match.values["formula"] == pytest.approx(difference, rel=1e-12)
+
+
+def test_a_symbol_that_cannot_take_the_adjustment_or_interval_is_skipped(stub: Any) -> None:
+    forward = stub.Screen(
+        indicator_pb2.ScreenRequest(
+            condition=Spec(formula="C>0;"), symbols=["AAPL", "000001.SH"], adjustment=bars_pb2.ADJUSTMENT_FORWARD
+        ),
+        timeout=60,
+    )
+    assert [match.symbol for match in forward.matches] == ["000001.SH"]  # an index needs no adjustment
+    [skip] = forward.skipped
+    assert skip.symbol == "AAPL" and "adjust" in skip.reason
+    minutes = stub.Screen(
+        indicator_pb2.ScreenRequest(
+            condition=Spec(formula="C>0;"), symbols=["SPY"], interval=bars_pb2.INTERVAL_5_MINUTES
+        ),
+        timeout=60,
+    )
+    assert not minutes.matches and [skip.symbol for skip in minutes.skipped] == ["SPY"]
+    assert "1 day" in minutes.skipped[0].reason

@@ -235,7 +235,9 @@ class GetMACDResponse(_message.Message):
 
     @_builtins.property
     def bars(self) -> _bars_pb2.Bars:
-        """bars are the daily bars in the window, in ascending date order."""
+        """bars are the bars in the window at the interval served, in ascending
+        time order.
+        """
 
     @_builtins.property
     def macd(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:

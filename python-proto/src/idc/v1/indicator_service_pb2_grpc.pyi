@@ -81,13 +81,22 @@ class IndicatorServiceStub:
     """
     ListSymbols: _grpc.UnaryUnaryMultiCallable[_indicator_service_pb2.ListSymbolsRequest, _indicator_service_pb2.ListSymbolsResponse]
     """ListSymbols is a unary RPC that lists the symbols in the server's data
-    store (the bundled data plus the operator's --data-dir), with each one's
-    date range, bar count, state and price adjustment. It never fails for a
-    valid server: a data file that breaks the rules of Bars is listed with
-    SYMBOL_STATE_INVALID and its problem, and every other symbol is still
-    listed and served. Files added to, changed in or deleted from a data
-    folder are seen without a restart (the folders are listed again at most
-    once a second).
+    store (the bundled data plus the operator's --data-dir folders and
+    --data-url stores: Parquet datasets and PostgreSQL), a page at a time,
+    with each one's date range, bar count, state, price adjustment,
+    intervals and time zone. A data file or row that breaks the rules of
+    Bars makes its symbol SYMBOL_STATE_INVALID, listed with its problem,
+    and every other symbol is still listed and served. Changes to a store
+    (files added, changed or deleted; rows written to the database) are
+    seen without a restart: each store is checked again at most once a
+    second.
+
+    Errors:
+    - INVALID_ARGUMENT: a negative page_size, or a page_token that is not
+      this server's or was made for another prefix.
+    - UNAVAILABLE: a store cannot be reached now (a database down) and has
+      never been listed; requests for symbols it already served keep their
+      last good bars.
     """
     ListIndicators: _grpc.UnaryUnaryMultiCallable[_indicator_service_pb2.ListIndicatorsRequest, _indicator_service_pb2.ListIndicatorsResponse]
     """ListIndicators is a unary RPC that lists the server's indicator
@@ -180,13 +189,22 @@ class IndicatorServiceAsyncStub(IndicatorServiceStub):
     """
     ListSymbols: _aio.UnaryUnaryMultiCallable[_indicator_service_pb2.ListSymbolsRequest, _indicator_service_pb2.ListSymbolsResponse]  # type: ignore[assignment]
     """ListSymbols is a unary RPC that lists the symbols in the server's data
-    store (the bundled data plus the operator's --data-dir), with each one's
-    date range, bar count, state and price adjustment. It never fails for a
-    valid server: a data file that breaks the rules of Bars is listed with
-    SYMBOL_STATE_INVALID and its problem, and every other symbol is still
-    listed and served. Files added to, changed in or deleted from a data
-    folder are seen without a restart (the folders are listed again at most
-    once a second).
+    store (the bundled data plus the operator's --data-dir folders and
+    --data-url stores: Parquet datasets and PostgreSQL), a page at a time,
+    with each one's date range, bar count, state, price adjustment,
+    intervals and time zone. A data file or row that breaks the rules of
+    Bars makes its symbol SYMBOL_STATE_INVALID, listed with its problem,
+    and every other symbol is still listed and served. Changes to a store
+    (files added, changed or deleted; rows written to the database) are
+    seen without a restart: each store is checked again at most once a
+    second.
+
+    Errors:
+    - INVALID_ARGUMENT: a negative page_size, or a page_token that is not
+      this server's or was made for another prefix.
+    - UNAVAILABLE: a store cannot be reached now (a database down) and has
+      never been listed; requests for symbols it already served keep their
+      last good bars.
     """
     ListIndicators: _aio.UnaryUnaryMultiCallable[_indicator_service_pb2.ListIndicatorsRequest, _indicator_service_pb2.ListIndicatorsResponse]  # type: ignore[assignment]
     """ListIndicators is a unary RPC that lists the server's indicator
@@ -294,13 +312,22 @@ class IndicatorServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_indicator_service_pb2.ListSymbolsResponse, _abc.Awaitable[_indicator_service_pb2.ListSymbolsResponse]]:
         """ListSymbols is a unary RPC that lists the symbols in the server's data
-        store (the bundled data plus the operator's --data-dir), with each one's
-        date range, bar count, state and price adjustment. It never fails for a
-        valid server: a data file that breaks the rules of Bars is listed with
-        SYMBOL_STATE_INVALID and its problem, and every other symbol is still
-        listed and served. Files added to, changed in or deleted from a data
-        folder are seen without a restart (the folders are listed again at most
-        once a second).
+        store (the bundled data plus the operator's --data-dir folders and
+        --data-url stores: Parquet datasets and PostgreSQL), a page at a time,
+        with each one's date range, bar count, state, price adjustment,
+        intervals and time zone. A data file or row that breaks the rules of
+        Bars makes its symbol SYMBOL_STATE_INVALID, listed with its problem,
+        and every other symbol is still listed and served. Changes to a store
+        (files added, changed or deleted; rows written to the database) are
+        seen without a restart: each store is checked again at most once a
+        second.
+
+        Errors:
+        - INVALID_ARGUMENT: a negative page_size, or a page_token that is not
+          this server's or was made for another prefix.
+        - UNAVAILABLE: a store cannot be reached now (a database down) and has
+          never been listed; requests for symbols it already served keep their
+          last good bars.
         """
 
     @_abc_1.abstractmethod

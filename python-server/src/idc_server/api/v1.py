@@ -15,6 +15,7 @@ from idc_server.api import convert, streams
 from idc_server.api.errors import domain_errors
 from idc_server.api.offload import Offload
 from idc_server.core import charts, limits
+from idc_server.core.adjustments import Adjustment
 from idc_server.core.analytics import Analytics, EntryRequest, Screener, macd_chart_request
 from idc_server.core.data import parse_date
 from idc_server.core.errors import field_prefix, field_renamed
@@ -101,7 +102,15 @@ class IndicatorService(indicator_grpc.IndicatorServiceServicer):
             condition = convert.entry_request("condition", request.condition, self._analytics.catalogue)
             convention = self._analytics.entry_convention(condition, convert.convention(request))
             day = parse_date("date", request.date)
-            result = Screener(self._analytics).screen(condition, request.output, list(request.symbols), day, convention)
+            result = Screener(self._analytics).screen(
+                condition,
+                request.output,
+                list(request.symbols),
+                day,
+                convention,
+                interval=convert.interval(request),
+                adjustment=convert.enum_field(Adjustment, request, "adjustment"),
+            )
         return convert.screen_response(result)
 
     def ListSymbols(

@@ -669,9 +669,22 @@ class Screener:
         return sorted(set(chosen))
 
     def screen(
-        self, request: EntryRequest, output: str, symbols: list[str], day: date | None, convention: Convention
+        self,
+        request: EntryRequest,
+        output: str,
+        symbols: list[str],
+        day: date | None,
+        convention: Convention,
+        *,
+        interval: Interval | None = None,
+        adjustment: Adjustment | None = None,
     ) -> ScreenResult:
-        """Evaluate ``request`` on each symbol's last bar on or before ``day`` (None: its last bar)."""
+        """Evaluate ``request`` on each symbol's last bar on or before ``day`` (None: its last bar).
+
+        Each symbol's whole history is served at ``interval`` and ``adjustment``
+        (None: daily, as stored); a symbol that cannot be (stored too coarse,
+        no adjustment factors) is skipped with the reason.
+        """
         decider = deciding_output(request, output)
         lookback = request.bound.lookback(convention)
         names = dict(zip((item.name for item in request.bound.entry.outputs), request.series_names(), strict=True))
@@ -680,7 +693,8 @@ class Screener:
         evaluated = 0
         for symbol in self.symbols(symbols):
             try:
-                history = self.analytics.store.history(symbol)
+                whole = self.analytics.select(symbol, None, None, interval=interval, adjustment=adjustment)
+                history = whole.data
                 position = _bar_on_or_before(history.days, day)
                 if position is None:
                     skipped.append(ScreenSkip(symbol, f"no bar on or before {day}"))
@@ -696,7 +710,7 @@ class Screener:
                 if position < lookback:
                     skipped.append(ScreenSkip(symbol, f"warm-up: the first {lookback} bars have no value"))
                     continue
-                selection = Selection(symbol, history, slice(position, position + 1))
+                selection = Selection(symbol, history, slice(position, position + 1), whole.adjustment, whole.basis)
                 outputs = self.analytics.entry_outputs(selection, request.bound, convention)
             except IdcError as error:  # the symbol's data problem, or the indicator refusing its history
                 skipped.append(ScreenSkip(symbol, str(error)))
@@ -706,11 +720,8 @@ class Screener:
             if value != 0 and not np.isnan(value):
                 day_number = int(history.days[position])
                 values = {names[name]: float(column[0]) for name, column in outputs.items()}
-                matches.append(ScreenMatch(symbol, day_number, day_number * SECONDS_PER_DAY, values))
+                matches.append(ScreenMatch(symbol, day_number, int(history.times[position]), values))
         return ScreenResult(matches, skipped, evaluated, decider, convention)
-
-
-SECONDS_PER_DAY = 86_400
 
 
 def _bar_on_or_before(days: npt.NDArray[np.int32], day: date | None) -> int | None:

@@ -320,7 +320,8 @@ type GetMACDResponse struct {
 	Symbol string `protobuf:"bytes,1,opt,name=symbol,proto3" json:"symbol,omitempty"`
 	// parameters are the periods that were used, with defaults filled in.
 	Parameters *MACDParameters `protobuf:"bytes,2,opt,name=parameters,proto3" json:"parameters,omitempty"`
-	// bars are the daily bars in the window, in ascending date order.
+	// bars are the bars in the window at the interval served, in ascending
+	// time order.
 	Bars *Bars `protobuf:"bytes,3,opt,name=bars,proto3" json:"bars,omitempty"`
 	// macd is the MACD line (EMA fast - EMA slow), in price units, for bars
 	// first_valid_index onward. TA-Lib calls it macd; 通达信 calls it DIF.

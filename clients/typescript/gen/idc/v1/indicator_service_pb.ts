@@ -146,7 +146,8 @@ export type GetMACDResponse = Message<"idc.v1.GetMACDResponse"> & {
   parameters?: MACDParameters | undefined;
 
   /**
-   * bars are the daily bars in the window, in ascending date order.
+   * bars are the bars in the window at the interval served, in ascending
+   * time order.
    *
    * @generated from field: idc.v1.Bars bars = 3;
    */
@@ -1063,13 +1064,22 @@ export const IndicatorService: GenService<{
   },
   /**
    * ListSymbols is a unary RPC that lists the symbols in the server's data
-   * store (the bundled data plus the operator's --data-dir), with each one's
-   * date range, bar count, state and price adjustment. It never fails for a
-   * valid server: a data file that breaks the rules of Bars is listed with
-   * SYMBOL_STATE_INVALID and its problem, and every other symbol is still
-   * listed and served. Files added to, changed in or deleted from a data
-   * folder are seen without a restart (the folders are listed again at most
-   * once a second).
+   * store (the bundled data plus the operator's --data-dir folders and
+   * --data-url stores: Parquet datasets and PostgreSQL), a page at a time,
+   * with each one's date range, bar count, state, price adjustment,
+   * intervals and time zone. A data file or row that breaks the rules of
+   * Bars makes its symbol SYMBOL_STATE_INVALID, listed with its problem,
+   * and every other symbol is still listed and served. Changes to a store
+   * (files added, changed or deleted; rows written to the database) are
+   * seen without a restart: each store is checked again at most once a
+   * second.
+   *
+   * Errors:
+   * - INVALID_ARGUMENT: a negative page_size, or a page_token that is not
+   *   this server's or was made for another prefix.
+   * - UNAVAILABLE: a store cannot be reached now (a database down) and has
+   *   never been listed; requests for symbols it already served keep their
+   *   last good bars.
    *
    * @generated from rpc idc.v1.IndicatorService.ListSymbols
    */
