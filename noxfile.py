@@ -283,8 +283,8 @@ def readme_charts(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, default=False)
 def serve(session: nox.Session) -> None:
-    """Run idc-server on its bundled real data (pass flags after --, e.g. -- --port 50052)."""
-    install_server(session)
+    """Run idc-server on its bundled real data, with the example plugin (pass flags after --, e.g. -- --port 50052)."""
+    install_server(session, EXAMPLE_PLUGIN)
     session.run("idc-server", *session.posargs)
 
 
