@@ -262,7 +262,16 @@ CASES: dict[str, tuple[list[str], dict[str, str], int, str]] = {
         ["screen", "--target", "{plain}", "--formula", "UP:C>MA(C,20); MA20:MA(C,20);", "--date", "2024-03-28"],
         {},
         0,
-        "of 3 symbols match on output UP, convention tdx",
+        "of 5 symbols match on output UP, convention tdx",
+    ),
+    "screen weekly and forward-adjusted": (
+        [
+            *("screen", "--target", "{plain}", "--formula", "UP:C>MA(C,20);", "--symbols", "SPY,AAPL,000001.SH"),
+            *("--interval", "1w", "--adjust", "forward"),
+        ],
+        {},
+        0,
+        "of 1 symbols match on output UP, convention tdx; 2 skipped",
     ),
     "screen with a pattern, csv": (
         ["screen", "--target", "{plain}", "--fn", "talib.CDLDOJI", "--symbols", "SPY,AAPL", "--csv"],

@@ -364,6 +364,12 @@ type ScreenQuery struct {
 	Date string
 	// Convention is the condition's convention; zero means the default.
 	Convention idcv1.Convention
+	// Interval is the bar length the condition is computed on; zero means
+	// a day. Symbols stored too coarse for it are skipped.
+	Interval idcv1.Interval
+	// Adjustment is the price adjustment; zero means as stored. Symbols
+	// that cannot take it are skipped.
+	Adjustment idcv1.Adjustment
 }
 
 // Request returns the IndicatorService.Screen request for q. It shares q's
@@ -375,6 +381,8 @@ func (q ScreenQuery) Request() *idcv1.ScreenRequest {
 		Symbols:    q.Symbols,
 		Date:       q.Date,
 		Convention: q.Convention,
+		Interval:   q.Interval,
+		Adjustment: q.Adjustment,
 	}
 }
 

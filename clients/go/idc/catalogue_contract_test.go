@@ -194,7 +194,8 @@ func TestContractFormulaAndTalib(t *testing.T) {
 // checks the matches and values against the closes.
 func TestContractScreen(t *testing.T) {
 	c := contractClient(t)
-	q := idc.ScreenQuery{Condition: idc.Formula("UP:C>MA(C,20); MA20:MA(C,20);", nil), Date: "2024-03-28"}
+	daily := []string{"000001.SH", "AAPL", "SPY"} // the bundled daily symbols (the 1-minute ones have days too few for MA20)
+	q := idc.ScreenQuery{Condition: idc.Formula("UP:C>MA(C,20); MA20:MA(C,20);", nil), Symbols: daily, Date: "2024-03-28"}
 	resp, err := c.Screen(t.Context(), q.Request())
 	if err != nil {
 		t.Fatalf("Screen: %v", err)
@@ -207,7 +208,7 @@ func TestContractScreen(t *testing.T) {
 		t.Errorf("value names = %v", names)
 	}
 	var want []string
-	for _, symbol := range []string{"000001.SH", "AAPL", "SPY"} {
+	for _, symbol := range daily {
 		rows := spyBars(t, c, symbol, q.Date)
 		last := rows[len(rows)-1]
 		var sum float64
@@ -245,6 +246,31 @@ func TestContractScreen(t *testing.T) {
 	}
 	_, err = c.Screen(t.Context(), idc.ScreenQuery{Condition: idc.Fn("tdx.KDJ", nil)}.Request())
 	wantCode(t, err, codes.InvalidArgument, "output")
+
+	// Weekly and forward-adjusted: the index (which needs no adjustment) is
+	// screened on its weekly bars, timed at 00:00 of a Monday in Shanghai;
+	// SPY, stored adjusted without factors, is skipped.
+	resp, err = c.Screen(t.Context(), idc.ScreenQuery{
+		Condition: idc.Formula("D:C-MA(C,20);", nil), Symbols: []string{"SPY", "000001.SH"},
+		Interval: idcv1.Interval_INTERVAL_1_WEEK, Adjustment: idcv1.Adjustment_ADJUSTMENT_FORWARD,
+	}.Request())
+	if err != nil {
+		t.Fatalf("Screen(weekly, forward): %v", err)
+	}
+	if resp.GetEvaluatedCount() != 1 || len(resp.GetSkipped()) != 1 || resp.GetSkipped()[0].GetSymbol() != "SPY" {
+		t.Fatalf("Screen(weekly, forward) = %v; want 000001.SH evaluated and SPY skipped", resp)
+	}
+	weekly, _ := idc.ScreenRows(resp)
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(weekly) != 1 {
+		t.Fatalf("weekly matches = %v, want 000001.SH", weekly)
+	}
+	if start := weekly[0].Time.In(shanghai); start.Weekday() != time.Monday || start.Hour() != 0 || start.Minute() != 0 {
+		t.Errorf("weekly bar starts %v, want 00:00 of a Monday in Asia/Shanghai", start)
+	}
 }
 
 // svgComments returns the comments of an SVG file, where matplotlib keeps

@@ -227,13 +227,14 @@ func TestCatalogueCalls(t *testing.T) {
 	}
 
 	q := idc.ScreenQuery{Condition: idc.Formula("UP:C>MA(C,20);", nil), Symbols: []string{"SPY"}, Date: "2024-03-28", Output: "UP",
-		Convention: idcv1.Convention_CONVENTION_TDX}
+		Convention: idcv1.Convention_CONVENTION_TDX, Interval: idcv1.Interval_INTERVAL_1_WEEK, Adjustment: idcv1.Adjustment_ADJUSTMENT_FORWARD}
 	resp, err := c.Screen(ctx, q.Request())
 	if err != nil || resp.GetOutput() != "UP" {
 		t.Fatalf("Screen = %v, %v", resp, err)
 	}
 	want := &idcv1.ScreenRequest{Condition: &idcv1.IndicatorSpec{Formula: "UP:C>MA(C,20);"}, Symbols: []string{"SPY"}, Date: "2024-03-28",
-		Output: "UP", Convention: idcv1.Convention_CONVENTION_TDX}
+		Output: "UP", Convention: idcv1.Convention_CONVENTION_TDX, Interval: idcv1.Interval_INTERVAL_1_WEEK,
+		Adjustment: idcv1.Adjustment_ADJUSTMENT_FORWARD}
 	if got := <-fake.requests; !proto.Equal(got, want) {
 		t.Errorf("request = %v, want %v", got, want)
 	}

@@ -1459,12 +1459,13 @@ def test_a_formula_equals_its_definition_in_pandas(client: IdcClient) -> None:
 
 
 def test_screen_of_the_bundled_symbols(client: IdcClient) -> None:
-    frame = client.screen(formula("UP:C>MA(C,20); MA20:MA(C,20);"), date="2024-03-28")
+    daily = ["000001.SH", "AAPL", "SPY"]  # the bundled daily symbols (the 1-minute ones have days too few for MA20)
+    frame = client.screen(formula("UP:C>MA(C,20); MA20:MA(C,20);"), daily, date="2024-03-28")
     assert frame.attrs["output"] == "UP"
     assert frame.attrs["evaluated_count"] == 3
     assert frame.attrs["skipped"] == {}
     expected = []
-    for symbol in ("000001.SH", "AAPL", "SPY"):
+    for symbol in daily:
         close = spy_bars(client, symbol, "2024-03-28")["close"]
         ma20 = close.iloc[-20:].mean()
         if close.iloc[-1] > ma20:
@@ -1476,6 +1477,18 @@ def test_screen_of_the_bundled_symbols(client: IdcClient) -> None:
     hammer = client.screen(fn("talib.CDLHAMMER"), ["SPY", "aapl"])
     assert hammer.attrs["output"] == "integer"
     assert hammer.attrs["evaluated_count"] + len(hammer.attrs["skipped"]) == 2
+
+
+def test_screen_at_an_interval_and_adjustment(client: IdcClient) -> None:
+    weekly = client.macd("000001.SH", interval="1w")
+    close = weekly["close"]
+    frame = client.screen(formula("D:C-MA(C,20);"), ["SPY", "000001.SH"], interval="1w", adjustment="forward")
+
+    assert list(frame.attrs["skipped"]) == ["SPY"]  # stored adjusted, without factors
+    assert frame.attrs["evaluated_count"] == 1
+    assert list(frame.index) == ["000001.SH"]
+    assert frame.loc["000001.SH", "formula"] == pytest.approx(close.iloc[-1] - close.iloc[-20:].mean(), rel=1e-9)
+    assert frame.loc["000001.SH", "time"] == weekly.index[-1]  # the week's start, 00:00 of its Monday in Shanghai
 
 
 def test_chart_of_catalogue_entries_and_a_formula(client: IdcClient) -> None:

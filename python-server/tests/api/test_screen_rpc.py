@@ -11,10 +11,9 @@ import pandas as pd
 import pytest
 import talib
 
-from idc.v1 import bars_pb2
+from idc.v1 import bars_pb2, indicators_pb2
 from idc.v1 import indicator_service_pb2 as indicator_pb2
 from idc.v1 import indicator_service_pb2_grpc as indicator_grpc
-from idc.v1 import indicators_pb2
 
 Spec = indicators_pb2.IndicatorSpec
 EPOCH = datetime.date(1970, 1, 1)
@@ -193,12 +192,14 @@ def test_a_symbol_that_cannot_take_the_adjustment_or_interval_is_skipped(stub: A
     )
     assert [match.symbol for match in forward.matches] == ["000001.SH"]  # an index needs no adjustment
     [skip] = forward.skipped
-    assert skip.symbol == "AAPL" and "adjust" in skip.reason
+    assert skip.symbol == "AAPL"
+    assert "adjust" in skip.reason
     minutes = stub.Screen(
         indicator_pb2.ScreenRequest(
             condition=Spec(formula="C>0;"), symbols=["SPY"], interval=bars_pb2.INTERVAL_5_MINUTES
         ),
         timeout=60,
     )
-    assert not minutes.matches and [skip.symbol for skip in minutes.skipped] == ["SPY"]
+    assert not minutes.matches
+    assert [skip.symbol for skip in minutes.skipped] == ["SPY"]
     assert "1 day" in minutes.skipped[0].reason

@@ -353,6 +353,8 @@ func runScreen(ctx context.Context, fs *flag.FlagSet, conn *connection, args []s
 	output := fs.String("output", "", "the `NAME` of the output that decides (default: the only signal, or the only output)")
 	var conv idcv1.Convention
 	fs.Func("convention", "the condition's formulas: `talib|tdx` (default: the server's)", conventionFlag(&conv))
+	var bars selection
+	barFlags(fs, &bars)
 	csvOut := fs.Bool("csv", false, "print CSV, with full precision, instead of a table")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -370,7 +372,10 @@ func runScreen(ctx context.Context, fs *flag.FlagSet, conn *connection, args []s
 	}
 	defer client.Close()
 
-	q := idc.ScreenQuery{Condition: conditions[0], Output: *output, Symbols: symbols, Date: *date, Convention: conv}
+	q := idc.ScreenQuery{
+		Condition: conditions[0], Output: *output, Symbols: symbols, Date: *date, Convention: conv,
+		Interval: bars.interval, Adjustment: bars.adjustment,
+	}
 	resp, err := client.Screen(ctx, q.Request())
 	if err != nil {
 		return err

@@ -638,6 +638,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=sorted(indicators.CONVENTIONS),
         help="the condition's formulas (default: the server's)",
     )
+    _bar_arguments(screen)
     screen.add_argument("--csv", action="store_true", help="print CSV, with full precision, instead of a table")
     return parser
 
@@ -895,7 +896,13 @@ def _print_screen(client: IdcClient, args: argparse.Namespace) -> None:
     """Print a screen's matches, as Go's ``idc screen`` does."""
     condition = args.fn[0] if args.fn else _formula_spec(args, args.formula[0])
     response = client.screen_response(
-        condition, args.symbols, args.date or None, output=args.output, convention=args.convention
+        condition,
+        args.symbols,
+        args.date or None,
+        output=args.output,
+        convention=args.convention,
+        interval=args.interval,
+        adjustment=args.adjust,
     )
     names = sorted({name for match in response.matches for name in match.values})
     table = _Table(["symbol", "date", *names], args.csv, left=[True, True])

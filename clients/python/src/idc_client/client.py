@@ -887,6 +887,8 @@ class IdcClient:
         *,
         output: str = "",
         convention: str | None = None,
+        interval: str | int | None = None,
+        adjustment: str | int | None = None,
         timeout: float | None = None,
     ) -> indicator_service_pb2.ScreenResponse:
         """Call ``Screen`` and return the raw response; arguments are as for ``screen``."""
@@ -896,6 +898,8 @@ class IdcClient:
             symbols=list(symbols),
             date=_date_field(date),
             convention=parse_convention(convention),
+            interval=parse_interval(interval),
+            adjustment=parse_adjustment(adjustment),
         )
         response: indicator_service_pb2.ScreenResponse = self._indicators.Screen(
             request, timeout=self._deadline(timeout), metadata=self._metadata
@@ -910,6 +914,8 @@ class IdcClient:
         *,
         output: str = "",
         convention: str | None = None,
+        interval: str | int | None = None,
+        adjustment: str | int | None = None,
         timeout: float | None = None,
     ) -> pd.DataFrame:
         """The symbols for which a condition holds on one bar (选股), with the values that decided.
@@ -929,6 +935,12 @@ class IdcClient:
                 empty means the only signal output, or the only output.
             convention: ``"talib"`` or ``"tdx"``; ``None`` means the
                 server's default.
+            interval: the bar length the condition is computed on, e.g.
+                ``"1w"``; ``None`` means daily. Symbols stored too coarse
+                for it are skipped.
+            adjustment: ``"forward"``, ``"backward"``, ``"none"`` or
+                ``"as-stored"`` (the default); symbols that cannot take it
+                are skipped.
             timeout: this call's deadline in seconds.
 
         Returns:
@@ -945,5 +957,14 @@ class IdcClient:
                 listed symbol.
         """
         return screen_frame(
-            self.screen_response(condition, symbols, date, output=output, convention=convention, timeout=timeout)
+            self.screen_response(
+                condition,
+                symbols,
+                date,
+                output=output,
+                convention=convention,
+                interval=interval,
+                adjustment=adjustment,
+                timeout=timeout,
+            )
         )
