@@ -1470,7 +1470,7 @@ def test_screen_of_the_bundled_symbols(client: IdcClient) -> None:
         ma20 = close.iloc[-20:].mean()
         if close.iloc[-1] > ma20:
             expected.append(symbol)
-            assert frame.loc[symbol, "date"].date() == close.index[-1].date()  # the trading day, in the zone
+            assert frame["date"][symbol].date() == close.index[-1].date()  # the trading day, in the zone
             assert frame.loc[symbol, "formula.MA20"] == pytest.approx(ma20, rel=1e-12)
     assert list(frame.index) == expected
 

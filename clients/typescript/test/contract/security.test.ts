@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 
 import { Code, IdcClient, IdcError, type TlsOptions, tlsFromFiles } from "../../src/index.js";
+import { expectations } from "./expectations.js";
 
 const SERVER = process.env["IDC_SERVER_BIN"] ?? "";
 const TOKEN = "contract-token-5f2c";
@@ -125,7 +126,7 @@ describe("TLS, mTLS and tokens", () => {
     const tls = { ca: readFileSync(join(dir, "ca.pem"), "utf8"), cert: readFileSync(join(dir, "client.pem")), key: readFileSync(join(dir, "client.key")) };
     const client = new IdcClient(target, { tls, token: TOKEN });
     try {
-      assert.equal((await client.listSymbols()).symbols.length, 3);
+      assert.equal((await client.listSymbols()).symbols.length, expectations.symbols.list.length);
     } finally {
       client.close();
     }
