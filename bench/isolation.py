@@ -51,7 +51,8 @@ EVERY_PANEL = [
 MODELS = {"pool": ("--render-workers", "2"), "one process": ("--render-workers", "0")}
 AIO: dict[str, tuple[str, ...]] = {"grpc.aio": (), "grpc.aio, no interceptor": ("--no-interceptor",)}
 SHORT = {"pool": "pool", "one process": "one_process", "grpc.aio": "aio", "grpc.aio, no interceptor": "aio_bare"}
-ROTATIONS = 3  # turns of the GetMACD rotation; the figures are medians over them
+ROTATIONS = 4  # turns of the GetMACD rotation, the servers' order reversed every other turn; medians over them
+ROTATION_WINDOW_S = 3.0  # at least: one window per server per turn
 MANIFEST = Path(__file__).resolve().parent.parent / "deploy" / "kubernetes" / "idc.yaml"
 CHEAP_CALLS = 200
 CHEAP_SECONDS = 30.0
@@ -222,7 +223,13 @@ def load_average() -> list[float]:
 
 
 def getmacd_in_rotation(settings: load.Load, start: Callable[..., tuple[str, int]]) -> dict[str, Any]:
-    """GetMACD calls/s at concurrency 8 on the four servers side by side, driven in turn ROTATIONS times."""
+    """GetMACD calls/s at concurrency 8 on the four servers side by side, driven in turn ROTATIONS times.
+
+    Every other turn drives them in reverse order, so that none always runs
+    first or last (after the client processes of a different server), and a
+    ratio is taken within each turn, then the median of those: a change in the
+    machine's load between turns moves both sides of a ratio alike.
+    """
     from bench.run import log, server
 
     with ExitStack() as servers:
@@ -235,11 +242,13 @@ def getmacd_in_rotation(settings: load.Load, start: Callable[..., tuple[str, int
             process = servers.enter_context(server(command, port, name))
             addresses[name] = (f"127.0.0.1:{port}", process.pid)
         turns: dict[str, dict[str, list[dict[str, Any]]]] = {name: {"250": [], "2500": []} for name in addresses}
-        one_turn = replace(settings, concurrency=8, rounds=1)
+        one_turn = replace(settings, concurrency=8, rounds=1, window_s=max(settings.window_s, ROTATION_WINDOW_S))
         for turn in range(ROTATIONS):
+            order = list(addresses) if turn % 2 == 0 else list(reversed(addresses))
             for workload in ("250", "2500"):
-                log(f"GetMACD {workload} bars, concurrency 8, turn {turn + 1} of {ROTATIONS}: {', '.join(addresses)}")
-                for name, (address, pid) in addresses.items():
+                log(f"GetMACD {workload} bars, concurrency 8, turn {turn + 1} of {ROTATIONS}: {', '.join(order)}")
+                for name in order:
+                    address, pid = addresses[name]
                     result = load.run(load.Job(transport="idc", workload=workload), address, one_turn, pid)
                     turns[name][workload].append(result.summary())
     return {
@@ -274,7 +283,11 @@ def isolation(settings: load.Load, binary: Path | None, start: Callable[..., tup
                 flags_go += ["-distinct", "-concurrency", "16", "-connections", "16"]
                 # Windows of several renders per connection, whatever the settings' length.
                 charts = replace(settings, warmup_s=max(settings.warmup_s, 2.0), window_s=max(settings.window_s, 5.0))
+                before, began = load.process_tree_cpu_s(pid), time.monotonic()
                 row["charts"] = go_bench(binary, address, charts, *flags_go)
+                row["charts"]["server_cores_busy"] = round(
+                    (load.process_tree_cpu_s(pid) - before) / (time.monotonic() - began), 2
+                )
             log(f"{model}: peak memory under {BIG_RENDERS} concurrent 4000 x 4000 renders")
             row["memory"] = peak_memory(address, pid)
             results[model] = row
@@ -284,7 +297,15 @@ def isolation(settings: load.Load, binary: Path | None, start: Callable[..., tup
     getmacd = results["getmacd"]
     results["ratios"] = {
         f"getmacd_{workload}_{SHORT[name]}_vs_{SHORT[base]}": round(
-            getmacd[name][workload]["throughput_rps"] / getmacd[base][workload]["throughput_rps"], 3
+            statistics.median(
+                ours / theirs
+                for ours, theirs in zip(
+                    getmacd[name][workload]["throughput_rps_turns"],
+                    getmacd[base][workload]["throughput_rps_turns"],
+                    strict=True,
+                )
+            ),
+            3,
         )
         for workload in ("250", "2500")
         for name, base in (

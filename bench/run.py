@@ -117,7 +117,10 @@ def macd_comparison(settings: load.Load, stack: ExitStack, work: Path) -> dict[s
     addresses: dict[str, tuple[str, int]] = {}
     for name in COMPARED:
         port = free_port()
-        process = stack.enter_context(server(TRANSPORTS[name].server_command(port), port, TRANSPORTS[name].label))
+        # In-process, as the baselines: a transport comparison (section 6 measures the render pool).
+        in_process = ["--pooled-indicator-bars", "0"] if name == "idc" else []
+        command = [*TRANSPORTS[name].server_command(port), *in_process]
+        process = stack.enter_context(server(command, port, TRANSPORTS[name].label))
         addresses[name] = (f"127.0.0.1:{port}", process.pid)
     runs = []
     for workload in workloads.workloads():
@@ -327,12 +330,19 @@ def build_go_bench(work: Path) -> Path:
 
 
 def scaling(settings: load.Load, binary: Path) -> list[dict[str, Any]]:
-    """Chart throughput with one server process and with two; every call renders a chart of its own."""
+    """Chart throughput with one server process and with two; every call renders a chart of its own.
+
+    The servers render in their RPC processes (``--render-workers 0``): this
+    measures what ``--workers`` adds by itself. With the render pool, one
+    process already renders on every core (section 6), so a second process
+    on 2 cores has no core left to add.
+    """
     rows = []
     chart = ["-rpc", "chart", "-symbol", "SPY", "-start", CHART.start_date, "-end", CHART.end_date]
     for workers in (1, 2):
         port = free_port()
         command = [*TRANSPORTS["idc"].server_command(port), "--workers", str(workers), "--render-cache-bytes", "0"]
+        command += ["--render-workers", "0"]
         with server(command, port, f"idc-server --workers {workers}") as process:
             time.sleep(1.0 if workers > 1 else 0.0)  # every worker listening
             log(f"GetChart throughput with --workers {workers}, 16 connections")

@@ -496,7 +496,10 @@ def check_manifest(report: Report, docker: dict[str, Any], load_all: Callable[[s
         worker_bytes = int(env.get("IDC_RENDER_WORKER_MEMORY_BYTES", {}).get("value") or 512 * MIB)
         caches = 128 * MIB  # the render and indicator caches at their defaults
         messages = 128 * MIB  # a request and its reply at IDC_MAX_MESSAGE_BYTES' default
-        bound = RPC_PROCESS_BYTES + FORK_SERVER_BYTES + render_workers * worker_bytes + caches + messages
+        # Bars held from a database or dataset (IDC_DATA_URL), in the RPC process; each render
+        # worker's own are inside its memory bound.
+        stores = int(env.get("IDC_STORE_CACHE_BYTES", {}).get("value") or 256 * MIB) if "IDC_DATA_URL" in env else 0
+        bound = RPC_PROCESS_BYTES + FORK_SERVER_BYTES + render_workers * worker_bytes + caches + messages + stores
         limit = quantity(resources["limits"]["memory"])
         report.check(
             bound <= limit,

@@ -28,7 +28,7 @@ import pytest
 
 from idc_server.core.bars import BAR_COLUMNS
 from idc_server.core.data_files import FolderSource
-from idc_server.core.sources import BarSource
+from idc_server.core.sources import BarSource, HeldBars
 from idc_server.core.stores.dataset import DatasetSource
 from idc_server.core.stores.loader import load_files
 from idc_server.core.stores.postgres import PostgresSource, schema_sql
@@ -89,8 +89,8 @@ class StoreUnderTest(Protocol):
     def set_value(self, symbol: str, day: str, column: str, value: float) -> None:
         """Change one stored value (NaN included), behind the server's back."""
 
-    def source(self, clock: Clock) -> BarSource:
-        """The store opened as the server opens it, checking for changes by ``clock``."""
+    def source(self, clock: Clock, held: HeldBars | None = None) -> BarSource:
+        """The store opened as the server opens it, checking for changes by ``clock``, within ``held``'s budget."""
 
     def close(self) -> None:
         """Close the sources ``source`` opened."""
@@ -122,8 +122,8 @@ class FolderStore:
         frame.loc[pd.Timestamp(day), column] = value
         self.write(symbol, frame)
 
-    def source(self, clock: Clock) -> BarSource:
-        return FolderSource(self.folder)  # checks file signatures on every call, with no clock
+    def source(self, clock: Clock, held: HeldBars | None = None) -> BarSource:
+        return FolderSource(self.folder)  # checks file signatures on every call, with no clock; holds every file
 
     def close(self) -> None:
         pass
@@ -161,8 +161,8 @@ class DatasetStore:
                 frame.loc[pd.Timestamp(day), column] = value
                 frame.to_parquet(path)  # rewritten in place: same name, same inode
 
-    def source(self, clock: Clock) -> BarSource:
-        return DatasetSource(self.root, clock=clock)
+    def source(self, clock: Clock, held: HeldBars | None = None) -> BarSource:
+        return DatasetSource(self.root, held=held, clock=clock)
 
     def close(self) -> None:
         pass
@@ -212,8 +212,8 @@ class PostgresStore:
             ).rowcount
         assert changed == 1
 
-    def source(self, clock: Clock) -> BarSource:
-        source = PostgresSource(self.url, clock=clock)
+    def source(self, clock: Clock, held: HeldBars | None = None) -> BarSource:
+        source = PostgresSource(self.url, held=held, clock=clock)
         self.opened.append(source)
         return source
 

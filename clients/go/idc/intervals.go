@@ -13,12 +13,21 @@ import (
 	idcv1 "github.com/idcrpc/idc/clients/go/gen/idc/v1"
 )
 
-// intervalNames are the short names of the intervals, as both command
-// lines spell them (--interval) and the Python client accepts them.
-var intervalNames = []struct {
-	name     string
-	interval idcv1.Interval
-}{
+// protoEnum is a generated enum type, such as idcv1.Interval.
+type protoEnum interface {
+	~int32
+	String() string
+}
+
+// enumName pairs an enum value with its short name, as both command lines
+// spell it (--interval, --adjust) and the Python client accepts it.
+type enumName[E protoEnum] struct {
+	name  string
+	value E
+}
+
+// intervalNames are the short names of the intervals (--interval).
+var intervalNames = []enumName[idcv1.Interval]{
 	{"1m", idcv1.Interval_INTERVAL_1_MINUTE},
 	{"5m", idcv1.Interval_INTERVAL_5_MINUTES},
 	{"15m", idcv1.Interval_INTERVAL_15_MINUTES},
@@ -30,14 +39,32 @@ var intervalNames = []struct {
 }
 
 // adjustmentNames are the short names of the adjustments (--adjust).
-var adjustmentNames = []struct {
-	name       string
-	adjustment idcv1.Adjustment
-}{
+var adjustmentNames = []enumName[idcv1.Adjustment]{
 	{"as-stored", idcv1.Adjustment_ADJUSTMENT_AS_STORED},
 	{"none", idcv1.Adjustment_ADJUSTMENT_NONE},
 	{"forward", idcv1.Adjustment_ADJUSTMENT_FORWARD},
 	{"backward", idcv1.Adjustment_ADJUSTMENT_BACKWARD},
+}
+
+// parseName returns the value whose short name or enum name is s, case
+// ignored; what and the wanted names make the error.
+func parseName[E protoEnum](names []enumName[E], s, what, wanted string) (E, error) {
+	for _, n := range names {
+		if strings.EqualFold(s, n.name) || strings.EqualFold(s, n.value.String()) {
+			return n.value, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown %s %q; want one of %s", what, s, wanted)
+}
+
+// shortName returns v's short name, or its number if it has none.
+func shortName[E protoEnum](names []enumName[E], v E) string {
+	for _, n := range names {
+		if n.value == v {
+			return n.name
+		}
+	}
+	return fmt.Sprint(int32(v))
 }
 
 // ParseInterval returns the interval named s: one of 1m, 5m, 15m, 30m, 1h,
@@ -48,12 +75,7 @@ func ParseInterval(s string) (idcv1.Interval, error) {
 	if s == "" {
 		return idcv1.Interval_INTERVAL_UNSPECIFIED, nil
 	}
-	for _, n := range intervalNames {
-		if strings.EqualFold(s, n.name) || strings.EqualFold(s, n.interval.String()) {
-			return n.interval, nil
-		}
-	}
-	return 0, fmt.Errorf("unknown interval %q; want one of 1m, 5m, 15m, 30m, 1h, 1d, 1w, 1mo", s)
+	return parseName(intervalNames, s, "interval", "1m, 5m, 15m, 30m, 1h, 1d, 1w, 1mo")
 }
 
 // IntervalName returns the short name of iv, e.g. "5m" or "1mo"; the
@@ -63,12 +85,7 @@ func IntervalName(iv idcv1.Interval) string {
 	if iv == idcv1.Interval_INTERVAL_UNSPECIFIED {
 		return "1d"
 	}
-	for _, n := range intervalNames {
-		if n.interval == iv {
-			return n.name
-		}
-	}
-	return fmt.Sprint(int32(iv))
+	return shortName(intervalNames, iv)
 }
 
 // Intraday reports whether bars of interval iv are shorter than a day, so
@@ -90,12 +107,7 @@ func ParseAdjustment(s string) (idcv1.Adjustment, error) {
 	case "hfq":
 		return idcv1.Adjustment_ADJUSTMENT_BACKWARD, nil
 	}
-	for _, n := range adjustmentNames {
-		if strings.EqualFold(s, n.name) || strings.EqualFold(s, n.adjustment.String()) {
-			return n.adjustment, nil
-		}
-	}
-	return 0, fmt.Errorf("unknown adjustment %q; want one of as-stored, none, forward, backward", s)
+	return parseName(adjustmentNames, s, "adjustment", "as-stored, none, forward, backward")
 }
 
 // AdjustmentName returns the short name of a, e.g. "forward"; the
@@ -104,12 +116,7 @@ func AdjustmentName(a idcv1.Adjustment) string {
 	if a == idcv1.Adjustment_ADJUSTMENT_UNSPECIFIED {
 		return "as-stored"
 	}
-	for _, n := range adjustmentNames {
-		if n.adjustment == a {
-			return n.name
-		}
-	}
-	return fmt.Sprint(int32(a))
+	return shortName(adjustmentNames, a)
 }
 
 // locations caches the time zones of responses by IANA name.

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from idc_server.core.sources import DEFAULT_HELD_BYTES
 from idc_server.core.stores import STORE_KINDS, StoreUrlError, check_url
 
 DEFAULT_PORT = 50051  # the article's port
@@ -43,6 +44,7 @@ class ServerConfig:
     max_image_pixels: int = 16_000_000
     render_cache_bytes: int = 64 * 1024 * 1024
     indicator_cache_bytes: int = 64 * 1024 * 1024
+    store_cache_bytes: int = DEFAULT_HELD_BYTES  # per process: the parent and each render worker
     chunk_size: int = 64 * 1024
     grace_seconds: float = 5.0
     max_connection_age_seconds: float = 0.0  # 0: connections live as long as clients keep them
@@ -245,6 +247,14 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         "memory for indicator values over stored symbols' histories; 0 turns it off",
         type=int,
     )
+    add(
+        limits,
+        "--store-cache-bytes",
+        "STORE_CACHE_BYTES",
+        "memory per process for bars read from --data-url databases and datasets, least recently used let go first "
+        "(read again when next asked for); folders of files are always held",
+        type=int,
+    )
 
     security = parser.add_argument_group("security")
     add(security, "--tls-cert", "TLS_CERT", "PEM certificate chain: serve TLS", type=Path)
@@ -342,6 +352,13 @@ def load_config(argv: Sequence[str] | None = None, env: Mapping[str, str] | None
         parser.error("--render-workers must be 0 (render in the server process) or more")
     if int(args.pooled_indicator_bars) < 0:
         parser.error("--pooled-indicator-bars must be 0 (never) or more")
+    for flag, value in (
+        ("--render-cache-bytes", int(args.render_cache_bytes)),
+        ("--indicator-cache-bytes", int(args.indicator_cache_bytes)),
+        ("--store-cache-bytes", int(args.store_cache_bytes)),
+    ):
+        if value < 0:
+            parser.error(f"{flag} must be 0 or more")
     if float(args.stream_stall_seconds) <= 0 or float(args.render_stop_seconds) <= 0:
         parser.error("--stream-stall-seconds and --render-stop-seconds must be more than 0")
     no_reflection = args.no_reflection is True or str(args.no_reflection).lower() in ("1", "true", "yes")
@@ -370,6 +387,7 @@ def load_config(argv: Sequence[str] | None = None, env: Mapping[str, str] | None
         max_image_pixels=int(args.max_image_pixels),
         render_cache_bytes=int(args.render_cache_bytes),
         indicator_cache_bytes=int(args.indicator_cache_bytes),
+        store_cache_bytes=int(args.store_cache_bytes),
         grace_seconds=float(args.grace_seconds),
         max_connection_age_seconds=max_connection_age,
         tls_cert=tls_cert,

@@ -45,8 +45,9 @@ from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from typing import Any
 
-from idc_server.core.errors import IdcError, ResourceExhaustedError, UnavailableError
+from idc_server.core.errors import IdcError, ResourceExhaustedError, UnavailableError, of_the_server
 from idc_server.core.render_cache import RenderAbandonedError
+from idc_server.core.sources import DEFAULT_HELD_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ PR_SET_PDEATHSIG = 1
 PRELOAD = ("idc_server.render_pool", "idc_server.core.analytics", "idc_server.core.data")
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 RENDER = "_render"  # the core's method a chart job runs; it alone takes the stop flag as its last argument
-COMPUTE_METHODS = frozenset({"macd", "indicator"})  # the core's methods ``compute`` may run in a worker
+COMPUTE_METHODS = frozenset({"macd", "indicator", "entry"})  # the core's methods ``compute`` may run in a worker
 
 
 class RenderFailedError(UnavailableError):
@@ -73,6 +74,7 @@ class WorkerSetup:
     default_convention: str
     indicator_cache_bytes: int
     data_urls: tuple[str, ...] = ()  # --data-url: each worker opens its own store (and database connection)
+    store_cache_bytes: int = DEFAULT_HELD_BYTES  # --store-cache-bytes: what each worker keeps of the stores' bars
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,10 +129,12 @@ def _worker_main(setup: WorkerSetup, connection: multiprocessing.connection.Conn
     from idc_server.core.analytics import Analytics
     from idc_server.core.data import BarStore, bundled_data_dir
     from idc_server.core.indicators import Convention
+    from idc_server.core.sources import HeldBars
     from idc_server.core.stores import open_source
 
+    held = HeldBars(setup.store_cache_bytes)
     analytics = Analytics(
-        BarStore((bundled_data_dir(), *setup.data_dirs, *map(open_source, setup.data_urls))),
+        BarStore((bundled_data_dir(), *setup.data_dirs, *(open_source(url, held) for url in setup.data_urls))),
         setup.default_symbol,
         Convention(setup.default_convention),
         render_cache_bytes=0,
@@ -311,20 +315,22 @@ class RenderPool:
     def _acquire(self, abandoned: Callable[[], bool]) -> _Worker:
         with self._lock:
             if self._closed:
-                raise UnavailableError("", "the server is shutting down")
+                raise of_the_server(UnavailableError("", "the server is shutting down"))
             if not self._idle and self._queued >= self._max_queued:
-                raise ResourceExhaustedError(
-                    "",
-                    f"all {self._size} render workers are busy and {self._queued} charts are already queued "
-                    f"(--render-queue {self._max_queued}): retry in about {RETRY_AFTER_SECONDS:.0f} s",
-                    retry_after_seconds=RETRY_AFTER_SECONDS,
+                raise of_the_server(
+                    ResourceExhaustedError(
+                        "",
+                        f"all {self._size} render workers are busy and {self._queued} calls are already queued "
+                        f"(--render-queue {self._max_queued}): retry in about {RETRY_AFTER_SECONDS:.0f} s",
+                        retry_after_seconds=RETRY_AFTER_SECONDS,
+                    )
                 )
             self._queued += 1
             try:
                 while not self._idle:
                     self._lock.wait(POLL_SECONDS)
                     if self._closed:
-                        raise UnavailableError("", "the server is shutting down")
+                        raise of_the_server(UnavailableError("", "the server is shutting down"))
                     if abandoned():
                         raise RenderAbandonedError("every caller went away while the chart was queued")
                 worker = self._idle.pop()
@@ -353,7 +359,7 @@ class RenderPool:
         except Exception as error:  # a request the core cannot hand to a process is a bug: log it, say it precisely
             log.exception("a request could not be sent to a render worker")
             reason = f"the request could not be handed to a render worker ({type(error).__name__})"
-            raise UnavailableError("", reason) from error
+            raise of_the_server(UnavailableError("", reason)) from error
         threading.Thread(target=_send, args=(worker.connection, payload), daemon=True).start()
         stop_by: float | None = None
         while True:
@@ -371,7 +377,7 @@ class RenderPool:
                 self._kill(worker, "abandoned")
                 raise RenderAbandonedError("every caller went away; the worker did not stop and was replaced")
             if self._closed:
-                raise UnavailableError("", "the server is shutting down")
+                raise of_the_server(UnavailableError("", "the server is shutting down"))
 
     def _answer(self, worker: _Worker, reply: tuple[str, Any]) -> Any:
         kind, value = reply
@@ -388,13 +394,17 @@ class RenderPool:
         if kind == "memory":
             self._kill(worker, "memory")
             raise self._over_memory()
-        raise RenderFailedError("", f"the chart could not be drawn ({value}); the server log has the details")
+        failed = RenderFailedError("", f"the render worker failed ({value}); the server log has the details")
+        raise of_the_server(failed)
 
     def _over_memory(self) -> ResourceExhaustedError:
-        return ResourceExhaustedError(
-            "",
-            f"the render needed more than this server's per-worker memory limit of {self._max_rss >> 20} MiB "
-            "(--render-worker-memory-bytes): ask for a shorter date window, a smaller image or fewer panels",
+        return of_the_server(
+            ResourceExhaustedError(
+                "",
+                f"the call needed more than this server's per-worker memory limit of {self._max_rss >> 20} MiB "
+                "(--render-worker-memory-bytes): ask for a shorter date window, fewer bars, a smaller image "
+                "or fewer panels",
+            )
         )
 
     def _lost(self, worker: _Worker) -> IdcError:
@@ -409,8 +419,10 @@ class RenderPool:
         if reason == "memory":
             return self._over_memory()
         if self._closed:
-            return UnavailableError("", "the server is shutting down")
-        return UnavailableError("", "the render worker stopped unexpectedly and was replaced: retry the call")
+            return of_the_server(UnavailableError("", "the server is shutting down"))
+        return of_the_server(
+            UnavailableError("", "the render worker stopped unexpectedly and was replaced: retry the call")
+        )
 
     def _kill(self, worker: _Worker, reason: str) -> None:
         with self._lock:

@@ -37,6 +37,7 @@ from idc_server.core.catalogue import server_catalogue
 from idc_server.core.data import BarStore, bundled_data_dir
 from idc_server.core.indicators import Convention
 from idc_server.core.limits import ChartBudget
+from idc_server.core.sources import HeldBars
 from idc_server.core.stores import open_source
 from idc_server.interceptors import CallInterceptor, CallLimits
 from idc_server.observability import Metrics
@@ -106,6 +107,7 @@ def render_pool(config: ServerConfig) -> RenderPool | None:
         config.default_convention,
         config.indicator_cache_bytes,
         config.data_urls,
+        config.store_cache_bytes,
     )
     pool = RenderPool(
         setup,
@@ -120,7 +122,8 @@ def render_pool(config: ServerConfig) -> RenderPool | None:
 
 def build_analytics(config: ServerConfig) -> Analytics:
     """The core over the bundled data plus the configured folders."""
-    store = BarStore((bundled_data_dir(), *config.data_dirs, *map(open_source, config.data_urls)))
+    held = HeldBars(config.store_cache_bytes)
+    store = BarStore((bundled_data_dir(), *config.data_dirs, *(open_source(url, held) for url in config.data_urls)))
     return Analytics(
         store,
         config.default_symbol,

@@ -142,3 +142,62 @@ def test_a_large_inline_computeindicators_whose_caller_goes_is_stopped_in_its_wo
     sma[first.first_valid_index :] = first.values
     expected = talib.SMA(np.array(large.close), 20)
     np.testing.assert_allclose(sma[19:], expected[19:], rtol=1e-9, atol=1e-9)
+
+
+def test_catalogue_entries_and_formulas_over_many_inline_bars_run_in_a_worker(
+    server: tuple[RunningServer, grpc.Channel], large: bars_pb2.Bars
+) -> None:
+    running, channel = server
+    pool = running.pool
+    assert pool is not None
+    indicators = indicator_grpc.IndicatorServiceStub(channel)
+    health = health_pb2_grpc.HealthStub(channel)
+    spec = indicators_pb2.IndicatorSpec
+    request = indicator_pb2.ComputeIndicatorsRequest(
+        inline_bars=large,
+        indicators=[
+            spec(name="talib.ADX", params={"timeperiod": indicators_pb2.ParameterValue(number=14)}),
+            spec(formula="M:MA(C,10);", label="ma10"),
+        ],
+    )
+    with frozen(pool):
+        call = indicators.ComputeIndicators.future(request, timeout=120)
+        wait_until(lambda: pool.stats().busy == 1, "the large call to take the worker", TIMEOUT)
+        assert health.Check(health_pb2.HealthCheckRequest(), timeout=CHEAP_CALL_SECONDS).status == 1
+        assert not call.done()
+    reply = call.result()
+    by_name = {series.name: series for series in reply.series}
+    high, low, close = (np.array(column) for column in (large.high, large.low, large.close))
+    for name, expected in (("adx", talib.ADX(high, low, close, 14)), ("ma10", talib.SMA(close, 10))):
+        series = by_name[name]
+        np.testing.assert_allclose(series.values, expected[series.first_valid_index :], rtol=1e-9, err_msg=name)
+    assert pool.stats().busy == 0
+
+
+def test_a_full_queue_refuses_a_large_call_at_once_naming_the_limit_not_a_field(large: bars_pb2.Bars) -> None:
+    running = start_server(ServerConfig(host="127.0.0.1", port=0, render_workers=1, render_queue=1))
+    try:
+        pool = running.pool
+        assert pool is not None
+        with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel, frozen(pool):
+            indicators = indicator_grpc.IndicatorServiceStub(channel)
+            running_call = indicators.GetMACD.future(indicator_pb2.GetMACDRequest(inline_bars=large), timeout=60)
+            wait_until(lambda: pool.stats().busy == 1, "the first call to take the worker", TIMEOUT)
+            queued = indicators.ComputeIndicators.future(compute_request(large), timeout=60)
+            wait_until(lambda: pool.stats().queued == 1, "the second call to wait in the queue", TIMEOUT)
+            for refused in (
+                lambda: indicators.GetMACD(indicator_pb2.GetMACDRequest(inline_bars=large), timeout=10),
+                lambda: indicators.ComputeIndicators(compute_request(large), timeout=10),
+            ):
+                with pytest.raises(grpc.RpcError) as caught:
+                    refused()
+                error: Any = caught.value
+                assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+                assert error.details() == (
+                    "all 1 render workers are busy and 1 calls are already queued (--render-queue 1): "
+                    "retry in about 1 s"
+                )
+            running_call.cancel()
+            queued.cancel()
+    finally:
+        running.stop(None)

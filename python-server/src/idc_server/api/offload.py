@@ -1,4 +1,5 @@
-"""Indicator calls over many inline bars run in the render workers, so that they never hold the RPC threads' GIL.
+"""Indicator calls (typed, catalogue entries, formulas) over many inline bars run in the render workers,
+so that they never hold the RPC threads' GIL.
 
 Small calls (and every call over the store, whose outputs the parent's
 indicator cache holds) stay in-process. A large one waits for a worker in

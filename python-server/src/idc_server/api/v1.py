@@ -57,7 +57,7 @@ class IndicatorService(indicator_grpc.IndicatorServiceServicer):
             for index, (indicator, used) in enumerate(zip(requests, entry_conventions, strict=True)):
                 if isinstance(indicator, EntryRequest):
                     with field_prefix(f"indicators[{index}]"):
-                        series += self._analytics.entry(selection, indicator, used)
+                        series += self._offload.call(context, selection, "entry", selection, indicator, used)
                     continue
                 with field_prefix(f"indicators[{index}].{indicator.indicator.name}"):
                     series += self._offload.call(context, selection, "indicator", selection, indicator, convention)

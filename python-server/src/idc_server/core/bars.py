@@ -412,6 +412,12 @@ class History:
     def __len__(self) -> int:
         return len(self.times)
 
+    @property
+    def size_bytes(self) -> int:
+        """The bytes of its columns (what a store's budget counts; a frame built for charts adds about as much)."""
+        arrays = [self.times, self.days, *self.columns.values()]
+        return sum(array.nbytes for array in arrays) + (0 if self.factors is None else self.factors.nbytes)
+
     @functools.cached_property
     def frame(self) -> pd.DataFrame:
         """The bars as a frame (shared: do not mutate); see the class docstring for its index."""

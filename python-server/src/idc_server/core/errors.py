@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 
 def shown(value: object, limit: int = 40) -> str:
@@ -13,7 +14,14 @@ def shown(value: object, limit: int = 40) -> str:
 
 
 class IdcError(Exception):
-    """Base class for errors caused by a request, naming the field at fault."""
+    """Base class for errors caused by a request, naming the field at fault.
+
+    ``of_the_server`` marks an error about the server's state (a full queue, a
+    shutdown, a lost worker), not about any field: ``field_prefix`` leaves it
+    unnamed. Set it with ``of_the_server``.
+    """
+
+    of_the_server = False
 
     def __init__(self, field: str, description: str) -> None:
         super().__init__(field, description)
@@ -55,6 +63,15 @@ class UnavailableError(IdcError):
     """The work could not be done now for a reason of the server's own (a worker died); retrying may succeed."""
 
 
+Error = TypeVar("Error", bound=IdcError)
+
+
+def of_the_server(error: Error) -> Error:
+    """``error``, marked as about the server's state rather than a field of the request (see ``IdcError``)."""
+    error.of_the_server = True
+    return error
+
+
 @contextmanager
 def field_prefix(prefix: str) -> Iterator[None]:
     """Name the fields of errors raised in the body as children of ``prefix``.
@@ -65,7 +82,8 @@ def field_prefix(prefix: str) -> Iterator[None]:
     try:
         yield
     except IdcError as error:
-        error.field = f"{prefix}.{error.field}" if error.field else prefix
+        if not error.of_the_server:
+            error.field = f"{prefix}.{error.field}" if error.field else prefix
         raise
 
 

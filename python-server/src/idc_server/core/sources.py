@@ -9,7 +9,9 @@ they are listed, and turns content into responses and errors.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -96,3 +98,65 @@ class BarSource(Protocol):
     def close(self) -> None:
         """Let go of what the source holds open (a database connection); a later call may open it again."""
         ...
+
+
+DEFAULT_HELD_BYTES = 256 * 1024 * 1024  # --store-cache-bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    size: int
+    lock: threading.Lock  # the symbol's own: held while a request reads it from the store
+    release: Callable[[], None]
+
+
+class HeldBars:
+    """The bars the store kinds of thousands keep: at most ``max_bytes``, the least recently used let go first.
+
+    A source calls ``keep`` when it has read a symbol and ``touch`` when it
+    serves it from memory. Going over the budget lets go of the least
+    recently used others: their ``release`` forgets the content, so the next
+    request reads it from the store again. A symbol whose lock is held (a
+    request is reading it) is passed over, and the symbol just kept always
+    stays, so the budget can be exceeded by the symbols being read. Shared
+    by every source of one server process.
+    """
+
+    def __init__(self, max_bytes: int = DEFAULT_HELD_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._held: OrderedDict[Hashable, _Held] = OrderedDict()
+        self._bytes = 0
+        self.released = 0  # symbols let go of, for metrics
+
+    @property
+    def size_bytes(self) -> int:
+        """The bytes of bars held now."""
+        return self._bytes
+
+    def keep(self, key: Hashable, size: int, lock: threading.Lock, release: Callable[[], None]) -> None:
+        """Count ``key``'s content (``size`` bytes) as just read, and let go of others beyond the budget."""
+        with self._lock:
+            if (old := self._held.pop(key, None)) is not None:
+                self._bytes -= old.size
+            self._held[key] = _Held(size, lock, release)
+            self._bytes += size
+            for other in list(self._held):
+                if self._bytes <= self.max_bytes or other == key:
+                    break
+                held = self._held[other]
+                if not held.lock.acquire(blocking=False):
+                    continue  # being read now: let go of the next one instead
+                try:
+                    held.release()
+                finally:
+                    held.lock.release()
+                del self._held[other]
+                self._bytes -= held.size
+                self.released += 1
+
+    def touch(self, key: Hashable) -> None:
+        """Count ``key`` as just used (served from memory)."""
+        with self._lock:
+            if key in self._held:
+                self._held.move_to_end(key)

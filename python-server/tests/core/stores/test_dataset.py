@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from store_kinds import FakeClock, bars_frame
 
 from idc_server.core.data import BarStore
 from idc_server.core.errors import FailedPreconditionError
+from idc_server.core.stores import dataset
 from idc_server.core.stores.dataset import DatasetSource
 
 DAYS = ["2024-01-02", "2024-01-03", "2024-01-04"]
@@ -81,3 +86,68 @@ def test_a_partition_added_after_a_listing_is_listed(tmp_path: Path) -> None:
     write(tmp_path, "SECOND", "part-0.parquet", bars_frame(DAYS, [4.0, 5.0, 6.0]))
     assert bar_store.symbols() == ["FIRST", "SECOND"]
     assert list(bar_store.history("second").columns["close"]) == [4.0, 5.0, 6.0]
+
+
+class FrozenTimes:
+    """A directory entry whose file's times never move, as on a filesystem with coarse times."""
+
+    def __init__(self, entry: os.DirEntry[str], times_ns: int) -> None:
+        self._entry, self._times_ns = entry, times_ns
+        self.name, self.path = entry.name, entry.path
+
+    def is_file(self) -> bool:
+        return self._entry.is_file()
+
+    def is_dir(self) -> bool:
+        return self._entry.is_dir()
+
+    def stat(self) -> FrozenStat:
+        return FrozenStat(self._entry.stat(), self._times_ns)
+
+
+class FrozenStat:
+    """A file's real stat result, but with modification and change times of ``times_ns``."""
+
+    def __init__(self, real: os.stat_result, times_ns: int) -> None:
+        self._real = real
+        self.st_mtime_ns = self.st_ctime_ns = times_ns
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._real, name)
+
+
+def same_size_rewrite(path: Path, frame: pd.DataFrame) -> None:
+    """Overwrite ``path`` in place (same inode) with ``frame``, which must encode to as many bytes."""
+    table = pa.Table.from_pandas(frame)
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="none", write_statistics=False)
+    data = sink.getvalue().to_pybytes()
+    assert len(data) == path.stat().st_size
+    with path.open("r+b") as file:
+        file.write(data)
+
+
+@pytest.mark.parametrize(("age_s", "seen"), [(0.0, True), (60.0, False)])
+def test_a_rewrite_that_keeps_size_inode_and_times_is_seen_while_the_file_is_young(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, age_s: float, seen: bool
+) -> None:
+    folder = tmp_path / "symbol=SAME"
+    folder.mkdir()
+    path = folder / "part-0.parquet"
+    pq.write_table(
+        pa.Table.from_pandas(bars_frame(DAYS, [1.0, 2.0, 3.0])), path, compression="none", write_statistics=False
+    )
+    frozen_at = time.time_ns() - int(age_s * 1e9)
+    scandir = os.scandir
+
+    def frozen_scandir(where: str | os.PathLike[str]) -> list[FrozenTimes]:
+        return [FrozenTimes(entry, frozen_at) for entry in scandir(where)]
+
+    monkeypatch.setattr(dataset.os, "scandir", frozen_scandir)
+    clock = FakeClock()
+    bar_store = BarStore([DatasetSource(tmp_path, clock=clock)], relist_seconds=0)
+    assert list(bar_store.history("SAME").columns["close"]) == [1.0, 2.0, 3.0]
+    same_size_rewrite(path, bars_frame(DAYS, [1.0, 2.0, 4.0]))
+    clock.advance(1.01)
+    # Younger than the settle time, its bytes are hashed, so the rewrite is seen; older, times are trusted.
+    assert list(bar_store.history("SAME").columns["close"]) == ([1.0, 2.0, 4.0] if seen else [1.0, 2.0, 3.0])

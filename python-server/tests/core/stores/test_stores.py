@@ -14,6 +14,7 @@ from store_kinds import FakeClock, StoreUnderTest, bars_frame
 from idc_server.core.bars import BAR_COLUMNS
 from idc_server.core.data import BarStore, bundled_data_dir
 from idc_server.core.errors import FailedPreconditionError
+from idc_server.core.sources import HeldBars
 
 DAYS = ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05", "2024-01-08"]
 CLOSES = [10.0, 11.0, 10.5, 12.0, 12.5]
@@ -108,3 +109,28 @@ def test_a_bad_value_names_the_symbol_and_row_while_others_are_served(
     bad = [summary for summary in bar_store.summaries() if summary.symbol == "BAD"]
     assert bad[0].state.value == "invalid"
     assert shown in bad[0].problem
+
+
+@pytest.mark.parametrize("store", ["parquet", "postgresql"], indirect=True)  # the kinds of thousands of symbols
+def test_a_budget_lets_go_of_the_least_recently_used_symbol_which_is_read_again(store: StoreUnderTest) -> None:
+    for number, symbol in enumerate(("ONE", "TWO", "THREE"), start=1):
+        store.write(symbol, bars_frame(DAYS, [close * number for close in CLOSES]))
+    clock = FakeClock()  # never advanced: a symbol still held is served from memory, unchanged
+    unbounded = BarStore([store.source(clock)], relist_seconds=0)
+    size = unbounded.history("ONE").size_bytes  # every symbol has as many bars, so as many bytes
+    held = HeldBars(2 * size)
+    bar_store = BarStore([store.source(clock, held)], relist_seconds=0)
+    bar_store.history("ONE")
+    bar_store.history("TWO")
+    bar_store.history("ONE")  # used again: TWO is now the least recently used
+    assert (held.size_bytes, held.released) == (2 * size, 0)
+    store.set_value("ONE", "2024-01-04", "close", 10.75)
+    store.set_value("TWO", "2024-01-04", "close", 21.25)
+    bar_store.history("THREE")
+    assert (held.size_bytes, held.released) == (2 * size, 1)
+    # ONE is still held, as is every symbol of the unbounded store: both serve the bars read before the
+    # change until the check interval ends. TWO was let go of, so it is read again and has the change.
+    assert bar_store.history("ONE").columns["close"][2] == 10.5
+    assert unbounded.history("ONE").columns["close"][2] == 10.5
+    assert bar_store.history("TWO").columns["close"][2] == 21.25
+    assert (held.size_bytes, held.released) == (2 * size, 2)  # reading TWO let go of THREE, used least recently

@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from idc_server.core.data_files import FolderSource
-from idc_server.core.sources import BarSource
+from idc_server.core.sources import BarSource, HeldBars
 
 
 class StoreUrlError(ValueError):
@@ -22,12 +22,12 @@ class StoreUrlError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class StoreKind:
-    """One kind of store: the schemes that select it, an example URL, and how to open one."""
+    """One kind of store: the schemes that select it, an example URL, and how to open one (within a budget)."""
 
     schemes: tuple[str, ...]
     example: str
     description: str
-    open: Callable[[str], BarSource]
+    open: Callable[[str, HeldBars], BarSource]
 
 
 def _folder(url: str) -> Path:
@@ -41,20 +41,20 @@ def _folder(url: str) -> Path:
     return folder
 
 
-def _open_folder(url: str) -> BarSource:
-    return FolderSource(_folder(url))
+def _open_folder(url: str, held: HeldBars) -> BarSource:
+    return FolderSource(_folder(url))  # a folder of a few files: every one is held
 
 
-def _open_dataset(url: str) -> BarSource:
+def _open_dataset(url: str, held: HeldBars) -> BarSource:
     from idc_server.core.stores.dataset import DatasetSource
 
-    return DatasetSource(_folder(url))
+    return DatasetSource(_folder(url), held=held)
 
 
-def _open_postgres(url: str) -> BarSource:
+def _open_postgres(url: str, held: HeldBars) -> BarSource:
     from idc_server.core.stores.postgres import PostgresSource
 
-    return PostgresSource(url)
+    return PostgresSource(url, held=held)
 
 
 STORE_KINDS: tuple[StoreKind, ...] = (
@@ -84,9 +84,9 @@ def store_kind(url: str) -> StoreKind:
     raise StoreUrlError(f"{scheme or 'no'} scheme is not a kind of store; use one of {known}")
 
 
-def open_source(url: str) -> BarSource:
-    """The store a data URL names, opened (a database is connected on first use)."""
-    return store_kind(url).open(url)
+def open_source(url: str, held: HeldBars | None = None) -> BarSource:
+    """The store a data URL names, opened (a database is connected on first use), keeping its bars within ``held``."""
+    return store_kind(url).open(url, HeldBars() if held is None else held)
 
 
 def check_url(url: str) -> None:

@@ -14,6 +14,7 @@ column, while every other symbol is served.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -27,7 +28,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from idc_server.core.data_files import MANIFEST, SETTLE_NS, DataFileError, FolderSource, Table, read_table
-from idc_server.core.sources import DEFAULT_PROFILE, Content, Listed, SymbolProfile
+from idc_server.core.sources import DEFAULT_PROFILE, Content, HeldBars, Listed, SymbolProfile
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,16 @@ class DatasetSource:
 
     checks_when_listed = False  # thousands of symbols: each is read when first asked for
 
-    def __init__(self, root: Path, *, check_seconds: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        held: HeldBars | None = None,
+        check_seconds: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.root = root
+        self._held = HeldBars() if held is None else held
         self._check_seconds = check_seconds
         self._clock = clock
         self._manifest = FolderSource(root)  # reads symbols.toml, logging its problems once
@@ -116,8 +125,10 @@ class DatasetSource:
         partition = self._partitions.get(key)
         if partition is None:
             return None
-        if partition.content is not None and self._clock() - partition.checked_at < self._check_seconds:
-            return partition.content
+        content = partition.content  # read once: the budget may let go of it meanwhile
+        if content is not None and self._clock() - partition.checked_at < self._check_seconds:
+            self._held.touch((id(self), key))
+            return content
         with partition.lock:
             now = self._clock()
             if partition.content is not None and now - partition.checked_at < self._check_seconds:
@@ -126,8 +137,10 @@ class DatasetSource:
             if signature is None:
                 return None
             if partition.content is None or signature != partition.signature:
-                partition.content = _load(partition.folder, partition.profile, signature)
+                partition.content = content = _load(partition.folder, partition.profile, signature)
                 partition.signature = signature
+                size = 0 if content.history is None else content.history.size_bytes
+                self._held.keep((id(self), key), size, partition.lock, functools.partial(_forget, partition))
             partition.checked_at = now
             return partition.content
 
@@ -136,6 +149,11 @@ class DatasetSource:
 
     def close(self) -> None:
         """Nothing is held open between calls."""
+
+
+def _forget(partition: _Partition) -> None:
+    """Let go of a partition's bars (the budget's choice): the next request reads them again."""
+    partition.content, partition.signature, partition.checked_at = None, None, -float("inf")
 
 
 def _stamp(root: Path) -> tuple[int, ...] | None:

@@ -12,6 +12,7 @@ query for their versions, one COPY for those that changed.
 
 from __future__ import annotations
 
+import functools
 import logging
 import struct
 import threading
@@ -45,7 +46,7 @@ from idc_server.core.bars import (
     zone,
 )
 from idc_server.core.data_files import INTERVAL_NAMES
-from idc_server.core.sources import DEFAULT_PROFILE, Content, Listed, PriceAdjustment, SymbolProfile
+from idc_server.core.sources import DEFAULT_PROFILE, Content, HeldBars, Listed, PriceAdjustment, SymbolProfile
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +155,16 @@ class PostgresSource:
 
     checks_when_listed = False  # thousands of symbols: each is fetched when first asked for
 
-    def __init__(self, url: str, *, check_seconds: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        held: HeldBars | None = None,
+        check_seconds: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.url = url
+        self._held = HeldBars() if held is None else held
         self._check_seconds = check_seconds
         self._clock = clock
         self._lock = threading.Lock()
@@ -202,11 +211,15 @@ class PostgresSource:
         entry = self._symbols.get(key)
         if entry is None:
             return None
-        if entry.content is None or self._clock() - entry.checked_at >= self._check_seconds:
+        content = entry.content  # read once: the budget may let go of it meanwhile
+        if content is None or self._clock() - entry.checked_at >= self._check_seconds:
             with entry.lock:
                 if entry.content is None or self._clock() - entry.checked_at >= self._check_seconds:
                     self._refresh([entry])
-        return None if entry.gone else entry.content
+                content = entry.content
+        else:
+            self._held.touch((id(self), entry.symbol))
+        return None if entry.gone else content
 
     def prefetch(self, keys: Sequence[str]) -> None:
         """Check (and fetch what changed of) many symbols in two round trips, e.g. a ListSymbols page."""
@@ -249,6 +262,9 @@ class PostgresSource:
                 token = tokens[entry.symbol]
                 entry.content = _content(entry, token, rows[bounds[position] : bounds[position + 1]])
                 entry.token = token
+                history = entry.content.history
+                size = 0 if history is None else history.size_bytes
+                self._held.keep((id(self), entry.symbol), size, entry.lock, functools.partial(_forget, entry))
         now = self._clock()  # after the checks of a large batch, so that the page that asked uses them
         for entry in entries:
             entry.gone = entry.symbol not in tokens
@@ -274,6 +290,11 @@ class PostgresSource:
                 self._connection.close()
                 self._connection = None
                 raise
+
+
+def _forget(entry: _Symbol) -> None:
+    """Let go of a symbol's bars (the budget's choice): the next request fetches them again."""
+    entry.content, entry.token, entry.checked_at = None, None, -float("inf")
 
 
 def _content(entry: _Symbol, token: tuple[object, ...], rows: npt.NDArray[np.void]) -> Content:
