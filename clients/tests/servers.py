@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import os
 import shutil
 import socket
@@ -14,10 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from tls_support import LOOPBACK, make_ca, make_leaf
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 GO_MODULE = REPOSITORY / "clients" / "go"
@@ -86,44 +81,14 @@ def go_binary(folder: Path) -> Path:
     return binary
 
 
-def _certificate(
-    subject: str, key: ec.EllipticCurvePrivateKey, issuer: str, signer: ec.EllipticCurvePrivateKey, ca: bool
-) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.UTC)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if ca:
-        usage = x509.KeyUsage(False, False, False, False, False, True, True, False, False)
-        builder = builder.add_extension(usage, critical=True)
-    else:
-        names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-    return builder.sign(signer, hashes.SHA256())
-
-
-def _write(folder: Path, stem: str, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> None:
-    (folder / f"{stem}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    pkcs8 = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    (folder / f"{stem}-key.pem").write_bytes(pkcs8)
-
-
 def write_pki(folder: Path) -> None:
-    """Write ca.pem, server.pem, client.pem (signed by ca) and other-ca.pem, other-client.pem, with keys."""
+    """Write ca.pem, server.pem, client.pem (signed by ca) and other-ca.pem, other-client.pem, with keys.
+
+    Both CLIs read these names. Every leaf (subject "server" or "client") names localhost and 127.0.0.1.
+    """
     for prefix in ("", "other-"):
-        ca_key = ec.generate_private_key(ec.SECP256R1())
-        ca = _certificate(f"{prefix}test CA", ca_key, f"{prefix}test CA", ca_key, ca=True)
-        _write(folder, f"{prefix}ca", ca, ca_key)
+        ca = make_ca(f"{prefix}test CA")
+        ca.write(folder, f"{prefix}ca")
         for role in ("server", "client"):
-            key = ec.generate_private_key(ec.SECP256R1())
-            _write(folder, f"{prefix}{role}", _certificate(role, key, f"{prefix}test CA", ca_key, ca=False), key)
+            make_leaf(role, ca, LOOPBACK).write(folder, f"{prefix}{role}")
     os.chmod(folder, 0o755)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import os
 import socket
 import subprocess
@@ -11,10 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from tls_support import self_signed
 
 
 def run_server(*flags: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
@@ -40,29 +36,6 @@ def only_line(result: subprocess.CompletedProcess[str]) -> str:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     return lines[0]
-
-
-def self_signed(folder: Path, name: str) -> tuple[Path, Path]:
-    """A self-signed certificate for localhost and its key, as PEM files."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = folder / f"{name}.pem", folder / f"{name}-key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_file, key_file
 
 
 @pytest.fixture
@@ -102,8 +75,8 @@ def test_an_address_of_no_interface_is_named_as_such() -> None:
 
 
 def test_tls_files_that_are_not_what_their_flags_say_are_named_not_the_port(tmp_path: Path) -> None:
-    cert, key = self_signed(tmp_path, "server")
-    other_cert, other_key = self_signed(tmp_path, "other")
+    cert, key = self_signed("localhost").write(tmp_path, "server")
+    other_key = self_signed("localhost").write(tmp_path, "other").key
     garbage = tmp_path / "garbage.pem"
     garbage.write_text("not a certificate\n")
     cases = {
@@ -128,7 +101,6 @@ def test_tls_files_that_are_not_what_their_flags_say_are_named_not_the_port(tmp_
         assert result.returncode == 2, result.stderr
         assert last_line(result) == f"idc-server: error: {message}"
         assert "bind" not in result.stderr.lower()
-    assert other_cert.exists()
 
 
 def test_a_plugin_that_cannot_be_loaded_stops_the_server_naming_it(tmp_path: Path) -> None:

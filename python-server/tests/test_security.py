@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import json
 import logging
 import secrets
@@ -13,12 +11,10 @@ from pathlib import Path
 
 import grpc
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from tls_support import LOOPBACK, PemFiles, make_ca, make_leaf
 
 from idc import indicator_graph_pb2, indicator_graph_pb2_grpc, indicator_pb2, indicator_pb2_grpc
 from idc_client import IdcClient, sma
@@ -37,121 +33,29 @@ TIMEOUT = 20.0
 
 
 @dataclass(frozen=True)
-class Identity:
-    """A certificate and its private key, as PEM files and bytes."""
-
-    cert: Path
-    key: Path
-
-    @property
-    def cert_pem(self) -> bytes:
-        return self.cert.read_bytes()
-
-    @property
-    def key_pem(self) -> bytes:
-        return self.key.read_bytes()
-
-
-@dataclass(frozen=True)
 class PKI:
     """A CA with a server and a client certificate, and an unrelated second CA with a client of its own."""
 
-    ca: Identity
-    server: Identity
-    client: Identity
-    other_ca: Identity
-    other_client: Identity
-
-
-def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
-
-def _save(folder: Path, stem: str, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> Identity:
-    cert_path, key_path = folder / f"{stem}.crt", folder / f"{stem}.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return Identity(cert_path, key_path)
-
-
-def _builder(subject: str, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey) -> x509.CertificateBuilder:
-    now = datetime.datetime.now(datetime.UTC)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(_name(subject))
-        .issuer_name(issuer)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-    )
-
-
-def make_ca(folder: Path, stem: str) -> tuple[Identity, x509.Certificate, ec.EllipticCurvePrivateKey]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        _builder(f"idc test {stem}", _name(f"idc test {stem}"), key.public_key())
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    return _save(folder, stem, cert, key), cert, key
-
-
-def make_leaf(
-    folder: Path,
-    stem: str,
-    ca_cert: x509.Certificate,
-    ca_key: ec.EllipticCurvePrivateKey,
-    usage: x509.ObjectIdentifier,
-    names: list[x509.GeneralName],
-) -> Identity:
-    key = ec.generate_private_key(ec.SECP256R1())
-    builder = (
-        _builder(f"idc test {stem}", ca_cert.subject, key.public_key())
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-            critical=False,
-        )
-    )
-    if names:
-        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-    return _save(folder, stem, builder.sign(ca_key, hashes.SHA256()), key)
+    ca: PemFiles
+    server: PemFiles
+    client: PemFiles
+    other_ca: PemFiles
+    other_client: PemFiles
 
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> PKI:
     folder = tmp_path_factory.mktemp("pki")
-    ca, ca_cert, ca_key = make_ca(folder, "ca")
-    other_ca, other_cert, other_key = make_ca(folder, "other-ca")
-    server_names: list[x509.GeneralName] = [
-        x509.DNSName("localhost"),
-        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-    ]
+    ca, other_ca = make_ca("idc test ca"), make_ca("idc test other-ca")
+    server = make_leaf("idc test server", ca, LOOPBACK, ExtendedKeyUsageOID.SERVER_AUTH)
+    client = make_leaf("idc test client", ca, usage=ExtendedKeyUsageOID.CLIENT_AUTH)
+    other_client = make_leaf("idc test other-client", other_ca, usage=ExtendedKeyUsageOID.CLIENT_AUTH)
     return PKI(
-        ca=ca,
-        server=make_leaf(folder, "server", ca_cert, ca_key, ExtendedKeyUsageOID.SERVER_AUTH, server_names),
-        client=make_leaf(folder, "client", ca_cert, ca_key, ExtendedKeyUsageOID.CLIENT_AUTH, []),
-        other_ca=other_ca,
-        other_client=make_leaf(folder, "other-client", other_cert, other_key, ExtendedKeyUsageOID.CLIENT_AUTH, []),
+        ca=ca.write(folder, "ca"),
+        server=server.write(folder, "server"),
+        client=client.write(folder, "client"),
+        other_ca=other_ca.write(folder, "other-ca"),
+        other_client=other_client.write(folder, "other-client"),
     )
 
 

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import datetime
 import hashlib
-import ipaddress
 from collections.abc import Iterator
 from concurrent import futures
 from pathlib import Path
 
 import grpc
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from tls_support import LOOPBACK, make_ca, make_leaf
 
 from idc.v1 import (
     indicator_graph_service_pb2,
@@ -176,35 +171,12 @@ def test_the_repr_never_shows_the_token() -> None:
 # -- over TLS, as call credentials ------------------------------------------------------------------
 
 
-def _certificate(
-    subject: str, public_key: ec.EllipticCurvePublicKey, issuer: str, signer: ec.EllipticCurvePrivateKey, ca: bool
-) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.UTC)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if not ca:
-        names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-    return builder.sign(signer, hashes.SHA256())
-
-
 @pytest.fixture(scope="module")
 def tls_files() -> tuple[bytes, bytes, bytes]:
     """A CA certificate, and a server certificate for localhost and 127.0.0.1 with its key (all PEM)."""
-    ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca = _certificate("idc client test CA", ca_key.public_key(), "idc client test CA", ca_key, ca=True)
-    server = _certificate("localhost", server_key.public_key(), "idc client test CA", ca_key, ca=False)
-    pem = serialization.Encoding.PEM
-    key = server_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    return ca.public_bytes(pem), server.public_bytes(pem), key
+    ca = make_ca("idc client test CA")
+    server = make_leaf("localhost", ca, LOOPBACK)
+    return ca.cert_pem, server.cert_pem, server.key_pem
 
 
 def test_over_tls_the_token_travels_as_call_credentials(tls_files: tuple[bytes, bytes, bytes]) -> None:
