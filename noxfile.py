@@ -61,13 +61,26 @@ nox.options.sessions = ["lint", "check_generated", "breaking", "tests", "contrac
 nox.options.error_on_missing_interpreters = True
 
 
+# The local distributions; setuptools builds each in a build/ folder inside it.
+LOCAL_DISTRIBUTIONS = ("python-proto", "clients/python", "python-server", "examples/plugin")
+
+
+def clean_builds() -> None:
+    """Remove the local distributions' build/ folders (never committed), so that no wheel is built from
+    files an earlier build left there: setuptools copies a source only when it is newer than its copy."""
+    for folder in LOCAL_DISTRIBUTIONS:
+        shutil.rmtree(ROOT / folder / "build", ignore_errors=True)
+
+
 def install_project(session: nox.Session, *extra: str) -> None:
     """Install the generated code, client and server distributions (not editable) plus ``extra``."""
+    clean_builds()
     session.install(*CONSTRAINTS, "./python-proto", "./clients/python", "./python-server", *extra)
 
 
 def install_server(session: nox.Session, *extra: str) -> None:
     """Install the server and the generated code it needs, without the client."""
+    clean_builds()
     session.install(*CONSTRAINTS, "./python-proto", "./python-server", *extra)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import re
 import threading
 import time
@@ -469,11 +470,13 @@ def history_window(history: History, start: Bound | None, end: Bound | None) -> 
     return slice(lo, hi)
 
 
+@functools.lru_cache(maxsize=4096)
 def _utc_seconds(bound: Bound, time_zone: str) -> int:
     """A start day's 00:00 or a wall-clock time in ``time_zone``, as seconds since the epoch.
 
     A time a clock change skips counts as the first time after it; one it
-    repeats, as the earlier.
+    repeats, as the earlier. Cached: requests repeat their windows' bounds,
+    and pandas takes a quarter of a millisecond to localize one.
     """
     if not isinstance(bound, datetime):
         return int(times_of_days(np.array([epoch_day(bound)]), time_zone)[0])
