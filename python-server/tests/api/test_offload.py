@@ -181,9 +181,9 @@ def test_a_full_queue_refuses_a_large_call_at_once_naming_the_limit_not_a_field(
         assert pool is not None
         with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel, frozen(pool):
             indicators = indicator_grpc.IndicatorServiceStub(channel)
-            running_call = indicators.GetMACD.future(indicator_pb2.GetMACDRequest(inline_bars=large), timeout=60)
+            running_call: Any = indicators.GetMACD.future(indicator_pb2.GetMACDRequest(inline_bars=large), timeout=60)
             wait_until(lambda: pool.stats().busy == 1, "the first call to take the worker", TIMEOUT)
-            queued = indicators.ComputeIndicators.future(compute_request(large), timeout=60)
+            queued: Any = indicators.ComputeIndicators.future(compute_request(large), timeout=60)
             wait_until(lambda: pool.stats().queued == 1, "the second call to wait in the queue", TIMEOUT)
             for refused in (
                 lambda: indicators.GetMACD(indicator_pb2.GetMACDRequest(inline_bars=large), timeout=10),

@@ -11,7 +11,8 @@ class Symbol:
     """What a source keeps of one symbol: its bars until let go of."""
 
     def __init__(self, held: HeldBars, name: str, size: int) -> None:
-        self.name, self.size, self.lock, self.bars = name, size, threading.Lock(), f"{name} bars"
+        self.name, self.size, self.lock = name, size, threading.Lock()
+        self.bars: str | None = f"{name} bars"
         self.held = held
 
     def read(self) -> None:

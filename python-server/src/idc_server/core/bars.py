@@ -415,8 +415,8 @@ class History:
     @property
     def size_bytes(self) -> int:
         """The bytes of its columns (what a store's budget counts; a frame built for charts adds about as much)."""
-        arrays = [self.times, self.days, *self.columns.values()]
-        return sum(array.nbytes for array in arrays) + (0 if self.factors is None else self.factors.nbytes)
+        size = self.times.nbytes + self.days.nbytes + sum(values.nbytes for values in self.columns.values())
+        return size + (0 if self.factors is None else self.factors.nbytes)
 
     @functools.cached_property
     def frame(self) -> pd.DataFrame:

@@ -14,7 +14,6 @@ from store_kinds import FakeClock, bars_frame
 
 from idc_server.core.data import BarStore
 from idc_server.core.errors import FailedPreconditionError
-from idc_server.core.stores import dataset
 from idc_server.core.stores.dataset import DatasetSource
 
 DAYS = ["2024-01-02", "2024-01-03", "2024-01-04"]
@@ -143,7 +142,7 @@ def test_a_rewrite_that_keeps_size_inode_and_times_is_seen_while_the_file_is_you
     def frozen_scandir(where: str | os.PathLike[str]) -> list[FrozenTimes]:
         return [FrozenTimes(entry, frozen_at) for entry in scandir(where)]
 
-    monkeypatch.setattr(dataset.os, "scandir", frozen_scandir)
+    monkeypatch.setattr(os, "scandir", frozen_scandir)  # as the dataset store calls it
     clock = FakeClock()
     bar_store = BarStore([DatasetSource(tmp_path, clock=clock)], relist_seconds=0)
     assert list(bar_store.history("SAME").columns["close"]) == [1.0, 2.0, 3.0]
