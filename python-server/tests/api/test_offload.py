@@ -59,6 +59,15 @@ def server() -> Iterator[tuple[RunningServer, grpc.Channel]]:
     running.stop(None)
 
 
+def served(
+    server: tuple[RunningServer, grpc.Channel],
+) -> tuple[RenderPool, indicator_grpc.IndicatorServiceStub, health_pb2_grpc.HealthStub]:
+    """The server's render pool, and stubs of the indicator and health services over its channel."""
+    running, channel = server
+    assert running.pool is not None
+    return running.pool, indicator_grpc.IndicatorServiceStub(channel), health_pb2_grpc.HealthStub(channel)
+
+
 @contextmanager
 def frozen(pool: RenderPool) -> Iterator[int]:
     """The pool's one worker, stopped until the block ends (or killed by the pool meanwhile)."""
@@ -85,11 +94,7 @@ def assert_talib_macd(reply: indicator_pb2.GetMACDResponse, bars: bars_pb2.Bars)
 def test_a_large_inline_getmacd_runs_in_a_worker_while_health_and_small_calls_answer(
     server: tuple[RunningServer, grpc.Channel], large: bars_pb2.Bars
 ) -> None:
-    running, channel = server
-    pool = running.pool
-    assert pool is not None
-    indicators = indicator_grpc.IndicatorServiceStub(channel)
-    health = health_pb2_grpc.HealthStub(channel)
+    pool, indicators, health = served(server)
     small = random_walk(THRESHOLD)  # at the threshold: stays in the RPC process
     with frozen(pool):
         call = indicators.GetMACD.future(indicator_pb2.GetMACDRequest(inline_bars=large), timeout=120)
@@ -118,10 +123,7 @@ def compute_request(bars: bars_pb2.Bars) -> indicator_pb2.ComputeIndicatorsReque
 def test_a_large_inline_computeindicators_whose_caller_goes_is_stopped_in_its_worker(
     server: tuple[RunningServer, grpc.Channel], large: bars_pb2.Bars, leave: str
 ) -> None:
-    running, channel = server
-    pool = running.pool
-    assert pool is not None
-    indicators = indicator_grpc.IndicatorServiceStub(channel)
+    pool, indicators, _ = served(server)
     with frozen(pool) as pid:
         call: Any = indicators.ComputeIndicators.future(
             compute_request(large), timeout=120 if leave == "cancel" else 2.0
@@ -147,11 +149,7 @@ def test_a_large_inline_computeindicators_whose_caller_goes_is_stopped_in_its_wo
 def test_catalogue_entries_and_formulas_over_many_inline_bars_run_in_a_worker(
     server: tuple[RunningServer, grpc.Channel], large: bars_pb2.Bars
 ) -> None:
-    running, channel = server
-    pool = running.pool
-    assert pool is not None
-    indicators = indicator_grpc.IndicatorServiceStub(channel)
-    health = health_pb2_grpc.HealthStub(channel)
+    pool, indicators, health = served(server)
     spec = indicators_pb2.IndicatorSpec
     request = indicator_pb2.ComputeIndicatorsRequest(
         inline_bars=large,
