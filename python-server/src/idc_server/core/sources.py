@@ -127,7 +127,7 @@ class HeldBars:
         self._lock = threading.Lock()
         self._held: OrderedDict[Hashable, _Held] = OrderedDict()
         self._bytes = 0
-        self.released = 0  # symbols let go of, for metrics
+        self.released = 0  # symbols let go of so far
 
     @property
     def size_bytes(self) -> int:
