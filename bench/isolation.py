@@ -266,6 +266,12 @@ def getmacd_in_rotation(settings: load.Load, start: Callable[..., tuple[str, int
     }
 
 
+def turn_ratio(ours: dict[str, Any], theirs: dict[str, Any]) -> float:
+    """The median, over the rotation's turns, of one server's calls/s over another's in the same turn."""
+    turns = zip(ours["throughput_rps_turns"], theirs["throughput_rps_turns"], strict=True)
+    return float(statistics.median(mine / other for mine, other in turns))
+
+
 def isolation(settings: load.Load, binary: Path | None, start: Callable[..., tuple[str, int]]) -> dict[str, Any]:
     """Every figure of the section, for each execution model."""
     from bench.run import CHART, go_bench, log  # the harness's own helpers
@@ -297,15 +303,7 @@ def isolation(settings: load.Load, binary: Path | None, start: Callable[..., tup
     getmacd = results["getmacd"]
     results["ratios"] = {
         f"getmacd_{workload}_{SHORT[name]}_vs_{SHORT[base]}": round(
-            statistics.median(
-                ours / theirs
-                for ours, theirs in zip(
-                    getmacd[name][workload]["throughput_rps_turns"],
-                    getmacd[base][workload]["throughput_rps_turns"],
-                    strict=True,
-                )
-            ),
-            3,
+            turn_ratio(getmacd[name][workload], getmacd[base][workload]), 3
         )
         for workload in ("250", "2500")
         for name, base in (

@@ -7,7 +7,6 @@ written as benchmarks.json. The prose around the tables is here.
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from bench.isolation import ROTATIONS
+from bench.isolation import ROTATIONS, turn_ratio
 
 TRANSPORTS = ("idc", "seed", "rest", "flight")  # in table order; each run in the JSON carries its label
 CORE = "idc core (pandas, NumPy, indicators)"  # bench.profile's category for the core
@@ -292,8 +291,7 @@ def isolation_section(results: dict[str, Any]) -> str:
     base = getmacd["one process"]
 
     def calls(figures: dict[str, Any], workload: str) -> str:
-        turns = zip(figures[workload]["throughput_rps_turns"], base[workload]["throughput_rps_turns"], strict=True)
-        within = statistics.median(ours / theirs for ours, theirs in turns)
+        within = turn_ratio(figures[workload], base[workload])
         return f"{rps(figures[workload]['throughput_rps'])} ({within:.2f}×)"
 
     second = table(

@@ -64,6 +64,16 @@ COMPUTE_METHODS = frozenset({"macd", "indicator", "entry"})  # the core's method
 class RenderFailedError(UnavailableError):
     """A worker raised something the core does not declare; logged in the worker with its traceback."""
 
+    of_the_server = True
+
+
+SHUTTING_DOWN = "the server is shutting down"
+
+
+def _unavailable(reason: str) -> UnavailableError:
+    """The pool's own UNAVAILABLE: about the server's state, not a field of the request."""
+    return of_the_server(UnavailableError("", reason))
+
 
 @dataclass(frozen=True, slots=True)
 class WorkerSetup:
@@ -315,7 +325,7 @@ class RenderPool:
     def _acquire(self, abandoned: Callable[[], bool]) -> _Worker:
         with self._lock:
             if self._closed:
-                raise of_the_server(UnavailableError("", "the server is shutting down"))
+                raise _unavailable(SHUTTING_DOWN)
             if not self._idle and self._queued >= self._max_queued:
                 raise of_the_server(
                     ResourceExhaustedError(
@@ -330,7 +340,7 @@ class RenderPool:
                 while not self._idle:
                     self._lock.wait(POLL_SECONDS)
                     if self._closed:
-                        raise of_the_server(UnavailableError("", "the server is shutting down"))
+                        raise _unavailable(SHUTTING_DOWN)
                     if abandoned():
                         raise RenderAbandonedError("every caller went away while the chart was queued")
                 worker = self._idle.pop()
@@ -359,7 +369,7 @@ class RenderPool:
         except Exception as error:  # a request the core cannot hand to a process is a bug: log it, say it precisely
             log.exception("a request could not be sent to a render worker")
             reason = f"the request could not be handed to a render worker ({type(error).__name__})"
-            raise of_the_server(UnavailableError("", reason)) from error
+            raise _unavailable(reason) from error
         threading.Thread(target=_send, args=(worker.connection, payload), daemon=True).start()
         stop_by: float | None = None
         while True:
@@ -377,7 +387,7 @@ class RenderPool:
                 self._kill(worker, "abandoned")
                 raise RenderAbandonedError("every caller went away; the worker did not stop and was replaced")
             if self._closed:
-                raise of_the_server(UnavailableError("", "the server is shutting down"))
+                raise _unavailable(SHUTTING_DOWN)
 
     def _answer(self, worker: _Worker, reply: tuple[str, Any]) -> Any:
         kind, value = reply
@@ -394,8 +404,7 @@ class RenderPool:
         if kind == "memory":
             self._kill(worker, "memory")
             raise self._over_memory()
-        failed = RenderFailedError("", f"the render worker failed ({value}); the server log has the details")
-        raise of_the_server(failed)
+        raise RenderFailedError("", f"the render worker failed ({value}); the server log has the details")
 
     def _over_memory(self) -> ResourceExhaustedError:
         return of_the_server(
@@ -419,10 +428,8 @@ class RenderPool:
         if reason == "memory":
             return self._over_memory()
         if self._closed:
-            return of_the_server(UnavailableError("", "the server is shutting down"))
-        return of_the_server(
-            UnavailableError("", "the render worker stopped unexpectedly and was replaced: retry the call")
-        )
+            return _unavailable(SHUTTING_DOWN)
+        return _unavailable("the render worker stopped unexpectedly and was replaced: retry the call")
 
     def _kill(self, worker: _Worker, reason: str) -> None:
         with self._lock:
