@@ -5,9 +5,11 @@
 - charts per second from one server with its render pool against one process;
 - GetMACD calls per second at 250 and 2,500 bars, against one process, and on
   a grpc.aio server over the same servicer code and the same interceptor
-  work (bench/baselines/aio.py), and on one without the interceptor: the
-  four servers run side by side and are driven in rotation, so that a
-  change in the machine's load hits each alike;
+  work (bench/baselines/aio.py), and on one without the interceptor.
+
+Both comparisons run in rotation: each turn starts the servers afresh and
+drives them one after another, so that a change in the machine's load hits
+each alike and no one pair of processes decides a ratio.
 - the peak resident memory of the server's process tree under eight
   concurrent 4000 x 4000 renders.
 
@@ -24,16 +26,17 @@ import statistics
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from bench import load
+from bench import load, workloads
 from bench.transports import free_port
 from idc.v1 import bars_pb2, indicators_pb2
 from idc.v1 import indicator_graph_service_pb2 as graph_pb2
@@ -51,12 +54,14 @@ EVERY_PANEL = [
 MODELS = {"pool": ("--render-workers", "2"), "one process": ("--render-workers", "0")}
 AIO: dict[str, tuple[str, ...]] = {"grpc.aio": (), "grpc.aio, no interceptor": ("--no-interceptor",)}
 SHORT = {"pool": "pool", "one process": "one_process", "grpc.aio": "aio", "grpc.aio, no interceptor": "aio_bare"}
-ROTATIONS = 4  # turns of the GetMACD rotation, the servers' order reversed every other turn; medians over them
-ROTATION_WINDOW_S = 3.0  # at least: one window per server per turn
+ROTATIONS = 8  # turns of each rotation (fresh servers, order reversed every other turn); medians over them
+ROTATION_WINDOW_S = 3.0  # at least: GetMACD's window per server per turn
+CHART_WARMUP_S, CHART_WINDOW_S = 5.0, 15.0  # at least: the charts' warm-up and window per server per turn
 MANIFEST = Path(__file__).resolve().parent.parent / "deploy" / "kubernetes" / "idc.yaml"
 CHEAP_CALLS = 200
 CHEAP_SECONDS = 30.0
 BIG_RENDERS = 8
+Servers = dict[str, tuple[str, int]]  # a turn's servers by name: address and pid
 
 
 def big_chart(index: int) -> graph_pb2.GetChartRequest:
@@ -222,46 +227,111 @@ def load_average() -> list[float]:
     return [round(value, 2) for value in os.getloadavg()]
 
 
-def getmacd_in_rotation(settings: load.Load, start: Callable[..., tuple[str, int]]) -> dict[str, Any]:
-    """GetMACD calls/s at concurrency 8 on the four servers side by side, driven in turn ROTATIONS times.
+def starting(start: Callable[..., tuple[str, int]], *flags: str) -> Callable[[ExitStack], tuple[str, int]]:
+    """``start`` with ``flags``, for a turn's ExitStack."""
+    return lambda servers: start(servers, *flags)
 
-    Every other turn drives them in reverse order, so that none always runs
-    first or last (after the client processes of a different server), and a
-    ratio is taken within each turn, then the median of those: a change in the
-    machine's load between turns moves both sides of a ratio alike.
+
+def rotation(starts: dict[str, Callable[[ExitStack], tuple[str, int]]]) -> Iterator[tuple[list[str], Servers]]:
+    """ROTATIONS turns, each with every server started afresh; the order to drive them in, reversed every other turn.
+
+    Fresh servers each turn: two processes of the same code differ by more
+    than the 5 % a target allows (decision 0011), so each turn's ratio is
+    between a new pair, and the median over the turns is not one pair's.
+    """
+    for turn in range(ROTATIONS):
+        order = list(starts) if turn % 2 == 0 else list(reversed(starts))
+        with ExitStack() as servers:
+            yield order, {name: starts[name](servers) for name in order}
+
+
+def summary_of_turns(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median turn's figures; calls/s, server cores and CPU a call as medians, with every turn's beside them."""
+    middle = sorted(runs, key=lambda run: run["throughput_rps"])[len(runs) // 2]
+    summary = dict(middle)
+    for key in ("throughput_rps", "server_cores_busy", "server_cpu_ms_per_call"):
+        summary[key] = round(statistics.median(run[key] for run in runs), 3)
+        summary[f"{key}_turns"] = [round(run[key], 2) for run in runs]
+    summary["errors"] = sum(run["errors"] for run in runs)
+    return summary
+
+
+def go_turn(binary: Path, server: tuple[str, int], settings: load.Load, *flags: str) -> dict[str, Any]:
+    """One window of the Go client against ``server``, with the server's process tree's CPU over it."""
+    from bench.run import go_bench
+
+    address, pid = server
+    before, began = load.process_tree_cpu_s(pid), time.monotonic()
+    run = go_bench(binary, address, settings, *flags)
+    run["server_cores_busy"] = (load.process_tree_cpu_s(pid) - before) / (time.monotonic() - began)
+    # Over the warm-up too, at the same rate as the window: cores busy per call/s.
+    run["server_cpu_ms_per_call"] = 1000 * run["server_cores_busy"] / run["throughput_rps"]
+    return run
+
+
+def charts_in_rotation(settings: load.Load, binary: Path, start: Callable[..., tuple[str, int]]) -> dict[str, Any]:
+    """Charts per second, 16 connections, every chart distinct, on each model, in rotation."""
+    from bench.run import CHART, log
+
+    flags = ["-rpc", "chart", "-symbol", "SPY", "-start", CHART.start_date, "-end", CHART.end_date]
+    flags += ["-distinct", "-concurrency", "16", "-connections", "16"]
+    # One process draws its 16 charts side by side under one GIL, so they end
+    # together, about every 5 s: a window spans three such rounds, and the
+    # warm-up lets the first one, which all start at once, go by.
+    one_turn = replace(
+        settings,
+        rounds=1,
+        warmup_s=max(settings.warmup_s, CHART_WARMUP_S),
+        window_s=max(settings.window_s, CHART_WINDOW_S),
+    )
+    starts = {
+        model: starting(start, *model_flags, "--render-cache-bytes", "0") for model, model_flags in MODELS.items()
+    }
+    turns: dict[str, list[dict[str, Any]]] = {model: [] for model in MODELS}
+    for number, (order, servers) in enumerate(rotation(starts), 1):
+        log(f"charts per second, turn {number} of {ROTATIONS}: {', '.join(order)}")
+        for model in order:
+            turns[model].append(go_turn(binary, servers[model], one_turn, *flags))
+    return {model: summary_of_turns(runs) for model, runs in turns.items()}
+
+
+def getmacd_in_rotation(settings: load.Load, binary: Path, start: Callable[..., tuple[str, int]]) -> dict[str, Any]:
+    """GetMACD calls/s at concurrency 8 on one connection, on the four servers, in rotation.
+
+    The Go client drives them, from one process with 8 calls in flight on
+    one connection: with Python client processes the same pair of servers
+    moved by up to 25 % from turn to turn (decision 0011).
     """
     from bench.run import log, server
 
-    with ExitStack() as servers:
-        addresses: dict[str, tuple[str, int]] = {}
-        for model, flags in MODELS.items():
-            addresses[model] = start(servers, *flags)
-        for name, aio_flags in AIO.items():
-            port = free_port()
-            command = [sys.executable, "-m", "bench.baselines.aio", "--port", str(port), *aio_flags]
-            process = servers.enter_context(server(command, port, name))
-            addresses[name] = (f"127.0.0.1:{port}", process.pid)
-        turns: dict[str, dict[str, list[dict[str, Any]]]] = {name: {"250": [], "2500": []} for name in addresses}
-        one_turn = replace(settings, concurrency=8, rounds=1, window_s=max(settings.window_s, ROTATION_WINDOW_S))
-        for turn in range(ROTATIONS):
-            order = list(addresses) if turn % 2 == 0 else list(reversed(addresses))
-            for workload in ("250", "2500"):
-                log(f"GetMACD {workload} bars, concurrency 8, turn {turn + 1} of {ROTATIONS}: {', '.join(order)}")
-                for name in order:
-                    address, pid = addresses[name]
-                    result = load.run(load.Job(transport="idc", workload=workload), address, one_turn, pid)
-                    turns[name][workload].append(result.summary())
+    def aio(flags: tuple[str, ...], name: str, servers: ExitStack) -> tuple[str, int]:
+        port = free_port()
+        command = [sys.executable, "-m", "bench.baselines.aio", "--port", str(port), *flags]
+        return f"127.0.0.1:{port}", servers.enter_context(server(command, port, name)).pid
+
+    starts = {model: starting(start, *flags) for model, flags in MODELS.items()}
+    starts |= {name: partial(aio, flags, name) for name, flags in AIO.items()}
+    windows = {workload.name: workload for workload in (workloads.YEAR, workloads.DECADE)}
+    turns: dict[str, dict[str, list[dict[str, Any]]]] = {name: {w: [] for w in windows} for name in starts}
+    one_turn = replace(settings, rounds=1, window_s=max(settings.window_s, ROTATION_WINDOW_S))
+    for number, (order, servers) in enumerate(rotation(starts), 1):
+        for name_of_workload, workload in windows.items():
+            log(f"GetMACD {name_of_workload} bars, concurrency 8, turn {number} of {ROTATIONS}: {', '.join(order)}")
+            flags = [
+                "-rpc",
+                "macd",
+                "-symbol",
+                workload.symbol,
+                "-start",
+                workload.start_date,
+                "-end",
+                workload.end_date,
+            ]
+            for name in order:
+                run = go_turn(binary, servers[name], one_turn, *flags, "-concurrency", "8", "-connections", "1")
+                turns[name][name_of_workload].append(run)
     return {
-        name: {
-            workload: {
-                "throughput_rps": statistics.median(run["throughput_rps"] for run in runs),
-                "throughput_rps_turns": [round(run["throughput_rps"], 1) for run in runs],
-                "server_cpu_ms_per_call": round(statistics.median(run["server_cpu_ms_per_call"] for run in runs), 3),
-                "p99_ms": round(statistics.median(run["latency_ms"]["p99"] for run in runs), 2),
-                "errors": sum(run["errors"] for run in runs),
-            }
-            for workload, runs in by_workload.items()
-        }
+        name: {workload: summary_of_turns(runs) for workload, runs in by_workload.items()}
         for name, by_workload in turns.items()
     }
 
@@ -272,9 +342,9 @@ def turn_ratio(ours: dict[str, Any], theirs: dict[str, Any]) -> float:
     return float(statistics.median(mine / other for mine, other in turns))
 
 
-def isolation(settings: load.Load, binary: Path | None, start: Callable[..., tuple[str, int]]) -> dict[str, Any]:
+def isolation(settings: load.Load, binary: Path, start: Callable[..., tuple[str, int]]) -> dict[str, Any]:
     """Every figure of the section, for each execution model."""
-    from bench.run import CHART, go_bench, log  # the harness's own helpers
+    from bench.run import log  # the harness's own helper
 
     results: dict[str, Any] = {"load_average_before": load_average()}
     for model, flags in MODELS.items():
@@ -283,21 +353,12 @@ def isolation(settings: load.Load, binary: Path | None, start: Callable[..., tup
             row: dict[str, Any] = {}
             log(f"{model}: cheap calls while renders run")
             row["cheap_calls"] = cheap_calls_while_rendering(address, pid)
-            if binary is not None:
-                log(f"{model}: charts per second, 16 connections, every chart distinct")
-                flags_go = ["-rpc", "chart", "-symbol", "SPY", "-start", CHART.start_date, "-end", CHART.end_date]
-                flags_go += ["-distinct", "-concurrency", "16", "-connections", "16"]
-                # Windows of several renders per connection, whatever the settings' length.
-                charts = replace(settings, warmup_s=max(settings.warmup_s, 2.0), window_s=max(settings.window_s, 5.0))
-                before, began = load.process_tree_cpu_s(pid), time.monotonic()
-                row["charts"] = go_bench(binary, address, charts, *flags_go)
-                row["charts"]["server_cores_busy"] = round(
-                    (load.process_tree_cpu_s(pid) - before) / (time.monotonic() - began), 2
-                )
             log(f"{model}: peak memory under {BIG_RENDERS} concurrent 4000 x 4000 renders")
             row["memory"] = peak_memory(address, pid)
             results[model] = row
-    results["getmacd"] = getmacd_in_rotation(settings, start)
+    for model, charts in charts_in_rotation(settings, binary, start).items():
+        results[model]["charts"] = charts
+    results["getmacd"] = getmacd_in_rotation(settings, binary, start)
     results["manifest_memory_limit_mib"] = manifest_memory_limit_mib()
     results["load_average_after"] = load_average()
     getmacd = results["getmacd"]
@@ -312,8 +373,7 @@ def isolation(settings: load.Load, binary: Path | None, start: Callable[..., tup
             ("grpc.aio", "grpc.aio, no interceptor"),
         )
     }
-    if binary is not None:
-        results["ratios"]["charts_pool_vs_one_process"] = round(
-            results["pool"]["charts"]["throughput_rps"] / results["one process"]["charts"]["throughput_rps"], 3
-        )
+    results["ratios"]["charts_pool_vs_one_process"] = round(
+        turn_ratio(results["pool"]["charts"], results["one process"]["charts"]), 3
+    )
     return results

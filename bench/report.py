@@ -17,7 +17,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from bench.isolation import ROTATIONS, turn_ratio
+from bench.isolation import turn_ratio
 
 TRANSPORTS = ("idc", "seed", "rest", "flight")  # in table order; each run in the JSON carries its label
 CORE = "idc core (pandas, NumPy, indicators)"  # bench.profile's category for the core
@@ -215,8 +215,9 @@ def isolation_targets(isolation: dict[str, Any]) -> list[Target]:
             ratio_target(
                 "Charts per second, render pool (2 workers) vs one process",
                 f"≥ {CHARTS_POOL_RATIO}×",
-                f"{times(charts)}: {rps(pool['charts']['throughput_rps'])} against "
-                f"{rps(single['charts']['throughput_rps'])} charts/s",
+                f"{charts:.2f}×: {rps(pool['charts']['throughput_rps'])} against "
+                f"{rps(single['charts']['throughput_rps'])} charts/s "
+                f"(median of {turn_count(pool['charts'])} turns' ratios)",
                 ("charts: pool vs one process", charts, CHARTS_POOL_RATIO),
                 explain_charts_pool,
             )
@@ -230,7 +231,7 @@ def isolation_targets(isolation: dict[str, Any]) -> list[Target]:
                 f"≥ {GETMACD_POOL_RATIO}× (no worse than 5 % below)",
                 f"{value:.2f}×: {rps(getmacd['pool'][workload]['throughput_rps'])} against "
                 f"{rps(getmacd['one process'][workload]['throughput_rps'])} calls/s "
-                f"(median of {ROTATIONS} turns' ratios)",
+                f"(median of {turn_count(getmacd['pool'][workload])} turns' ratios)",
                 (f"GetMACD {short}: pool vs one", value, GETMACD_POOL_RATIO),
             )
         )
@@ -307,27 +308,37 @@ def isolation_section(results: dict[str, Any]) -> str:
             for name, figures in getmacd.items()
         ],
     )
+    charts = (isolation["pool"].get("charts", {}), isolation["one process"].get("charts", {}))
     measured = f"Measured on {isolation['generated']}, in a run of its own. " if "generated" in isolation else ""
     before = ", ".join(f"{value:g}" for value in isolation["load_average_before"])
     after = ", ".join(f"{value:g}" for value in isolation["load_average_after"])
     return f"""{measured}Cheap calls (200 Health/Check, then 200 GetMACD of a year of SPY, one after
 another on a warm channel) while four clients keep every render worker busy
-with distinct 4000×4000 charts; charts per second from the Go client; the
-process tree's peak memory under eight concurrent 4000×4000 renders
-(proportional: shared pages divided among their processes).
+with distinct 4000×4000 charts; the process tree's peak memory under eight
+concurrent 4000×4000 renders (proportional: shared pages divided among their
+processes); charts per second from the Go client (16 connections, every chart
+distinct), in the rotation below.
 
 {first}
 
-GetMACD at concurrency 8 on four servers up side by side, driven in turn
-{ROTATIONS} times, in reverse order every other turn (calls/s: medians over the
-turns; ratios against the one-process sync server: the median of each turn's
-ratio): the
-sync server with its render pool, without it (`--render-workers 0`), and
-grpc.aio over the same servicer code with idc's interceptor doing the same
-per-call work (`bench/baselines/aio.py`) and without it. Server CPU counts
-the whole process tree.
+Both rotations run {turn_count(getmacd["pool"]["250"])} turns. Each turn starts its servers afresh, so
+that no one pair of processes decides a ratio, and drives them one after
+another, in reverse order every other turn. Figures are medians over the
+turns; a ratio is the median of each turn's ratio. Charts per second in each
+turn, pool / one process: {turns_of(*charts, "throughput_rps_turns")}; server
+cores busy: {turns_of(*charts, "server_cores_busy_turns")}.
+
+GetMACD from the Go client, 8 calls at a time on one connection, on four
+servers: the sync server with its render pool, without it
+(`--render-workers 0`), and grpc.aio over the same servicer code with idc's
+interceptor doing the same per-call work (`bench/baselines/aio.py`) and
+without it. Server CPU counts the whole process tree.
 
 {second}
+
+Calls/s in each turn, pool / one process: at 250 bars
+{turns_of(getmacd["pool"]["250"], base["250"])}; at 2,500 bars
+{turns_of(getmacd["pool"]["2500"], base["2500"])}.
 
 The machine's load average (1, 5, 15 minutes) was {before} before this
 section and {after} after it: other work on a shared machine moves every
@@ -787,6 +798,18 @@ def explain_seed(results: dict[str, Any]) -> str:
     )
 
 
+def turn_count(figures: dict[str, Any]) -> int:
+    """How many turns of a rotation ``figures`` come from."""
+    return len(figures.get("throughput_rps_turns", []))
+
+
+def turns_of(ours: dict[str, Any], theirs: dict[str, Any], key: str = "throughput_rps_turns") -> str:
+    """Each turn's ``key`` of two servers' figures, as "ours / theirs" pairs."""
+    if key not in ours or key not in theirs:
+        return "not measured"
+    return ", ".join(f"{mine:g} / {other:g}" for mine, other in zip(ours[key], theirs[key], strict=True))
+
+
 def explain_charts_pool(results: dict[str, Any]) -> str:
     isolation = results["isolation"]
     pool, single = (isolation[model]["charts"] for model in ("pool", "one process"))
@@ -797,9 +820,11 @@ def explain_charts_pool(results: dict[str, Any]) -> str:
         f"the server's process tree kept {pool['server_cores_busy']:.2f} cores busy with the pool against "
         f"{single['server_cores_busy']:.2f} for one process, whose drawing holds one GIL; of this machine's "
         "2 cores, the Go client driving 16 connections takes the rest. Charts per busy server core: "
-        f"{rps(per_core[0])} with the pool, {rps(per_core[1])} for one process. The pool's gain is the cores "
-        "it can use, so where the clients do not share the server's cores it should come nearer 2× (not "
-        "measured here). Earlier runs on this machine measured 1.86× (quiet) and 1.3× (busy)."
+        f"{per_core[0]:.2f} with the pool, {per_core[1]:.2f} for one process. The pool's gain is the cores "
+        f"it can use: at equal CPU a chart, 2 cores allow 2 / {single['server_cores_busy']:.2f} = "
+        f"{2 / single['server_cores_busy']:.2f}× the one process, less what the client takes, so the target "
+        "needs more cores, or a load generator on other cores than the server's (decision 0011). Each turn's "
+        f"charts/s, pool / one process: {turns_of(pool, single)}."
     )
 
 

@@ -466,6 +466,7 @@ def main(argv: list[str] | None = None) -> int:
                     assert binary is not None
                     results["clients"] = clients_comparison(settings, stack, binary)
                 elif section == "isolation":
+                    assert binary is not None  # built for this section
                     results["isolation"] = isolation.isolation(settings, binary, idc_server)
     results["seconds"] = round(time.monotonic() - started, 1)
     args.out.mkdir(parents=True, exist_ok=True)
