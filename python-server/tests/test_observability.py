@@ -10,15 +10,18 @@ import socket
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import grpc
+import pandas as pd
 import pytest
 from google.protobuf import descriptor_pool
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 from prometheus_client.parser import text_string_to_metric_families
+from store_kinds import DatasetStore, bars_frame
 from support import HELD_CHART, HOLDING, free_port, wait_until
 
 from idc.v1 import indicator_graph_service_pb2 as graph_pb2
@@ -153,6 +156,10 @@ def test_metrics_endpoint_serves_rpc_and_cache_metrics() -> None:
         "idc_render_workers_killed_total",
         "idc_render_worker_deaths_total",
         "idc_streams_stalled_total",
+        "idc_store_held_bytes",
+        "idc_store_held_symbols",
+        "idc_store_held_max_bytes",
+        "idc_store_released_total",
     ):
         assert re.search(rf"^{name}[{{ ]", text, re.MULTILINE), f"{name} is missing"
     samples = {
@@ -179,6 +186,31 @@ def test_metrics_endpoint_serves_rpc_and_cache_metrics() -> None:
     assert value("idc_render_workers_busy") == 0
     assert value("idc_render_workers_killed_total", reason="abandoned") == 0
     assert value("idc_render_workers_killed_total", reason="memory") == 0
+
+
+def test_the_stores_budget_and_what_it_let_go_of_are_in_the_metrics(tmp_path: Path) -> None:
+    lake = DatasetStore(tmp_path)
+    days = [str(day.date()) for day in pd.bdate_range("2024-01-01", periods=60)]
+    for symbol, first in (("AAA", 100.0), ("BBB", 200.0)):
+        lake.write(symbol, bars_frame(days, [first + day for day in range(60)]))
+    # A 1-byte budget: each symbol read is kept (the one just read always stays), and lets go of the other.
+    settings = ServerConfig(host="127.0.0.1", port=0, render_workers=0, data_urls=(lake.url,), store_cache_bytes=1)
+    running = start_server(settings)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+            indicators = indicator_grpc.IndicatorServiceStub(channel)
+            for symbol in ("AAA", "BBB"):
+                indicators.GetMACD(indicator_pb2.GetMACDRequest(symbol=symbol), timeout=TIMEOUT)
+
+        def value(name: str) -> float | None:
+            return running.metrics.registry.get_sample_value(name)
+
+        assert value("idc_store_held_symbols") == 1  # BBB
+        assert value("idc_store_held_bytes") == 60 * (8 + 4 + 5 * 8)  # times int64, days int32, 5 float64 columns
+        assert value("idc_store_held_max_bytes") == 1
+        assert value("idc_store_released_total") == 1  # AAA
+    finally:
+        running.stop(None)
 
 
 def recorded(running: RunningServer, method: str) -> dict[str, float]:

@@ -13,6 +13,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from idc_server.core.render_cache import CacheStats
+from idc_server.core.sources import HeldStats
 from idc_server.render_pool import PoolStats
 
 # Fields that RPC log records carry (see interceptors.py); JSON logs put them at the top level.
@@ -110,6 +111,26 @@ class _PoolCollector(Collector):
         )
 
 
+class _StoreCollector(Collector):
+    """Reads what the database and dataset stores hold (in the RPC process) when Prometheus scrapes."""
+
+    def __init__(self, stats: Callable[[], HeldStats]) -> None:
+        self._stats = stats
+
+    def collect(self) -> Iterable[CounterMetricFamily | GaugeMetricFamily]:
+        stats = self._stats()
+        yield GaugeMetricFamily("idc_store_held_bytes", "Bytes of bars the stores hold.", value=stats.size_bytes)
+        yield GaugeMetricFamily("idc_store_held_symbols", "Symbols whose bars the stores hold.", value=stats.symbols)
+        yield GaugeMetricFamily(
+            "idc_store_held_max_bytes", "The stores' budget (--store-cache-bytes).", value=stats.max_bytes
+        )
+        yield CounterMetricFamily(
+            "idc_store_released",
+            "Symbols let go of to stay within the budget; their next request reads the store again.",
+            value=stats.released,
+        )
+
+
 class Metrics:
     """The server's Prometheus metrics, in a registry of their own."""
 
@@ -133,6 +154,10 @@ class Metrics:
     def watch_pool(self, stats: Callable[[], PoolStats], stalled: Callable[[], int]) -> None:
         """Export the render pool's and the stall watch's counters."""
         self.registry.register(_PoolCollector(stats, stalled))
+
+    def watch_stores(self, stats: Callable[[], HeldStats]) -> None:
+        """Export what the database and dataset stores hold within their budget."""
+        self.registry.register(_StoreCollector(stats))
 
     def serve(self, port: int, host: str | None = None) -> None:
         """Serve /metrics over HTTP on ``port`` (0 means off), on ``host``.

@@ -120,9 +120,9 @@ def render_pool(config: ServerConfig) -> RenderPool | None:
     return pool
 
 
-def build_analytics(config: ServerConfig) -> Analytics:
-    """The core over the bundled data plus the configured folders."""
-    held = HeldBars(config.store_cache_bytes)
+def build_analytics(config: ServerConfig, held: HeldBars | None = None) -> Analytics:
+    """The core over the bundled data plus the configured folders and stores (within ``held``'s budget)."""
+    held = HeldBars(config.store_cache_bytes) if held is None else held
     store = BarStore((bundled_data_dir(), *config.data_dirs, *(open_source(url, held) for url in config.data_urls)))
     return Analytics(
         store,
@@ -181,9 +181,11 @@ def shown_symbols(symbols: list[str], limit: int = 20) -> str:
 
 def start_server(config: ServerConfig, reuse_port: bool = False) -> RunningServer:
     """Create, bind and start the server. Port 0 binds a free port."""
-    analytics = build_analytics(config)
+    held = HeldBars(config.store_cache_bytes)
+    analytics = build_analytics(config, held)
     analytics.chart_budget = ChartBudget(config.max_chart_cost)
     metrics = Metrics(analytics.render_cache.stats, analytics.indicator_cache.stats)
+    metrics.watch_stores(held.stats)
     limits = CallLimits(
         config.max_concurrent_rpcs, config.max_streams, config.max_streams_per_peer, config.stream_stall_seconds
     )

@@ -110,6 +110,16 @@ class _Held:
     release: Callable[[], None]
 
 
+@dataclass(frozen=True)
+class HeldStats:
+    """What a HeldBars holds now, its budget, and how many symbols it has let go of."""
+
+    size_bytes: int
+    symbols: int
+    max_bytes: int
+    released: int
+
+
 class HeldBars:
     """The bars the store kinds of thousands keep: at most ``max_bytes``, the least recently used let go first.
 
@@ -133,6 +143,11 @@ class HeldBars:
     def size_bytes(self) -> int:
         """The bytes of bars held now."""
         return self._bytes
+
+    def stats(self) -> HeldStats:
+        """A consistent snapshot, for the metrics."""
+        with self._lock:
+            return HeldStats(self._bytes, len(self._held), self.max_bytes, self.released)
 
     def keep(self, key: Hashable, size: int, lock: threading.Lock, release: Callable[[], None]) -> None:
         """Count ``key``'s content (``size`` bytes) as just read, and let go of others beyond the budget."""
