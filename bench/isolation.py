@@ -5,13 +5,13 @@
 - charts per second from one server with its render pool against one process;
 - GetMACD calls per second at 250 and 2,500 bars, against one process, and on
   a grpc.aio server over the same servicer code and the same interceptor
-  work (bench/baselines/aio.py), and on one without the interceptor.
-
-Both comparisons run in rotation: each turn starts the servers afresh and
-drives them one after another, so that a change in the machine's load hits
-each alike and no one pair of processes decides a ratio.
+  work (bench/baselines/aio.py), and on one without the interceptor;
 - the peak resident memory of the server's process tree under eight
   concurrent 4000 x 4000 renders.
+
+Both comparisons of throughput run in rotation: each turn starts the
+servers afresh and drives them one after another, so that a change in the
+machine's load hits each alike and no one pair of processes decides a ratio.
 
 Run alone with ``python -m bench.run --only isolation``. Numbers from a
 shared machine are noisy: compare ratios within one run. The machine's load
@@ -235,9 +235,8 @@ def starting(start: Callable[..., tuple[str, int]], *flags: str) -> Callable[[Ex
 def rotation(starts: dict[str, Callable[[ExitStack], tuple[str, int]]]) -> Iterator[tuple[list[str], Servers]]:
     """ROTATIONS turns, each with every server started afresh; the order to drive them in, reversed every other turn.
 
-    Fresh servers each turn: two processes of the same code differ by more
-    than the 5 % a target allows (decision 0011), so each turn's ratio is
-    between a new pair, and the median over the turns is not one pair's.
+    Fresh servers each turn: each turn's ratio is between a new pair of
+    processes, so the median over the turns is not one pair's.
     """
     for turn in range(ROTATIONS):
         order = list(starts) if turn % 2 == 0 else list(reversed(starts))
